@@ -1,0 +1,2 @@
+/** MultiOS library API. */
+export * from "./emulator/core/memory.js";
