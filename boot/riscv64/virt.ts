@@ -1,0 +1,103 @@
+/**
+ * The `riscv64-virt` machine preset: QEMU's `virt` board memory map with RAM, an NS16550A UART,
+ * a CLINT and the SiFive test finisher, a device tree, and the bare boot that starts a guest ELF in
+ * M-mode like `qemu-system-riscv64 -M virt -bios none -kernel IMAGE.elf`.
+ */
+import { Bus } from "../../emulator/core/memory.js";
+import { DEFAULT_TLB, type TlbConfig } from "../../emulator/core/tlb.js";
+import { Hart } from "../../emulator/arch/riscv64/hart.js";
+import { RiscvMachine } from "../../emulator/arch/riscv64/machine.js";
+import { SATP_MODE_SV39, SATP_MODE_SV48 } from "../../emulator/arch/riscv64/defs.js";
+import { Clint, CLINT_SIZE } from "../../emulator/devices/clint.js";
+import { SifiveTest } from "../../emulator/devices/sifive-test.js";
+import { Uart16550 } from "../../emulator/devices/uart16550.js";
+import { EM_RISCV, ElfError, loadElfPhysical, parseElf } from "../elf.js";
+import { buildRiscvVirtDtb, VIRT_MEMORY_MAP } from "./virt-dtb.js";
+
+/** Options of a `riscv64-virt` machine. */
+export interface RiscvVirtOptions {
+  /** RAM size in bytes (default 128 MiB); a multiple of 64 KiB. */
+  ramSize?: number;
+  /** TLB geometry (default {@link DEFAULT_TLB}). */
+  tlb?: TlbConfig;
+  /** Hardware A/D updates available (Svadu, enabled by menvcfg.ADUE). Default: Svade only. */
+  svadu?: boolean;
+  /** Largest paging mode: "sv39" or "sv48" (default). */
+  maxPaging?: "sv39" | "sv48";
+  /** Turn off the host fast path (for checking it changes nothing). */
+  noFastPath?: boolean;
+  /** Receives every byte the guest writes to the UART. */
+  console?: (byte: number) => void;
+}
+
+/** mtime ticks per second advertised in the device tree (QEMU virt's value). */
+export const VIRT_TIMEBASE_HZ = 10_000_000;
+export const DEFAULT_RAM_SIZE = 128 * 1024 * 1024;
+
+/** A built `riscv64-virt` machine. */
+export interface RiscvVirt {
+  machine: RiscvMachine;
+  uart: Uart16550;
+  clint: Clint;
+  dtb: Uint8Array;
+  /** Physical address the DTB is placed at on boot. */
+  dtbAddr: number;
+  ramBase: number;
+  ramSize: number;
+}
+
+/** Builds the machine (no image loaded). Throws RangeError for a bad RAM size. */
+export function createRiscvVirt(opts: RiscvVirtOptions = {}): RiscvVirt {
+  const ramSize = opts.ramSize ?? DEFAULT_RAM_SIZE;
+  if (!Number.isSafeInteger(ramSize) || ramSize < 1024 * 1024 || ramSize % 65536 !== 0) {
+    throw new RangeError(`riscv64-virt: RAM size ${ramSize} must be a multiple of 64 KiB and at least 1 MiB`);
+  }
+  const map = VIRT_MEMORY_MAP;
+  const bus = new Bus();
+  bus.addRam("dram", map.dram.base, ramSize);
+  const out = opts.console ?? (() => {});
+  const uart = new Uart16550("uart0", out);
+  bus.addDevice(uart, map.uart0.base, map.uart0.size);
+  const hart = new Hart(bus, {
+    hartId: 0,
+    tlb: opts.tlb ?? DEFAULT_TLB,
+    svadu: opts.svadu ?? false,
+    maxSatpMode: opts.maxPaging === "sv39" ? SATP_MODE_SV39 : SATP_MODE_SV48,
+    noFastPath: opts.noFastPath ?? false,
+  });
+  let machine: RiscvMachine | undefined;
+  const clint = new Clint(1, () => machine!.now());
+  bus.addDevice(clint, map.clint.base, CLINT_SIZE);
+  const finisher = new SifiveTest((kind, code) => machine!.requestFinish(kind, code));
+  bus.addDevice(finisher, map.test.base, map.test.size);
+  machine = new RiscvMachine(bus, [hart], clint);
+  clint.onChange = () => hart.interruptsChanged();
+  const dtb = buildRiscvVirtDtb({
+    ramBase: map.dram.base, ramSize, harts: 1, isa: "rv64imac_zicsr_zifencei",
+    mmuType: opts.maxPaging === "sv39" ? "riscv,sv39" : "riscv,sv48", timebaseHz: VIRT_TIMEBASE_HZ,
+  });
+  // QEMU places the DTB at the top of RAM (below 3 GiB), aligned down to 16 MiB.
+  const top = Math.min(map.dram.base + ramSize, 3 * 1024 * 1024 * 1024);
+  const dtbAddr = Math.floor((top - dtb.length) / (16 * 1024 * 1024)) * 16 * 1024 * 1024;
+  return { machine, uart, clint, dtb, dtbAddr: Math.max(dtbAddr, map.dram.base), ramBase: map.dram.base, ramSize };
+}
+
+/**
+ * Bare boot: validates and loads the ELF at its physical addresses, copies the DTB, and resets
+ * hart 0 in M-mode at the entry with a0 = 0 (hart id) and a1 = the DTB address.
+ * Throws ElfError for an image that is not a loadable RV64 ELF inside RAM.
+ */
+export function bootBare(v: RiscvVirt, elf: Uint8Array): void {
+  const image = parseElf(elf, EM_RISCV);
+  for (const s of image.segments) {
+    const end = Number(s.paddr) + s.memsz;
+    if (end > v.dtbAddr && Number(s.paddr) < v.dtbAddr + v.dtb.length) {
+      throw new ElfError(`segment at 0x${s.paddr.toString(16)} overlaps the device tree at 0x${v.dtbAddr.toString(16)}`);
+    }
+  }
+  loadElfPhysical(v.machine.bus, image);
+  v.machine.bus.load(v.dtbAddr, v.dtb);
+  const entry = image.entry;
+  const h = v.machine.harts[0]!;
+  h.reset(Number(entry & 0xffffffffn) | 0, Number((entry >> 32n) & 0xffffffffn) | 0, v.dtbAddr);
+}

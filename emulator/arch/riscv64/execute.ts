@@ -1,0 +1,279 @@
+/**
+ * The execute loop: fetch through the decode cache, then one `switch` over the operation. Integer
+ * operations work on int32 halves; loads and stores try the host fast path, then the MMU.
+ * Rare operations (M extension, atomics, system) call out to their own modules.
+ * @spec RISC-V Unprivileged ISA, RV64I chapter (semantics of each instruction)
+ */
+import type { Hart } from "./hart.js";
+import { INFO_LEN4, Op, type DecodedPage } from "./decode.js";
+import { mulDiv } from "./muldiv.js";
+import { executeAmo } from "./amo.js";
+import { executeSystem } from "./system.js";
+
+/** Runs `h` until h.icount reaches h.stopAt (re-read after every instruction). */
+export function execute(h: Hart): void {
+  const xl = h.xl;
+  const xh = h.xh;
+  const rTagLo = h.rTagLo, rTagHi = h.rTagHi, rView = h.rView, rOff = h.rOff;
+  const wTagLo = h.wTagLo, wTagHi = h.wTagHi, wView = h.wView, wOff = h.wOff;
+  // The pc and the instruction count live in locals; they are written back to the hart before any
+  // call that may read them or take a trap (which sets h.pcLo/h.pcHi), and re-read after.
+  let pcLo = h.pcLo;
+  let pcHi = h.pcHi;
+  let icount = h.icount;
+  while (icount < h.stopAt) {
+    let p: DecodedPage = h.fetchPage;
+    if ((pcLo & ~0xfff) !== h.fetchTagLo || pcHi !== h.fetchTagHi) {
+      h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+      const q = h.fetchSlow();
+      pcLo = h.pcLo; pcHi = h.pcHi;
+      if (q === null) continue;
+      p = q;
+    }
+    let i = (pcLo & 0xfff) >>> 1;
+    let info = p.info[i]!;
+    if (info === 0) {
+      h.decodeSlot(p, i);
+      info = p.info[i]!;
+    }
+    if ((info & 0xff) === Op.CROSS) {
+      h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+      const q = h.fetchCross();
+      pcLo = h.pcLo; pcHi = h.pcHi;
+      if (q === null) continue;
+      p = q;
+      i = 0;
+      info = p.info[0]!;
+    }
+    const op = info & 0xff;
+    const rd = (info >>> 8) & 0xff;
+    const rs1 = (info >>> 16) & 0xff;
+    const rs2 = (info >>> 24) & 31;
+    const len = info & INFO_LEN4 ? 4 : 2;
+    const imm = p.imm[i]!;
+    switch (op) {
+      // ---- upper immediates and jumps ----
+      case Op.LUI: xl[rd] = imm; xh[rd] = imm >> 31; break;
+      case Op.AUIPC: {
+        const lo = (pcLo + imm) | 0;
+        xh[rd] = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+        xl[rd] = lo;
+        break;
+      }
+      case Op.JAL: {
+        const rlo = (pcLo + len) | 0;
+        const rhi = (pcHi + ((rlo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+        const lo = (pcLo + imm) | 0;
+        pcHi = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+        pcLo = lo;
+        xl[rd] = rlo;
+        xh[rd] = rhi;
+        icount++;
+        continue;
+      }
+      case Op.JALR: {
+        const blo = xl[rs1]!;
+        const lo = (blo + imm) | 0;
+        const hi = (xh[rs1]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
+        const rlo = (pcLo + len) | 0;
+        xh[rd] = (pcHi + ((rlo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+        xl[rd] = rlo;
+        pcLo = lo & ~1;
+        pcHi = hi;
+        icount++;
+        continue;
+      }
+      // ---- branches ----
+      case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
+        const al = xl[rs1]!, ah = xh[rs1]!, bl = xl[rs2]!, bh = xh[rs2]!;
+        let taken: boolean;
+        switch (op) {
+          case Op.BEQ: taken = al === bl && ah === bh; break;
+          case Op.BNE: taken = al !== bl || ah !== bh; break;
+          case Op.BLT: taken = ah < bh || (ah === bh && (al >>> 0) < (bl >>> 0)); break;
+          case Op.BGE: taken = ah > bh || (ah === bh && (al >>> 0) >= (bl >>> 0)); break;
+          case Op.BLTU: taken = (ah >>> 0) < (bh >>> 0) || (ah === bh && (al >>> 0) < (bl >>> 0)); break;
+          default: taken = (ah >>> 0) > (bh >>> 0) || (ah === bh && (al >>> 0) >= (bl >>> 0)); break;
+        }
+        if (taken) {
+          const lo = (pcLo + imm) | 0;
+          pcHi = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+          pcLo = lo;
+          icount++;
+          continue;
+        }
+        break;
+      }
+      // ---- loads ----
+      case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
+        const blo = xl[rs1]!;
+        const lo = (blo + imm) | 0;
+        const hi = (xh[rs1]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
+        const size = op === Op.LD ? 8 : op === Op.LW || op === Op.LWU ? 4 : op === Op.LH || op === Op.LHU ? 2 : 1;
+        let vlo: number, vhi: number;
+        const s = (lo >>> 12) & 0xff;
+        if (rTagLo[s] === (lo & ~0xfff) && rTagHi[s] === hi && (lo & 0xfff) + size <= 4096) {
+          const v = rView[s]!;
+          const o = rOff[s]! + (lo & 0xfff);
+          switch (size) {
+            case 8: vlo = v.getInt32(o, true); vhi = v.getInt32(o + 4, true); break;
+            case 4: vlo = v.getInt32(o, true); vhi = 0; break;
+            case 2: vlo = v.getUint16(o, true); vhi = 0; break;
+            default: vlo = v.getUint8(o); vhi = 0; break;
+          }
+        } else {
+          h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+          if (!h.loadSlow(lo, hi, size)) { pcLo = h.pcLo; pcHi = h.pcHi; continue; }
+          vlo = h.ldLo;
+          vhi = h.ldHi;
+        }
+        switch (op) {
+          case Op.LB: vlo = (vlo << 24) >> 24; vhi = vlo >> 31; break;
+          case Op.LH: vlo = (vlo << 16) >> 16; vhi = vlo >> 31; break;
+          case Op.LW: vhi = vlo >> 31; break;
+          case Op.LBU: vlo &= 0xff; break;
+          case Op.LHU: vlo &= 0xffff; break;
+        }
+        xl[rd] = vlo;
+        xh[rd] = vhi;
+        break;
+      }
+      // ---- stores ----
+      case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
+        const blo = xl[rs1]!;
+        const lo = (blo + imm) | 0;
+        const hi = (xh[rs1]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
+        const size = op === Op.SD ? 8 : op === Op.SW ? 4 : op === Op.SH ? 2 : 1;
+        const s = (lo >>> 12) & 0xff;
+        if (wTagLo[s] === (lo & ~0xfff) && wTagHi[s] === hi && (lo & 0xfff) + size <= 4096) {
+          const v = wView[s]!;
+          const o = wOff[s]! + (lo & 0xfff);
+          switch (size) {
+            case 8: v.setInt32(o, xl[rs2]!, true); v.setInt32(o + 4, xh[rs2]!, true); break;
+            case 4: v.setInt32(o, xl[rs2]!, true); break;
+            case 2: v.setUint16(o, xl[rs2]! & 0xffff, true); break;
+            default: v.setUint8(o, xl[rs2]! & 0xff); break;
+          }
+        } else {
+          h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+          const ok = h.storeSlow(lo, hi, size, xl[rs2]!, xh[rs2]!);
+          pcLo = h.pcLo; pcHi = h.pcHi;
+          if (!ok) continue;
+        }
+        break;
+      }
+      // ---- register-immediate ----
+      case Op.ADDI: {
+        const al = xl[rs1]!;
+        const lo = (al + imm) | 0;
+        xh[rd] = (xh[rs1]! + (imm >> 31) + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+        xl[rd] = lo;
+        break;
+      }
+      case Op.SLTI: {
+        const ah = xh[rs1]!, bh = imm >> 31;
+        xl[rd] = ah < bh || (ah === bh && (xl[rs1]! >>> 0) < (imm >>> 0)) ? 1 : 0;
+        xh[rd] = 0;
+        break;
+      }
+      case Op.SLTIU: {
+        const ah = xh[rs1]! >>> 0, bh = (imm >> 31) >>> 0;
+        xl[rd] = ah < bh || (ah === bh && (xl[rs1]! >>> 0) < (imm >>> 0)) ? 1 : 0;
+        xh[rd] = 0;
+        break;
+      }
+      case Op.XORI: xl[rd] = xl[rs1]! ^ imm; xh[rd] = xh[rs1]! ^ (imm >> 31); break;
+      case Op.ORI: xl[rd] = xl[rs1]! | imm; xh[rd] = xh[rs1]! | (imm >> 31); break;
+      case Op.ANDI: xl[rd] = xl[rs1]! & imm; xh[rd] = xh[rs1]! & (imm >> 31); break;
+      case Op.SLLI: shiftLeft(xl, xh, rd, xl[rs1]!, xh[rs1]!, imm); break;
+      case Op.SRLI: shiftRight(xl, xh, rd, xl[rs1]!, xh[rs1]!, imm, false); break;
+      case Op.SRAI: shiftRight(xl, xh, rd, xl[rs1]!, xh[rs1]!, imm, true); break;
+      // ---- register-register ----
+      case Op.ADD: {
+        const al = xl[rs1]!;
+        const lo = (al + xl[rs2]!) | 0;
+        xh[rd] = (xh[rs1]! + xh[rs2]! + ((lo >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+        xl[rd] = lo;
+        break;
+      }
+      case Op.SUB: {
+        const al = xl[rs1]!, bl = xl[rs2]!;
+        xh[rd] = (xh[rs1]! - xh[rs2]! - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+        xl[rd] = (al - bl) | 0;
+        break;
+      }
+      case Op.SLL: shiftLeft(xl, xh, rd, xl[rs1]!, xh[rs1]!, xl[rs2]! & 63); break;
+      case Op.SRL: shiftRight(xl, xh, rd, xl[rs1]!, xh[rs1]!, xl[rs2]! & 63, false); break;
+      case Op.SRA: shiftRight(xl, xh, rd, xl[rs1]!, xh[rs1]!, xl[rs2]! & 63, true); break;
+      case Op.SLT: {
+        const ah = xh[rs1]!, bh = xh[rs2]!;
+        xl[rd] = ah < bh || (ah === bh && (xl[rs1]! >>> 0) < (xl[rs2]! >>> 0)) ? 1 : 0;
+        xh[rd] = 0;
+        break;
+      }
+      case Op.SLTU: {
+        const ah = xh[rs1]! >>> 0, bh = xh[rs2]! >>> 0;
+        xl[rd] = ah < bh || (ah === bh && (xl[rs1]! >>> 0) < (xl[rs2]! >>> 0)) ? 1 : 0;
+        xh[rd] = 0;
+        break;
+      }
+      case Op.XOR: xl[rd] = xl[rs1]! ^ xl[rs2]!; xh[rd] = xh[rs1]! ^ xh[rs2]!; break;
+      case Op.OR: xl[rd] = xl[rs1]! | xl[rs2]!; xh[rd] = xh[rs1]! | xh[rs2]!; break;
+      case Op.AND: xl[rd] = xl[rs1]! & xl[rs2]!; xh[rd] = xh[rs1]! & xh[rs2]!; break;
+      // ---- 32-bit (W) forms: compute on the low word, sign-extend ----
+      case Op.ADDIW: { const v = (xl[rs1]! + imm) | 0; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SLLIW: { const v = xl[rs1]! << imm; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SRLIW: { const v = (xl[rs1]! >>> imm) | 0; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SRAIW: { const v = xl[rs1]! >> imm; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.ADDW: { const v = (xl[rs1]! + xl[rs2]!) | 0; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SUBW: { const v = (xl[rs1]! - xl[rs2]!) | 0; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SLLW: { const v = xl[rs1]! << (xl[rs2]! & 31); xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SRLW: { const v = (xl[rs1]! >>> (xl[rs2]! & 31)) | 0; xl[rd] = v; xh[rd] = v >> 31; break; }
+      case Op.SRAW: { const v = xl[rs1]! >> (xl[rs2]! & 31); xl[rd] = v; xh[rd] = v >> 31; break; }
+      // ---- M extension ----
+      case Op.MUL: case Op.MULH: case Op.MULHSU: case Op.MULHU: case Op.DIV: case Op.DIVU: case Op.REM: case Op.REMU:
+      case Op.MULW: case Op.DIVW: case Op.DIVUW: case Op.REMW: case Op.REMUW: {
+        const t = h.tmp;
+        mulDiv(op, xl[rs1]!, xh[rs1]!, xl[rs2]!, xh[rs2]!, t);
+        xl[rd] = t.lo;
+        xh[rd] = t.hi;
+        break;
+      }
+      case Op.FENCE: case Op.FENCE_I: break; // one hart, in order, coherent decode cache
+      case Op.LR: case Op.SC: case Op.AMO: {
+        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+        const ok = executeAmo(h, op, rd, rs1, rs2, imm);
+        pcLo = h.pcLo; pcHi = h.pcHi;
+        if (!ok) continue;
+        break;
+      }
+      default: {
+        // System instructions and illegal encodings; false = trapped or jumped (pc already set).
+        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+        const ok = executeSystem(h, op, rd, rs1, rs2, imm, p.raw[i]!);
+        pcLo = h.pcLo; pcHi = h.pcHi;
+        if (!ok) continue;
+        break;
+      }
+    }
+    const nlo = (pcLo + len) | 0;
+    if ((nlo >>> 0) < len) pcHi = (pcHi + 1) | 0;
+    pcLo = nlo;
+    icount++;
+  }
+  h.pcLo = pcLo;
+  h.pcHi = pcHi;
+  h.icount = icount;
+}
+
+function shiftLeft(xl: Int32Array, xh: Int32Array, rd: number, lo: number, hi: number, s: number): void {
+  if (s === 0) { xl[rd] = lo; xh[rd] = hi; }
+  else if (s < 32) { xh[rd] = (hi << s) | (lo >>> (32 - s)); xl[rd] = lo << s; }
+  else { xh[rd] = lo << (s - 32); xl[rd] = 0; }
+}
+
+function shiftRight(xl: Int32Array, xh: Int32Array, rd: number, lo: number, hi: number, s: number, arith: boolean): void {
+  if (s === 0) { xl[rd] = lo; xh[rd] = hi; }
+  else if (s < 32) { xl[rd] = (lo >>> s) | (hi << (32 - s)); xh[rd] = arith ? hi >> s : (hi >>> s) | 0; }
+  else { xl[rd] = arith ? hi >> (s - 32) : (hi >>> (s - 32)) | 0; xh[rd] = arith ? hi >> 31 : 0; }
+}

@@ -1,0 +1,384 @@
+/**
+ * An RV64IMAC hart with M, S and U modes: state, the fetch/decode/execute loop and the memory
+ * access paths (host fast path → architectural TLB → page walk).
+ *
+ * 64-bit values are int32 halves: x registers in `xl`/`xh`, the pc in `pcLo`/`pcHi`.
+ * Faults are returned, never thrown: an instruction that traps calls {@link takeTrap} and the loop
+ * continues at the vector. The host fast path (`r*`, `w*`, `fetch*` fields) caches only what the
+ * architectural TLB currently holds for the current privilege/satp/mstatus context, and is dropped
+ * whenever any TLB entry is dropped or that context changes, so it never changes what the guest sees.
+ */
+import { CHUNK_SIZE, type Bus } from "../../core/memory.js";
+import { TlbSet, type TlbConfig } from "../../core/tlb.js";
+import { CSR, IRQ, MSTATUS, PRV_M, SATP_MODE_SV48, CAUSE } from "./defs.js";
+import { DecodedPage, Op, decodeInto, markCross } from "./decode.js";
+import { FETCH, LOAD, Mmu, PAGING_MODES, RISCV_PAGE_SHIFTS, STORE } from "./mmu.js";
+import { pendingInterrupt, takeTrap, type TrapEvent } from "./trap.js";
+import { execute } from "./execute.js";
+
+const FP_SLOTS = 256;
+const INVALID_TAG = 1;
+
+/** Where the interrupt lines of the hart come from (the CLINT). */
+export interface InterruptLines {
+  timerPending(hart: number): boolean;
+  softwarePending(hart: number): boolean;
+}
+
+/** Options of one hart. */
+export interface HartOptions {
+  hartId: number;
+  tlb: TlbConfig;
+  /** Svadu present: menvcfg.ADUE can be set, and then A/D are updated by hardware. */
+  svadu?: boolean;
+  /** Largest satp mode supported: Sv39 (8) or Sv48 (9, default). */
+  maxSatpMode?: number;
+  /** Disables the host fast path (for checking that it changes nothing). */
+  noFastPath?: boolean;
+}
+
+export class Hart {
+  readonly hartId: number;
+  /** x registers, low and high words; index 32 is the sink that stands for x0 as destination. */
+  readonly xl = new Int32Array(33);
+  readonly xh = new Int32Array(33);
+  pcLo = 0;
+  pcHi = 0;
+  priv = PRV_M;
+  /** Instructions retired. */
+  icount = 0;
+  /** Traps taken. */
+  traps = 0;
+  /** mstatus low word (the high word is constant). */
+  mstatus = 0;
+  mie = 0;
+  /** mip bits written by software (SSIP, STIP, SEIP); MTIP/MSIP come from {@link lines}. */
+  mipSoft = 0;
+  /** Plain CSR storage, indexed by CSR number. */
+  readonly csrLo = new Int32Array(4096);
+  readonly csrHi = new Int32Array(4096);
+  /** LR reservation: physical address, or -1. */
+  reservation = -1;
+  readonly svadu: boolean;
+  readonly maxSatpMode: number;
+  readonly mmu: Mmu;
+  readonly tlbs: TlbSet;
+  /** Scratch pair for CSR reads and M-extension results. */
+  readonly tmp = { lo: 0, hi: 0 };
+  /** Value of the last slow-path load (zero-extended halves). */
+  ldLo = 0;
+  ldHi = 0;
+  /** The run loop stops before the instruction at this count (interrupt checks, budgets). */
+  stopAt = 0;
+  /** Set by WFI when nothing can ever wake the hart. */
+  wfiHang = false;
+  /** Set by WFI: the machine should advance time to the next timer event. */
+  waiting = false;
+  /** Trace hook for traps. */
+  onTrap: ((e: TrapEvent) => void) | undefined;
+  /** Interrupt sources and the clock; set by the machine. */
+  lines: InterruptLines | undefined;
+  time: () => number = () => this.icount;
+
+  /** Decode cache: physical page number → decoded instructions. */
+  readonly decoded = new Map<number, DecodedPage>();
+  /** Host fast path for loads (r) and stores (w): direct-mapped by VA page. */
+  readonly rTagLo = new Int32Array(FP_SLOTS).fill(INVALID_TAG);
+  readonly rTagHi = new Int32Array(FP_SLOTS);
+  readonly rView: (DataView | null)[] = new Array(FP_SLOTS).fill(null);
+  readonly rOff = new Int32Array(FP_SLOTS);
+  readonly wTagLo = new Int32Array(FP_SLOTS).fill(INVALID_TAG);
+  readonly wTagHi = new Int32Array(FP_SLOTS);
+  readonly wView: (DataView | null)[] = new Array(FP_SLOTS).fill(null);
+  readonly wOff = new Int32Array(FP_SLOTS);
+  /** Fetch fast path: the VA page of the pc, and its decoded page. */
+  fetchTagLo = INVALID_TAG;
+  fetchTagHi = 0;
+  fetchPage: DecodedPage = new DecodedPage();
+  fetchPpn = -1;
+  /** Decoded page for an instruction that straddles two pages (not cached). */
+  readonly scratch = new DecodedPage();
+  /** Effective privilege for loads and stores (MPRV). */
+  dataPriv = PRV_M;
+  private readonly fastPath: boolean;
+
+  constructor(readonly bus: Bus, opts: HartOptions) {
+    this.hartId = opts.hartId;
+    this.svadu = opts.svadu ?? false;
+    this.maxSatpMode = opts.maxSatpMode ?? SATP_MODE_SV48;
+    this.fastPath = !(opts.noFastPath ?? false) && !opts.tlb.flushOnPteWrite;
+    this.tlbs = new TlbSet(opts.tlb, RISCV_PAGE_SHIFTS);
+    this.tlbs.onDrop = () => this.flushFast();
+    this.mmu = new Mmu(bus, this.tlbs);
+  }
+
+  /** Resets to M-mode at `pc` with a0 = hart id, a1 = `a1` (the DTB address). */
+  reset(pcLo: number, pcHi: number, a1: number): void {
+    this.xl.fill(0);
+    this.xh.fill(0);
+    this.xl[10] = this.hartId;
+    this.xl[11] = a1 % 4294967296 | 0;
+    this.xh[11] = Math.floor(a1 / 4294967296) | 0;
+    this.pcLo = pcLo;
+    this.pcHi = pcHi;
+    this.priv = PRV_M;
+    this.mstatus = 0;
+    this.mie = 0;
+    this.mipSoft = 0;
+    this.csrLo.fill(0);
+    this.csrHi.fill(0);
+    this.reservation = -1;
+    this.tlbs.invalidate({ kind: "reset" });
+    this.translationChanged();
+  }
+
+  /** The pc as an unsigned bigint. */
+  get pc(): bigint {
+    return BigInt.asUintN(64, (BigInt(this.pcHi) << 32n) | BigInt(this.pcLo >>> 0));
+  }
+
+  /** x register `i` as an unsigned bigint. */
+  x(i: number): bigint {
+    return BigInt.asUintN(64, (BigInt(this.xh[i]!) << 32n) | BigInt(this.xl[i]! >>> 0));
+  }
+
+  /** Sets x register `i` (host-side). */
+  setX(i: number, v: bigint): void {
+    if (i === 0) return;
+    this.xl[i] = Number(BigInt.asUintN(32, v)) | 0;
+    this.xh[i] = Number(BigInt.asUintN(32, v >> 32n)) | 0;
+  }
+
+  /** mip as software sees it: software-written bits plus MTIP and MSIP from the CLINT. */
+  mipValue(): number {
+    let v = this.mipSoft;
+    const l = this.lines;
+    if (l) {
+      if (l.timerPending(this.hartId)) v |= 1 << IRQ.MTI;
+      if (l.softwarePending(this.hartId)) v |= 1 << IRQ.MSI;
+    }
+    return v;
+  }
+
+  /** Something that may enable or raise an interrupt changed: stop after this instruction to check. */
+  interruptsChanged(): void {
+    this.stopAt = 0;
+  }
+
+  /** Privilege, satp, mstatus or menvcfg changed: recompute the MMU context and drop the fast path. */
+  translationChanged(): void {
+    const s = this.mstatus;
+    this.dataPriv = this.priv === PRV_M && (s & MSTATUS.MPRV) !== 0 ? (s & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT : this.priv;
+    const m = this.mmu;
+    const hi = this.csrHi[CSR.satp]!;
+    const mode = hi >>> 28;
+    m.mode = PAGING_MODES.find((p) => p.satpMode === mode);
+    m.asid = (hi >>> 12) & 0xffff;
+    m.rootPpn = (hi & 0xfff) * 4294967296 + (this.csrLo[CSR.satp]! >>> 0);
+    m.sum = (s & MSTATUS.SUM) !== 0;
+    m.mxr = (s & MSTATUS.MXR) !== 0;
+    m.adue = this.svadu && (this.csrHi[CSR.menvcfg]! & (1 << 29)) !== 0;
+    this.flushFast();
+  }
+
+  /** Drops every host fast-path entry. */
+  flushFast(): void {
+    this.rTagLo.fill(INVALID_TAG);
+    this.wTagLo.fill(INVALID_TAG);
+    this.fetchTagLo = INVALID_TAG;
+  }
+
+  /** Called for every bus write to RAM page `ppn` that did not go through the fast path. */
+  ramWritten(ppn: number): void {
+    if (this.decoded.delete(ppn) && this.fetchPpn === ppn) this.fetchTagLo = INVALID_TAG;
+    const pages = this.mmu.ptePages;
+    if (pages && pages.has(ppn)) {
+      pages.clear();
+      this.tlbs.invalidate({ kind: "pte-write" });
+    }
+  }
+
+  /** Takes a synchronous exception at the current pc. */
+  exception(cause: number, tvalLo: number, tvalHi: number): void {
+    takeTrap(this, cause, false, tvalLo, tvalHi);
+  }
+
+  /** Takes a pending, enabled interrupt if there is one. Returns true if it did. */
+  checkInterrupts(): boolean {
+    const irq = pendingInterrupt(this);
+    if (irq < 0) return false;
+    takeTrap(this, irq, true, 0, 0);
+    return true;
+  }
+
+  /** Runs until `icount` reaches `limit` or something stops the loop (see {@link stopAt}). */
+  run(limit: number): void {
+    this.stopAt = limit;
+    execute(this);
+  }
+
+  // ---- instruction fetch ------------------------------------------------------------------
+
+  /** Translates the pc and makes its page current. Returns null if a trap was taken. */
+  fetchSlow(): DecodedPage | null {
+    const pa = this.mmu.translate(this.pcLo, this.pcHi, FETCH, this.priv);
+    if (pa < 0) {
+      this.exception(this.mmu.cause, this.pcLo, this.pcHi);
+      return null;
+    }
+    const r = this.bus.find(pa);
+    if (r?.ram === undefined) {
+      this.exception(CAUSE.INSN_ACCESS, this.pcLo, this.pcHi);
+      return null;
+    }
+    const ppn = Math.floor(pa / 4096);
+    let page = this.decoded.get(ppn);
+    if (page === undefined) {
+      page = new DecodedPage();
+      this.decoded.set(ppn, page);
+      // Stores to this page must now go the slow way, which drops the decoded copy.
+      this.wTagLo.fill(INVALID_TAG);
+    }
+    this.fetchPage = page;
+    this.fetchPpn = ppn;
+    if (this.fastPath) {
+      this.fetchTagLo = this.pcLo & ~0xfff;
+      this.fetchTagHi = this.pcHi;
+    }
+    return page;
+  }
+
+  /** Decodes slot `i` of the current fetch page from RAM. */
+  decodeSlot(p: DecodedPage, i: number): Op {
+    const base = this.fetchPpn * 4096 + i * 2;
+    this.bus.read(base, 2);
+    const low = this.bus.lo & 0xffff;
+    if ((low & 3) !== 3) return decodeInto(p, i, low, 2);
+    if (i === 2047) {
+      markCross(p, i);
+      return Op.CROSS;
+    }
+    this.bus.read(base + 2, 2);
+    return decodeInto(p, i, low | (this.bus.lo << 16), 4);
+  }
+
+  /**
+   * A 32-bit instruction whose second half is on the next page: fetch that half through the MMU
+   * (a fault reports the VA of the second half) and decode into the scratch page.
+   * @spec RV-S §stval: "the VA of the portion of the instruction that caused the fault"
+   */
+  fetchCross(): DecodedPage | null {
+    const lowPa = this.fetchPpn * 4096 + 4094;
+    this.bus.read(lowPa, 2);
+    const low = this.bus.lo & 0xffff;
+    const lo2 = (this.pcLo + 2) | 0;
+    const hi2 = (this.pcHi + ((lo2 >>> 0) < 2 ? 1 : 0)) | 0;
+    const pa = this.mmu.translate(lo2, hi2, FETCH, this.priv);
+    if (pa < 0) {
+      this.exception(this.mmu.cause, lo2, hi2);
+      return null;
+    }
+    if (!this.bus.read(pa, 2) || this.bus.find(pa)?.ram === undefined) {
+      this.exception(CAUSE.INSN_ACCESS, lo2, hi2);
+      return null;
+    }
+    this.fetchTagLo = INVALID_TAG; // the next instruction is on the other page
+    decodeInto(this.scratch, 0, low | (this.bus.lo << 16), 4);
+    return this.scratch;
+  }
+
+  // ---- loads and stores -------------------------------------------------------------------
+
+  /**
+   * Translates and performs a load of `size` bytes (misaligned accesses are performed, translating
+   * both pages first). Result in ldLo/ldHi, zero-extended. Returns false if a trap was taken.
+   */
+  loadSlow(lo: number, hi: number, size: 1 | 2 | 4 | 8, access: typeof LOAD | typeof STORE = LOAD): boolean {
+    const pa = this.mmu.translate(lo, hi, access, this.dataPriv);
+    if (pa < 0) {
+      this.exception(this.mmu.cause, lo, hi);
+      return false;
+    }
+    const bus = this.bus;
+    if ((lo & 0xfff) + size > 4096) {
+      const pa2 = this.secondPage(lo, hi, access);
+      if (pa2 < 0) return false;
+      let vlo = 0, vhi = 0;
+      for (let k = 0; k < size; k++) {
+        const a = (lo & 0xfff) + k < 4096 ? pa + k : pa2 + ((lo & 0xfff) + k - 4096);
+        if (!bus.read(a, 1)) return this.accessFault(access, lo, hi);
+        if (k < 4) vlo |= bus.lo << (8 * k);
+        else vhi |= bus.lo << (8 * (k - 4));
+      }
+      this.ldLo = vlo;
+      this.ldHi = vhi;
+      return true;
+    }
+    if (!bus.read(pa, size)) return this.accessFault(access, lo, hi);
+    this.ldLo = bus.lo;
+    this.ldHi = bus.hi;
+    if (this.fastPath && access === LOAD) this.fillFast(pa, lo, hi, false);
+    return true;
+  }
+
+  /** Translates and performs a store of (vhi:vlo). Returns false if a trap was taken. */
+  storeSlow(lo: number, hi: number, size: 1 | 2 | 4 | 8, vlo: number, vhi: number): boolean {
+    const pa = this.mmu.translate(lo, hi, STORE, this.dataPriv);
+    if (pa < 0) {
+      this.exception(this.mmu.cause, lo, hi);
+      return false;
+    }
+    const bus = this.bus;
+    if ((lo & 0xfff) + size > 4096) {
+      const pa2 = this.secondPage(lo, hi, STORE);
+      if (pa2 < 0) return false;
+      const n1 = 4096 - (lo & 0xfff);
+      if (bus.find(pa, n1) === undefined || bus.find(pa2, size - n1) === undefined) return this.accessFault(STORE, lo, hi);
+      for (let k = 0; k < size; k++) {
+        const a = k < n1 ? pa + k : pa2 + (k - n1);
+        bus.write(a, 1, k < 4 ? vlo >>> (8 * k) : vhi >>> (8 * (k - 4)));
+      }
+      return true;
+    }
+    if (!bus.write(pa, size, vlo, vhi)) return this.accessFault(STORE, lo, hi);
+    if (this.fastPath && this.mmu.writable) this.fillFast(pa, lo, hi, true);
+    return true;
+  }
+
+  /** Translates the page after the one holding VA (hi:lo) for a page-crossing access. */
+  private secondPage(lo: number, hi: number, access: typeof LOAD | typeof STORE): number {
+    const lo2 = ((lo & ~0xfff) + 4096) | 0;
+    const hi2 = (hi + (lo2 === 0 ? 1 : 0)) | 0;
+    const pa2 = this.mmu.translate(lo2, hi2, access, this.dataPriv);
+    if (pa2 < 0) this.exception(this.mmu.cause, lo2, hi2);
+    return pa2;
+  }
+
+  private accessFault(access: number, lo: number, hi: number): false {
+    this.exception(access === STORE ? CAUSE.STORE_ACCESS : CAUSE.LOAD_ACCESS, lo, hi);
+    return false;
+  }
+
+  /** Caches the RAM page at `pa` for VA page (hi:lo) in the load or store fast path. */
+  private fillFast(pa: number, lo: number, hi: number, write: boolean): void {
+    const r = this.bus.find(pa);
+    if (r?.ram === undefined) return;
+    const ppn = Math.floor(pa / 4096);
+    if (write && this.decoded.has(ppn)) return;
+    const off = pa - r.base;
+    const view = r.ram.chunk(off);
+    const s = (lo >>> 12) & (FP_SLOTS - 1);
+    const pageOff = (off % CHUNK_SIZE) & ~0xfff;
+    if (write) {
+      this.wTagLo[s] = lo & ~0xfff;
+      this.wTagHi[s] = hi;
+      this.wView[s] = view;
+      this.wOff[s] = pageOff;
+    } else {
+      this.rTagLo[s] = lo & ~0xfff;
+      this.rTagHi[s] = hi;
+      this.rView[s] = view;
+      this.rOff[s] = pageOff;
+    }
+  }
+}

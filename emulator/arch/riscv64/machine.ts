@@ -1,0 +1,139 @@
+/**
+ * A RISC-V machine: harts, a bus, and the clock that drives the CLINT. It runs harts until the
+ * guest finishes (through a device), an instruction limit is reached, or the guest waits for an
+ * interrupt that can never come.
+ *
+ * Time: mtime advances by one tick per instruction retired; WFI skips ahead to the next timer
+ * event. So a run is a pure function of the image and the configuration.
+ */
+import type { Bus } from "../../core/memory.js";
+import { hex, type TraceSink } from "../../core/trace.js";
+import type { Hart } from "./hart.js";
+import { IRQ, PRV_NAME } from "./defs.js";
+import { causeName } from "./causes.js";
+
+/** The timer device as the machine sees it. */
+export interface TimerSource {
+  timerPending(hart: number): boolean;
+  softwarePending(hart: number): boolean;
+  /** Ticks until the hart's timer fires: 0 if pending, Infinity if never. */
+  nextTimerDeadline(hart: number): number;
+}
+
+/** Why a run ended. */
+export type StopReason = "pass" | "fail" | "reset" | "max-insns" | "wfi-hang";
+
+/** The outcome of {@link RiscvMachine.run}. */
+export interface RunResult {
+  reason: StopReason;
+  /** Process exit status this outcome maps to: finisher code, 124 for the limit, 125 for a hang. */
+  exitCode: number;
+  /** Instructions retired by hart 0. */
+  icount: number;
+  /** One line describing the outcome. */
+  message: string;
+}
+
+/** Run options. */
+export interface RunOptions {
+  /** Stop after this many instructions (default: unlimited). */
+  maxInsns?: number;
+}
+
+const QUANTUM = 1 << 20;
+
+export class RiscvMachine {
+  readonly arch = "riscv64";
+  /** Ticks skipped by WFI (mtime = instructions + skipped). */
+  skipped = 0;
+  private finish: { kind: "pass" | "fail" | "reset"; code: number } | undefined;
+
+  constructor(readonly bus: Bus, readonly harts: Hart[], readonly timer: TimerSource) {
+    bus.onRamWrite = (ppn) => {
+      for (const h of harts) h.ramWritten(ppn);
+    };
+    for (const h of harts) {
+      h.lines = timer;
+      h.time = () => this.now();
+    }
+  }
+
+  /** The current mtime. */
+  now(): number {
+    return this.harts[0]!.icount + this.skipped;
+  }
+
+  /** Called by the finisher device: ends the run after the current instruction. */
+  requestFinish(kind: "pass" | "fail" | "reset", code: number): void {
+    this.finish = { kind, code };
+    for (const h of this.harts) h.stopAt = 0;
+  }
+
+  /** Sends traps, TLB fills and invalidations of every hart to `sink`. */
+  setTrace(sink: TraceSink | undefined): void {
+    for (const h of this.harts) {
+      const hart = h.hartId;
+      const arch = this.arch;
+      h.onTrap = sink && ((e) => sink({
+        type: "trap", arch, hart, icount: e.icount, cause: e.cause, interrupt: e.interrupt,
+        name: causeName(e.cause, e.interrupt), tval: hex(e.tval), epc: hex(e.epc),
+        from: PRV_NAME[e.from]!, to: PRV_NAME[e.to]!,
+      }));
+      h.mmu.onFill = sink && ((e) => sink({
+        type: "tlb-fill", arch, hart, icount: h.icount, va: hex(e.va), asid: e.asid, global: e.global,
+        level: e.level, pageSize: 2 ** (12 + 9 * e.level), pa: hex(e.pa), perm: permString(e.perm),
+        steps: e.steps.map((s) => ({ level: s.level, pteAddr: hex(s.pteAddr), pte: hex(s.pte) })),
+      }));
+      h.tlbs.onInvalidate = sink && ((scope, removed) => sink({
+        type: "tlb-invalidate", arch, hart, icount: h.icount, kind: scope.kind,
+        ...(scope.vpn !== undefined ? { va: hex(scope.vpn * 4096) } : {}),
+        ...(scope.asid !== undefined ? { asid: scope.asid } : {}),
+        removed,
+      }));
+    }
+  }
+
+  /** Runs until the guest finishes, the limit is reached, or the hart waits forever. */
+  run(opts: RunOptions = {}): RunResult {
+    const max = opts.maxInsns ?? Number.MAX_SAFE_INTEGER;
+    const h = this.harts[0]!;
+    this.finish = undefined;
+    for (;;) {
+      if (this.finish) return this.finished(h);
+      if (h.icount >= max) {
+        return { reason: "max-insns", exitCode: 124, icount: h.icount, message: `stopped after ${h.icount} instructions (--max-insns); pc ${hex(h.pc)}` };
+      }
+      h.checkInterrupts();
+      if (h.waiting) {
+        h.waiting = false;
+        if ((h.mipValue() & h.mie) === 0) {
+          const d = this.timer.nextTimerDeadline(h.hartId);
+          if ((h.mie & (1 << IRQ.MTI)) === 0 || d === Infinity) {
+            return { reason: "wfi-hang", exitCode: 125, icount: h.icount, message: `hart ${h.hartId} waits (wfi) at pc ${hex(h.pc)} for an interrupt that can never arrive` };
+          }
+          this.skipped += d;
+          continue;
+        }
+      }
+      let limit = Math.min(max, h.icount + QUANTUM);
+      const d = this.timer.nextTimerDeadline(h.hartId);
+      if (d > 0 && d !== Infinity) limit = Math.min(limit, h.icount + d);
+      h.run(limit);
+    }
+  }
+
+  private finished(h: Hart): RunResult {
+    const f = this.finish!;
+    const exitCode = f.kind === "fail" ? f.code : 0;
+    const message = f.kind === "pass" ? "guest finished: pass" : f.kind === "fail" ? `guest finished: fail, code ${f.code}` : "guest requested a reset";
+    return { reason: f.kind, exitCode, icount: h.icount, message };
+  }
+}
+
+/** RISC-V permission bits as "DAGUXWRV" with '-' for clear bits. */
+function permString(perm: number): string {
+  const names = "VRWXUGAD";
+  let s = "";
+  for (let b = 7; b >= 0; b--) s += perm & (1 << b) ? names[b] : "-";
+  return s;
+}

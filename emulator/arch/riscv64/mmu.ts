@@ -1,0 +1,226 @@
+/**
+ * The RV64 MMU: Sv39 and Sv48 translation through the architectural TLB.
+ *
+ * Design choices the spec leaves open (documented in docs/riscv64.md):
+ * - Invalid PTEs are never cached: only walks that reach a valid leaf with A=1 fill the TLB.
+ * - A walk that reaches a valid leaf with A=1 fills the TLB even if the access then faults on
+ *   permissions or on D=0 (Svade); faults never invalidate (RV-S "Faults do not invalidate").
+ * - Svadu updates are done on a fresh walk, never from a TLB entry.
+ * - PMP is not enforced (pmpcfg/pmpaddr are plain storage); PMA = the bus map.
+ *
+ * @spec RV-S §"Virtual Address Translation Process" (Priv 1.13, 10-step text); step numbers below.
+ */
+import type { Bus } from "../../core/memory.js";
+import type { Tlb, TlbSet } from "../../core/tlb.js";
+import { CAUSE, PRV_S, PRV_U, PTE } from "./defs.js";
+
+/** A paging mode as data: one walk loop serves all of them. @spec RV-S §Sv39, §Sv48 */
+export interface PagingMode {
+  readonly name: string;
+  readonly satpMode: number;
+  readonly levels: number;
+  readonly vaBits: number;
+}
+export const SV39: PagingMode = { name: "Sv39", satpMode: 8, levels: 3, vaBits: 39 };
+export const SV48: PagingMode = { name: "Sv48", satpMode: 9, levels: 4, vaBits: 48 };
+export const PAGING_MODES: readonly PagingMode[] = [SV39, SV48];
+
+/** Page sizes this MMU maps: 4 KiB, 2 MiB, 1 GiB, 512 GiB. */
+export const RISCV_PAGE_SHIFTS = [12, 21, 30, 39] as const;
+
+/** Access kinds. */
+export const FETCH = 0, LOAD = 1, STORE = 2;
+export type Access = typeof FETCH | typeof LOAD | typeof STORE;
+
+const PAGE_FAULT = [CAUSE.INSN_PAGE, CAUSE.LOAD_PAGE, CAUSE.STORE_PAGE];
+const ACCESS_FAULT = [CAUSE.INSN_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS];
+const TWO32 = 4294967296;
+
+/** One PTE read by a walk (recorded only when tracing). */
+export interface WalkStep {
+  level: number;
+  pteAddr: number;
+  pte: bigint;
+}
+
+/** A TLB fill, reported to the trace hook. */
+export interface FillEvent {
+  va: bigint;
+  asid: number;
+  level: number;
+  pa: number;
+  global: boolean;
+  perm: number;
+  steps: WalkStep[];
+}
+
+/** Translation state and the walker of one hart. */
+export class Mmu {
+  /** The satp mode in force, or undefined for Bare. */
+  mode: PagingMode | undefined;
+  asid = 0;
+  rootPpn = 0;
+  /** mstatus.SUM and MXR, as booleans. */
+  sum = false;
+  mxr = false;
+  /** menvcfg.ADUE: hardware A/D updates (Svadu). */
+  adue = false;
+  /** Cause code of the last failed translation. */
+  cause = 0;
+  /** Of the last successful translation: could the page be cached for fast stores (D=1 or Bare)? */
+  writable = false;
+  /** Trace hook for TLB fills; when set, walks record their steps. */
+  onFill: ((e: FillEvent) => void) | undefined;
+  /** With the TLB's flushOnPteWrite mode: physical pages holding PTEs read by walks. */
+  readonly ptePages: Set<number> | undefined;
+
+  private steps: WalkStep[] = [];
+  private wLo = 0;
+  private wHi = 0;
+  private wAddr = 0;
+  private wLevel = 0;
+  private wGlobal = false;
+
+  constructor(private readonly bus: Bus, readonly tlbs: TlbSet) {
+    this.ptePages = tlbs.config.flushOnPteWrite ? new Set() : undefined;
+  }
+
+  /**
+   * Translates VA (hi:lo) for `access` at effective privilege `priv` (M-mode and Bare are physical).
+   * Returns the physical address, or -1 with {@link cause} set (stval is the VA).
+   */
+  translate(lo: number, hi: number, access: Access, priv: number): number {
+    const mode = this.mode;
+    if (mode === undefined || priv > PRV_S) {
+      this.writable = true;
+      return (hi >>> 0) * TWO32 + (lo >>> 0);
+    }
+    // Step 1 (and §Sv39/§Sv48): bits 63:vaBits-1 must all equal, else a page fault.
+    const top = hi >> (mode.vaBits - 33);
+    if (top !== 0 && top !== -1) return this.fault(PAGE_FAULT[access]!);
+    const vpn = (hi & ((1 << (mode.vaBits - 32)) - 1)) * 1048576 + (lo >>> 12);
+    const tlbs = this.tlbs;
+    const tlb = access === FETCH ? tlbs.itlb : tlbs.dtlb;
+    let e = tlbs.lookup(tlb, vpn, this.asid);
+    let perm: number;
+    if (e >= 0) {
+      perm = tlb.perm[e]!;
+      if (access === STORE && (perm & PTE.D) === 0 && this.adue && this.permits(perm, access, priv)) {
+        e = -1; // Svadu: set D on a fresh walk, never from the cached entry.
+      }
+    }
+    if (e < 0) {
+      if (!this.walk(mode, vpn, lo, hi, access)) return -1;
+      perm = this.wLo & 0xff;
+      // Steps 6-8 before step 9: a permission fault sets no A/D bit.
+      if (!this.permits(perm, access, priv)) {
+        if (perm & PTE.A) this.fill(tlb, vpn, lo, hi);
+        return this.fault(PAGE_FAULT[access]!);
+      }
+      // Step 9: A=0, or a store to D=0.
+      if ((perm & PTE.A) === 0 || (access === STORE && (perm & PTE.D) === 0)) {
+        if (!this.adue) {
+          if (perm & PTE.A) this.fill(tlb, vpn, lo, hi);
+          return this.fault(PAGE_FAULT[access]!);
+        }
+        const nlo = this.wLo | PTE.A | (access === STORE ? PTE.D : 0);
+        // The walk's read and this write are one atomic step: nothing else runs in between.
+        if (!this.bus.write(this.wAddr, 8, nlo, this.wHi)) return this.fault(ACCESS_FAULT[access]!);
+        tlbs.walk.walkRefs++;
+        this.wLo = nlo;
+        perm = nlo & 0xff;
+      }
+      e = this.fill(tlb, vpn, lo, hi);
+    } else if (!this.permits(perm!, access, priv)) {
+      return this.fault(PAGE_FAULT[access]!);
+    } else if (access === STORE && (perm! & PTE.D) === 0) {
+      return this.fault(PAGE_FAULT[access]!); // Svade: D=0 in the cached entry.
+    }
+    this.writable = (perm! & PTE.D) !== 0;
+    // Step 10: superpage offsets come from the VA.
+    return (tlb.ppn[e]! + (vpn - tlb.vpnBase[e]!)) * 4096 + (lo & 0xfff);
+  }
+
+  /**
+   * Steps 6 and 8: the U-bit rule with SUM, and R/W/X with MXR.
+   * @spec RV-S step 6 ("pte.u … SUM"), step 8, §sstatus "MXR"
+   */
+  permits(perm: number, access: Access, priv: number): boolean {
+    if (perm & PTE.U) {
+      if (priv === PRV_S && (access === FETCH || !this.sum)) return false;
+    } else if (priv === PRV_U) {
+      return false;
+    }
+    if (access === FETCH) return (perm & PTE.X) !== 0;
+    if (access === LOAD) return (perm & PTE.R) !== 0 || (this.mxr && (perm & PTE.X) !== 0);
+    return (perm & PTE.W) !== 0;
+  }
+
+  /**
+   * Steps 1-5: walks the tables for `vpn`. On success the leaf is in wLo/wHi/wAddr/wLevel/wGlobal.
+   * On failure returns false with {@link cause} set.
+   */
+  private walk(mode: PagingMode, vpn: number, lo: number, hi: number, access: Access): boolean {
+    const bus = this.bus;
+    const counters = this.tlbs.walk;
+    const tracing = this.onFill !== undefined;
+    if (tracing) this.steps = [];
+    counters.walks++;
+    let a = this.rootPpn * 4096; // step 1
+    let global = false;
+    for (let i = mode.levels - 1; i >= 0; i--) {
+      const idx = Math.floor(vpn / 2 ** (9 * i)) % 512;
+      const pteAddr = a + idx * 8;
+      // Step 2: the PTE read; a PMA violation is an access fault of the original access type.
+      if (!bus.read(pteAddr, 8)) return this.fail(ACCESS_FAULT[access]!);
+      counters.walkRefs++;
+      const plo = bus.lo;
+      const phi = bus.hi;
+      if (this.ptePages) this.ptePages.add(Math.floor(pteAddr / 4096));
+      if (tracing) this.steps.push({ level: i, pteAddr, pte: (BigInt(phi >>> 0) << 32n) | BigInt(plo >>> 0) });
+      // Step 3: V=0, W without R, or reserved bits 63:54 (no Svpbmt/Svnapot/Svrsw60t59b here).
+      if ((plo & PTE.V) === 0 || ((plo & PTE.R) === 0 && (plo & PTE.W) !== 0) || phi >>> 22 !== 0) {
+        return this.fail(PAGE_FAULT[access]!);
+      }
+      if (plo & PTE.G) global = true;
+      const ppn = (phi & 0x3fffff) * 4194304 + (plo >>> 10);
+      if ((plo & (PTE.R | PTE.X)) === 0) {
+        // Step 4: a pointer to the next level; D, A and U are reserved in non-leaf PTEs.
+        if (plo & (PTE.D | PTE.A | PTE.U)) return this.fail(PAGE_FAULT[access]!);
+        a = ppn * 4096;
+        continue;
+      }
+      // Step 5: a superpage must be aligned: ppn[i-1:0] == 0.
+      if (i > 0 && ppn % 2 ** (9 * i) !== 0) return this.fail(PAGE_FAULT[access]!);
+      this.wLo = plo;
+      this.wHi = phi;
+      this.wAddr = pteAddr;
+      this.wLevel = i;
+      this.wGlobal = global;
+      return true;
+    }
+    // Step 4: i < 0 without reaching a leaf.
+    return this.fail(PAGE_FAULT[access]!);
+  }
+
+  private fill(tlb: Tlb, vpn: number, lo: number, hi: number): number {
+    const shift = 12 + 9 * this.wLevel;
+    const ppn = (this.wHi & 0x3fffff) * 4194304 + (this.wLo >>> 10);
+    const e = this.tlbs.fill(tlb, vpn, shift, this.asid, this.wGlobal, ppn, this.wLo & 0xff, this.wAddr, this.wLo, this.wHi);
+    if (this.onFill) {
+      const va = BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0));
+      this.onFill({ va, asid: this.asid, level: this.wLevel, pa: tlb.ppn[e]! * 4096, global: this.wGlobal, perm: this.wLo & 0xff, steps: this.steps });
+    }
+    return e;
+  }
+
+  private fault(cause: number): number {
+    this.cause = cause;
+    return -1;
+  }
+
+  private fail(cause: number): false {
+    this.cause = cause;
+    return false;
+  }
+}

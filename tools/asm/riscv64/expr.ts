@@ -1,0 +1,189 @@
+/**
+ * Expressions: parsing with GNU as operator precedence, and evaluation to a possibly
+ * section-relative value.
+ *
+ * Precedence, loosest first (as in GNU as, which differs from C: `1 | 2 + 3` is 6):
+ *   `||` < `&&` < comparisons (`== != <> < > <= >=`, true is -1) < `+ -` < `| & ^` <
+ *   `* / % << >>` < unary `- ~ ! +`.
+ * Arithmetic is 64-bit two's complement; `>>` is a logical shift, `/` and `%` are signed.
+ */
+import { fail } from "./errors.js";
+import type { Token } from "./lexer.js";
+
+/** Relocation operators: `%hi(x)`, `%lo(x)`, `%pcrel_hi(x)`, `%pcrel_lo(label)`. */
+export type RelocOp = "hi" | "lo" | "pcrel_hi" | "pcrel_lo";
+const RELOC_OPS: readonly string[] = ["hi", "lo", "pcrel_hi", "pcrel_lo"];
+
+export type Expr =
+  | { k: "num"; v: bigint }
+  | { k: "sym"; name: string }
+  | { k: "un"; op: string; a: Expr }
+  | { k: "bin"; op: string; a: Expr; b: Expr }
+  | { k: "mod"; fn: RelocOp; a: Expr };
+
+/**
+ * A value: `off` bytes from the start of `base` (a label's section or fragment), or an absolute
+ * number when base is null.
+ */
+export interface Val {
+  base: string | null;
+  off: bigint;
+}
+
+/** Resolves a symbol name; undefined means "not known (yet)". May throw for a hard error. */
+export type Lookup = (name: string) => Val | undefined;
+
+/** Maps identifiers and local label references to expression nodes while parsing. */
+export type NameHook = (tok: Extract<Token, { t: "id" } | { t: "local" }>) => Expr;
+
+const BINARY_LEVELS: readonly (readonly string[])[] = [
+  ["||"],
+  ["&&"],
+  ["==", "!=", "<>", "<", ">", "<=", ">="],
+  ["+", "-"],
+  ["|", "&", "^"],
+  ["*", "/", "%", "<<", ">>"],
+];
+
+/** A cursor over a token list, shared by the expression and operand parsers. */
+export class TokenStream {
+  pos = 0;
+  constructor(readonly toks: Token[]) {}
+  peek(): Token | undefined { return this.toks[this.pos]; }
+  next(): Token | undefined { return this.toks[this.pos++]; }
+  atEnd(): boolean { return this.pos >= this.toks.length; }
+  isOp(s: string): boolean { const t = this.peek(); return t?.t === "op" && t.s === s; }
+  expectOp(s: string): void {
+    if (!this.isOp(s)) fail(`expected \`${s}'${this.atEnd() ? " at end of operand" : ""}`);
+    this.pos++;
+  }
+}
+
+/** Parses one expression from `ts`, stopping at a token that cannot continue it (`,` or `)`). */
+export function parseExpr(ts: TokenStream, name: NameHook): Expr {
+  return parseLevel(ts, name, 0);
+}
+
+function parseLevel(ts: TokenStream, name: NameHook, level: number): Expr {
+  if (level === BINARY_LEVELS.length) return parseUnary(ts, name);
+  let left = parseLevel(ts, name, level + 1);
+  for (;;) {
+    const t = ts.peek();
+    if (t?.t !== "op" || !BINARY_LEVELS[level]!.includes(t.s)) return left;
+    ts.next();
+    const right = parseLevel(ts, name, level + 1);
+    left = { k: "bin", op: t.s, a: left, b: right };
+  }
+}
+
+function parseUnary(ts: TokenStream, name: NameHook): Expr {
+  const t = ts.next();
+  if (t === undefined) fail("missing expression");
+  switch (t.t) {
+    case "num": return { k: "num", v: t.v };
+    case "id":
+    case "local": return name(t);
+    case "str": fail("unexpected string in expression");
+    case "mod": {
+      if (!RELOC_OPS.includes(t.s)) fail(`unsupported relocation operator %${t.s}`);
+      ts.expectOp("(");
+      const a = parseExpr(ts, name);
+      ts.expectOp(")");
+      return { k: "mod", fn: t.s as RelocOp, a };
+    }
+    case "op":
+      if (t.s === "(") {
+        const e = parseExpr(ts, name);
+        ts.expectOp(")");
+        return e;
+      }
+      if (t.s === "-" || t.s === "~" || t.s === "!" || t.s === "+") return { k: "un", op: t.s, a: parseUnary(ts, name) };
+      fail(`unexpected \`${t.s}' in expression`);
+  }
+}
+
+const wrap = (v: bigint): bigint => BigInt.asIntN(64, v);
+const abs = (off: bigint): Val => ({ base: null, off: wrap(off) });
+
+/** `%hi(v)`: the lui part that, with the sign-extended `%lo(v)`, rebuilds v. */
+export function hiPart(v: bigint): bigint {
+  return ((v + 0x800n) >> 12n) & 0xfffffn;
+}
+
+/** `%lo(v)`: the low 12 bits of v, sign-extended. */
+export function loPart(v: bigint): bigint {
+  return BigInt.asIntN(12, v);
+}
+
+function binary(op: string, a: bigint, b: bigint): bigint {
+  const ua = BigInt.asUintN(64, a);
+  switch (op) {
+    case "*": return a * b;
+    case "/": if (b === 0n) fail("division by zero"); return a / b;
+    case "%": if (b === 0n) fail("division by zero"); return a % b;
+    case "<<": return b < 0n || b >= 64n ? 0n : a << b;
+    case ">>": return b < 0n || b >= 64n ? 0n : ua >> b;
+    case "|": return a | b;
+    case "&": return a & b;
+    case "^": return a ^ b;
+    case "+": return a + b;
+    case "-": return a - b;
+    case "==": return a === b ? -1n : 0n;
+    case "!=": case "<>": return a !== b ? -1n : 0n;
+    case "<": return a < b ? -1n : 0n;
+    case ">": return a > b ? -1n : 0n;
+    case "<=": return a <= b ? -1n : 0n;
+    case ">=": return a >= b ? -1n : 0n;
+    case "&&": return a !== 0n && b !== 0n ? 1n : 0n;
+    case "||": return a !== 0n || b !== 0n ? 1n : 0n;
+  }
+  fail(`unknown operator ${op}`);
+}
+
+/**
+ * Evaluates `e`. Returns undefined when a symbol is not known yet, or when the result would not
+ * be a plain offset from one base (e.g. a label times two before addresses are final).
+ * @throws SourceError on division by zero; whatever `lookup` throws.
+ */
+export function evaluate(e: Expr, lookup: Lookup): Val | undefined {
+  switch (e.k) {
+    case "num": return abs(e.v);
+    case "sym": return lookup(e.name);
+    case "un": {
+      const a = evaluate(e.a, lookup);
+      if (a === undefined || a.base !== null) return e.op === "+" ? a : undefined;
+      if (e.op === "-") return abs(-a.off);
+      if (e.op === "~") return abs(~a.off);
+      if (e.op === "!") return abs(a.off === 0n ? 1n : 0n);
+      return a;
+    }
+    case "bin": {
+      const a = evaluate(e.a, lookup);
+      const b = evaluate(e.b, lookup);
+      if (a === undefined || b === undefined) return undefined;
+      if (e.op === "+") {
+        if (a.base !== null && b.base !== null) return undefined;
+        return { base: a.base ?? b.base, off: wrap(a.off + b.off) };
+      }
+      if (e.op === "-") {
+        if (b.base === null) return { base: a.base, off: wrap(a.off - b.off) };
+        return a.base === b.base ? abs(a.off - b.off) : undefined;
+      }
+      if (a.base !== null || b.base !== null) return undefined;
+      return abs(binary(e.op, a.off, b.off));
+    }
+    case "mod": {
+      if (e.fn === "pcrel_hi" || e.fn === "pcrel_lo") return undefined;
+      const a = evaluate(e.a, lookup);
+      if (a === undefined || a.base !== null) return undefined;
+      return abs(e.fn === "hi" ? hiPart(a.off) : loPart(a.off));
+    }
+  }
+}
+
+/** True when `e` contains a relocation operator anywhere below its root. */
+export function hasNestedReloc(e: Expr): boolean {
+  const inner = (x: Expr): boolean =>
+    x.k === "mod" || (x.k === "un" && inner(x.a)) || (x.k === "bin" && (inner(x.a) || inner(x.b)));
+  return e.k === "mod" ? inner(e.a) : inner(e);
+}
