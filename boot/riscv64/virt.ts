@@ -76,9 +76,10 @@ export function createRiscvVirt(opts: RiscvVirtOptions = {}): RiscvVirt {
     ramBase: map.dram.base, ramSize, harts: 1, isa: "rv64imac_zicsr_zifencei",
     mmuType: opts.maxPaging === "sv39" ? "riscv,sv39" : "riscv,sv48", timebaseHz: VIRT_TIMEBASE_HZ,
   });
-  // QEMU places the DTB at the top of RAM (below 3 GiB), aligned down to 16 MiB.
+  // QEMU 7.2 (hw/riscv/boot.c riscv_load_fdt) places the DTB at the top of RAM below 3 GiB,
+  // aligned down to 2 MiB: 0x87e0_0000 for 128 MiB, as `qemu -d cpu` shows in a1.
   const top = Math.min(map.dram.base + ramSize, 3 * 1024 * 1024 * 1024);
-  const dtbAddr = Math.floor((top - dtb.length) / (16 * 1024 * 1024)) * 16 * 1024 * 1024;
+  const dtbAddr = Math.floor((top - dtb.length) / (2 * 1024 * 1024)) * 2 * 1024 * 1024;
   return { machine, uart, clint, dtb, dtbAddr: Math.max(dtbAddr, map.dram.base), ramBase: map.dram.base, ramSize };
 }
 

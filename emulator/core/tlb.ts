@@ -299,7 +299,10 @@ export class TlbSet {
     return n;
   }
 
-  /** Summed counters over all arrays, plus walks. */
+  /**
+   * Counters: hits and misses of the L1 arrays (L2 is probed only after an L1 miss, see `arrays`
+   * for its own), fills, evictions and invalidated entries over every array, plus walks.
+   */
   stats(): { hits: number; misses: number; fills: number; evictions: number; invalidated: number; walks: number; walkRefs: number; invalidations: Record<string, number>; arrays: Record<string, TlbCounters> } {
     const arrays: Record<string, TlbCounters> = {};
     let hits = 0, misses = 0, fills = 0, evictions = 0, invalidated = 0;

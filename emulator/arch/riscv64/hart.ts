@@ -49,6 +49,8 @@ export class Hart {
   icount = 0;
   /** Traps taken. */
   traps = 0;
+  /** The last trap's cause, for messages. */
+  lastCause = "";
   /** mstatus low word (the high word is constant). */
   mstatus = 0;
   mie = 0;

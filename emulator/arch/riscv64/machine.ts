@@ -21,12 +21,12 @@ export interface TimerSource {
 }
 
 /** Why a run ended. */
-export type StopReason = "pass" | "fail" | "reset" | "max-insns" | "wfi-hang";
+export type StopReason = "pass" | "fail" | "reset" | "max-insns" | "wfi-hang" | "trap-loop";
 
 /** The outcome of {@link RiscvMachine.run}. */
 export interface RunResult {
   reason: StopReason;
-  /** Process exit status this outcome maps to: finisher code, 124 for the limit, 125 for a hang. */
+  /** Process exit status: the finisher's code, 124 for the limit, 125 for a hang or a trap loop. */
   exitCode: number;
   /** Instructions retired by hart 0. */
   icount: number;
@@ -41,6 +41,8 @@ export interface RunOptions {
 }
 
 const QUANTUM = 1 << 20;
+/** Consecutive traps without a retired instruction that count as a livelock (e.g. a faulting vector). */
+const TRAP_LOOP_LIMIT = 10_000;
 
 export class RiscvMachine {
   readonly arch = "riscv64";
@@ -98,6 +100,7 @@ export class RiscvMachine {
     const max = opts.maxInsns ?? Number.MAX_SAFE_INTEGER;
     const h = this.harts[0]!;
     this.finish = undefined;
+    let stuck = 0;
     for (;;) {
       if (this.finish) return this.finished(h);
       if (h.icount >= max) {
@@ -118,7 +121,14 @@ export class RiscvMachine {
       let limit = Math.min(max, h.icount + QUANTUM);
       const d = this.timer.nextTimerDeadline(h.hartId);
       if (d > 0 && d !== Infinity) limit = Math.min(limit, h.icount + d);
+      const retired = h.icount;
+      const traps = h.traps;
       h.run(limit);
+      if (h.icount !== retired || h.traps === traps) {
+        stuck = 0;
+      } else if (++stuck >= TRAP_LOOP_LIMIT) {
+        return { reason: "trap-loop", exitCode: 125, icount: h.icount, message: `hart ${h.hartId} is in a trap loop: ${TRAP_LOOP_LIMIT} traps without retiring an instruction; pc ${hex(h.pc)}, last cause ${h.lastCause}` };
+      }
     }
   }
 

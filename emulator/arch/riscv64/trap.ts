@@ -60,6 +60,7 @@ export function takeTrap(h: Hart, cause: number, interrupt: boolean, tvalLo: num
   h.translationChanged();
   h.interruptsChanged();
   h.traps++;
+  h.lastCause = interrupt ? `interrupt ${cause}` : `exception ${cause}`;
   if (h.onTrap) {
     h.onTrap({
       cause, interrupt, tval: pair(tvalLo, tvalHi), epc: pair(h.csrLo[epcR]!, h.csrHi[epcR]!),
