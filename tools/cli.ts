@@ -1,4 +1,193 @@
-/** The `multios` command line (placeholder until the machine lands). */
-export async function main(_argv: string[]): Promise<number> {
+/**
+ * The `multios` command line. Node-only code lives here and in tools/; the machine itself
+ * (emulator/, boot/) runs anywhere.
+ *
+ *   multios run --arch riscv64 --bare IMAGE.elf|PROG.S [options]
+ *   multios asm --arch riscv64 PROG.S -o OUT.elf
+ *   multios demo
+ */
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { basename } from "node:path";
+import { ElfError } from "../boot/elf.js";
+import { bootBare, createRiscvVirt } from "../boot/riscv64/virt.js";
+import type { TraceEvent } from "../emulator/core/trace.js";
+import { parseTlbSpec, parseSize } from "./options.js";
+import { AsmError, assembleRiscv64 } from "./asm/riscv64/index.js";
+import { runDemo } from "./demo.js";
+
+const USAGE = `usage:
+  multios run --arch riscv64 --bare IMAGE.elf|PROG.S [options]
+  multios asm --arch riscv64 PROG.S -o OUT.elf
+  multios demo
+  multios --help | --version
+
+run options:
+  --max-insns N            stop after N instructions (exit 124)
+  --trace FILE             write traps and TLB fills/invalidations as JSON Lines (docs/trace.md)
+  --ram SIZE               RAM size, e.g. 128M, 1G, 64G (default 128M; host memory is used lazily)
+  --tlb SPEC               TLB geometry: L1ENTRIES/WAYS[,split|unified][,l2=ENTRIES/WAYS|,nol2]
+                           (default 32/4,split,l2=512/4)
+  --tlb-flush-on-pte-write QEMU-like comparison mode: any write to a page-table page flushes the TLB
+  --svadu                  hardware A/D updates available (enabled by the guest via menvcfg.ADUE)
+  --sv39                   the hart supports Sv39 only (satp writes of Sv48 are ignored)
+  --no-fast-path           disable the host fast path (output must not change)
+  --stats                  print instruction, trap and TLB counters to stderr at exit`;
+
+/** A usage error: printed as one line, exit status 2. */
+class UsageError extends Error {}
+
+/** Runs the command line; returns the process exit status. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const [cmd, ...rest] = argv;
+    switch (cmd) {
+      case "run": return cmdRun(rest);
+      case "asm": return cmdAsm(rest);
+      case "demo": return runDemo((s) => process.stdout.write(s));
+      case "--version": process.stdout.write(`multios ${version()}\n`); return 0;
+      case "--help": case "-h": case undefined: process.stdout.write(USAGE + "\n"); return cmd === undefined ? 2 : 0;
+      default: throw new UsageError(`unknown command '${cmd}' (try multios --help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ElfError || e instanceof AsmError || e instanceof RangeError) {
+      process.stderr.write(`multios: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Splits argv into flags (with values where the flag takes one) and positional arguments. */
+function parseArgs(argv: string[], withValue: readonly string[], boolean: readonly string[]): { flags: Map<string, string>; args: string[] } {
+  const flags = new Map<string, string>();
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("-") || a === "-") { args.push(a); continue; }
+    const eq = a.indexOf("=");
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (withValue.includes(name)) {
+      const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (v === undefined) throw new UsageError(`option ${name} needs a value`);
+      flags.set(name, v);
+    } else if (boolean.includes(name) && eq < 0) {
+      flags.set(name, "");
+    } else {
+      throw new UsageError(`unknown option ${name} (try multios --help)`);
+    }
+  }
+  return { flags, args };
+}
+
+function readInput(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** An ELF image, or a .S/.s source assembled on the fly. */
+function loadImage(path: string): Uint8Array {
+  const bytes = readInput(path);
+  if (/\.[sS]$/.test(path)) return assembleRiscv64(new TextDecoder().decode(bytes), { fileName: basename(path) }).elf;
+  return bytes;
+}
+
+function requireArch(flags: Map<string, string>): void {
+  const arch = flags.get("--arch");
+  if (arch === undefined) throw new UsageError("--arch is required (riscv64)");
+  if (arch !== "riscv64") throw new UsageError(`architecture '${arch}' is not available yet; this build has riscv64`);
+}
+
+function cmdRun(argv: string[]): number {
+  const { flags, args } = parseArgs(argv,
+    ["--arch", "--max-insns", "--trace", "--ram", "--tlb"],
+    ["--bare", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write"]);
+  requireArch(flags);
+  if (!flags.has("--bare")) throw new UsageError("the TypeScript kernel is not part of this build yet; run guest images with --bare");
+  if (args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
+  const image = args[0]!;
+  let maxInsns: number | undefined;
+  if (flags.has("--max-insns")) {
+    const s = flags.get("--max-insns")!;
+    maxInsns = Number(s);
+    if (!/^\d+$/.test(s) || !Number.isSafeInteger(maxInsns)) throw new UsageError(`--max-insns '${s}' is not a whole number`);
+  }
+  const tlb = parseTlbSpec(flags.get("--tlb"), flags.has("--tlb-flush-on-pte-write"));
+  const ramSize = flags.has("--ram") ? parseSize(flags.get("--ram")!, "--ram") : undefined;
+  const out: number[] = [];
+  const flush = (): void => {
+    if (out.length) process.stdout.write(Uint8Array.from(out.splice(0)));
+  };
+  const v = createRiscvVirt({
+    ramSize, tlb, svadu: flags.has("--svadu"), maxPaging: flags.has("--sv39") ? "sv39" : "sv48",
+    noFastPath: flags.has("--no-fast-path"),
+    console: (b) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
+  });
+  const bytes = loadImage(image);
+  try {
+    bootBare(v, bytes);
+  } catch (e) {
+    if (e instanceof ElfError) throw new ElfError(`${image}: ${e.message}`);
+    throw e;
+  }
+  const traceFd = flags.has("--trace") ? openTrace(flags.get("--trace")!) : undefined;
+  if (traceFd !== undefined) v.machine.setTrace(traceWriter(traceFd));
+  const r = v.machine.run({ maxInsns });
+  flush();
+  if (traceFd !== undefined) closeSync(traceFd);
+  if (r.reason === "max-insns" || r.reason === "wfi-hang") process.stderr.write(`multios: ${r.message}\n`);
+  if (flags.has("--stats")) printStats(v.machine.harts[0]!);
+  return r.exitCode;
+}
+
+function openTrace(path: string): number {
+  try {
+    return openSync(path, "w");
+  } catch (e) {
+    throw new UsageError(`cannot write trace ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** Buffers trace lines and writes them in blocks. */
+function traceWriter(fd: number): (e: TraceEvent) => void {
+  let buf = "";
+  const flush = (): void => { writeSync(fd, buf); buf = ""; };
+  process.on("exit", () => { if (buf) try { flush(); } catch { /* closed */ } });
+  return (e) => {
+    buf += JSON.stringify(e) + "\n";
+    if (buf.length > 1 << 16) flush();
+  };
+}
+
+function printStats(h: import("../emulator/arch/riscv64/hart.js").Hart): void {
+  const s = h.tlbs.stats();
+  const lines = [
+    `instructions ${h.icount}`, `traps ${h.traps}`,
+    `tlb hits ${s.hits} (slow path; fast-path hits are not counted) misses ${s.misses} fills ${s.fills} evictions ${s.evictions}`,
+    `walks ${s.walks} walk memory references ${s.walkRefs}`,
+    `invalidations ${Object.entries(s.invalidations).map(([k, n]) => `${k}: ${n}`).join(", ") || "none"} (entries removed ${s.invalidated})`,
+  ];
+  process.stderr.write(lines.map((l) => `stats: ${l}\n`).join(""));
+}
+
+function cmdAsm(argv: string[]): number {
+  const { flags, args } = parseArgs(argv, ["--arch", "-o"], []);
+  requireArch(flags);
+  if (args.length !== 1) throw new UsageError(`asm takes one source file, got ${args.length}`);
+  const outPath = flags.get("-o");
+  if (outPath === undefined) throw new UsageError("asm needs -o OUT.elf");
+  const src = new TextDecoder().decode(readInput(args[0]!));
+  const r = assembleRiscv64(src, { fileName: basename(args[0]!) });
+  writeFileSync(outPath, r.elf);
   return 0;
 }
