@@ -78,6 +78,11 @@ export interface TlbScope {
 
 const SMALL_SHIFT = 12;
 
+/** `tag mod (mask + 1)` for a non-negative integer tag of up to 53 bits (mask + 1 a power of two). */
+function setIndex(tag: number, mask: number): number {
+  return tag < 0x80000000 ? tag & mask : (tag % 0x100000000) & mask;
+}
+
 /** One set-associative TLB array. */
 export class Tlb {
   readonly sets: number;
@@ -94,6 +99,11 @@ export class Tlb {
   readonly pteLo: Int32Array;
   readonly pteHi: Int32Array;
   private readonly victim: Uint16Array;
+  /** Small pages per entry for each configured size (2^(shift-12)), in pageShifts order. */
+  private readonly sizePages: Float64Array;
+  /** log2 of sizePages. */
+  private readonly sizeLog2: Int32Array;
+  private readonly setMask: number;
   readonly counters: TlbCounters = { hits: 0, misses: 0, fills: 0, evictions: 0, invalidations: {}, invalidated: 0 };
   /** Called with (vpnBase, shift) of each entry removed by eviction or invalidation. */
   onDrop: ((vpnBase: number, shift: number) => void) | undefined;
@@ -122,11 +132,14 @@ export class Tlb {
     this.pteLo = new Int32Array(entries);
     this.pteHi = new Int32Array(entries);
     this.victim = new Uint16Array(sets);
+    this.sizePages = Float64Array.from(pageShifts, (s) => 2 ** (s - SMALL_SHIFT));
+    this.sizeLog2 = Int32Array.from(pageShifts, (s) => s - SMALL_SHIFT);
+    this.setMask = sets - 1;
   }
 
   /** Set index for page `vpn` in the array for page size 2^shift. */
   private setOf(vpn: number, shift: number): number {
-    return Math.floor(vpn / 2 ** (shift - SMALL_SHIFT)) % this.sets;
+    return setIndex(Math.floor(vpn / 2 ** (shift - SMALL_SHIFT)), this.setMask);
   }
 
   /**
@@ -143,14 +156,26 @@ export class Tlb {
   /** Like {@link lookup} without counting. */
   probe(vpn: number, asid: number): number {
     const shifts = this.pageShifts;
+    const sizePages = this.sizePages;
     const ways = this.ways;
-    for (let s = 0; s < shifts.length; s++) {
+    const valid = this.valid, vpnBase = this.vpnBase, shiftOf = this.shift, global = this.global, asidOf = this.asid;
+    const small = vpn < 0x80000000; // the common case (every Sv39 VPN): integer shifts
+    const mask = this.setMask;
+    for (let s = 0; s < sizePages.length; s++) {
+      let tag: number, base: number;
+      if (small) {
+        const k = this.sizeLog2[s]!;
+        tag = vpn >>> k;
+        base = (tag << k) >>> 0;
+      } else {
+        const pages = sizePages[s]!;
+        tag = Math.floor(vpn / pages);
+        base = tag * pages;
+      }
       const shift = shifts[s]!;
-      const pages = 2 ** (shift - SMALL_SHIFT);
-      const base = vpn - (vpn % pages);
-      const first = this.setOf(vpn, shift) * ways;
+      const first = (small ? tag & mask : setIndex(tag, mask)) * ways;
       for (let i = first; i < first + ways; i++) {
-        if (this.valid[i] === 1 && this.vpnBase[i] === base && this.shift[i] === shift && (this.global[i] === 1 || this.asid[i] === asid)) {
+        if (valid[i] === 1 && vpnBase[i] === base && shiftOf[i] === shift && (global[i] === 1 || asidOf[i] === asid)) {
           return i;
         }
       }

@@ -16,17 +16,22 @@ export function execute(h: Hart): void {
   const xh = h.xh;
   const rTagLo = h.rTagLo, rTagHi = h.rTagHi, rView = h.rView, rOff = h.rOff;
   const wTagLo = h.wTagLo, wTagHi = h.wTagHi, wView = h.wView, wOff = h.wOff;
-  // The pc and the instruction count live in locals; they are written back to the hart before any
-  // call that may read them or take a trap (which sets h.pcLo/h.pcHi), and re-read after.
+  // Hot state lives in locals. Only calls out of this loop (slow paths, traps, system instructions)
+  // can change it on the hart: before each such call the pc and count are written back (SAVE), and
+  // after it everything is re-read (LOAD): pc, the fetch fast path, and the stop point.
   let pcLo = h.pcLo;
   let pcHi = h.pcHi;
   let icount = h.icount;
-  while (icount < h.stopAt) {
-    let p: DecodedPage = h.fetchPage;
-    if ((pcLo & ~0xfff) !== h.fetchTagLo || pcHi !== h.fetchTagHi) {
-      h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+  let stopAt = h.stopAt;
+  let fetchTagLo = h.fetchTagLo;
+  let fetchTagHi = h.fetchTagHi;
+  let page: DecodedPage = h.fetchPage;
+  while (icount < stopAt) {
+    let p = page;
+    if ((pcLo & ~0xfff) !== fetchTagLo || pcHi !== fetchTagHi) {
+      h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
       const q = h.fetchSlow();
-      pcLo = h.pcLo; pcHi = h.pcHi;
+      pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
       if (q === null) continue;
       p = q;
     }
@@ -37,9 +42,9 @@ export function execute(h: Hart): void {
       info = p.info[i]!;
     }
     if ((info & 0xff) === Op.CROSS) {
-      h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+      h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
       const q = h.fetchCross();
-      pcLo = h.pcLo; pcHi = h.pcHi;
+      pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
       if (q === null) continue;
       p = q;
       i = 0;
@@ -122,8 +127,10 @@ export function execute(h: Hart): void {
             default: vlo = v.getUint8(o); vhi = 0; break;
           }
         } else {
-          h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
-          if (!h.loadSlow(lo, hi, size)) { pcLo = h.pcLo; pcHi = h.pcHi; continue; }
+          h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
+          const ok = h.loadSlow(lo, hi, size);
+          pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
+          if (!ok) continue;
           vlo = h.ldLo;
           vhi = h.ldHi;
         }
@@ -155,9 +162,9 @@ export function execute(h: Hart): void {
             default: v.setUint8(o, xl[rs2]! & 0xff); break;
           }
         } else {
-          h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+          h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
           const ok = h.storeSlow(lo, hi, size, xl[rs2]!, xh[rs2]!);
-          pcLo = h.pcLo; pcHi = h.pcHi;
+          pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
           if (!ok) continue;
         }
         break;
@@ -241,17 +248,17 @@ export function execute(h: Hart): void {
       }
       case Op.FENCE: case Op.FENCE_I: break; // one hart, in order, coherent decode cache
       case Op.LR: case Op.SC: case Op.AMO: {
-        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
         const ok = executeAmo(h, op, rd, rs1, rs2, imm);
-        pcLo = h.pcLo; pcHi = h.pcHi;
+        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
         if (!ok) continue;
         break;
       }
       default: {
         // System instructions and illegal encodings; false = trapped or jumped (pc already set).
-        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount;
+        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
         const ok = executeSystem(h, op, rd, rs1, rs2, imm, p.raw[i]!);
-        pcLo = h.pcLo; pcHi = h.pcHi;
+        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
         if (!ok) continue;
         break;
       }
