@@ -140,11 +140,11 @@ function cmdRun(argv: string[]): number {
     if (e instanceof ElfError) throw new ElfError(`${image}: ${e.message}`);
     throw e;
   }
-  const traceFd = flags.has("--trace") ? openTrace(flags.get("--trace")!) : undefined;
-  if (traceFd !== undefined) v.machine.setTrace(traceWriter(traceFd));
+  const trace = flags.has("--trace") ? traceWriter(openTrace(flags.get("--trace")!)) : undefined;
+  if (trace) v.machine.setTrace(trace.write);
   const r = v.machine.run({ maxInsns });
   flush();
-  if (traceFd !== undefined) closeSync(traceFd);
+  trace?.close();
   if (r.reason === "max-insns" || r.reason === "wfi-hang") process.stderr.write(`multios: ${r.message}\n`);
   if (flags.has("--stats")) printStats(v.machine.harts[0]!);
   return r.exitCode;
@@ -158,14 +158,16 @@ function openTrace(path: string): number {
   }
 }
 
-/** Buffers trace lines and writes them in blocks. */
-function traceWriter(fd: number): (e: TraceEvent) => void {
+/** Buffers trace lines and writes them to `fd` in blocks; `close` writes the rest. */
+function traceWriter(fd: number): { write: (e: TraceEvent) => void; close: () => void } {
   let buf = "";
   const flush = (): void => { writeSync(fd, buf); buf = ""; };
-  process.on("exit", () => { if (buf) try { flush(); } catch { /* closed */ } });
-  return (e) => {
-    buf += JSON.stringify(e) + "\n";
-    if (buf.length > 1 << 16) flush();
+  return {
+    write: (e) => {
+      buf += JSON.stringify(e) + "\n";
+      if (buf.length > 1 << 16) flush();
+    },
+    close: () => { flush(); closeSync(fd); },
   };
 }
 
