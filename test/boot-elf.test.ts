@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EM_RISCV, EM_X86_64, ElfError, type ElfImage, loadElfPhysical, parseElf, PF_R, PF_W, PF_X } from "../boot/elf.js";
 import { Bus } from "../emulator/core/memory.js";
+import { rng } from "./support/rng.js";
 
 const RAM_BASE = 0x80000000;
 const RAM_SIZE = 0x8000000;
@@ -129,17 +130,6 @@ function ramBus(): Bus {
   const bus = new Bus();
   bus.addRam("ram", RAM_BASE, RAM_SIZE);
   return bus;
-}
-
-/** xorshift32: deterministic pseudo-random numbers for the robustness tests. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s;
-  };
 }
 
 describe("parseElf accepts valid ELF64 executables", () => {

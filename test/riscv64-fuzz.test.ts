@@ -7,17 +7,7 @@ import { describe, expect, it } from "vitest";
 import { bootBare, createRiscvVirt } from "../boot/riscv64/virt.js";
 import { CSR } from "../emulator/arch/riscv64/defs.js";
 import type { TraceEvent } from "../emulator/core/trace.js";
-
-/** xorshift32: a small seeded generator, so failures reproduce from the seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s;
-  };
-}
+import { rng } from "./support/rng.js";
 
 /** Opcodes of the base map, so most random words reach the decoder's interesting paths. */
 const OPCODES = [0x03, 0x0f, 0x13, 0x17, 0x1b, 0x23, 0x2f, 0x33, 0x37, 0x3b, 0x63, 0x67, 0x6f, 0x73];
