@@ -13,9 +13,11 @@
  * result. A segment whose `bytes` are empty but whose `memsz` is not becomes SHT_NOBITS (.bss).
  */
 
-/** e_machine values of the architectures MultiOS emulates. */
+/** e_machine of x86-64. */
 export const EM_X86_64 = 62;
+/** e_machine of AArch64. */
 export const EM_AARCH64 = 183;
+/** e_machine of RISC-V. */
 export const EM_RISCV = 243;
 
 /** Segment and section placement granule: file offsets are congruent to vaddr modulo this. */
@@ -212,7 +214,11 @@ export function writeElf64(image: ElfImage): Uint8Array {
   out.set(shstrBytes, shstrOff);
 
   // Section headers.
-  const sh = (idx: number, f: { name: number; type: number; flags?: number; addr?: bigint; off: number; size: number; link?: number; info?: number; align: number; entsize?: number }): void => {
+  interface SectionHeader {
+    name: number; type: number; flags?: number; addr?: bigint; off: number; size: number;
+    link?: number; info?: number; align: number; entsize?: number;
+  }
+  const sh = (idx: number, f: SectionHeader): void => {
     const at = shOff + SHDR_SIZE * idx;
     v.setUint32(at, f.name, true);
     v.setUint32(at + 4, f.type, true);
@@ -234,7 +240,10 @@ export function writeElf64(image: ElfImage): Uint8Array {
     });
   });
   const symIdx = segs.length + 1;
-  sh(symIdx, { name: symtabName, type: SHT_SYMTAB, off: symtabOff, size: symtab.length, link: symIdx + 1, info: firstGlobal, align: 8, entsize: SYM_SIZE });
+  sh(symIdx, {
+    name: symtabName, type: SHT_SYMTAB, off: symtabOff, size: symtab.length, link: symIdx + 1, info: firstGlobal,
+    align: 8, entsize: SYM_SIZE,
+  });
   sh(symIdx + 1, { name: strtabName, type: SHT_STRTAB, off: strtabOff, size: strBytes.length, align: 1 });
   sh(symIdx + 2, { name: shstrtabName, type: SHT_STRTAB, off: shstrOff, size: shstrBytes.length, align: 1 });
   return out;

@@ -30,3 +30,11 @@ export class SourceError extends Error {
 export function fail(message: string): never {
   throw new SourceError(message);
 }
+
+/** A SourceError that already knows its line (found after parsing, e.g. during layout). */
+export class LineError extends SourceError {
+  override name = "LineError";
+  constructor(readonly line: number, message: string) {
+    super(message);
+  }
+}

@@ -14,6 +14,7 @@ import type { Token } from "./lexer.js";
 export type RelocOp = "hi" | "lo" | "pcrel_hi" | "pcrel_lo";
 const RELOC_OPS: readonly string[] = ["hi", "lo", "pcrel_hi", "pcrel_lo"];
 
+/** Expression tree; symbols are names, resolved only when evaluated. */
 export type Expr =
   | { k: "num"; v: bigint }
   | { k: "sym"; name: string }
@@ -181,9 +182,7 @@ export function evaluate(e: Expr, lookup: Lookup): Val | undefined {
   }
 }
 
-/** True when `e` contains a relocation operator anywhere below its root. */
-export function hasNestedReloc(e: Expr): boolean {
-  const inner = (x: Expr): boolean =>
-    x.k === "mod" || (x.k === "un" && inner(x.a)) || (x.k === "bin" && (inner(x.a) || inner(x.b)));
-  return e.k === "mod" ? inner(e.a) : inner(e);
+/** True when `e` uses a relocation operator (`%hi`, `%lo`...) anywhere. */
+export function hasReloc(e: Expr): boolean {
+  return e.k === "mod" || (e.k === "un" && hasReloc(e.a)) || (e.k === "bin" && (hasReloc(e.a) || hasReloc(e.b)));
 }

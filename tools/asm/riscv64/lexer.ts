@@ -6,6 +6,7 @@
  */
 import { fail } from "./errors.js";
 
+/** One lexical token. */
 export type Token =
   | { t: "num"; v: bigint }
   | { t: "id"; s: string }

@@ -1,0 +1,398 @@
+/**
+ * The assembler driver: walks the statements once, building sections (fragments, fixups,
+ * labels), then lays them out, resolves symbols and renders bytes.
+ *
+ * Symbol values are looked up in three phases with the same rules:
+ *  - while assembling, a label is an offset from its anchor, the latest variable-size fragment
+ *    of its section (base `section#anchor`), so only distances with nothing variable in between
+ *    are constants;
+ *  - while relaxing, a label is an offset in its section (base = section name);
+ *  - at the end, every label is an absolute address and an unknown name is an error.
+ */
+import { type DirectiveHost, DIRECTIVES, isIgnoredDirective } from "./directives.js";
+import { AsmError, fail, LineError, SourceError } from "./errors.js";
+import { evaluate, type Expr, type Lookup, type NameHook, type Val } from "./expr.js";
+import type { BranchSpec, FixupRef, FixupSpec, InsnContext, Operand } from "./forms.js";
+import { assembleInstruction, describeInsn, InsnError } from "./instructions.js";
+import { placeSections, relaxSection } from "./layout.js";
+import { parseExpression, parseOperands } from "./operands.js";
+import { indexPcrelHi, renderSection } from "./render.js";
+import { type DataKind, type Fixup, type Label, Section } from "./sections.js";
+import { splitStatements, type Statement } from "./source.js";
+
+/** A symbol of the assembled program. */
+export interface SymbolInfo {
+  name: string;
+  value: bigint;
+  /** The section of a label; undefined for `.equ` constants. */
+  section?: Section;
+  global: boolean;
+  type?: "func" | "object";
+}
+
+/** The result of assembling: sections in layout order with their bytes, symbols and entry point. */
+export interface Assembly {
+  sections: Section[];
+  bytes: Map<Section, Uint8Array>;
+  symbols: SymbolInfo[];
+  entry: bigint;
+}
+
+/** Fixed order of the standard sections; any other section follows in order of first use. */
+const STANDARD_ORDER = [".text", ".rodata", ".data", ".bss"];
+
+/** Permissions and kind of a section created without flags, from its name. */
+function defaultFlags(name: string): { flags: string; nobits: boolean } {
+  const is = (prefix: string): boolean => new RegExp(`^\\.${prefix}(\\.|$)`).test(name);
+  if (is("text")) return { flags: "rx", nobits: false };
+  if (is("s?rodata")) return { flags: "r", nobits: false };
+  if (is("s?bss") || is("tbss")) return { flags: "rw", nobits: true };
+  return { flags: "rw", nobits: false };
+}
+
+/** Internal symbol names start with a control character so they never clash with user names. */
+const ANON = "\u0001";
+const LOCAL = "\u0002";
+const isInternal = (name: string): boolean => name.startsWith(ANON) || name.startsWith(LOCAL);
+
+const NO_FIXUP: FixupRef = { fixupId: -1 };
+
+class Assembler implements DirectiveHost {
+  private readonly sections = new Map<string, Section>();
+  private section: Section;
+  private previous: Section;
+  private readonly sectionStack: [Section, Section][] = [];
+  private readonly labels = new Map<string, Label>();
+  private readonly equs = new Map<string, { expr: Expr; value: bigint | undefined }>();
+  private readonly globals = new Set<string>();
+  private readonly types = new Map<string, "func" | "object">();
+  private readonly localCounts = new Map<string, number>();
+  private readonly display = new Map<string, string>();
+  private anonCount = 0;
+  private fixupCount = 0;
+  private rvc = true;
+  private readonly optionStack: boolean[] = [];
+  private line = 0;
+
+  constructor(private readonly file: string) {
+    this.section = this.previous = this.getSection(".text");
+  }
+
+  // ---- symbols ----
+
+  private readonly hook: NameHook = (tok) => {
+    if (tok.t === "local") return { k: "sym", name: this.localRef(tok.n, tok.dir) };
+    if (tok.s === ".") {
+      const name = `${ANON}${this.anonCount++}`;
+      this.labels.set(name, this.section.here());
+      return { k: "sym", name };
+    }
+    const value = this.equs.get(tok.s)?.value;
+    return value !== undefined ? { k: "num", v: value } : { k: "sym", name: tok.s };
+  };
+
+  private localRef(n: string, dir: "b" | "f"): string {
+    const count = this.localCounts.get(n) ?? 0;
+    if (dir === "b" && count === 0) fail(`no previous definition of local label ${n} (for \`${n}b')`);
+    const name = `${LOCAL}${n}#${dir === "b" ? count : count + 1}`;
+    if (!this.display.has(name)) this.display.set(name, `${n}${dir}`);
+    return name;
+  }
+
+  private makeLookup(labelValue: (l: Label) => Val, strict: boolean): Lookup {
+    const visiting = new Set<string>();
+    const lookup: Lookup = (name) => {
+      const label = this.labels.get(name);
+      if (label) return labelValue(label);
+      const equ = this.equs.get(name);
+      if (equ) {
+        if (equ.value !== undefined) return { base: null, off: equ.value };
+        if (visiting.has(name)) fail(`symbol \`${name}' is defined in terms of itself`);
+        visiting.add(name);
+        try {
+          return evaluate(equ.expr, lookup);
+        } finally {
+          visiting.delete(name);
+        }
+      }
+      if (strict) fail(`undefined symbol \`${this.display.get(name) ?? name}'`);
+      return undefined;
+    };
+    return lookup;
+  }
+
+  private readonly parseLookup = this.makeLookup((l) => ({ base: `${l.sec.name}#${l.anchor}`, off: BigInt(l.anchorOff) }), false);
+  private readonly relaxLookup = this.makeLookup((l) => ({ base: l.sec.name, off: BigInt(l.sec.frags[l.frag]!.start + l.off) }), false);
+  private readonly finalLookup = this.makeLookup((l) => ({ base: null, off: l.sec.addr + BigInt(l.sec.frags[l.frag]!.start + l.off) }), true);
+
+  private constValue(e: Expr): bigint | undefined {
+    const v = evaluate(e, this.parseLookup);
+    return v !== undefined && v.base === null ? v.off : undefined;
+  }
+
+  private defineLabel(name: string): void {
+    if (/^[0-9]+$/.test(name)) {
+      const n = String(Number(name));
+      const count = (this.localCounts.get(n) ?? 0) + 1;
+      this.localCounts.set(n, count);
+      this.labels.set(`${LOCAL}${n}#${count}`, this.section.here());
+      return;
+    }
+    if (this.labels.has(name) || this.equs.has(name)) fail(`symbol \`${name}' is already defined`);
+    this.labels.set(name, this.section.here());
+  }
+
+  // ---- DirectiveHost ----
+
+  private getSection(name: string, flags?: string, nobits?: boolean): Section {
+    let sec = this.sections.get(name);
+    if (!sec) {
+      const d = defaultFlags(name);
+      sec = new Section(name, flags ?? d.flags, nobits ?? d.nobits);
+      this.sections.set(name, sec);
+    } else if (flags !== undefined) {
+      sec.flags = flags;
+    }
+    return sec;
+  }
+
+  switchSection(name: string, flags?: string, nobits?: boolean): void {
+    const sec = this.getSection(name, flags, nobits);
+    if (sec !== this.section) [this.previous, this.section] = [this.section, sec];
+  }
+  pushSection(): void { this.sectionStack.push([this.section, this.previous]); }
+  popSection(): void {
+    const top = this.sectionStack.pop();
+    if (!top) fail("no matching .pushsection");
+    [this.section, this.previous] = top;
+  }
+  previousSection(): void { [this.section, this.previous] = [this.previous, this.section]; }
+
+  expr(text: string): Expr { return parseExpression(text, this.hook); }
+
+  constant(text: string, what: string): bigint {
+    const v = this.constValue(this.expr(text));
+    if (v === undefined) fail(`${what} must be a constant defined before this line`);
+    return v;
+  }
+
+  emitData(size: 1 | 2 | 4 | 8, e: Expr): void {
+    const v = this.constValue(e);
+    if (this.section.nobits) {
+      if (v !== 0n) fail(`only zeros can go in ${this.section.name}`);
+      this.emitFill(size, 0);
+      return;
+    }
+    if (v !== undefined) {
+      const bits = BigInt(size * 8);
+      if (size < 8 && (v < -(1n << (bits - 1n)) || v >= 1n << bits)) fail(`value ${v} does not fit in ${size} byte${size > 1 ? "s" : ""}`);
+      this.section.data().push(v, size);
+      return;
+    }
+    const here = this.section.here();
+    this.section.data().push(0, size);
+    this.addFixup({ kind: `d${size}` as DataKind, expr: e }, here);
+  }
+
+  emitBytes(bytes: number[]): void {
+    if (this.section.nobits) {
+      if (bytes.some((b) => b !== 0)) fail(`only zeros can go in ${this.section.name}`);
+      this.emitFill(bytes.length, 0);
+    } else {
+      this.section.data().pushBytes(bytes);
+    }
+  }
+
+  emitFill(size: number, byte: number): void {
+    if (size === 0) return;
+    if (this.section.nobits && byte !== 0) fail(`only zeros can go in ${this.section.name}`);
+    this.section.pushVariable({ kind: "fill", size, byte, start: 0 });
+  }
+
+  align(bytes: number, fill: number | null, max: number): void {
+    this.section.align = Math.max(this.section.align, bytes);
+    // GNU as: in code, without a fill, aligning to no more than the instruction granule
+    // (2 bytes with RVC, 4 without) only records the section alignment.
+    if (this.section.code && fill === null && bytes <= (this.rvc ? 2 : 4)) return;
+    if (bytes > 1) this.section.pushVariable({ kind: "align", align: bytes, fill, max, size: 0, start: 0 });
+  }
+
+  org(target: number, fill: number): void {
+    this.section.pushVariable({ kind: "org", target, fill, size: 0, start: 0, line: this.line });
+  }
+
+  defineSymbol(name: string, e: Expr, mustBeNew: boolean): void {
+    if (this.labels.has(name)) fail(`symbol \`${name}' is already defined as a label`);
+    if (mustBeNew && this.equs.has(name)) fail(`symbol \`${name}' is already defined`);
+    this.equs.set(name, { expr: e, value: this.constValue(e) });
+  }
+
+  declareGlobal(name: string): void { this.globals.add(name); }
+  declareType(name: string, type: "func" | "object"): void { this.types.set(name, type); }
+  setRvc(on: boolean): void { this.rvc = on; }
+  pushOptions(): void { this.optionStack.push(this.rvc); }
+  popOptions(): void {
+    const top = this.optionStack.pop();
+    if (top === undefined) fail("pop without a matching push");
+    this.rvc = top;
+  }
+
+  // ---- instructions ----
+
+  private addFixup(spec: FixupSpec | { kind: DataKind; expr: Expr }, at: Label): Fixup {
+    const fixup: Fixup = {
+      fixupId: this.fixupCount++, kind: spec.kind, expr: spec.expr,
+      hi: "hi" in spec ? (spec.hi as Fixup | undefined) : undefined, frag: at.frag, off: at.off, line: this.line,
+    };
+    at.sec.fixups.push(fixup);
+    return fixup;
+  }
+
+  private readonly ctx: InsnContext = (() => {
+    const self = this;
+    return {
+      get rvc() { return self.rvc; },
+      constValue: (e: Expr) => self.constValue(e),
+      emit32: (word: number, fix?: FixupSpec): FixupRef => {
+        const here = self.section.here();
+        self.section.data().push(word, 4);
+        return fix ? self.addFixup(fix, here) : NO_FIXUP;
+      },
+      emit16: (half: number) => { self.section.data().push(half, 2); },
+      branch: (spec: BranchSpec) => {
+        self.section.pushVariable({ kind: "branch", spec, size: 0, start: 0, line: self.line });
+      },
+      insn: (mnemonic, ops) => assembleInstruction(mnemonic, ops, self.ctx),
+    };
+  })();
+
+  // ---- statements ----
+
+  private statement(text: string): void {
+    let rest = text;
+    for (;;) {
+      const m = /^([A-Za-z_.$][A-Za-z0-9_.$]*|[0-9]+)\s*:/.exec(rest);
+      if (!m) break;
+      this.defineLabel(m[1]!);
+      rest = rest.slice(m[0].length).trimStart();
+    }
+    if (rest === "") return;
+    const assign = /^([A-Za-z_.$][A-Za-z0-9_.$]*)\s*=(?!=)(.*)$/.exec(rest);
+    if (assign) {
+      this.defineSymbol(assign[1]!, this.expr(assign[2]!), false);
+      return;
+    }
+    const [, word = "", args = ""] = /^(\S+)\s*(.*)$/.exec(rest) ?? [];
+    const name = word.toLowerCase();
+    if (name.startsWith(".")) {
+      const handler = DIRECTIVES.get(name);
+      if (!handler) {
+        if (!isIgnoredDirective(name)) fail(`unknown directive \`${word}'`);
+        return;
+      }
+      try {
+        handler(args, this);
+      } catch (e) {
+        if (e instanceof SourceError) throw new SourceError(`${name}: ${e.message}`);
+        throw e;
+      }
+      return;
+    }
+    if (this.section.nobits) fail(`instructions cannot go in ${this.section.name}`);
+    let ops: Operand[];
+    try {
+      ops = parseOperands(args, this.hook);
+    } catch (e) {
+      if (e instanceof SourceError) throw new InsnError(`${describeInsn(name, args)}: ${e.message}`);
+      throw e;
+    }
+    assembleInstruction(name, ops, this.ctx);
+  }
+
+  private located<T>(line: number, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof LineError) throw new AsmError(this.file, e.line, e.message);
+      if (e instanceof SourceError) throw new AsmError(this.file, line, e.message);
+      throw e;
+    }
+  }
+
+  /** Runs statements [from, to); returns false when `.end` was reached. */
+  run(stmts: Statement[], from = 0, to = stmts.length): boolean {
+    for (let i = from; i < to; i++) {
+      const st = stmts[i]!;
+      this.line = st.line;
+      const d = /^\.(rept|endr|end)\b\s*(.*)$/i.exec(st.text);
+      const kind = d?.[1]!.toLowerCase();
+      if (kind === "end") return false;
+      if (kind === "endr") throw new AsmError(this.file, st.line, "`.endr' without `.rept'");
+      if (kind === "rept") {
+        let depth = 1, j = i + 1;
+        for (; j < to && depth > 0; j++) {
+          const k = /^\.(rept|endr)\b/i.exec(stmts[j]!.text)?.[1]?.toLowerCase();
+          if (k === "rept") depth++;
+          else if (k === "endr") depth--;
+        }
+        if (depth > 0) throw new AsmError(this.file, st.line, "`.rept' without `.endr'");
+        const count = this.located(st.line, () => Number(this.constant(d![2]!, ".rept count")));
+        for (let k = 0; k < count; k++) if (!this.run(stmts, i + 1, j - 1)) return false;
+        i = j - 1;
+        continue;
+      }
+      this.located(st.line, () => this.statement(st.text));
+    }
+    return true;
+  }
+
+  /** Lays out, renders and collects symbols. */
+  finish(base: bigint): Assembly {
+    const all = [...this.sections.values()];
+    const order = [
+      ...STANDARD_ORDER.flatMap((n) => this.sections.get(n) ?? []),
+      ...all.filter((s) => !STANDARD_ORDER.includes(s.name)),
+    ];
+    const bytes = new Map<Section, Uint8Array>();
+    // Like GNU as, code sections end padded (with nops) to their alignment.
+    for (const sec of order) {
+      if (sec.code && sec.align > 1) sec.pushVariable({ kind: "align", align: sec.align, fill: null, max: sec.align, size: 0, start: 0 });
+    }
+    this.located(this.line, () => {
+      for (const sec of order) relaxSection(sec, this.relaxLookup);
+      placeSections(order, base);
+      const hiIndex = indexPcrelHi(order);
+      for (const sec of order) bytes.set(sec, renderSection(sec, this.finalLookup, hiIndex));
+    });
+
+    const symbols: SymbolInfo[] = [];
+    for (const [name, label] of this.labels) {
+      if (isInternal(name)) continue;
+      const value = this.finalLookup(name)!.off;
+      symbols.push({ name, value, section: label.sec, global: this.globals.has(name), type: this.types.get(name) });
+    }
+    for (const name of this.equs.keys()) {
+      let value: bigint | undefined;
+      try {
+        value = this.finalLookup(name)?.off;
+      } catch {
+        value = undefined;
+      }
+      if (value !== undefined) symbols.push({ name, value, global: this.globals.has(name) });
+    }
+    const start = symbols.find((s) => s.name === "_start");
+    const text = this.sections.get(".text");
+    const entry = start?.value ?? (text && text.size > 0 ? text.addr : base);
+    return { sections: order, bytes, symbols, entry };
+  }
+}
+
+/**
+ * Assembles RV64 source.
+ * @throws AsmError (one line, `file:line: message`) for any error in the source.
+ */
+export function assemble(source: string, file: string, base: bigint): Assembly {
+  const asm = new Assembler(file);
+  asm.run(splitStatements(source));
+  return asm.finish(base);
+}
