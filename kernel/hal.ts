@@ -1,0 +1,40 @@
+/**
+ * The kernel's only view of the hardware. `boot/` binds it to an emulated machine; unit tests bind
+ * it to a fake backed by plain RAM. The kernel never imports the emulator.
+ *
+ * Physical memory is accessed as a real kernel does through its direct map: by physical address.
+ * 64-bit values are bigint at this boundary; 32-bit accessors exist for hot data (bitmaps, headers).
+ * An access outside RAM is a kernel bug: implementations throw `RangeError` naming the address.
+ */
+export interface PhysMemory {
+  read8(pa: number): number;
+  write8(pa: number, v: number): void;
+  /** Unsigned 32-bit little-endian. */
+  read32(pa: number): number;
+  write32(pa: number, v: number): void;
+  read64(pa: number): bigint;
+  write64(pa: number, v: bigint): void;
+  /** Fills [pa, pa+len) with `byte`. */
+  fill(pa: number, len: number, byte: number): void;
+  /** Copies `len` bytes from `src` to `dst` (non-overlapping). */
+  copy(dst: number, src: number, len: number): void;
+  readBytes(pa: number, len: number): Uint8Array;
+  writeBytes(pa: number, bytes: Uint8Array): void;
+}
+
+/** TLB maintenance on the current hart, in the architecture's own terms (mapped by the arch layer). */
+export interface TlbControl {
+  /** Invalidate the translation of one page in one address space (sfence.vma va, asid / invlpg / tlbi vae1). */
+  flushPage(va: bigint, asid: number): void;
+  /** Invalidate every non-global translation of one address space. */
+  flushAsid(asid: number): void;
+  /** Invalidate everything, globals included. */
+  flushAll(): void;
+}
+
+/** Everything the kernel needs from the machine. */
+export interface Hal extends PhysMemory {
+  readonly tlb: TlbControl;
+  /** Writes bytes to the console. */
+  console(bytes: Uint8Array): void;
+}
