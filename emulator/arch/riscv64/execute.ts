@@ -256,10 +256,15 @@ export function execute(h: Hart): void {
       }
       default: {
         // System instructions and illegal encodings; false = trapped or jumped (pc already set).
+        // MRET/SRET jump and retire, so they count; an instruction that trapped does not.
         h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
+        const traps = h.traps;
         const ok = executeSystem(h, op, rd, rs1, rs2, imm, p.raw[i]!);
         pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
-        if (!ok) continue;
+        if (!ok) {
+          if (h.traps === traps) icount++;
+          continue;
+        }
         break;
       }
     }
