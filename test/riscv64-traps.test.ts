@@ -260,6 +260,25 @@ sup: csrr   a0, instret
   });
 });
 
+describe("mcycle and minstret are writable; mcountinhibit is read-only 0 (WARL)", () => {
+  it("a write to minstret sets the value the next instruction reads (the writing instruction's own count is not added)", () => {
+    const r = passing(`
+    li      t0, 1000
+    csrw    minstret, t0
+    csrr    a0, minstret
+    csrw    mcycle, t0
+    nop
+    csrr    a1, mcycle
+    li      t0, -1
+    csrw    mcountinhibit, t0
+    csrr    a2, mcountinhibit
+    j       pass`);
+    expect(r.x(A0)).toBe(1000n);
+    expect(r.x(A1)).toBe(1001n);
+    expect(r.x(A2)).toBe(0n);
+  });
+});
+
 describe("privileged instructions and CSRs below M: illegal ones trap (cause 2, mtval = the bits), legal ones complete", () => {
   /** Runs `insn` at label `site` in `mode` with mstatus bits `status`, then returns to M. */
   const attempt = (mode: "U" | "S", insn: string, status = 0): Run => passing(`

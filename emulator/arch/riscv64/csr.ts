@@ -15,7 +15,7 @@ import {
 /** CSRs that are plain storage (with a write mask applied in {@link csrWrite}). */
 const PLAIN = new Set<number>([
   CSR.stvec, CSR.scounteren, CSR.senvcfg, CSR.sscratch, CSR.sepc, CSR.scause, CSR.stval,
-  CSR.medeleg, CSR.mideleg, CSR.mtvec, CSR.mcounteren, CSR.menvcfg, CSR.mcountinhibit,
+  CSR.medeleg, CSR.mideleg, CSR.mtvec, CSR.mcounteren, CSR.menvcfg,
   CSR.mscratch, CSR.mepc, CSR.mcause, CSR.mtval,
 ]);
 
@@ -37,7 +37,7 @@ export function csrAccessible(h: Hart, csr: number): boolean {
 
 const SPECIAL = new Set<number>([
   CSR.sstatus, CSR.sie, CSR.sip, CSR.satp, CSR.mstatus, CSR.misa, CSR.mie, CSR.mip,
-  CSR.mcycle, CSR.minstret, CSR.mvendorid, CSR.marchid, CSR.mimpid, CSR.mhartid, CSR.mconfigptr,
+  CSR.mcycle, CSR.minstret, CSR.mcountinhibit, CSR.mvendorid, CSR.marchid, CSR.mimpid, CSR.mhartid, CSR.mconfigptr,
 ]);
 
 /** Reads `csr` into h.tmp (lo/hi). The caller has checked {@link csrAccessible}. */
@@ -59,10 +59,17 @@ export function csrRead(h: Hart, csr: number): void {
     case CSR.sip: t.lo = h.mipValue() & h.csrLo[CSR.mideleg]!; return;
     case CSR.satp: t.lo = h.csrLo[CSR.satp]!; t.hi = h.csrHi[CSR.satp]!; return;
     case CSR.mhartid: t.lo = h.hartId; return;
-    case CSR.cycle: case CSR.instret: case CSR.mcycle: case CSR.minstret: splitNumber(h.icount, t); return;
+    case CSR.cycle: case CSR.mcycle: splitBig(BigInt(h.icount) + h.cycleOffset, t); return;
+    case CSR.instret: case CSR.minstret: splitBig(BigInt(h.icount) + h.instretOffset, t); return;
     case CSR.time: splitNumber(h.time(), t); return;
     default: t.lo = 0; return; // mvendorid, marchid, mimpid, mconfigptr: 0 (not implemented / no config)
   }
+}
+
+/** Writes the low 64 bits of `v` into t as int32 halves. */
+function splitBig(v: bigint, t: { lo: number; hi: number }): void {
+  t.lo = Number(BigInt.asIntN(32, v));
+  t.hi = Number(BigInt.asIntN(32, v >> 32n));
 }
 
 function splitNumber(v: number, t: { lo: number; hi: number }): void {
@@ -96,7 +103,11 @@ export function csrWrite(h: Hart, csr: number, lo: number, hi: number): boolean 
       return true;
     }
     case CSR.satp: return writeSatp(h, lo, hi);
-    case CSR.mcycle: case CSR.minstret: return true; // counters follow the instruction count
+    // mcycle/minstret count retired instructions (one cycle per instruction); a write sets the
+    // value the counter continues from. mcountinhibit is WARL read-only 0 (counters never stop).
+    case CSR.mcycle: h.cycleOffset = pairToBig(lo, hi) - BigInt(h.icount + 1); return true;
+    case CSR.minstret: h.instretOffset = pairToBig(lo, hi) - BigInt(h.icount + 1); return true;
+    case CSR.mcountinhibit: return true;
   }
   if (isPmp(csr)) {
     h.csrLo[csr] = lo;
@@ -111,7 +122,6 @@ export function csrWrite(h: Hart, csr: number, lo: number, hi: number): boolean 
     case CSR.mtvec: case CSR.stvec: l &= ~2; break; // MODE is Direct (0) or Vectored (1)
     case CSR.mepc: case CSR.sepc: l &= ~1; break; // IALIGN = 16
     case CSR.mcounteren: case CSR.scounteren: l &= 7; u = 0; break;
-    case CSR.mcountinhibit: l &= 5; u = 0; break;
     case CSR.menvcfg:
       l &= MENVCFG.FIOM;
       u &= h.svadu ? MENVCFG.ADUE_HI : 0;
@@ -124,6 +134,8 @@ export function csrWrite(h: Hart, csr: number, lo: number, hi: number): boolean 
   if (csr === CSR.mideleg) h.interruptsChanged();
   return true;
 }
+
+const pairToBig = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 
 function setStatus(h: Hart, v: number): boolean {
   // MPP is WARL: the reserved value 2 (H) reads back as U.

@@ -49,6 +49,9 @@ export class Hart {
   icount = 0;
   /** Traps taken. */
   traps = 0;
+  /** mcycle and minstret minus the instruction count (set by CSR writes). */
+  cycleOffset = 0n;
+  instretOffset = 0n;
   /** The last trap's cause, for messages. */
   lastCause = "";
   /** mstatus low word (the high word is constant). */
@@ -130,6 +133,8 @@ export class Hart {
     this.csrLo.fill(0);
     this.csrHi.fill(0);
     this.reservation = -1;
+    this.cycleOffset = 0n;
+    this.instretOffset = 0n;
     this.tlbs.invalidate({ kind: "reset" });
     this.translationChanged();
   }
