@@ -26,36 +26,43 @@ export function execute(h: Hart): void {
   let fetchTagLo = h.fetchTagLo;
   let fetchTagHi = h.fetchTagHi;
   let page: DecodedPage = h.fetchPage;
+  let pageInfo = page.info;
+  let pageImm = page.imm;
   while (icount < stopAt) {
     let p = page;
+    let pInfo = pageInfo;
+    let pImm = pageImm;
     if ((pcLo & ~0xfff) !== fetchTagLo || pcHi !== fetchTagHi) {
       h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
       const q = h.fetchSlow();
-      pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
+      pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
       if (q === null) continue;
       p = q;
+      pInfo = pageInfo = q.info;
+      pImm = pageImm = q.imm;
     }
     let i = (pcLo & 0xfff) >>> 1;
-    let info = p.info[i]!;
+    let info = pInfo[i]!;
     if (info === 0) {
       h.decodeSlot(p, i);
-      info = p.info[i]!;
+      info = pInfo[i]!;
     }
     if ((info & 0xff) === Op.CROSS) {
       h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
       const q = h.fetchCross();
-      pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
+      pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
       if (q === null) continue;
       p = q;
+      pImm = q.imm;
       i = 0;
-      info = p.info[0]!;
+      info = q.info[0]!;
     }
     const op = info & 0xff;
     const rd = (info >>> 8) & 0xff;
     const rs1 = (info >>> 16) & 0xff;
     const rs2 = (info >>> 24) & 31;
     const len = info & INFO_LEN4 ? 4 : 2;
-    const imm = p.imm[i]!;
+    const imm = pImm[i]!;
     switch (op) {
       // ---- upper immediates and jumps ----
       case Op.LUI: xl[rd] = imm; xh[rd] = imm >> 31; break;
@@ -88,19 +95,9 @@ export function execute(h: Hart): void {
         icount++;
         continue;
       }
-      // ---- branches ----
-      case Op.BEQ: case Op.BNE: case Op.BLT: case Op.BGE: case Op.BLTU: case Op.BGEU: {
-        const al = xl[rs1]!, ah = xh[rs1]!, bl = xl[rs2]!, bh = xh[rs2]!;
-        let taken: boolean;
-        switch (op) {
-          case Op.BEQ: taken = al === bl && ah === bh; break;
-          case Op.BNE: taken = al !== bl || ah !== bh; break;
-          case Op.BLT: taken = ah < bh || (ah === bh && (al >>> 0) < (bl >>> 0)); break;
-          case Op.BGE: taken = ah > bh || (ah === bh && (al >>> 0) >= (bl >>> 0)); break;
-          case Op.BLTU: taken = (ah >>> 0) < (bh >>> 0) || (ah === bh && (al >>> 0) < (bl >>> 0)); break;
-          default: taken = (ah >>> 0) > (bh >>> 0) || (ah === bh && (al >>> 0) >= (bl >>> 0)); break;
-        }
-        if (taken) {
+      // ---- branches: a taken branch sets the pc and retires ----
+      case Op.BEQ:
+        if (xl[rs1] === xl[rs2] && xh[rs1] === xh[rs2]) {
           const lo = (pcLo + imm) | 0;
           pcHi = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
           pcLo = lo;
@@ -108,7 +105,51 @@ export function execute(h: Hart): void {
           continue;
         }
         break;
-      }
+      case Op.BNE:
+        if (xl[rs1] !== xl[rs2] || xh[rs1] !== xh[rs2]) {
+          const lo = (pcLo + imm) | 0;
+          pcHi = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+          pcLo = lo;
+          icount++;
+          continue;
+        }
+        break;
+      case Op.BLT:
+        if (xh[rs1]! < xh[rs2]! || (xh[rs1] === xh[rs2] && (xl[rs1]! >>> 0) < (xl[rs2]! >>> 0))) {
+          const lo = (pcLo + imm) | 0;
+          pcHi = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+          pcLo = lo;
+          icount++;
+          continue;
+        }
+        break;
+      case Op.BGE:
+        if (xh[rs1]! > xh[rs2]! || (xh[rs1] === xh[rs2] && (xl[rs1]! >>> 0) >= (xl[rs2]! >>> 0))) {
+          const lo = (pcLo + imm) | 0;
+          pcHi = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+          pcLo = lo;
+          icount++;
+          continue;
+        }
+        break;
+      case Op.BLTU:
+        if ((xh[rs1]! >>> 0) < (xh[rs2]! >>> 0) || (xh[rs1] === xh[rs2] && (xl[rs1]! >>> 0) < (xl[rs2]! >>> 0))) {
+          const lo = (pcLo + imm) | 0;
+          pcHi = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+          pcLo = lo;
+          icount++;
+          continue;
+        }
+        break;
+      case Op.BGEU:
+        if ((xh[rs1]! >>> 0) > (xh[rs2]! >>> 0) || (xh[rs1] === xh[rs2] && (xl[rs1]! >>> 0) >= (xl[rs2]! >>> 0))) {
+          const lo = (pcLo + imm) | 0;
+          pcHi = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+          pcLo = lo;
+          icount++;
+          continue;
+        }
+        break;
       // ---- loads ----
       case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
         const blo = xl[rs1]!;
@@ -129,7 +170,7 @@ export function execute(h: Hart): void {
         } else {
           h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
           const ok = h.loadSlow(lo, hi, size);
-          pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
+          pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
           if (!ok) continue;
           vlo = h.ldLo;
           vhi = h.ldHi;
@@ -164,7 +205,7 @@ export function execute(h: Hart): void {
         } else {
           h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
           const ok = h.storeSlow(lo, hi, size, xl[rs2]!, xh[rs2]!);
-          pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
+          pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
           if (!ok) continue;
         }
         break;
@@ -250,7 +291,7 @@ export function execute(h: Hart): void {
       case Op.LR: case Op.SC: case Op.AMO: {
         h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
         const ok = executeAmo(h, op, rd, rs1, rs2, imm);
-        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
+        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
         if (!ok) continue;
         break;
       }
@@ -260,7 +301,7 @@ export function execute(h: Hart): void {
         h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
         const traps = h.traps;
         const ok = executeSystem(h, op, rd, rs1, rs2, imm, p.raw[i]!);
-        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; // LOAD
+        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
         if (!ok) {
           if (h.traps === traps) icount++;
           continue;
