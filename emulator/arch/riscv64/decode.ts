@@ -20,6 +20,8 @@ export const enum Op {
   FENCE, FENCE_I, ECALL, EBREAK, MRET, SRET, WFI, SFENCE_VMA,
   CSRRW, CSRRS, CSRRC, CSRRWI, CSRRSI, CSRRCI,
   LR, SC, AMO,
+  /** A native entry: a registered TypeScript function stands at this address (imm = its index). */
+  NATIVE,
 }
 
 /** Slots per 4 KiB page: one per halfword, since compressed instructions align to 2 bytes. */
@@ -61,6 +63,13 @@ export function decodeInto(p: DecodedPage, i: number, insn: number, len: 2 | 4):
 
 /** Bit of {@link DecodedPage.info} set for 32-bit instructions. */
 export const INFO_LEN4 = 1 << 29;
+
+/** Marks slot `i` as the native entry number `index`. */
+export function markNative(p: DecodedPage, i: number, index: number): void {
+  p.info[i] = Op.NATIVE | INFO_LEN4;
+  p.imm[i] = index;
+  p.raw[i] = 0;
+}
 
 /** Marks slot `i` as the start of a 32-bit instruction that continues on the next page. */
 export function markCross(p: DecodedPage, i: number): void {

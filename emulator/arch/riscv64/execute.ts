@@ -288,6 +288,13 @@ export function execute(h: Hart): void {
         break;
       }
       case Op.FENCE: case Op.FENCE_I: break; // one hart, in order, coherent decode cache
+      case Op.NATIVE: {
+        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
+        const ran = h.runNative(imm);
+        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
+        if (ran) icount++;
+        continue;
+      }
       case Op.LR: case Op.SC: case Op.AMO: {
         h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
         const ok = executeAmo(h, op, rd, rs1, rs2, imm);

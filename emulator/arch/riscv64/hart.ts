@@ -10,10 +10,10 @@
  */
 import { CHUNK_SIZE, type Bus } from "../../core/memory.js";
 import { TlbSet, type TlbConfig } from "../../core/tlb.js";
-import { CSR, IRQ, MSTATUS, PRV_M, SATP_MODE_SV48, CAUSE } from "./defs.js";
-import { DecodedPage, Op, decodeInto, markCross } from "./decode.js";
+import { CSR, IRQ, MSTATUS, PRV_M, PRV_U, SATP_MODE_SV48, CAUSE } from "./defs.js";
+import { DecodedPage, Op, decodeInto, markCross, markNative } from "./decode.js";
 import { FETCH, LOAD, Mmu, PAGING_MODES, RISCV_PAGE_SHIFTS, STORE } from "./mmu.js";
-import { pendingInterrupt, takeTrap, type TrapEvent } from "./trap.js";
+import { pendingInterrupt, takeTrap, trapReturn, type TrapEvent } from "./trap.js";
 import { execute } from "./execute.js";
 
 const FP_SLOTS = 256;
@@ -24,6 +24,14 @@ export interface InterruptLines {
   timerPending(hart: number): boolean;
   softwarePending(hart: number): boolean;
 }
+
+/**
+ * A native entry: TypeScript that stands at a physical address where kernel or firmware text would
+ * be. It runs when the hart fetches that address in S- or M-mode, after the hardware has done
+ * everything it does for any instruction fetch (translation, and for a trap vector the whole trap
+ * entry). It must leave by changing the pc: `hart.sret()`, `hart.mret()`, or a jump.
+ */
+export type NativeEntry = (hart: Hart) => void;
 
 /** Options of one hart. */
 export interface HartOptions {
@@ -85,6 +93,9 @@ export class Hart {
   lines: InterruptLines | undefined;
   time: () => number = () => this.icount;
 
+  /** Native entries: physical address → index into {@link nativeFns}. */
+  private readonly nativeAt = new Map<number, number>();
+  private readonly nativeFns: NativeEntry[] = [];
   /** Decode cache: physical page number → decoded instructions. */
   readonly decoded = new Map<number, DecodedPage>();
   /** Host fast path for loads (r) and stores (w): direct-mapped by VA page. */
@@ -255,9 +266,54 @@ export class Hart {
     return page;
   }
 
+  /**
+   * Places a native entry at physical address `pa` (2-byte aligned, in RAM). Throws RangeError
+   * for a misaligned or already used address.
+   */
+  registerNative(pa: number, fn: NativeEntry): void {
+    if (pa % 2 !== 0 || this.bus.find(pa, 4)?.ram === undefined) throw new RangeError(`registerNative: 0x${pa.toString(16)} is not a 2-byte aligned RAM address`);
+    if (this.nativeAt.has(pa)) throw new RangeError(`registerNative: 0x${pa.toString(16)} already holds a native entry`);
+    this.nativeAt.set(pa, this.nativeFns.length);
+    this.nativeFns.push(fn);
+    this.ramWritten(Math.floor(pa / 4096));
+  }
+
+  /**
+   * Runs native entry `index` as one retired instruction. In U-mode it is an illegal instruction
+   * (kernel text is never user-executable; this only happens with broken page tables).
+   * Returns false if a trap was taken instead.
+   */
+  runNative(index: number): boolean {
+    if (this.priv === PRV_U) {
+      this.exception(CAUSE.ILLEGAL, 0, 0);
+      return false;
+    }
+    const lo = this.pcLo, hi = this.pcHi;
+    this.nativeFns[index]!(this);
+    if (this.pcLo === lo && this.pcHi === hi) {
+      throw new Error(`native entry at pc 0x${this.pc.toString(16)} returned without leaving (it must sret, mret or jump)`);
+    }
+    return true;
+  }
+
+  /** SRET, as the instruction does it (for native entries). */
+  sret(): void {
+    trapReturn(this, false);
+  }
+
+  /** MRET, as the instruction does it (for native entries). */
+  mret(): void {
+    trapReturn(this, true);
+  }
+
   /** Decodes slot `i` of the current fetch page from RAM. */
   decodeSlot(p: DecodedPage, i: number): Op {
     const base = this.fetchPpn * 4096 + i * 2;
+    const native = this.nativeAt.get(base);
+    if (native !== undefined) {
+      markNative(p, i, native);
+      return Op.NATIVE;
+    }
     this.bus.read(base, 2);
     const low = this.bus.lo & 0xffff;
     if ((low & 3) !== 3) return decodeInto(p, i, low, 2);
