@@ -19,3 +19,11 @@ export interface KernelMemory {
 }
 
 export const PAGE_SIZE = 4096;
+
+/** A frame source with reference counts, for frames shared between address spaces (copy-on-write). */
+export interface SharedFrames extends FrameSource {
+  /** Adds one reference to an allocated frame. */
+  addRef(pa: number): void;
+  /** References the frame has (0 if free). */
+  refCount(pa: number): number;
+}
