@@ -292,6 +292,7 @@ export function execute(h: Hart): void {
         h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
         const ran = h.runNative(imm);
         pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
+        icount = h.icount; // a native may run the hart itself (a firmware call from the kernel)
         if (ran) icount++;
         continue;
       }

@@ -296,6 +296,26 @@ export class Hart {
     return true;
   }
 
+  /**
+   * SFENCE.VMA's effect: `va` undefined stands for rs1 = x0 (all addresses), `asid` undefined for
+   * rs2 = x0 (all address spaces, globals included). A non-canonical `va` makes it a no-op.
+   * @spec RV-S §"Supervisor Memory-Management Fence Instruction"
+   */
+  sfenceVma(va: { lo: number; hi: number } | undefined, asid: number | undefined): void {
+    const tlbs = this.tlbs;
+    if (va === undefined) {
+      if (asid === undefined) tlbs.invalidate({ kind: "sfence.vma all" });
+      else tlbs.invalidate({ kind: "sfence.vma asid", asid, keepGlobal: true });
+      return;
+    }
+    const vaBits = this.mmu.mode?.vaBits ?? 48;
+    const top = va.hi >> (vaBits - 33);
+    if (top !== 0 && top !== -1) return;
+    const vpn = (va.hi & ((1 << (vaBits - 32)) - 1)) * 1048576 + (va.lo >>> 12);
+    if (asid === undefined) tlbs.invalidate({ kind: "sfence.vma va", vpn });
+    else tlbs.invalidate({ kind: "sfence.vma va+asid", vpn, asid, keepGlobal: true });
+  }
+
   /** SRET, as the instruction does it (for native entries). */
   sret(): void {
     trapReturn(this, false);

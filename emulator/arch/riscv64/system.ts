@@ -55,25 +55,10 @@ function illegal(h: Hart, raw: number): false {
   return false;
 }
 
-/**
- * SFENCE.VMA rs1, rs2: the register *numbers* select the scope (x0 = all).
- * A non-canonical VA in rs1 makes the instruction a no-op.
- */
+/** SFENCE.VMA rs1, rs2: the register *numbers* select the scope (x0 = all). */
 function sfenceVma(h: Hart, rs1: number, rs2: number): void {
-  const tlbs = h.tlbs;
-  const asid = rs2 === 0 ? undefined : h.xl[rs2]! & 0xffff;
-  if (rs1 === 0) {
-    if (asid === undefined) tlbs.invalidate({ kind: "sfence.vma all" });
-    else tlbs.invalidate({ kind: "sfence.vma asid", asid, keepGlobal: true });
-    return;
-  }
-  const vaBits = h.mmu.mode?.vaBits ?? 48;
-  const lo = h.xl[rs1]!, hi = h.xh[rs1]!;
-  const top = hi >> (vaBits - 33);
-  if (top !== 0 && top !== -1) return;
-  const vpn = (hi & ((1 << (vaBits - 32)) - 1)) * 1048576 + (lo >>> 12);
-  if (asid === undefined) tlbs.invalidate({ kind: "sfence.vma va", vpn });
-  else tlbs.invalidate({ kind: "sfence.vma va+asid", vpn, asid, keepGlobal: true });
+  const va = rs1 === 0 ? undefined : { lo: h.xl[rs1]!, hi: h.xh[rs1]! };
+  h.sfenceVma(va, rs2 === 0 ? undefined : h.xl[rs2]! & 0xffff);
 }
 
 function csrInstruction(h: Hart, op: Op, rd: number, rs1: number, csr: number, raw: number): boolean {

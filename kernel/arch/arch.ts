@@ -1,0 +1,60 @@
+/**
+ * What the architecture-neutral kernel needs from an architecture layer: trap decoding, the user
+ * register frame and the system-call ABI, address-space switching, the timer, the console and
+ * power-off. Each architecture implements it in kernel/arch/<arch>/ over its own hardware interface.
+ */
+import type { ArchPaging } from "../mm/vm/arch.js";
+
+/** Neutral description of the trap being handled. */
+export interface TrapInfo {
+  kind: "syscall" | "page-fault" | "timer" | "exception";
+  /** The trap came from user mode. */
+  fromUser: boolean;
+  /** The interrupted (or faulting) instruction. */
+  pc: bigint;
+  /** The faulting address (page faults, access faults, misaligned accesses), else 0. */
+  faultAddr: bigint;
+  access: "read" | "write" | "execute";
+  /** The architecture's own code and name for the cause ("store/AMO page fault", scause 15). */
+  cause: number;
+  name: string;
+}
+
+/** Size in bytes of a saved user register frame. */
+export const USER_FRAME_SIZE = 256;
+
+/** The architecture layer of the kernel. */
+export interface KernelArch {
+  readonly name: string;
+  readonly paging: ArchPaging;
+  /** Base of the direct map of physical memory in the kernel half. */
+  readonly physicalOffset: bigint;
+  /** First address above user space. */
+  readonly userTop: bigint;
+  /** Decodes the trap now being handled (call first in the trap handler). */
+  trapInfo(): TrapInfo;
+  /** Copies the interrupted user registers and pc into the frame at physical address `frame`. */
+  saveUserContext(frame: number): void;
+  /** Starts a fresh user context in `frame`: pc = entry, stack pointer = sp, all else 0. */
+  initUserFrame(frame: number, entry: bigint, sp: bigint): void;
+  /** System-call ABI over a saved frame. */
+  syscallNumber(frame: number): number;
+  syscallArg(frame: number, i: number): bigint;
+  setSyscallReturn(frame: number, v: bigint): void;
+  /** Moves the saved pc past the system-call instruction. */
+  advancePastSyscall(frame: number): void;
+  /** Installs the trap vector (a kernel virtual address). */
+  installTrapVector(va: bigint): void;
+  /** Makes `rootRegister` (from AddressSpace.rootRegister()) the current address space. */
+  switchAddressSpace(rootRegister: bigint): void;
+  /** Restores the frame's registers and returns to user mode there (the handler's last act). */
+  returnToUser(frame: number): void;
+  /** Requests a timer interrupt `ticks` from now; `undefined` cancels. */
+  armTimer(ticks: number | undefined): void;
+  /** Writes bytes to the console (through the firmware). */
+  consoleWrite(bytes: Uint8Array): void;
+  /** Powers off with an exit status. */
+  powerOff(exitCode: number): void;
+  /** Registers for an oops report: name and value. */
+  registers(): [string, bigint][];
+}

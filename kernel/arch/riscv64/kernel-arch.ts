@@ -1,0 +1,127 @@
+/**
+ * The RISC-V layer of the kernel: scause/stval decoding, the user register frame, the Linux riscv64
+ * system-call ABI (a7 = number, a0..a5 = arguments, a0 = result), satp switching, SBI timer,
+ * console and power-off.
+ *
+ * User frame (USER_FRAME_SIZE bytes in RAM): word 0 = pc (sepc), word i = x_i for i = 1..31.
+ */
+import type { PhysMemory } from "../../hal.js";
+import { type KernelArch, type TrapInfo, USER_FRAME_SIZE } from "../arch.js";
+import { RISCV_SV39 } from "./paging.js";
+import { SCAUSE, SCSR, SIE_STIE, SSTATUS, type RiscvCpu } from "./cpu.js";
+
+/** SBI extension ids the kernel uses. @spec RISC-V SBI v2.0 */
+const SBI_TIME = 0x54494d45, SBI_DBCN = 0x4442434e, SBI_SRST = 0x53525354;
+/** SRST reason 0xF000_0000 | code: MultiOS firmware's "power off with exit status" (docs/kernel.md). */
+const SRST_EXIT_CODE = 0xf0000000n;
+
+/** Sv39 kernel layout: the direct map starts the upper half. */
+export const RISCV_PHYSICAL_OFFSET = 0xffff_ffc0_0000_0000n;
+export const RISCV_USER_TOP = 0x40_0000_0000n;
+
+const REG_SP = 2, REG_A0 = 10, REG_A7 = 17;
+
+const NAMES: Record<number, string> = {
+  0: "instruction address misaligned", 1: "instruction access fault", 2: "illegal instruction", 3: "breakpoint",
+  4: "load address misaligned", 5: "load access fault", 6: "store/AMO address misaligned", 7: "store/AMO access fault",
+  8: "environment call from U-mode", 9: "environment call from S-mode", 12: "instruction page fault", 13: "load page fault",
+  15: "store/AMO page fault",
+};
+
+/**
+ * Builds the RISC-V kernel layer over the hart (`cpu`) and physical memory. `consoleBuffer` is the
+ * physical address of one page the kernel owns for handing console bytes to the firmware.
+ */
+export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: number): KernelArch {
+  const frameWord = (frame: number, i: number): number => frame + 8 * i;
+  return {
+    name: "riscv64",
+    paging: RISCV_SV39,
+    physicalOffset: RISCV_PHYSICAL_OFFSET,
+    userTop: RISCV_USER_TOP,
+
+    /** @spec RV-S §scause, §stval: stval holds the faulting VA for page, access and misaligned faults */
+    trapInfo(): TrapInfo {
+      const scause = cpu.csr(SCSR.scause);
+      const interrupt = scause >> 63n === 1n;
+      const code = Number(scause & 0xffn);
+      const fromUser = (cpu.csr(SCSR.sstatus) & SSTATUS.SPP) === 0n;
+      const pc = cpu.csr(SCSR.sepc);
+      const stval = cpu.csr(SCSR.stval);
+      if (interrupt) {
+        return { kind: code === SCAUSE.IRQ_STIMER ? "timer" : "exception", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: code === SCAUSE.IRQ_STIMER ? "supervisor timer interrupt" : `interrupt ${code}` };
+      }
+      const access = code === SCAUSE.INSN_PAGE || code === SCAUSE.INSN_ACCESS || code === SCAUSE.INSN_MISALIGNED ? "execute"
+        : code === SCAUSE.STORE_PAGE || code === SCAUSE.STORE_ACCESS || code === SCAUSE.STORE_MISALIGNED ? "write" : "read";
+      const kind = code === SCAUSE.ECALL_U ? "syscall"
+        : code === SCAUSE.INSN_PAGE || code === SCAUSE.LOAD_PAGE || code === SCAUSE.STORE_PAGE ? "page-fault" : "exception";
+      const addressed = [0, 1, 4, 5, 6, 7, 12, 13, 15].includes(code);
+      return { kind, fromUser, pc, faultAddr: addressed ? stval : 0n, access, cause: code, name: NAMES[code] ?? `exception ${code}` };
+    },
+
+    saveUserContext(frame) {
+      mem.write64(frameWord(frame, 0), cpu.csr(SCSR.sepc));
+      for (let i = 1; i < 32; i++) mem.write64(frameWord(frame, i), cpu.reg(i));
+    },
+
+    initUserFrame(frame, entry, sp) {
+      mem.fill(frame, USER_FRAME_SIZE, 0);
+      mem.write64(frameWord(frame, 0), entry);
+      mem.write64(frameWord(frame, REG_SP), sp);
+    },
+
+    syscallNumber: (frame) => Number(BigInt.asIntN(32, mem.read64(frameWord(frame, REG_A7)))),
+    syscallArg: (frame, i) => mem.read64(frameWord(frame, REG_A0 + i)),
+    setSyscallReturn: (frame, v) => mem.write64(frameWord(frame, REG_A0), BigInt.asUintN(64, v)),
+    advancePastSyscall: (frame) => mem.write64(frameWord(frame, 0), mem.read64(frameWord(frame, 0)) + 4n),
+
+    installTrapVector(va) {
+      cpu.setCsr(SCSR.stvec, va);
+    },
+
+    /** @spec RV-S §satp: writing satp does not flush; the kernel fences (ASIDs are not reused yet). */
+    switchAddressSpace(rootRegister) {
+      if (cpu.csr(SCSR.satp) === rootRegister) return;
+      cpu.setCsr(SCSR.satp, rootRegister);
+      cpu.sfenceVma(undefined, Number((rootRegister >> 44n) & 0xffffn));
+    },
+
+    returnToUser(frame) {
+      for (let i = 1; i < 32; i++) cpu.setReg(i, mem.read64(frameWord(frame, i)));
+      cpu.setCsr(SCSR.sepc, mem.read64(frameWord(frame, 0)));
+      // SPP = U, SPIE = 1 (interrupts on in user mode), SUM off.
+      const s = cpu.csr(SCSR.sstatus);
+      cpu.setCsr(SCSR.sstatus, (s & ~(SSTATUS.SPP | SSTATUS.SUM)) | SSTATUS.SPIE);
+      cpu.sret();
+    },
+
+    armTimer(ticks) {
+      const sie = cpu.csr(SCSR.sie);
+      if (ticks === undefined) {
+        cpu.setCsr(SCSR.sie, sie & ~SIE_STIE);
+        cpu.sbi(SBI_TIME, 0, [(1n << 64n) - 1n]);
+        return;
+      }
+      cpu.sbi(SBI_TIME, 0, [cpu.csr(SCSR.time) + BigInt(ticks)]);
+      cpu.setCsr(SCSR.sie, sie | SIE_STIE);
+    },
+
+    consoleWrite(bytes) {
+      for (let at = 0; at < bytes.length; at += 4096) {
+        const chunk = bytes.subarray(at, at + 4096);
+        mem.writeBytes(consoleBuffer, chunk);
+        cpu.sbi(SBI_DBCN, 0, [BigInt(chunk.length), BigInt(consoleBuffer), 0n]);
+      }
+    },
+
+    powerOff(exitCode) {
+      cpu.sbi(SBI_SRST, 0, [0n, exitCode === 0 ? 0n : SRST_EXIT_CODE | BigInt(exitCode & 0xff)]);
+    },
+
+    registers() {
+      const out: [string, bigint][] = [["sepc", cpu.csr(SCSR.sepc)], ["scause", cpu.csr(SCSR.scause)], ["stval", cpu.csr(SCSR.stval)], ["sstatus", cpu.csr(SCSR.sstatus)], ["satp", cpu.csr(SCSR.satp)]];
+      for (let i = 1; i < 32; i++) out.push([`x${i}`, cpu.reg(i)]);
+      return out;
+    },
+  };
+}
