@@ -9,7 +9,9 @@
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { basename } from "node:path";
 import { ElfError } from "../boot/elf.js";
-import { bootBare, createRiscvVirt } from "../boot/riscv64/virt.js";
+import { bootBare, createRiscvVirt, type RiscvVirt } from "../boot/riscv64/virt.js";
+import { bootKernel } from "../boot/riscv64/kernel-boot.js";
+import { BootError } from "../kernel/mm/phys/regions.js";
 import type { TraceEvent } from "../emulator/core/trace.js";
 import { parseTlbSpec, parseSize } from "./options.js";
 import { AsmError, assembleRiscv64 } from "./asm/riscv64/index.js";
@@ -49,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       default: throw new UsageError(`unknown command '${cmd}' (try multios --help)`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ElfError || e instanceof AsmError || e instanceof RangeError) {
+    if (e instanceof UsageError || e instanceof ElfError || e instanceof AsmError || e instanceof RangeError || e instanceof BootError) {
       process.stderr.write(`multios: ${e.message}\n`);
       return 2;
     }
@@ -111,10 +113,11 @@ function requireArch(flags: Map<string, string>): void {
 function cmdRun(argv: string[]): number {
   const { flags, args } = parseArgs(argv,
     ["--arch", "--max-insns", "--trace", "--ram", "--tlb"],
-    ["--bare", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write"]);
+    ["--bare", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug"]);
   requireArch(flags);
-  if (!flags.has("--bare")) throw new UsageError("the TypeScript kernel is not part of this build yet; run guest images with --bare");
-  if (args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
+  const bare = flags.has("--bare");
+  if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
+  if (bare && args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
   const image = args[0]!;
   let maxInsns: number | undefined;
   if (flags.has("--max-insns")) {
@@ -128,14 +131,21 @@ function cmdRun(argv: string[]): number {
   const flush = (): void => {
     if (out.length) process.stdout.write(Uint8Array.from(out.splice(0)));
   };
-  const v = createRiscvVirt({
-    ramSize, tlb, svadu: flags.has("--svadu"), maxPaging: flags.has("--sv39") ? "sv39" : "sv48",
+  const machineOpts = {
+    ramSize, tlb, svadu: flags.has("--svadu"), maxPaging: flags.has("--sv39") ? ("sv39" as const) : ("sv48" as const),
     noFastPath: flags.has("--no-fast-path"),
-    console: (b) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
-  });
+    console: (b: number) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
+  };
   const bytes = loadImage(image);
+  let v: RiscvVirt;
   try {
-    bootBare(v, bytes);
+    if (bare) {
+      v = createRiscvVirt(machineOpts);
+      bootBare(v, bytes);
+    } else {
+      const argv = [basename(image).replace(/\.[sS]$/, ""), ...args.slice(1)];
+      v = bootKernel({ ...machineOpts, program: bytes, args: argv, debug: flags.has("--debug"), log: (line) => { flush(); process.stderr.write(line + "\n"); } });
+    }
   } catch (e) {
     if (e instanceof ElfError) throw new ElfError(`${image}: ${e.message}`);
     throw e;

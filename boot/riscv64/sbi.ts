@@ -48,6 +48,8 @@ export interface FirmwareOptions {
   onReset: (kind: "shutdown" | "reboot", exitCode: number) => void;
   /** Called for a trap the firmware cannot handle (a message naming mcause/mepc/mtval). */
   onFatal: (message: string) => void;
+  /** Called at reset with the DTB address (a1): writes the boot-info record at `bootInfo`. */
+  buildBootInfo: (dtbAddr: number) => void;
 }
 
 /** Installs the firmware's native entries on hart 0. The hart must be reset to `opts.base`. */
@@ -62,8 +64,9 @@ const set = (h: Hart, csr: number, v: bigint): void => {
   csrWrite(h, csr, Number(BigInt.asIntN(32, v)), Number(BigInt.asIntN(32, v >> 32n)));
 };
 
-/** Reset: delegate S/U traps, open PMP, enable counters, enter the kernel in S-mode. */
+/** Reset: describe memory, delegate S/U traps, open PMP, enable counters, enter the kernel in S-mode. */
 function firmwareReset(h: Hart, trapVector: number, opts: FirmwareOptions): void {
+  opts.buildBootInfo(Number(h.x(11)));
   set(h, CSR.mtvec, BigInt(trapVector));
   const delegated = [CAUSE.INSN_MISALIGNED, CAUSE.BREAKPOINT, CAUSE.ECALL_U, CAUSE.INSN_PAGE, CAUSE.LOAD_PAGE, CAUSE.STORE_PAGE,
     CAUSE.ILLEGAL, CAUSE.LOAD_MISALIGNED, CAUSE.STORE_MISALIGNED, CAUSE.INSN_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS];

@@ -26,6 +26,8 @@ export const USER_FRAME_SIZE = 256;
 /** The architecture layer of the kernel. */
 export interface KernelArch {
   readonly name: string;
+  /** ELF e_machine of this architecture's programs. */
+  readonly elfMachine: number;
   readonly paging: ArchPaging;
   /** Base of the direct map of physical memory in the kernel half. */
   readonly physicalOffset: bigint;

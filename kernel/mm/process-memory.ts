@@ -20,7 +20,7 @@ import { type MemoryFlags, MemoryFlags as F } from "./flags.js";
 import type { SharedFrames } from "./frames.js";
 import { hex, userEnd } from "./safety.js";
 import { type AddressSpace } from "./vm/index.js";
-import { PAGE, pageDown, pageUp, type Vma, VmaList } from "./vma.js";
+import { PAGE, pageDown, pageUp, reservedStart, type Vma, VmaList } from "./vma.js";
 
 /** Fault counts by class (the issue's "fault counts by class"). */
 export interface FaultStats {
@@ -218,10 +218,8 @@ export class ProcessMemory {
       if (addr % PAGE !== 0n) return fail("EINVAL", `mmap: MAP_FIXED address ${hex(addr)} is not page-aligned`);
       if (addr < this.minAddress || addr + size > this.userEnd) return fail("EINVAL", `mmap: [${hex(addr)}, ${hex(addr + size)}) is outside user space`);
       start = addr;
-      const other = this.vmas.overlapping(start, start + size);
-      if (other !== undefined && other.grows === "down" && start < other.start) {
-        return fail("ENOMEM", `mmap: [${hex(start)}, ${hex(start + size)}) overlaps the growth room or guard of ${other.name}`);
-      }
+      const stack = this.vmas.all().find((v) => v.grows === "down" && reservedStart(v) < start + size && start < v.start);
+      if (stack !== undefined) return fail("ENOMEM", `mmap: [${hex(start)}, ${hex(start + size)}) overlaps the growth room or guard of ${stack.name}`);
       this.unmapRange(start, size);
     } else {
       const found = this.vmas.findFree(size, addr, this.minAddress, this.userEnd);
@@ -302,10 +300,18 @@ export class ProcessMemory {
       const want = pteFlags(v.flags, this.frames.refCount(p.pa) > 1);
       if (want !== p.flags) this.reprotectPage(p.va, want);
     }
-    for (const [va, pa] of this.parked) {
-      if (va < v.start || va >= v.end) continue;
-      if (!this.mapPage(va, pa, pteFlags(v.flags, this.frames.refCount(pa) > 1))) throw new KernelPanic(`mprotect: no page-table page to restore ${hex(va)}`);
-      this.parked.delete(va);
-    }
+    for (const va of [...this.parked.keys()]) if (va >= v.start && va < v.end) this.unpark(va, v);
+  }
+
+  /**
+   * Maps the parked frame of page `va` back with the flags of its area `v`. False when no
+   * page-table page was available: the frame stays parked and the next fault retries.
+   */
+  unpark(va: bigint, v: Vma): boolean {
+    const pa = this.parked.get(va);
+    if (pa === undefined) return false;
+    if (!this.mapPage(va, pa, pteFlags(v.flags, this.frames.refCount(pa) > 1))) return false;
+    this.parked.delete(va);
+    return true;
   }
 }

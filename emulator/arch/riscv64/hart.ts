@@ -83,6 +83,8 @@ export class Hart {
   ldHi = 0;
   /** The run loop stops before the instruction at this count (interrupt checks, budgets). */
   stopAt = 0;
+  /** The machine has been told to stop (power-off, finisher): natives may return without leaving. */
+  halted = false;
   /** Set by WFI when nothing can ever wake the hart. */
   wfiHang = false;
   /** Set by WFI: the machine should advance time to the next timer event. */
@@ -290,7 +292,7 @@ export class Hart {
     }
     const lo = this.pcLo, hi = this.pcHi;
     this.nativeFns[index]!(this);
-    if (this.pcLo === lo && this.pcHi === hi) {
+    if (this.pcLo === lo && this.pcHi === hi && !this.halted) {
       throw new Error(`native entry at pc 0x${this.pc.toString(16)} returned without leaving (it must sret, mret or jump)`);
     }
     return true;

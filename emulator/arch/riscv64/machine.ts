@@ -68,7 +68,10 @@ export class RiscvMachine {
   /** Called by the finisher device: ends the run after the current instruction. */
   requestFinish(kind: "pass" | "fail" | "reset", code: number): void {
     this.finish = { kind, code };
-    for (const h of this.harts) h.stopAt = 0;
+    for (const h of this.harts) {
+      h.stopAt = 0;
+      h.halted = true;
+    }
   }
 
   /** Sends traps, TLB fills and invalidations of every hart to `sink`. */
@@ -100,6 +103,7 @@ export class RiscvMachine {
     const max = opts.maxInsns ?? Number.MAX_SAFE_INTEGER;
     const h = this.harts[0]!;
     this.finish = undefined;
+    for (const hart of this.harts) hart.halted = false;
     let stuck = 0;
     for (;;) {
       if (this.finish) return this.finished(h);

@@ -36,6 +36,7 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
   const frameWord = (frame: number, i: number): number => frame + 8 * i;
   return {
     name: "riscv64",
+    elfMachine: 243,
     paging: RISCV_SV39,
     physicalOffset: RISCV_PHYSICAL_OFFSET,
     userTop: RISCV_USER_TOP,

@@ -1,0 +1,165 @@
+/**
+ * The MultiOS kernel: entered only through native entries the hardware reaches (the boot entry the
+ * firmware jumps to, and the trap vector), it initialises memory, runs user processes, and handles
+ * their traps: system calls, page faults, timer interrupts and fatal exceptions.
+ *
+ * Architecture-neutral: everything architectural goes through {@link KernelArch}.
+ */
+import type { KernelArch, TrapInfo } from "./arch/arch.js";
+import { readBootInfo } from "./boot-info.js";
+import type { Hal } from "./hal.js";
+import { initMemory, type KernelImage, type KernelMemory } from "./init.js";
+import { PageFaultError } from "./mm/fault-info.js";
+import { handlePageFault, isResolved } from "./mm/fault.js";
+import { BootError } from "./mm/phys/regions.js";
+import { ElfError } from "./proc/elf.js";
+import { Process, ProcessTable } from "./proc/process.js";
+import { syscall } from "./proc/syscalls.js";
+
+/** Kernel options (command-line and test switches). */
+export interface KernelOptions {
+  /** Host-side kernel log (oops, kill reports, boot messages); default: discarded. */
+  log?: (line: string) => void;
+  /** Paranoid/debug mode: poisoning, invariant checks after operations. */
+  debug?: boolean;
+  /** Instructions per time slice when several processes are runnable. */
+  timeslice?: number;
+  /** Randomness for AT_RANDOM (a seeded source keeps runs reproducible). */
+  random?: (bytes: Uint8Array) => void;
+}
+
+/** Where the kernel image is and where its trap vector sits in it. */
+export interface KernelImageLayout extends KernelImage {
+  trapVectorOffset: number;
+}
+
+/** Exit status reported for a process killed by a fault, as a shell reports SIGSEGV. */
+export const SIGSEGV = 11;
+export const SIGILL = 4;
+export const SIGBUS = 7;
+
+export class Kernel {
+  memory: KernelMemory | undefined;
+  readonly procs = new ProcessTable();
+  /** Exit status of the first process, once it has exited (what `multios run` returns). */
+  initExit: number | undefined;
+  private readonly log: (line: string) => void;
+
+  constructor(readonly hal: Hal, readonly arch: KernelArch, readonly image: KernelImageLayout, readonly opts: KernelOptions = {}) {
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** A line for the host-side kernel log. */
+  report(line: string): void {
+    this.log(line);
+  }
+
+  /** The boot entry: the firmware's `mret` lands here in S-mode with a1 = the boot-info record. */
+  entry(bootInfoPa: number): void {
+    try {
+      const info = readBootInfo(this.hal, bootInfoPa);
+      this.memory = initMemory({
+        memoryMap: info.memoryMap, kernelStart: info.kernelStart, kernelEnd: info.kernelEnd,
+        physicalOffset: this.arch.physicalOffset, targetArch: this.arch.name,
+      }, this.hal, this.arch, this.image, { debug: this.opts.debug });
+      this.arch.installTrapVector(this.image.va + BigInt(this.image.trapVectorOffset));
+      const program = this.hal.readBytes(info.module.base, info.module.size);
+      const args = new TextDecoder().decode(this.hal.readBytes(info.args.base, info.args.size)).split("\0").slice(0, -1);
+      const init = Process.spawn(this, program, args, ["PATH=/", "HOME=/"]);
+      this.procs.add(init);
+      this.resume();
+    } catch (e) {
+      if (e instanceof BootError || e instanceof ElfError) {
+        this.log(`kernel: boot failed: ${e.message}`);
+        this.arch.powerOff(1);
+        return;
+      }
+      this.oops(e);
+    }
+  }
+
+  /** The trap vector. */
+  trap(): void {
+    let t: TrapInfo | undefined;
+    try {
+      t = this.arch.trapInfo();
+      if (!t.fromUser) {
+        this.oops(new Error(`unexpected ${t.name} in the kernel at pc 0x${t.pc.toString(16)}, address 0x${t.faultAddr.toString(16)}`), t);
+        return;
+      }
+      const p = this.procs.current!;
+      this.arch.saveUserContext(p.frame);
+      switch (t.kind) {
+        case "syscall": {
+          this.arch.advancePastSyscall(p.frame);
+          const nr = this.arch.syscallNumber(p.frame);
+          const args = [0, 1, 2, 3, 4, 5].map((i) => this.arch.syscallArg(p.frame, i));
+          const r = syscall(this, p, nr, args);
+          if (r !== undefined) this.arch.setSyscallReturn(p.frame, r);
+          break;
+        }
+        case "page-fault": {
+          const error = new PageFaultError({ access: t.access, user: true });
+          const outcome = handlePageFault(p.mm, { faultAddr: t.faultAddr, instructionPtr: t.pc, error });
+          if (!isResolved(outcome)) this.kill(p, SIGSEGV, (outcome as { report: string }).report);
+          break;
+        }
+        case "timer":
+          this.procs.rotate();
+          break;
+        default:
+          this.kill(p, t.name.includes("illegal") ? SIGILL : SIGBUS, `${t.name} at pc 0x${t.pc.toString(16)}${t.faultAddr ? `, address 0x${t.faultAddr.toString(16)}` : ""}`);
+      }
+      this.resume();
+    } catch (e) {
+      this.oops(e, t);
+    }
+  }
+
+  /** Ends `p` as if by a fatal signal, with a one-line report in the kernel log. */
+  kill(p: Process, signal: number, why: string): void {
+    this.log(`[pid ${p.pid}] killed by signal ${signal}: ${why}`);
+    this.exit(p, { signal });
+  }
+
+  /** Ends a process: frees its memory, wakes a waiting parent, records init's status. */
+  exit(p: Process, how: { code?: number; signal?: number }): void {
+    const status = how.signal !== undefined ? 128 + how.signal : (how.code ?? 0) & 0xff;
+    if (p.pid === 1) this.initExit = status;
+    this.procs.exit(this, p, how);
+  }
+
+  /** Returns to the next runnable process, or powers off when none is left. */
+  resume(): void {
+    const next = this.procs.pickNext();
+    if (next === undefined) {
+      if (this.procs.waitingCount() > 0) this.oops(new Error("every process is waiting: deadlock"));
+      else this.arch.powerOff(this.initExit ?? 0);
+      return;
+    }
+    this.arch.armTimer(this.procs.runnableCount() > 1 ? (this.opts.timeslice ?? 20_000) : undefined);
+    this.arch.switchAddressSpace(next.mm.space.rootRegister());
+    this.arch.returnToUser(next.frame);
+  }
+
+  /**
+   * An unexpected kernel fault or a broken invariant: report registers, the fault and the walk,
+   * then stop the machine with a non-zero status. Never a host stack trace.
+   */
+  oops(e: unknown, t?: TrapInfo): void {
+    const message = e instanceof Error ? e.message : String(e);
+    this.log(`kernel oops: ${message}`);
+    try {
+      if (t) this.log(`  trap: ${t.name} (cause ${t.cause}) pc 0x${t.pc.toString(16)} address 0x${t.faultAddr.toString(16)} from ${t.fromUser ? "user" : "kernel"}`);
+      const regs = this.arch.registers().map(([n, v]) => `${n}=0x${v.toString(16)}`);
+      for (let i = 0; i < regs.length; i += 6) this.log("  " + regs.slice(i, i + 6).join(" "));
+      const space = this.procs.current?.mm.space ?? this.memory?.space;
+      if (t && space && t.faultAddr) {
+        for (const s of space.walkPageTable(t.faultAddr)) this.log(`  walk: level ${s.level} pte@0x${s.pteAddr.toString(16)} = 0x${s.pte.toString(16)}`);
+      }
+    } catch {
+      this.log("  (could not collect registers)");
+    }
+    this.arch.powerOff(134);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Processes and the run queue: creation from an ELF, fork, exit with full reclaim, wait, and
+ * round-robin scheduling. A process's saved user registers live in RAM, in its kernel-stack frame.
+ */
+import { USER_FRAME_SIZE } from "../arch/arch.js";
+import type { Kernel } from "../kernel.js";
+import { forkMemory } from "../mm/fork.js";
+import { ProcessMemory } from "../mm/process-memory.js";
+import { AddressSpace } from "../mm/vm/address-space.js";
+import { KernelPanic } from "../panic.js";
+import { parseElf } from "./elf.js";
+import { loadProgram } from "./exec.js";
+import { copyToUser } from "./user-memory.js";
+
+/** User stack: its top, and how far it may grow down (a guard page lies below). */
+export const STACK_TOP = 0x3f_ffff_f000n;
+export const STACK_MAX = 8n * 1024n * 1024n;
+
+/** A pending wait4: which child, and where to store the status. */
+interface PendingWait {
+  pid: number;
+  statusPtr: bigint;
+}
+
+export type ProcessState = "runnable" | "waiting" | "zombie";
+
+export class Process {
+  state: ProcessState = "runnable";
+  /** wait4 status word once a zombie: (code << 8) for exit, the signal number for a kill. */
+  waitStatus = 0;
+  wait: PendingWait | undefined;
+
+  constructor(readonly pid: number, public ppid: number, readonly mm: ProcessMemory, readonly frame: number) {}
+
+  /**
+   * Creates a process running `program` (an ELF image) with `argv` and `envp`. Throws ElfError for
+   * a bad image and KernelPanic when memory runs out while building it.
+   */
+  static spawn(k: Kernel, program: Uint8Array, argv: string[], envp: string[]): Process {
+    const image = parseElf(program, k.arch.elfMachine);
+    const pid = k.procs.nextPid();
+    const { mm, frame } = newProcessMemory(k, pid);
+    const random16 = new Uint8Array(16);
+    (k.opts.random ?? ((b: Uint8Array) => b.forEach((_, i) => { b[i] = (pid * 131 + i * 7) & 0xff; })))(random16);
+    const loaded = loadProgram(mm, image, { argv, envp, stackTop: STACK_TOP, stackMax: STACK_MAX, random16 });
+    if (!loaded.ok) throw new KernelPanic(`exec: ${loaded.error.message}`);
+    shareKernelHalf(k, mm.space);
+    k.arch.initUserFrame(frame, loaded.entry, loaded.sp);
+    return new Process(pid, 0, mm, frame);
+  }
+
+  /** fork: a copy of `parent` whose memory is shared copy-on-write; returns undefined without memory. */
+  static fork(k: Kernel, parent: Process): Process | undefined {
+    const pid = k.procs.nextPid();
+    const created = AddressSpace.create({ arch: k.arch.paging, mem: k.hal, frames: k.memory!.frames, asid: pid & 0xffff });
+    if (!created.ok) return undefined;
+    const r = forkMemory(parent.mm, created.space, { owner: `pid ${pid}` });
+    if (!r.ok) return undefined;
+    const frame = k.memory!.frames.allocateFrame(`pid ${pid} kernel stack`);
+    if (frame === undefined) {
+      r.child.destroy();
+      return undefined;
+    }
+    shareKernelHalf(k, created.space);
+    k.hal.copy(frame, parent.frame, USER_FRAME_SIZE);
+    k.arch.setSyscallReturn(frame, 0n);
+    return new Process(pid, parent.pid, r.child, frame);
+  }
+}
+
+function newProcessMemory(k: Kernel, pid: number): { mm: ProcessMemory; frame: number } {
+  const frames = k.memory!.frames;
+  const created = AddressSpace.create({ arch: k.arch.paging, mem: k.hal, frames, asid: pid & 0xffff });
+  if (!created.ok) throw new KernelPanic(`spawn: no memory for page tables of pid ${pid}`);
+  const frame = frames.allocateFrame(`pid ${pid} kernel stack`);
+  if (frame === undefined) throw new KernelPanic(`spawn: no memory for the kernel stack of pid ${pid}`);
+  const mm = new ProcessMemory({ space: created.space, frames, mem: k.hal, tlb: k.hal.tlb, owner: `pid ${pid}` });
+  return { mm, frame };
+}
+
+/** Root-table entries of the kernel half (the upper half of the top level). */
+function kernelHalf(k: Kernel): { first: number; count: number; bytes: number } {
+  const bits = k.arch.paging.indexBits[k.arch.paging.levels - 1]!;
+  const entries = 1 << bits;
+  return { first: entries / 2, count: entries / 2, bytes: k.arch.paging.entryBytes };
+}
+
+/** Every address space shares the kernel's upper-half tables (global mappings), as Linux does. */
+function shareKernelHalf(k: Kernel, space: AddressSpace): void {
+  const { first, count, bytes } = kernelHalf(k);
+  const from = Number(k.memory!.space.rootPa), to = Number(space.rootPa);
+  k.hal.copy(to + first * bytes, from + first * bytes, count * bytes);
+}
+
+/** Detaches the shared kernel half so that destroying the space frees only user tables. */
+function unshareKernelHalf(k: Kernel, space: AddressSpace): void {
+  const { first, count, bytes } = kernelHalf(k);
+  k.hal.fill(Number(space.rootPa) + first * bytes, count * bytes, 0);
+}
+
+/** All processes, the run queue, and the current one. */
+export class ProcessTable {
+  private readonly all = new Map<number, Process>();
+  private queue: number[] = [];
+  private lastPid = 0;
+  current: Process | undefined;
+
+  nextPid(): number {
+    return ++this.lastPid;
+  }
+
+  get(pid: number): Process | undefined {
+    return this.all.get(pid);
+  }
+
+  add(p: Process): void {
+    this.all.set(p.pid, p);
+    this.queue.push(p.pid);
+  }
+
+  childrenOf(p: Process): Process[] {
+    return [...this.all.values()].filter((c) => c.ppid === p.pid);
+  }
+
+  runnableCount(): number {
+    return this.queue.filter((pid) => this.all.get(pid)?.state === "runnable").length;
+  }
+
+  waitingCount(): number {
+    return [...this.all.values()].filter((p) => p.state === "waiting").length;
+  }
+
+  /** Moves the current process to the back of the queue (time slice over, or sched_yield). */
+  rotate(): void {
+    const cur = this.current?.pid;
+    if (cur === undefined) return;
+    this.queue = [...this.queue.filter((pid) => pid !== cur), cur];
+  }
+
+  /** The first runnable process in queue order becomes current. */
+  pickNext(): Process | undefined {
+    const pid = this.queue.find((q) => this.all.get(q)?.state === "runnable");
+    this.current = pid === undefined ? undefined : this.all.get(pid);
+    return this.current;
+  }
+
+  /** Ends `p`: reclaims its memory, reparents its children to pid 1, wakes or notifies the parent. */
+  exit(k: Kernel, p: Process, how: { code?: number; signal?: number }): void {
+    p.state = "zombie";
+    p.waitStatus = how.signal !== undefined ? how.signal & 0x7f : ((how.code ?? 0) & 0xff) << 8;
+    this.queue = this.queue.filter((pid) => pid !== p.pid);
+    // Leave the dying address space before its tables are freed.
+    k.arch.switchAddressSpace(k.memory!.space.rootRegister());
+    unshareKernelHalf(k, p.mm.space);
+    p.mm.destroy();
+    k.memory!.frames.freeFrame(p.frame);
+    for (const c of this.childrenOf(p)) {
+      c.ppid = 1;
+      if (c.state === "zombie") this.reapOrphan(c);
+    }
+    const parent = this.all.get(p.ppid);
+    if (parent === undefined) {
+      this.all.delete(p.pid);
+      return;
+    }
+    if (parent.state === "waiting" && parent.wait && (parent.wait.pid === -1 || parent.wait.pid === p.pid)) {
+      const wait = parent.wait;
+      parent.wait = undefined;
+      parent.state = "runnable";
+      k.arch.setSyscallReturn(parent.frame, BigInt(this.reap(p, parent, wait.statusPtr)));
+    }
+  }
+
+  /**
+   * Removes a zombie child and stores its status at `statusPtr` in the parent (if non-zero).
+   * Returns the child's pid, or -EFAULT if the status could not be written.
+   */
+  reap(child: Process, parent: Process, statusPtr: bigint): number {
+    this.all.delete(child.pid);
+    if (statusPtr !== 0n) {
+      const word = new Uint8Array(4);
+      new DataView(word.buffer).setInt32(0, child.waitStatus, true);
+      if (!copyToUser(parent.mm, statusPtr, word)) return -14;
+    }
+    return child.pid;
+  }
+
+  private reapOrphan(c: Process): void {
+    const init = this.all.get(1);
+    if (init === undefined || init.state === "zombie") this.all.delete(c.pid);
+  }
+}
