@@ -69,9 +69,14 @@ export class Kernel {
       this.procs.add(init);
       this.resume();
     } catch (e) {
-      if (e instanceof BootError || e instanceof ElfError) {
+      if (e instanceof BootError) {
         this.log(`kernel: boot failed: ${e.message}`);
         this.arch.powerOff(1);
+        return;
+      }
+      if (e instanceof ElfError) {
+        this.log(`kernel: cannot run the program: ${e.message}`);
+        this.arch.powerOff(2);
         return;
       }
       this.oops(e);

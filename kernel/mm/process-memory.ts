@@ -119,6 +119,16 @@ export class ProcessMemory {
     return userEnd(this.space.arch);
   }
 
+  /**
+   * Where top-down mmap placement starts: below the lowest stack's reservation (its guard gap), or
+   * the top of user space when there is no stack.
+   */
+  mmapBase(): bigint {
+    let base = this.userEnd;
+    for (const v of this.vmas.all()) if (v.grows === "down" && reservedStart(v) < base) base = reservedStart(v);
+    return base;
+  }
+
   /** The present page containing `va`, from a walk of the page table, or undefined. */
   pageAt(va: bigint): PresentPage | undefined {
     const page = pageDown(va);
@@ -205,7 +215,8 @@ export class ProcessMemory {
   /**
    * Creates an anonymous private mapping of `length` bytes with permissions `prot` (READ, WRITE,
    * EXECUTE; USER is added) and returns its address. Without `fixed`, `addr` is a hint used when
-   * the range is free, else the highest free gap below the stack; with `fixed`, exactly `addr`,
+   * the range is free, else the highest free gap below the stack ({@link mmapBase}), else the
+   * highest anywhere; with `fixed`, exactly `addr`,
    * replacing whatever was there (MAP_FIXED). Pages are faulted in on first touch. Refuses with
    * EINVAL (length 0, a misaligned fixed address, a range outside user space) or ENOMEM (no room).
    */
@@ -222,7 +233,10 @@ export class ProcessMemory {
       if (stack !== undefined) return fail("ENOMEM", `mmap: [${hex(start)}, ${hex(start + size)}) overlaps the growth room or guard of ${stack.name}`);
       this.unmapRange(start, size);
     } else {
-      const found = this.vmas.findFree(size, addr, this.minAddress, this.userEnd);
+      const hint = pageUp(addr);
+      const hintFree = addr > 0n && hint >= this.minAddress && hint + size <= this.userEnd && this.vmas.isFree(hint, hint + size);
+      const found = hintFree ? hint
+        : this.vmas.findFree(size, undefined, this.minAddress, this.mmapBase()) ?? this.vmas.findFree(size, undefined, this.minAddress, this.userEnd);
       if (found === undefined) return fail("ENOMEM", `mmap: no free range of ${hex(size)} bytes`);
       start = found;
     }

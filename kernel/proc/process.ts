@@ -8,7 +8,7 @@ import { forkMemory } from "../mm/fork.js";
 import { ProcessMemory } from "../mm/process-memory.js";
 import { AddressSpace } from "../mm/vm/address-space.js";
 import { KernelPanic } from "../panic.js";
-import { parseElf } from "./elf.js";
+import { ElfError, parseElf } from "./elf.js";
 import { loadProgram } from "./exec.js";
 import { copyToUser } from "./user-memory.js";
 
@@ -34,7 +34,8 @@ export class Process {
 
   /**
    * Creates a process running `program` (an ELF image) with `argv` and `envp`. Throws ElfError for
-   * a bad image and KernelPanic when memory runs out while building it.
+   * an image it cannot run (bad format, a segment in kernel space, W+X) and KernelPanic when memory
+   * runs out while building it.
    */
   static spawn(k: Kernel, program: Uint8Array, argv: string[], envp: string[]): Process {
     const image = parseElf(program, k.arch.elfMachine);
@@ -43,7 +44,7 @@ export class Process {
     const random16 = new Uint8Array(16);
     (k.opts.random ?? ((b: Uint8Array) => b.forEach((_, i) => { b[i] = (pid * 131 + i * 7) & 0xff; })))(random16);
     const loaded = loadProgram(mm, image, { argv, envp, stackTop: STACK_TOP, stackMax: STACK_MAX, random16 });
-    if (!loaded.ok) throw new KernelPanic(`exec: ${loaded.error.message}`);
+    if (!loaded.ok) throw new ElfError(loaded.error.message);
     shareKernelHalf(k, mm.space);
     k.arch.initUserFrame(frame, loaded.entry, loaded.sp);
     return new Process(pid, 0, mm, frame);
