@@ -274,9 +274,10 @@ export class ProcessMemory {
   /**
    * brk: moves the program break to `newBrk` and returns the break now in force (the old one when
    * the request is refused: below the heap start, or growing into another area), as Linux does.
+   * Before exec has set {@link brkStart} there is no heap and every request is refused.
    */
   setBrk(newBrk: bigint): bigint {
-    if (newBrk < this.brkStart || newBrk > this.userEnd) return this.brk;
+    if (this.brkStart === 0n || newBrk < this.brkStart || newBrk > this.userEnd) return this.brk;
     const oldEnd = pageUp(this.brk);
     const newEnd = pageUp(newBrk);
     if (newEnd !== oldEnd) {
