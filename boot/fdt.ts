@@ -61,18 +61,7 @@ export class FdtError extends Error {
 const hex = (v: number | bigint): string => "0x" + v.toString(16);
 
 /** UTF-8 bytes of `s` (lone surrogates become U+FFFD). */
-function utf8(s: string): number[] {
-  const out: number[] = [];
-  for (const ch of s) {
-    let c = ch.codePointAt(0)!;
-    if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-    if (c < 0x80) out.push(c);
-    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 0x3f));
-    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
-    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
-  }
-  return out;
-}
+const utf8 = (s: string): number[] => [...new TextEncoder().encode(s)];
 
 /** Decodes UTF-8; a byte that does not start a valid sequence decodes as U+FFFD. */
 function fromUtf8(b: Uint8Array): string {

@@ -7,6 +7,7 @@
 import { CAUSE, PRV_S } from "../../emulator/arch/riscv64/defs.js";
 import { csrAccessible, csrRead, csrWrite } from "../../emulator/arch/riscv64/csr.js";
 import type { Hart } from "../../emulator/arch/riscv64/hart.js";
+import { LOAD, STORE } from "../../emulator/arch/riscv64/mmu.js";
 import type { Bus, SparseRam } from "../../emulator/core/memory.js";
 import type { Hal, TlbControl } from "../../kernel/hal.js";
 import type { RiscvCpu, SbiResult } from "../../kernel/arch/riscv64/cpu.js";
@@ -44,6 +45,10 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     sret: () => hart.sret(),
     sfenceVma: (va, asid) => hart.sfenceVma(va === undefined ? undefined : { lo: lo32(va), hi: hi32(va) }, asid),
     sbi: (eid, fid, args) => sbiCall(hart, ecallPc(), eid, fid, args),
+    translate: (va, write) => {
+      const pa = hart.mmu.translate(lo32(va), hi32(va), write ? STORE : LOAD, hart.dataPriv);
+      return pa < 0 || bus.find(pa)?.ram === undefined ? undefined : pa;
+    },
   };
   const tlb: TlbControl = {
     flushPage: (va, asid) => cpu.sfenceVma(va, asid),

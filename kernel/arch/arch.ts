@@ -57,6 +57,12 @@ export interface KernelArch {
   consoleWrite(bytes: Uint8Array): void;
   /** Powers off with an exit status. */
   powerOff(exitCode: number): void;
+  /**
+   * The physical address a supervisor access to user address `va` reaches in the current address
+   * space, with user access permitted (SUM / PAN off / SMAP with AC), through the MMU and its TLB;
+   * undefined where the access would fault.
+   */
+  userAccess(va: bigint, access: "read" | "write"): number | undefined;
   /** Registers for an oops report: name and value. */
   registers(): [string, bigint][];
 }

@@ -98,6 +98,12 @@ export class ProcessMemory {
   readonly stats: FaultStats = { demandZero: 0, cowCopy: 0, cowReuse: 0, stackGrowth: 0, protectionKill: 0, spurious: 0, userAccessFailed: 0, outOfMemory: 0 };
   /** Frames of pages in PROT_NONE areas, by page VA (one reference each). */
   readonly parked = new Map<bigint, number>();
+  /**
+   * How the kernel reaches this process's memory while it is the current address space: the
+   * physical address a supervisor access with SUM set would reach through the MMU (and its TLB),
+   * or undefined where it would fault. Unset: walk the page table in software.
+   */
+  hardwareAccess: ((va: bigint, access: "read" | "write") => number | undefined) | undefined;
   /** Start of the heap (page-aligned, set by exec). */
   brkStart = 0n;
   /** The current program break (the heap area ends at pageUp(brk)). */

@@ -7,8 +7,10 @@
  * and a stack may grow); where it cannot fix the fault, the call fails and the syscall returns
  * -EFAULT. Nothing is copied unless every page of the range is accessible.
  *
- * The API takes the ProcessMemory and a user VA only, so a later version can route the accesses
- * through the emulated MMU (sstatus.SUM) instead of walking the tables here.
+ * When the process is the current address space the kernel sets `mm.hardwareAccess`, and every
+ * access goes through the hart's MMU and TLB with sstatus.SUM set, exactly as the kernel's own
+ * loads and stores would (so a stale TLB entry is seen as on silicon); otherwise the tables are
+ * walked here.
  */
 import { handlePageFault, isResolved } from "../mm/fault.js";
 import { PageFaultError } from "../mm/fault-info.js";
@@ -47,8 +49,13 @@ function resolve(mm: ProcessMemory, va: bigint, len: number, access: "read" | "w
 /** Physical address of user `va` for `access`, faulting once if the entry does not allow it. */
 function translateFor(mm: ProcessMemory, va: bigint, access: "read" | "write"): number | undefined {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const t = mm.space.translate(va);
-    if (t !== undefined && (t.flags & F.USER) !== 0 && (t.flags & NEEDS[access]) !== 0) return Number(t.pa);
+    if (mm.hardwareAccess) {
+      const pa = mm.hardwareAccess(va, access);
+      if (pa !== undefined) return pa;
+    } else {
+      const t = mm.space.translate(va);
+      if (t !== undefined && (t.flags & F.USER) !== 0 && (t.flags & NEEDS[access]) !== 0) return Number(t.pa);
+    }
     if (attempt === 1) break;
     const outcome = handlePageFault(mm, { faultAddr: va, instructionPtr: 0n, error: new PageFaultError({ access, user: false }) });
     if (!isResolved(outcome)) return undefined;
@@ -135,38 +142,12 @@ function concat(parts: Uint8Array[], len: number): Uint8Array {
   return out;
 }
 
-/** UTF-8 bytes of `s` (lone surrogates become U+FFFD). The kernel's lib has no TextEncoder. */
+/** UTF-8 bytes of `s` (lone surrogates become U+FFFD). */
 export function utf8Encode(s: string): Uint8Array {
-  const out: number[] = [];
-  for (const ch of s) {
-    let c = ch.codePointAt(0)!;
-    if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-    if (c < 0x80) out.push(c);
-    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 0x3f));
-    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
-    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
-  }
-  return Uint8Array.from(out);
+  return new TextEncoder().encode(s);
 }
 
-/** The string UTF-8 `bytes` encode; malformed, overlong or surrogate sequences become U+FFFD. */
+/** The string UTF-8 `bytes` encode; malformed sequences become U+FFFD. */
 export function utf8Decode(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length;) {
-    const b = bytes[i]!;
-    const need = b < 0x80 ? 0 : b >= 0xc2 && b < 0xe0 ? 1 : b >= 0xe0 && b < 0xf0 ? 2 : b >= 0xf0 && b < 0xf5 ? 3 : -1;
-    if (need < 0) { s += "\ufffd"; i++; continue; }
-    let c = need === 0 ? b : b & (0x3f >> need);
-    let j = 1;
-    for (; j <= need; j++) {
-      const n = bytes[i + j];
-      if (n === undefined || (n & 0xc0) !== 0x80) break;
-      c = (c << 6) | (n & 0x3f);
-    }
-    const min = [0, 0x80, 0x800, 0x10000][need]!;
-    if (j <= need || c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) { s += "\ufffd"; i += j; continue; }
-    s += String.fromCodePoint(c);
-    i += j;
-  }
-  return s;
+  return new TextDecoder().decode(bytes);
 }

@@ -39,6 +39,11 @@ export interface RiscvCpu {
   sret(): void;
   /** SFENCE.VMA; undefined stands for x0 (all addresses / all address spaces). */
   sfenceVma(va: bigint | undefined, asid: number | undefined): void;
+  /**
+   * Translates `va` as an S-mode load (or store) would with the current SUM: the physical address,
+   * or undefined where the access would raise a page or access fault.
+   */
+  translate(va: bigint, write: boolean): number | undefined;
   /** ECALL to the SBI firmware: a7 = eid, a6 = fid, a0.. = args. */
   sbi(eid: number, fid: number, args: readonly bigint[]): SbiResult;
 }

@@ -119,6 +119,15 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
       cpu.sbi(SBI_SRST, 0, [0n, exitCode === 0 ? 0n : SRST_EXIT_CODE | BigInt(exitCode & 0xff)]);
     },
 
+    /** @spec RV-S §sstatus "SUM": S-mode loads and stores may access U pages while SUM=1 */
+    userAccess(va, access) {
+      const s = cpu.csr(SCSR.sstatus);
+      cpu.setCsr(SCSR.sstatus, s | SSTATUS.SUM);
+      const pa = cpu.translate(va, access === "write");
+      cpu.setCsr(SCSR.sstatus, s);
+      return pa;
+    },
+
     registers() {
       const out: [string, bigint][] = [["sepc", cpu.csr(SCSR.sepc)], ["scause", cpu.csr(SCSR.scause)], ["stval", cpu.csr(SCSR.stval)], ["sstatus", cpu.csr(SCSR.sstatus)], ["satp", cpu.csr(SCSR.satp)]];
       for (let i = 1; i < 32; i++) out.push([`x${i}`, cpu.reg(i)]);
