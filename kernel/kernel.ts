@@ -11,8 +11,14 @@ import type { Hal } from "./hal.js";
 import { initMemory, type KernelImage, type KernelMemory } from "./init.js";
 import { PageFaultError } from "./mm/fault-info.js";
 import { handlePageFault, isResolved } from "./mm/fault.js";
+import type { GlobalAllocator } from "./mm/heap/index.js";
+import { createKernelHeap } from "./mm/kernel-heap.js";
+import { kernelMemoryStats, type KernelMemoryStats } from "./mm/memory-stats.js";
+import { Perf } from "./mm/perf.js";
 import { BootError } from "./mm/phys/regions.js";
+import { invariantsHold } from "./paranoid.js";
 import { ElfError } from "./proc/elf.js";
+import { leakReport } from "./proc/leaks.js";
 import { Process, ProcessTable } from "./proc/process.js";
 import { syscall } from "./proc/syscalls.js";
 
@@ -40,6 +46,10 @@ export const SIGBUS = 7;
 
 export class Kernel {
   memory: KernelMemory | undefined;
+  /** The kernel heap (kernel/mm/kernel-heap.ts), made at boot right after memory. */
+  heap: GlobalAllocator | undefined;
+  /** This kernel's performance counters (kernel/mm/perf.ts). */
+  readonly perf = new Perf();
   readonly procs = new ProcessTable();
   /** Exit status of the first process, once it has exited (what `multios run` returns). */
   initExit: number | undefined;
@@ -62,6 +72,11 @@ export class Kernel {
         memoryMap: info.memoryMap, kernelStart: info.kernelStart, kernelEnd: info.kernelEnd,
         physicalOffset: this.arch.physicalOffset, targetArch: this.arch.name,
       }, this.hal, this.arch, this.image, { debug: this.opts.debug });
+      const { frames, space, map } = this.memory;
+      const heap = createKernelHeap({ mem: this.hal, tlb: this.hal.tlb, space, frames }, this.arch.physicalOffset, map, { debug: this.opts.debug });
+      this.heap = heap;
+      this.perf.observeAllocations("frames", () => frames.getMemoryStats().allocations);
+      this.perf.observeAllocations("heap", () => heap.stats().allocations);
       this.arch.installTrapVector(this.image.va + BigInt(this.image.trapVectorOffset));
       const program = this.hal.readBytes(info.module.base, info.module.size);
       const args = new TextDecoder().decode(this.hal.readBytes(info.args.base, info.args.size)).split("\0").slice(0, -1);
@@ -106,6 +121,7 @@ export class Kernel {
         case "page-fault": {
           const error = new PageFaultError({ access: t.access, user: true });
           const outcome = handlePageFault(p.mm, { faultAddr: t.faultAddr, instructionPtr: t.pc, error });
+          this.perf.recordFault(outcome.kind);
           if (!isResolved(outcome)) this.kill(p, SIGSEGV, (outcome as { report: string }).report);
           break;
         }
@@ -115,10 +131,22 @@ export class Kernel {
         default:
           this.kill(p, t.name.includes("illegal") ? SIGILL : SIGBUS, `${t.name} at pc 0x${t.pc.toString(16)}${t.faultAddr ? `, address 0x${t.faultAddr.toString(16)}` : ""}`);
       }
+      if (this.opts.debug && !invariantsHold(this, t)) return;
       this.resume();
     } catch (e) {
       this.oops(e, t);
     }
+  }
+
+  /** Frames, heap and fault statistics (kernel/mm/memory-stats.ts). Throws Error before boot has initialised memory. */
+  getMemoryStats(): KernelMemoryStats {
+    if (this.memory === undefined) throw new Error("kernel: getMemoryStats before memory is initialised");
+    return kernelMemoryStats(this.memory.frames, this.heap, this.perf, this.procs.processes().filter((p) => p.state !== "zombie").map((p) => p.mm.stats));
+  }
+
+  /** Memory in use per owner and every leak of an exited process, logged and returned (kernel/proc/leaks.ts). */
+  leakReport(): string[] {
+    return leakReport(this);
   }
 
   /** Ends `p` as if by a fatal signal, with a one-line report in the kernel log. */
@@ -144,6 +172,7 @@ export class Kernel {
     }
     this.arch.armTimer(this.procs.runnableCount() > 1 ? (this.opts.timeslice ?? 20_000) : undefined);
     this.arch.switchAddressSpace(next.mm.space.rootRegister());
+    this.procs.finishWait(this, next);
     this.arch.returnToUser(next.frame);
   }
 

@@ -10,6 +10,8 @@ import { AddressSpace } from "../mm/vm/address-space.js";
 import { KernelPanic } from "../panic.js";
 import { ElfError, parseElf } from "./elf.js";
 import { loadProgram } from "./exec.js";
+import { checkExitLeaks } from "./leaks.js";
+import { newProcessRecord, processName, releaseProcessRecord } from "./process-record.js";
 import { copyToUser } from "./user-memory.js";
 
 /** User stack: its top, and how far it may grow down (a guard page lies below). */
@@ -29,8 +31,11 @@ export class Process {
   /** wait4 status word once a zombie: (code << 8) for exit, the signal number for a kill. */
   waitStatus = 0;
   wait: PendingWait | undefined;
+  /** A child whose exit ended this process's wait4; reaped when this process runs next. */
+  reapable: Process | undefined;
 
-  constructor(readonly pid: number, public ppid: number, readonly mm: ProcessMemory, readonly frame: number) {}
+  /** `record`: heap address of the process's record (process-record.ts); 0 when the kernel has no heap. */
+  constructor(readonly pid: number, public ppid: number, readonly mm: ProcessMemory, readonly frame: number, public record = 0) {}
 
   /**
    * Creates a process running `program` (an ELF image) with `argv` and `envp`. Throws ElfError for
@@ -46,8 +51,11 @@ export class Process {
     const loaded = loadProgram(mm, image, { argv, envp, stackTop: STACK_TOP, stackMax: STACK_MAX, random16 });
     if (!loaded.ok) throw new ElfError(loaded.error.message);
     shareKernelHalf(k, mm.space);
+    mm.hardwareAccess = (va, access) => k.arch.userAccess(va, access);
     k.arch.initUserFrame(frame, loaded.entry, loaded.sp);
-    return new Process(pid, 0, mm, frame);
+    const record = newProcessRecord(k, pid, 0, argv[0] ?? "");
+    if (record === undefined) throw new KernelPanic(`spawn: no kernel heap for the record of pid ${pid}`);
+    return new Process(pid, 0, mm, frame, record);
   }
 
   /** fork: a copy of `parent` whose memory is shared copy-on-write; returns undefined without memory. */
@@ -62,10 +70,17 @@ export class Process {
       r.child.destroy();
       return undefined;
     }
+    const record = newProcessRecord(k, pid, parent.pid, processName(k, parent.pid, parent.record));
+    if (record === undefined) {
+      r.child.destroy();
+      k.memory!.frames.freeFrame(frame);
+      return undefined;
+    }
     shareKernelHalf(k, created.space);
+    r.child.hardwareAccess = (va, access) => k.arch.userAccess(va, access);
     k.hal.copy(frame, parent.frame, USER_FRAME_SIZE);
     k.arch.setSyscallReturn(frame, 0n);
-    return new Process(pid, parent.pid, r.child, frame);
+    return new Process(pid, parent.pid, r.child, frame, record);
   }
 }
 
@@ -114,6 +129,11 @@ export class ProcessTable {
     return this.all.get(pid);
   }
 
+  /** Every process in the table (zombies included), in creation order. */
+  processes(): Process[] {
+    return [...this.all.values()];
+  }
+
   add(p: Process): void {
     this.all.set(p.pid, p);
     this.queue.push(p.pid);
@@ -155,6 +175,9 @@ export class ProcessTable {
     unshareKernelHalf(k, p.mm.space);
     p.mm.destroy();
     k.memory!.frames.freeFrame(p.frame);
+    releaseProcessRecord(k, p.record);
+    k.perf.retire(p.mm.stats);
+    checkExitLeaks(k, p);
     for (const c of this.childrenOf(p)) {
       c.ppid = 1;
       if (c.state === "zombie") this.reapOrphan(c);
@@ -165,11 +188,22 @@ export class ProcessTable {
       return;
     }
     if (parent.state === "waiting" && parent.wait && (parent.wait.pid === -1 || parent.wait.pid === p.pid)) {
-      const wait = parent.wait;
-      parent.wait = undefined;
+      // The wait completes in the parent's own context (its address space current), see finishWait.
       parent.state = "runnable";
-      k.arch.setSyscallReturn(parent.frame, BigInt(this.reap(p, parent, wait.statusPtr)));
+      parent.reapable = p;
     }
+  }
+
+  /**
+   * Completes a wait4 that a child's exit ended, in the waiting process's context: reaps the child
+   * and sets the system call's result. Call with `p`'s address space current.
+   */
+  finishWait(k: Kernel, p: Process): void {
+    const child = p.reapable, wait = p.wait;
+    if (child === undefined || wait === undefined) return;
+    p.reapable = undefined;
+    p.wait = undefined;
+    k.arch.setSyscallReturn(p.frame, BigInt(this.reap(child, p, wait.statusPtr)));
   }
 
   /**

@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: guest MIPS of an S-mode integer loop with loads and stores (satp Bare and Sv39),
- * the cost of an architectural TLB hit, and host memory for a large sparse machine.
+ * the cost of an architectural TLB hit, host memory for a large sparse machine, and the kernel's
+ * fault and frame-allocation costs (kernel-bench.ts).
  * Numbers from one run on a shared machine: compare ratios within a run, not across runs.
  */
 import loopSource from "./loop-riscv64.S?raw";
 import { bootBare, createRiscvVirt } from "../../boot/riscv64/virt.js";
 import { Tlb } from "../../emulator/core/tlb.js";
 import { assembleRiscv64 } from "../asm/riscv64/index.js";
+import { kernelBench } from "./kernel-bench.js";
 
 const ITERS = Number(process.env.BENCH_ITERS ?? 30_000_000);
 const INSNS_PER_ITER = 7;
@@ -60,6 +62,7 @@ function main(): void {
   console.log(`  => cost of a translation that hits the architectural TLB (per fetch or data access): ${perAccess.toFixed(1)} ns`);
   console.log(`Tlb.lookup alone (64-entry 4-way, hit): ${tlbLookupNs().toFixed(1)} ns`);
   console.log(`Host memory for a 64 GiB riscv64-virt running the loop: +${sparseRam().mib.toFixed(0)} MiB RSS`);
+  kernelBench();
 }
 
 main();

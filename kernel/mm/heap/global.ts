@@ -211,6 +211,19 @@ export class GlobalAllocator {
     return out;
   }
 
+  /**
+   * The live allocations of `owner` (payload address and requested bytes), in address order, found
+   * by walking the heap in RAM (O(blocks)). Empty for an owner never seen. For leak reports that
+   * name the blocks.
+   */
+  liveBlocksOf(owner: string): { addr: number; size: number }[] {
+    const id = this.ownerIds.get(owner);
+    if (id === undefined) return [];
+    const w = walk(this.ram);
+    if (w.corruptAt !== undefined) throw this.corrupt(w.corruptAt, "while listing blocks");
+    return w.blocks.filter((h) => h.used && h.b === id).map((h) => ({ addr: this.ram.va(h.off + this.lead), size: h.a }));
+  }
+
   private ownerId(owner: string | undefined): number {
     if (owner === undefined) return 0;
     let id = this.ownerIds.get(owner);
