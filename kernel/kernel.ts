@@ -54,6 +54,9 @@ export class Kernel {
   /** Exit status of the first process, once it has exited (what `multios run` returns). */
   initExit: number | undefined;
   private readonly log: (line: string) => void;
+  /** The timer is armed for time slicing; a tick arrived since the last return to user. */
+  private timerArmed = false;
+  private tickTaken = false;
 
   constructor(readonly hal: Hal, readonly arch: KernelArch, readonly image: KernelImageLayout, readonly opts: KernelOptions = {}) {
     this.log = opts.log ?? (() => {});
@@ -126,6 +129,7 @@ export class Kernel {
           break;
         }
         case "timer":
+          this.tickTaken = true;
           this.procs.rotate();
           break;
         default:
@@ -170,7 +174,14 @@ export class Kernel {
       else this.arch.powerOff(this.initExit ?? 0);
       return;
     }
-    this.arch.armTimer(this.procs.runnableCount() > 1 ? (this.opts.timeslice ?? 20_000) : undefined);
+    // Time slices only matter with more than one runnable process; re-arm only when that changes
+    // or a tick has been used up, so a lone process pays no SBI call per trap.
+    const wantTimer = this.procs.runnableCount() > 1;
+    if (wantTimer !== this.timerArmed || (wantTimer && this.tickTaken)) {
+      this.arch.armTimer(wantTimer ? (this.opts.timeslice ?? 20_000) : undefined);
+      this.timerArmed = wantTimer;
+    }
+    this.tickTaken = false;
     this.arch.switchAddressSpace(next.mm.space.rootRegister());
     this.procs.finishWait(this, next);
     this.arch.returnToUser(next.frame);

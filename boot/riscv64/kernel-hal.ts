@@ -42,6 +42,18 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     setCsr: (n, v) => {
       if (!csrAccessible(hart, n) || !csrWrite(hart, n, lo32(v), hi32(v))) throw new RangeError(`kernel: CSR 0x${n.toString(16)} is not writable in S-mode`);
     },
+    storeRegisters: (pa) => {
+      check(pa, 256);
+      for (let i = 1; i < 32; i++) bus.write(pa + 8 * i, 8, hart.xl[i]!, hart.xh[i]!);
+    },
+    loadRegisters: (pa) => {
+      check(pa, 256);
+      for (let i = 1; i < 32; i++) {
+        bus.read(pa + 8 * i, 8);
+        hart.xl[i] = bus.lo;
+        hart.xh[i] = bus.hi;
+      }
+    },
     sret: () => hart.sret(),
     sfenceVma: (va, asid) => hart.sfenceVma(va === undefined ? undefined : { lo: lo32(va), hi: hi32(va) }, asid),
     sbi: (eid, fid, args) => sbiCall(hart, ecallPc(), eid, fid, args),
@@ -64,7 +76,7 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     write32: (pa, v) => { bus.write(check(pa, 4), 4, v | 0); },
     read64: (pa) => { word(pa, 8); return (BigInt(bus.hi >>> 0) << 32n) | BigInt(bus.lo >>> 0); },
     write64: (pa, v) => { bus.write(check(pa, 8), 8, lo32(v), hi32(v)); },
-    fill: (pa, len, byte) => { if (len > 0) bus.load(check(pa, len), new Uint8Array(len).fill(byte)); },
+    fill: (pa, len, byte) => { if (len > 0) bus.fill(check(pa, len), len, byte); },
     copy: (dst, src, len) => { if (len > 0) bus.load(check(dst, len), ram.readBytes(check(src, len) - ram.base, len)); },
     readBytes: (pa, len) => ram.readBytes(check(pa, len) - ram.base, len),
     writeBytes: (pa, bytes) => { if (bytes.length > 0) bus.load(check(pa, bytes.length), bytes); },

@@ -65,6 +65,17 @@ export class SparseRam {
     }
   }
 
+  /** Sets `len` bytes at region offset `off` to `byte`. Untouched chunks stay unallocated for 0. */
+  fill(off: number, len: number, byte: number): void {
+    for (let i = 0; i < len; ) {
+      const idx = Math.floor((off + i) / CHUNK_SIZE);
+      const co = (off + i) & CHUNK_MASK;
+      const n = Math.min(len - i, CHUNK_SIZE - co);
+      if (byte !== 0 || this.chunks[idx] !== undefined) new Uint8Array(this.chunk(off + i).buffer, co, n).fill(byte);
+      i += n;
+    }
+  }
+
   /** Copies `len` bytes out of RAM from region offset `off`. */
   readBytes(off: number, len: number): Uint8Array {
     const out = new Uint8Array(len);
@@ -252,6 +263,14 @@ export class Bus {
   /** Writes a 64-bit value given as bigint; false for a hole (host-side helper). */
   write64(pa: number, v: bigint): boolean {
     return this.write(pa, 8, Number(v & 0xffffffffn) | 0, Number((v >> 32n) & 0xffffffffn) | 0);
+  }
+
+  /** Fills RAM with `byte` (host-side). Throws RangeError if any byte is not RAM. */
+  fill(pa: number, len: number, byte: number): void {
+    const r = this.find(pa, Math.max(1, len));
+    if (!r?.ram) throw new RangeError(`bus: [0x${pa.toString(16)}, +0x${len.toString(16)}) is not inside one RAM region`);
+    r.ram.fill(pa - r.base, len, byte);
+    if (this.onRamWrite) for (let p = Math.floor(pa / 4096); p * 4096 < pa + len; p++) this.onRamWrite(p);
   }
 
   /** Copies bytes into RAM (host-side loading). Throws RangeError if any byte is not RAM. */

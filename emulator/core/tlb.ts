@@ -226,8 +226,25 @@ export class Tlb {
   invalidate(scope: TlbScope): number {
     const c = this.counters;
     c.invalidations[scope.kind] = (c.invalidations[scope.kind] ?? 0) + 1;
+    const n = scope.vpn === undefined ? this.invalidateRange(scope, 0, this.valid.length) : this.invalidatePage(scope, scope.vpn);
+    c.invalidated += n;
+    return n;
+  }
+
+  /** A page-scoped invalidation: only the one set per page size that can hold the page. */
+  private invalidatePage(scope: TlbScope, vpn: number): number {
     let n = 0;
-    for (let i = 0; i < this.valid.length; i++) {
+    for (let s = 0; s < this.pageShifts.length; s++) {
+      const first = this.setOf(vpn, this.pageShifts[s]!) * this.ways;
+      n += this.invalidateRange(scope, first, first + this.ways);
+    }
+    return n;
+  }
+
+  /** Removes the entries of indexes [from, to) that `scope` covers. */
+  private invalidateRange(scope: TlbScope, from: number, to: number): number {
+    let n = 0;
+    for (let i = from; i < to; i++) {
       if (this.valid[i] !== 1) continue;
       if (scope.keepGlobal && this.global[i] === 1) continue;
       if (scope.asid !== undefined && this.global[i] !== 1 && this.asid[i] !== scope.asid) continue;
@@ -238,7 +255,6 @@ export class Tlb {
       this.drop(i);
       n++;
     }
-    c.invalidated += n;
     return n;
   }
 

@@ -140,8 +140,10 @@ const pairToBig = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) 
 function setStatus(h: Hart, v: number): boolean {
   // MPP is WARL: the reserved value 2 (H) reads back as U.
   if (((v & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT) === 2) v &= ~MSTATUS.MPP;
+  const translation = MSTATUS.MPRV | MSTATUS.MPP | MSTATUS.SUM | MSTATUS.MXR;
+  const changed = (h.mstatus ^ v) & translation;
   h.mstatus = v;
-  h.translationChanged();
+  if (changed !== 0) h.translationChanged();
   h.interruptsChanged();
   return true;
 }

@@ -35,6 +35,10 @@ export interface RiscvCpu {
   setReg(i: number, v: bigint): void;
   csr(n: number): bigint;
   setCsr(n: number, v: bigint): void;
+  /** Stores x1..x31 as 64-bit words at physical `pa + 8*i` (what trap-entry code's `sd` sequence does). */
+  storeRegisters(pa: number): void;
+  /** Loads x1..x31 from physical `pa + 8*i`. */
+  loadRegisters(pa: number): void;
   /** SRET: return to the privilege in sstatus.SPP at sepc. */
   sret(): void;
   /** SFENCE.VMA; undefined stands for x0 (all addresses / all address spaces). */

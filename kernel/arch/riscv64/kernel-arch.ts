@@ -62,7 +62,7 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
 
     saveUserContext(frame) {
       mem.write64(frameWord(frame, 0), cpu.csr(SCSR.sepc));
-      for (let i = 1; i < 32; i++) mem.write64(frameWord(frame, i), cpu.reg(i));
+      cpu.storeRegisters(frame);
     },
 
     initUserFrame(frame, entry, sp) {
@@ -88,7 +88,7 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
     },
 
     returnToUser(frame) {
-      for (let i = 1; i < 32; i++) cpu.setReg(i, mem.read64(frameWord(frame, i)));
+      cpu.loadRegisters(frame);
       cpu.setCsr(SCSR.sepc, mem.read64(frameWord(frame, 0)));
       // SPP = U, SPIE = 1 (interrupts on in user mode), SUM off.
       const s = cpu.csr(SCSR.sstatus);
