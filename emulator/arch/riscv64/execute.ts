@@ -151,18 +151,96 @@ export function execute(h: Hart): void {
         }
         break;
       // ---- loads ----
-      case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
+      // ---- the common loads and stores, each with its own fast path (the hot path) ----
+      case Op.LD: {
         const blo = xl[rs1]!;
         const lo = (blo + imm) | 0;
         const hi = (xh[rs1]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
-        const size = op === Op.LD ? 8 : op === Op.LW || op === Op.LWU ? 4 : op === Op.LH || op === Op.LHU ? 2 : 1;
+        const s = (lo >>> 12) & 0xff;
+        if (rTagLo[s] === (lo & ~0xfff) && rTagHi[s] === hi && (lo & 0xfff) <= 4088) {
+          const v = rView[s]!;
+          const o = rOff[s]! + (lo & 0xfff);
+          const w = v.getInt32(o, true);
+          xl[rd] = w;
+          xh[rd] = v.getInt32(o + 4, true);
+          break;
+        }
+        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
+        const ok = h.loadSlow(lo, hi, 8);
+        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
+        if (!ok) continue;
+        xl[rd] = h.ldLo;
+        xh[rd] = h.ldHi;
+        break;
+      }
+      case Op.LW: {
+        const blo = xl[rs1]!;
+        const lo = (blo + imm) | 0;
+        const hi = (xh[rs1]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
+        const s = (lo >>> 12) & 0xff;
+        if (rTagLo[s] === (lo & ~0xfff) && rTagHi[s] === hi && (lo & 0xfff) <= 4092) {
+          const v = rView[s]!;
+          const o = rOff[s]! + (lo & 0xfff);
+          const w = v.getInt32(o, true);
+          xl[rd] = w;
+          xh[rd] = w >> 31;
+          break;
+        }
+        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
+        const ok = h.loadSlow(lo, hi, 4);
+        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
+        if (!ok) continue;
+        xl[rd] = h.ldLo;
+        xh[rd] = h.ldLo >> 31;
+        break;
+      }
+      case Op.SD: {
+        const blo = xl[rs1]!;
+        const lo = (blo + imm) | 0;
+        const hi = (xh[rs1]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
+        const s = (lo >>> 12) & 0xff;
+        if (wTagLo[s] === (lo & ~0xfff) && wTagHi[s] === hi && (lo & 0xfff) <= 4088) {
+          const v = wView[s]!;
+          const o = wOff[s]! + (lo & 0xfff);
+          v.setInt32(o, xl[rs2]!, true);
+          v.setInt32(o + 4, xh[rs2]!, true);
+          break;
+        }
+        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
+        const ok = h.storeSlow(lo, hi, 8, xl[rs2]!, xh[rs2]!);
+        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
+        if (!ok) continue;
+        break;
+      }
+      case Op.SW: {
+        const blo = xl[rs1]!;
+        const lo = (blo + imm) | 0;
+        const hi = (xh[rs1]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
+        const s = (lo >>> 12) & 0xff;
+        if (wTagLo[s] === (lo & ~0xfff) && wTagHi[s] === hi && (lo & 0xfff) <= 4092) {
+          const v = wView[s]!;
+          const o = wOff[s]! + (lo & 0xfff);
+          v.setInt32(o, xl[rs2]!, true);
+          break;
+        }
+        h.pcLo = pcLo; h.pcHi = pcHi; h.icount = icount; // SAVE
+        const ok = h.storeSlow(lo, hi, 4, xl[rs2]!, xh[rs2]!);
+        pcLo = h.pcLo; pcHi = h.pcHi; stopAt = h.stopAt; fetchTagLo = h.fetchTagLo; fetchTagHi = h.fetchTagHi; page = h.fetchPage; pageInfo = page.info; pageImm = page.imm; // LOAD
+        if (!ok) continue;
+        break;
+      }
+      // ---- the other loads ----
+      case Op.LB: case Op.LH: case Op.LBU: case Op.LHU: case Op.LWU: {
+        const blo = xl[rs1]!;
+        const lo = (blo + imm) | 0;
+        const hi = (xh[rs1]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
+        const size = op === Op.LWU ? 4 : op === Op.LH || op === Op.LHU ? 2 : 1;
         let vlo: number, vhi: number;
         const s = (lo >>> 12) & 0xff;
         if (rTagLo[s] === (lo & ~0xfff) && rTagHi[s] === hi && (lo & 0xfff) + size <= 4096) {
           const v = rView[s]!;
           const o = rOff[s]! + (lo & 0xfff);
           switch (size) {
-            case 8: vlo = v.getInt32(o, true); vhi = v.getInt32(o + 4, true); break;
             case 4: vlo = v.getInt32(o, true); vhi = 0; break;
             case 2: vlo = v.getUint16(o, true); vhi = 0; break;
             default: vlo = v.getUint8(o); vhi = 0; break;
@@ -178,7 +256,6 @@ export function execute(h: Hart): void {
         switch (op) {
           case Op.LB: vlo = (vlo << 24) >> 24; vhi = vlo >> 31; break;
           case Op.LH: vlo = (vlo << 16) >> 16; vhi = vlo >> 31; break;
-          case Op.LW: vhi = vlo >> 31; break;
           case Op.LBU: vlo &= 0xff; break;
           case Op.LHU: vlo &= 0xffff; break;
         }
@@ -187,18 +264,16 @@ export function execute(h: Hart): void {
         break;
       }
       // ---- stores ----
-      case Op.SB: case Op.SH: case Op.SW: case Op.SD: {
+      case Op.SB: case Op.SH: {
         const blo = xl[rs1]!;
         const lo = (blo + imm) | 0;
         const hi = (xh[rs1]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
-        const size = op === Op.SD ? 8 : op === Op.SW ? 4 : op === Op.SH ? 2 : 1;
+        const size = op === Op.SH ? 2 : 1;
         const s = (lo >>> 12) & 0xff;
         if (wTagLo[s] === (lo & ~0xfff) && wTagHi[s] === hi && (lo & 0xfff) + size <= 4096) {
           const v = wView[s]!;
           const o = wOff[s]! + (lo & 0xfff);
           switch (size) {
-            case 8: v.setInt32(o, xl[rs2]!, true); v.setInt32(o + 4, xh[rs2]!, true); break;
-            case 4: v.setInt32(o, xl[rs2]!, true); break;
             case 2: v.setUint16(o, xl[rs2]! & 0xffff, true); break;
             default: v.setUint8(o, xl[rs2]! & 0xff); break;
           }
