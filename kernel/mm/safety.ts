@@ -90,6 +90,9 @@ export interface FlagPolicy {
   supported?: MemoryFlags;
 }
 
+/** How a flags value is named in messages (built only when a check fails). */
+const flagsName = (flags: MemoryFlags): string => `flags ${hex(flags)} (${describeFlags(flags)})`;
+
 /**
  * Checks a permission set for a leaf mapping. Refused: undefined bits, bits outside
  * `policy.supported`, no access at all, WRITE+EXECUTE (unless `allowWX`), USER+GLOBAL (a global user
@@ -100,16 +103,15 @@ export interface FlagPolicy {
  */
 export function validateFlags(flags: MemoryFlags, policy: FlagPolicy = {}): Check {
   const F = MemoryFlags;
-  const name = `flags ${hex(flags)} (${describeFlags(flags)})`;
-  if (!Number.isInteger(flags) || flags < 0 || (flags & ~F.ALL) !== 0) return fail(`${name} has undefined bits`);
+  if (!Number.isInteger(flags) || flags < 0 || (flags & ~F.ALL) !== 0) return fail(`${flagsName(flags)} has undefined bits`);
   const unsupported = flags & ~(policy.supported ?? F.ALL);
-  if (unsupported !== 0) return fail(`${name}: ${flagNames(unsupported)} cannot be expressed by this page-table format`);
-  if ((flags & (F.READ | F.WRITE | F.EXECUTE)) === 0) return fail(`${name} grant no access (READ, WRITE or EXECUTE needed)`);
-  if ((flags & F.WRITE) !== 0 && (flags & F.EXECUTE) !== 0 && policy.allowWX !== true) return fail(`${name} are both writable and executable`);
-  if ((flags & F.USER) !== 0 && (flags & F.GLOBAL) !== 0) return fail(`${name} are both USER and GLOBAL`);
+  if (unsupported !== 0) return fail(`${flagsName(flags)}: ${flagNames(unsupported)} cannot be expressed by this page-table format`);
+  if ((flags & (F.READ | F.WRITE | F.EXECUTE)) === 0) return fail(`${flagsName(flags)} grant no access (READ, WRITE or EXECUTE needed)`);
+  if ((flags & F.WRITE) !== 0 && (flags & F.EXECUTE) !== 0 && policy.allowWX !== true) return fail(`${flagsName(flags)} are both writable and executable`);
+  if ((flags & F.USER) !== 0 && (flags & F.GLOBAL) !== 0) return fail(`${flagsName(flags)} are both USER and GLOBAL`);
   if ((flags & F.WRITE) !== 0 && (flags & F.READ) === 0 && policy.allowWriteOnly !== true) {
-    return fail(`${name} are WRITE without READ (reserved on RISC-V: XWR=010/110)`);
+    return fail(`${flagsName(flags)} are WRITE without READ (reserved on RISC-V: XWR=010/110)`);
   }
-  if ((flags & F.COPY_ON_WRITE) !== 0 && (flags & F.WRITE) !== 0) return fail(`${name} combine COPY_ON_WRITE with WRITE`);
+  if ((flags & F.COPY_ON_WRITE) !== 0 && (flags & F.WRITE) !== 0) return fail(`${flagsName(flags)} combine COPY_ON_WRITE with WRITE`);
   return OK;
 }
