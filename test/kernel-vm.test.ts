@@ -642,3 +642,26 @@ describe("the emulator's walker agrees with the kernel's tables", () => {
     expect(emu(mmu, 0x1000_0000n, LOAD, PRV_U)).toEqual({ pa: 0x8060_0000n });
   });
 });
+
+describe("remap: swapping the frame under a present 4 KiB page in place (copy-on-write)", () => {
+  it("writes one entry, keeps every table, and flushes exactly that page in that ASID", () => {
+    const env = setup();
+    mapOk(env, 0x4000_0000n, 0x8200_0000n, KiB4, F.userRo() | F.COPY_ON_WRITE);
+    const tables = env.space.tableCount;
+    env.hal.flushes.length = 0;
+    const r = env.space.remap(0x4000_0000n, 0x8200_5000n, F.userRw());
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    r.flush.flush(env.hal.tlb);
+    expect(env.space.translate(0x4000_0123n)?.pa).toBe(0x8200_5123n);
+    expect(env.space.tableCount).toBe(tables);
+    expect(env.hal.flushes).toEqual([{ kind: "page", va: 0x4000_0000n, asid: 7 }]);
+  });
+
+  it("refuses a page that is not mapped, and a page inside a 2 MiB leaf", () => {
+    const env = setup();
+    expect(env.space.remap(0x4000_0000n, 0x8200_0000n, F.userRw())).toMatchObject({ ok: false, error: { kind: "NotMapped" } });
+    mapOk(env, 0x4020_0000n, 0x8240_0000n, MiB2, F.userRw());
+    expect(env.space.remap(0x4020_1000n, 0x8200_0000n, F.userRw())).toMatchObject({ ok: false, error: { kind: "SplitRequired" } });
+  });
+});

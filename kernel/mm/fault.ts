@@ -136,13 +136,9 @@ function cowCopy(mm: ProcessMemory, info: PageFaultInfo, vma: Vma, from: number)
   const frame = mm.frames.allocateFrame(mm.owner);
   if (frame === undefined) return outOfMemory(mm, info, vma);
   mm.mem.copy(frame, from, 4096);
-  const taken = mm.takePage(page);
-  if (taken !== from) throw new KernelPanic(`cow-copy at ${hex(page)}: the entry changed from frame ${hex(from)} to ${taken === undefined ? "nothing" : hex(taken)}`);
-  if (!mm.mapPage(page, frame, pteFlags(vma.flags, false))) {
-    if (!mm.mapPage(page, from, pteFlags(vma.flags, true))) throw new KernelPanic(`cow-copy at ${hex(page)}: cannot restore the shared frame ${hex(from)}`);
-    mm.frames.freeFrame(frame);
-    return outOfMemory(mm, info, vma);
-  }
+  // One entry write swaps in the private copy; the page is flushed before the shared frame's
+  // reference is dropped, so no hart can still write through the old translation.
+  mm.replacePage(page, frame, pteFlags(vma.flags, false));
   mm.frames.freeFrame(from);
   mm.stats.cowCopy++;
   return { kind: "cow-copy", va: page, from, frame };

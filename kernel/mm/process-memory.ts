@@ -177,6 +177,17 @@ export class ProcessMemory {
     return true;
   }
 
+  /**
+   * Points the present page `va` at frame `pa` with `flags` in one entry write, and flushes that
+   * page before returning (so the old frame may be released afterwards). KernelPanic if `va` is not
+   * a present 4 KiB page.
+   */
+  replacePage(va: bigint, pa: number, flags: MemoryFlags): void {
+    const r = this.space.remap(va, BigInt(pa), flags, { allowWX: true });
+    if (!r.ok) throw new KernelPanic(`ProcessMemory.replacePage: ${r.error.message}`);
+    r.flush.flush(this.tlb);
+  }
+
   /** A fresh zeroed frame mapped at page `va` with `flags`; its address, or undefined when out of memory. */
   allocatePage(va: bigint, flags: MemoryFlags): number | undefined {
     const pa = this.frames.allocateFrame(this.owner);

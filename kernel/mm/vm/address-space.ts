@@ -269,6 +269,30 @@ export class AddressSpace {
     return { ok: true, flush: this.token("protect", pages, global, false, []), changed: pages.length };
   }
 
+  /**
+   * Points the present leaf at page `virt` to frame `phys` with `flags`, in place: one entry write,
+   * no page-table page freed or allocated (copy-on-write uses it to swap in the private copy).
+   * Refuses with InvalidFlags, Misaligned, NonCanonical, NotMapped or SplitRequired (a large page).
+   * The old frame stays the caller's; the token invalidates the one page.
+   */
+  remap(virt: bigint, phys: bigint, flags: MemoryFlags, opts: MapOptions = {}): ProtectResult {
+    this.checkAlive("remap");
+    const arch = this.arch;
+    const fl = validateFlags(flags, { allowWX: opts.allowWX, allowWriteOnly: arch.writeOnly, supported: arch.supportedFlags });
+    if (!fl.ok) return { ok: false, error: { kind: "InvalidFlags", flags, message: `remap: ${fl.error}` } };
+    const page = BigInt(arch.entrySpan(0));
+    const bad = this.checkRange("remap", virt, page);
+    if (bad) return { ok: false, error: bad };
+    const found = this.leavesIn("remap", virt, page, true);
+    if (!Array.isArray(found)) return { ok: false, error: found };
+    const leaf = found[0]!;
+    if (leaf.level !== 0) return { ok: false, error: { kind: "SplitRequired", va: virt, level: leaf.level, message: `remap: ${hex(virt)} is inside a level-${leaf.level} page` } };
+    const next = arch.encodeLeaf(phys, flags, 0);
+    this.mem.write64(leaf.pteAddr, next);
+    const global = leaf.global || arch.decode(next, 0).global;
+    return { ok: true, flush: this.token("remap", [{ va: leaf.va, size: page }], global, false, []), changed: 1 };
+  }
+
   /** Where `virt` maps to, or undefined when it is non-canonical or unmapped. */
   translate(virt: bigint): Translation | undefined {
     if (!this.arch.isCanonical(virt)) return undefined;

@@ -36,7 +36,7 @@ export type FlushOperation = "none" | "pages" | "asid" | "all";
 /** A token's life: pending until flushed or ignored, exactly once. */
 export type FlushState = "pending" | "flushed" | "ignored";
 /** The change that produced a token. */
-export type FlushCause = "map" | "unmap" | "protect" | "destroy";
+export type FlushCause = "map" | "unmap" | "protect" | "remap" | "destroy";
 
 /** One changed leaf translation. */
 export interface FlushedPage {
