@@ -34,6 +34,7 @@ const NAMES: Record<number, string> = {
  */
 export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: number): KernelArch {
   const frameWord = (frame: number, i: number): number => frame + 8 * i;
+  let satp = cpu.csr(SCSR.satp);
   return {
     name: "riscv64",
     elfMachine: 243,
@@ -82,7 +83,9 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
 
     /** @spec RV-S §satp: writing satp does not flush; the kernel fences (ASIDs are not reused yet). */
     switchAddressSpace(rootRegister) {
-      if (cpu.csr(SCSR.satp) === rootRegister) return;
+      // Only the kernel writes satp, so the last value written is the current one.
+      if (satp === rootRegister) return;
+      satp = rootRegister;
       cpu.setCsr(SCSR.satp, rootRegister);
       cpu.sfenceVma(undefined, Number((rootRegister >> 44n) & 0xffffn));
     },

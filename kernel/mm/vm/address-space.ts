@@ -121,6 +121,7 @@ export class AddressSpace {
       throw new RangeError(`AddressSpace: ASID ${v} does not fit ${this.arch.asidBits} bits`);
     }
     this.asidValue = v;
+    this.rootRegisterValue = undefined;
   }
 
   /** Physical address of the root table. */
@@ -135,8 +136,12 @@ export class AddressSpace {
 
   /** The root-register value (satp on RISC-V) that activates this space. */
   rootRegister(): bigint {
-    return this.arch.rootRegister(this.asidValue, BigInt(this.root));
+    if (this.rootRegisterValue === undefined) this.rootRegisterValue = this.arch.rootRegister(this.asidValue, BigInt(this.root));
+    return this.rootRegisterValue;
   }
+
+  /** rootRegister() for the current ASID, computed once (cleared when the ASID changes). */
+  private rootRegisterValue: bigint | undefined;
 
   /** Flush tokens neither flushed nor ignored (always empty when built with `debug: false`). */
   pendingFlushes(): readonly TlbFlush[] {
