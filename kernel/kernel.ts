@@ -7,6 +7,7 @@
  */
 import type { KernelArch, TrapInfo } from "./arch/arch.js";
 import { readBootInfo } from "./boot-info.js";
+import { AsidAllocator } from "./mm/asid.js";
 import type { Hal } from "./hal.js";
 import { initMemory, type KernelImage, type KernelMemory } from "./init.js";
 import { PageFaultError } from "./mm/fault-info.js";
@@ -28,6 +29,8 @@ export interface KernelOptions {
   log?: (line: string) => void;
   /** Paranoid/debug mode: poisoning, invariant checks after operations. */
   debug?: boolean;
+  /** Use at most this many ASID bits (default: all the hardware has), to exercise rollover. */
+  asidBits?: number;
   /** Instructions per time slice when several processes are runnable. */
   timeslice?: number;
   /** Randomness for AT_RANDOM (a seeded source keeps runs reproducible). */
@@ -51,6 +54,8 @@ export class Kernel {
   /** This kernel's performance counters (kernel/mm/perf.ts). */
   readonly perf = new Perf();
   readonly procs = new ProcessTable();
+  /** ASID allocator; undefined when the hardware has no ASIDs. */
+  asids: AsidAllocator | undefined;
   /** Exit status of the first process, once it has exited (what `multios run` returns). */
   initExit: number | undefined;
   private readonly log: (line: string) => void;
@@ -81,6 +86,8 @@ export class Kernel {
       this.perf.observeAllocations("frames", () => frames.getMemoryStats().allocations);
       this.perf.observeAllocations("heap", () => heap.stats().allocations);
       this.arch.installTrapVector(this.image.va + BigInt(this.image.trapVectorOffset));
+      const bits = Math.min(this.arch.asidBits(), this.opts.asidBits ?? 16);
+      this.asids = bits > 0 ? new AsidAllocator(bits, () => this.hal.tlb.flushAll()) : undefined;
       const program = this.hal.readBytes(info.module.base, info.module.size);
       const args = new TextDecoder().decode(this.hal.readBytes(info.args.base, info.args.size)).split("\0").slice(0, -1);
       const init = Process.spawn(this, program, args, ["PATH=/", "HOME=/"]);
@@ -182,9 +189,24 @@ export class Kernel {
       this.timerArmed = wantTimer;
     }
     this.tickTaken = false;
+    this.assignAsid(next);
     this.arch.switchAddressSpace(next.mm.space.rootRegister());
     this.procs.finishWait(this, next);
     this.arch.returnToUser(next.frame);
+  }
+
+  /**
+   * Gives `p` the ASID it must run with. Without ASIDs in the hardware, every switch to another
+   * address space flushes all translations (RV-S note: "SFENCE.VMA x0, x0 after each satp write").
+   */
+  private assignAsid(p: Process): void {
+    if (this.asids) {
+      const asid = this.asids.acquire(p.asid);
+      if (p.mm.space.asid !== asid) p.mm.space.asid = asid;
+    } else if (this.procs.lastSpace !== p.mm.space) {
+      this.hal.tlb.flushAll();
+    }
+    this.procs.lastSpace = p.mm.space;
   }
 
   /**

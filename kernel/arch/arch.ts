@@ -47,6 +47,8 @@ export interface KernelArch {
   advancePastSyscall(frame: number): void;
   /** Installs the trap vector (a kernel virtual address). */
   installTrapVector(va: bigint): void;
+  /** Implemented ASID bits (probed from the hardware, as Linux does: write all ones, read back). */
+  asidBits(): number;
   /** Makes `rootRegister` (from AddressSpace.rootRegister()) the current address space. */
   switchAddressSpace(rootRegister: bigint): void;
   /** Restores the frame's registers and returns to user mode there (the handler's last act). */

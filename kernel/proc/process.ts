@@ -4,6 +4,7 @@
  */
 import { USER_FRAME_SIZE } from "../arch/arch.js";
 import type { Kernel } from "../kernel.js";
+import type { AsidContext } from "../mm/asid.js";
 import { forkMemory } from "../mm/fork.js";
 import { ProcessMemory } from "../mm/process-memory.js";
 import { AddressSpace } from "../mm/vm/address-space.js";
@@ -31,6 +32,8 @@ export class Process {
   /** wait4 status word once a zombie: (code << 8) for exit, the signal number for a kill. */
   waitStatus = 0;
   wait: PendingWait | undefined;
+  /** This address space's ASID and its generation (kernel/mm/asid.ts); assigned when it runs. */
+  readonly asid: AsidContext = { asid: 0, generation: 0 };
   /** A child whose exit ended this process's wait4; reaped when this process runs next. */
   reapable: Process | undefined;
 
@@ -61,7 +64,7 @@ export class Process {
   /** fork: a copy of `parent` whose memory is shared copy-on-write; returns undefined without memory. */
   static fork(k: Kernel, parent: Process): Process | undefined {
     const pid = k.procs.nextPid();
-    const created = AddressSpace.create({ arch: k.arch.paging, mem: k.hal, frames: k.memory!.frames, asid: pid & 0xffff });
+    const created = AddressSpace.create({ arch: k.arch.paging, mem: k.hal, frames: k.memory!.frames, asid: 0 });
     if (!created.ok) return undefined;
     const r = forkMemory(parent.mm, created.space, { owner: `pid ${pid}` });
     if (!r.ok) return undefined;
@@ -86,7 +89,7 @@ export class Process {
 
 function newProcessMemory(k: Kernel, pid: number): { mm: ProcessMemory; frame: number } {
   const frames = k.memory!.frames;
-  const created = AddressSpace.create({ arch: k.arch.paging, mem: k.hal, frames, asid: pid & 0xffff });
+  const created = AddressSpace.create({ arch: k.arch.paging, mem: k.hal, frames, asid: 0 });
   if (!created.ok) throw new KernelPanic(`spawn: no memory for page tables of pid ${pid}`);
   const frame = frames.allocateFrame(`pid ${pid} kernel stack`);
   if (frame === undefined) throw new KernelPanic(`spawn: no memory for the kernel stack of pid ${pid}`);
@@ -120,6 +123,8 @@ export class ProcessTable {
   private queue: number[] = [];
   private lastPid = 0;
   current: Process | undefined;
+  /** The address space the hart ran last (for flushing when there are no ASIDs). */
+  lastSpace: AddressSpace | undefined;
 
   nextPid(): number {
     return ++this.lastPid;
@@ -174,6 +179,8 @@ export class ProcessTable {
     k.arch.switchAddressSpace(k.memory!.space.rootRegister());
     unshareKernelHalf(k, p.mm.space);
     p.mm.destroy();
+    k.asids?.release(p.asid);
+    if (this.lastSpace === p.mm.space) this.lastSpace = undefined;
     k.memory!.frames.freeFrame(p.frame);
     releaseProcessRecord(k, p.record);
     k.perf.retire(p.mm.stats);

@@ -73,6 +73,8 @@ export interface RunKernelOptions {
   ramSize?: number;
   /** Source of AT_RANDOM bytes (KernelOptions.random). */
   random?: (bytes: Uint8Array) => void;
+  /** ASID bits the kernel may use (KernelOptions.asidBits), to force rollovers. */
+  asidBits?: number;
 }
 
 /** Frames `pid` owns right now. */
@@ -94,7 +96,7 @@ export function runKernel(program: string | Uint8Array, opts: RunKernelOptions =
   let stdout = "";
   const log: string[] = [];
   const km = bootKernel({
-    program: elf, args: opts.args ?? ["prog"], timeslice: opts.timeslice, debug: opts.debug, random: opts.random, ramSize: opts.ramSize,
+    program: elf, args: opts.args ?? ["prog"], timeslice: opts.timeslice, debug: opts.debug, random: opts.random, ramSize: opts.ramSize, asidBits: opts.asidBits,
     log: (line) => log.push(line), console: (b) => { stdout += String.fromCharCode(b); },
   });
   const kernel = km.kernel;

@@ -81,13 +81,25 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
       cpu.setCsr(SCSR.stvec, va);
     },
 
-    /** @spec RV-S §satp: writing satp does not flush; the kernel fences (ASIDs are not reused yet). */
+    /** @spec RV-S §satp: "ASIDLEN … may be determined by writing one to every bit position in the ASID field, then reading back" */
+    asidBits() {
+      const old = cpu.csr(SCSR.satp);
+      cpu.setCsr(SCSR.satp, old | (0xffffn << 44n));
+      const probed = (cpu.csr(SCSR.satp) >> 44n) & 0xffffn;
+      cpu.setCsr(SCSR.satp, old);
+      satp = old;
+      return probed.toString(2).replace(/^0+/, "").length;
+    },
+
+    /**
+     * Writing satp does not flush (RV-S §satp); none is needed: an ASID is never reused within a
+     * generation, and a rollover flushes everything (kernel/mm/asid.ts).
+     */
     switchAddressSpace(rootRegister) {
       // Only the kernel writes satp, so the last value written is the current one.
       if (satp === rootRegister) return;
       satp = rootRegister;
       cpu.setCsr(SCSR.satp, rootRegister);
-      cpu.sfenceVma(undefined, Number((rootRegister >> 44n) & 0xffffn));
     },
 
     returnToUser(frame) {
