@@ -13,6 +13,7 @@ import { bootBare, createRiscvVirt, type RiscvVirt } from "../boot/riscv64/virt.
 import { bootKernel } from "../boot/riscv64/kernel-boot.js";
 import { BootError } from "../kernel/mm/phys/regions.js";
 import type { TraceEvent } from "../emulator/core/trace.js";
+import { formatStaleTlbReport, type StaleTlbReport } from "../emulator/arch/riscv64/stale-tlb.js";
 import { parseTlbSpec, parseSize } from "./options.js";
 import { AsmError, assembleRiscv64 } from "./asm/riscv64/index.js";
 import { runDemo } from "./demo.js";
@@ -33,6 +34,8 @@ run options:
   --svadu                  hardware A/D updates available (enabled by the guest via menvcfg.ADUE)
   --sv39                   the hart supports Sv39 only (satp writes of Sv48 are ignored)
   --no-fast-path           disable the host fast path (output must not change)
+  --strict-tlb             check every TLB hit against a fresh page walk and report stale entries
+                           (missing sfence.vma) to stderr and the trace; slower, output unchanged
   --stats                  print instruction, trap and TLB counters to stderr at exit`;
 
 /** A usage error: printed as one line, exit status 2. */
@@ -113,7 +116,7 @@ function requireArch(flags: Map<string, string>): void {
 function cmdRun(argv: string[]): number {
   const { flags, args } = parseArgs(argv,
     ["--arch", "--max-insns", "--trace", "--ram", "--tlb"],
-    ["--bare", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug"]);
+    ["--bare", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb"]);
   requireArch(flags);
   const bare = flags.has("--bare");
   if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
@@ -133,7 +136,7 @@ function cmdRun(argv: string[]): number {
   };
   const machineOpts = {
     ramSize, tlb, svadu: flags.has("--svadu"), maxPaging: flags.has("--sv39") ? ("sv39" as const) : ("sv48" as const),
-    noFastPath: flags.has("--no-fast-path"),
+    noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"),
     console: (b: number) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
   };
   const bytes = loadImage(image);
@@ -152,12 +155,41 @@ function cmdRun(argv: string[]): number {
   }
   const trace = flags.has("--trace") ? traceWriter(openTrace(flags.get("--trace")!)) : undefined;
   if (trace) v.machine.setTrace(trace.write);
+  const stale = flags.has("--strict-tlb") ? staleTlbPrinter((line) => { flush(); process.stderr.write(line + "\n"); }) : undefined;
+  if (stale) v.machine.onStaleTlb = stale.report;
   const r = v.machine.run({ maxInsns });
   flush();
   trace?.close();
+  stale?.summary();
   if (r.reason === "max-insns" || r.reason === "wfi-hang") process.stderr.write(`multios: ${r.message}\n`);
-  if (flags.has("--stats")) printStats(v.machine.harts[0]!);
+  if (flags.has("--stats")) printStats(v.machine.harts[0]!, v.machine.staleTlb ? v.machine.staleTlbReports : undefined);
   return r.exitCode;
+}
+
+/** Stale-TLB lines printed before only a count is kept. */
+const STALE_TLB_LINES = 20;
+
+/**
+ * Prints strict-TLB reports as one line each, deduplicated per (VA page, PTE address), at most
+ * {@link STALE_TLB_LINES} of them; `summary` prints the totals when there was any report.
+ */
+function staleTlbPrinter(print: (line: string) => void): { report: (r: StaleTlbReport) => void; summary: () => void } {
+  const seen = new Set<string>();
+  let total = 0;
+  return {
+    report: (r) => {
+      total++;
+      const key = `${r.va >> 12n}:${r.entry.pteAddr}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      if (seen.size <= STALE_TLB_LINES) print(`multios: ${formatStaleTlbReport(r)}`);
+    },
+    summary: () => {
+      if (total === 0) return;
+      const hidden = seen.size > STALE_TLB_LINES ? `, ${seen.size - STALE_TLB_LINES} of them not shown` : "";
+      print(`multios: stale TLB: ${total} use${total === 1 ? "" : "s"} of stale entries, ${seen.size} distinct (VA page, PTE address)${hidden}`);
+    },
+  };
 }
 
 function openTrace(path: string): number {
@@ -181,13 +213,14 @@ function traceWriter(fd: number): { write: (e: TraceEvent) => void; close: () =>
   };
 }
 
-function printStats(h: import("../emulator/arch/riscv64/hart.js").Hart): void {
+function printStats(h: import("../emulator/arch/riscv64/hart.js").Hart, staleTlb: number | undefined): void {
   const s = h.tlbs.stats();
   const lines = [
     `instructions ${h.icount}`, `traps ${h.traps}`,
     `tlb hits ${s.hits} (slow path; fast-path hits are not counted) misses ${s.misses} fills ${s.fills} evictions ${s.evictions}`,
     `walks ${s.walks} walk memory references ${s.walkRefs}`,
     `invalidations ${Object.entries(s.invalidations).map(([k, n]) => `${k}: ${n}`).join(", ") || "none"} (entries removed ${s.invalidated})`,
+    ...(staleTlb !== undefined ? [`stale TLB uses ${staleTlb} (--strict-tlb)`] : []),
   ];
   process.stderr.write(lines.map((l) => `stats: ${l}\n`).join(""));
 }

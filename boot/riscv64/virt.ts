@@ -26,6 +26,12 @@ export interface RiscvVirtOptions {
   maxPaging?: "sv39" | "sv48";
   /** Turn off the host fast path (for checking it changes nothing). */
   noFastPath?: boolean;
+  /**
+   * Strict TLB mode: every TLB hit is checked against a fresh walk and stale entries are reported
+   * to `machine.onStaleTlb` and the trace ("stale-tlb"). Slower (no fast path); the run is otherwise
+   * identical.
+   */
+  strictTlb?: boolean;
   /** Receives every byte the guest writes to the UART. */
   console?: (byte: number) => void;
 }
@@ -70,7 +76,7 @@ export function createRiscvVirt(opts: RiscvVirtOptions = {}): RiscvVirt {
   bus.addDevice(clint, map.clint.base, CLINT_SIZE);
   const finisher = new SifiveTest((kind, code) => machine!.requestFinish(kind, code));
   bus.addDevice(finisher, map.test.base, map.test.size);
-  machine = new RiscvMachine(bus, [hart], clint);
+  machine = new RiscvMachine(bus, [hart], clint, { strictTlb: opts.strictTlb ?? false });
   clint.onChange = () => hart.interruptsChanged();
   const dtb = buildRiscvVirtDtb({
     ramBase: map.dram.base, ramSize, harts: 1, isa: "rv64imac_zicsr_zifencei",

@@ -124,8 +124,11 @@ export class Bus {
   /** The last value read (low and high 32 bits, as int32), or the value to write. */
   lo = 0;
   hi = 0;
-  /** Called with the physical page number of every RAM page a bus write touches (for decode caches). */
-  onRamWrite: ((ppn: number) => void) | undefined;
+  /**
+   * Called for every RAM page a bus write touches (decode caches, PTE-write tracking) with the
+   * page number and the written part of that page: `len` bytes from physical address `pa`.
+   */
+  onRamWrite: ((ppn: number, pa: number, len: number) => void) | undefined;
 
   /** All regions, sorted by base. */
   get map(): readonly BusRegion[] {
@@ -239,8 +242,8 @@ export class Bus {
         case 8: c.setInt32(co, lo, true); c.setInt32(co + 4, hi, true); break;
       }
       if (this.onRamWrite) {
-        this.onRamWrite(Math.floor(pa / 4096));
-        if (((pa + size - 1) & ~0xfff) !== (pa & ~0xfff)) this.onRamWrite(Math.floor((pa + size - 1) / 4096));
+        if ((pa & 0xfff) + size <= 4096) this.onRamWrite(Math.floor(pa / 4096), pa, size);
+        else this.ramWritten(pa, size);
       }
       return true;
     }
@@ -270,7 +273,7 @@ export class Bus {
     const r = this.find(pa, Math.max(1, len));
     if (!r?.ram) throw new RangeError(`bus: [0x${pa.toString(16)}, +0x${len.toString(16)}) is not inside one RAM region`);
     r.ram.fill(pa - r.base, len, byte);
-    if (this.onRamWrite) for (let p = Math.floor(pa / 4096); p * 4096 < pa + len; p++) this.onRamWrite(p);
+    if (this.onRamWrite) this.ramWritten(pa, len);
   }
 
   /** Copies bytes into RAM (host-side loading). Throws RangeError if any byte is not RAM. */
@@ -278,6 +281,17 @@ export class Bus {
     const r = this.find(pa, Math.max(1, bytes.length));
     if (!r?.ram) throw new RangeError(`bus: [0x${pa.toString(16)}, +0x${bytes.length.toString(16)}) is not inside one RAM region`);
     r.ram.writeBytes(pa - r.base, bytes);
-    if (this.onRamWrite) for (let p = Math.floor(pa / 4096); p * 4096 < pa + bytes.length; p++) this.onRamWrite(p);
+    if (this.onRamWrite) this.ramWritten(pa, bytes.length);
+  }
+
+  /** Calls {@link onRamWrite} once per 4 KiB page of [pa, pa + len), with that page's part. */
+  private ramWritten(pa: number, len: number): void {
+    const end = pa + len;
+    for (let at = pa; at < end; ) {
+      const ppn = Math.floor(at / 4096);
+      const next = Math.min(end, (ppn + 1) * 4096);
+      this.onRamWrite!(ppn, at, next - at);
+      at = next;
+    }
   }
 }

@@ -61,7 +61,37 @@ export interface TlbInvalidateTraceEvent {
   removed: number;
 }
 
-export type TraceEvent = TrapTraceEvent | TlbFillTraceEvent | TlbInvalidateTraceEvent;
+/** A PTE in a {@link StaleTlbTraceEvent}. */
+export interface StalePteTrace {
+  pte: string;
+  pteAddr: string;
+  /** Level of the PTE (0 = the 4 KiB level). */
+  level: number;
+  /** G was set on the path to it. */
+  global: boolean;
+}
+
+/** A translation served by a TLB entry that no longer matches the tables (strict TLB mode). */
+export interface StaleTlbTraceEvent {
+  type: "stale-tlb";
+  arch: string;
+  hart: number;
+  icount: number;
+  pc: string;
+  va: string;
+  access: "fetch" | "load" | "store";
+  asid: number;
+  /** What differs: "invalid", "size", "pa", "perm". */
+  changes: string[];
+  /** The leaf PTE the TLB entry was filled from. */
+  entry: StalePteTrace;
+  /** What a walk finds now: the leaf, or the PTE it stopped at. */
+  fresh: StalePteTrace & { outcome: "leaf" | "page-fault" | "access-fault" };
+  /** The last store by a hart to the PTE that changed, if one was seen. */
+  writer?: { pteAddr: string; hart: number; pc: string; icount: number; priv: string };
+}
+
+export type TraceEvent = TrapTraceEvent | TlbFillTraceEvent | TlbInvalidateTraceEvent | StaleTlbTraceEvent;
 
 /** Receives trace events; the command line writes them to a file, tests collect them. */
 export type TraceSink = (e: TraceEvent) => void;

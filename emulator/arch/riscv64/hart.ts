@@ -14,6 +14,7 @@ import { CSR, IRQ, MSTATUS, PRV_M, PRV_U, SATP_MODE_SV48, CAUSE } from "./defs.j
 import { DecodedPage, Op, decodeInto, markCross, markNative } from "./decode.js";
 import { FETCH, LOAD, Mmu, PAGING_MODES, RISCV_PAGE_SHIFTS, STORE } from "./mmu.js";
 import { pendingInterrupt, takeTrap, trapReturn, type TrapEvent } from "./trap.js";
+import type { StaleTlbDetector } from "./stale-tlb.js";
 import { execute } from "./execute.js";
 
 const FP_SLOTS = 256;
@@ -118,7 +119,8 @@ export class Hart {
   readonly scratch = new DecodedPage();
   /** Effective privilege for loads and stores (MPRV). */
   dataPriv = PRV_M;
-  private readonly fastPath: boolean;
+  /** The host fast path is on (off with noFastPath, flushOnPteWrite, or strict TLB mode). */
+  private fastPath: boolean;
 
   constructor(readonly bus: Bus, opts: HartOptions) {
     this.hartId = opts.hartId;
@@ -128,6 +130,20 @@ export class Hart {
     this.tlbs = new TlbSet(opts.tlb, RISCV_PAGE_SHIFTS);
     this.tlbs.onDrop = () => this.flushFast();
     this.mmu = new Mmu(bus, this.tlbs);
+  }
+
+  /**
+   * Strict TLB mode: the host fast path goes off for good, so every fetch, load and store is
+   * translated through the TLB and every store reaches the bus; each TLB hit is then checked by
+   * `detector` (reports only: what the guest sees does not change).
+   */
+  checkTlbHits(detector: StaleTlbDetector): void {
+    this.fastPath = false;
+    this.flushFast();
+    this.mmu.strict = {
+      ptePages: detector.ptePages,
+      hit: (mmu, tlb, e, vpn, lo, hi, access) => detector.check(this, mmu, tlb, e, vpn, lo, hi, access),
+    };
   }
 
   /** Resets to M-mode at `pc` with a0 = hart id, a1 = `a1` (the DTB address). */

@@ -11,6 +11,7 @@ import { hex, type TraceSink } from "../../core/trace.js";
 import type { Hart } from "./hart.js";
 import { IRQ, PRV_NAME } from "./defs.js";
 import { causeName } from "./causes.js";
+import { StaleTlbDetector, staleTlbTraceEvent, type StaleTlbReport } from "./stale-tlb.js";
 
 /** The timer device as the machine sees it. */
 export interface TimerSource {
@@ -40,6 +41,15 @@ export interface RunOptions {
   maxInsns?: number;
 }
 
+/** Machine options. */
+export interface MachineOptions {
+  /**
+   * Strict TLB mode: every TLB hit is compared with a fresh walk and stale entries are reported
+   * (stale-tlb.ts). Costs speed (the host fast path goes off); changes nothing the guest sees.
+   */
+  strictTlb?: boolean;
+}
+
 const QUANTUM = 1 << 20;
 /** Consecutive traps without a retired instruction that count as a livelock (e.g. a faulting vector). */
 const TRAP_LOOP_LIMIT = 10_000;
@@ -48,16 +58,38 @@ export class RiscvMachine {
   readonly arch = "riscv64";
   /** Ticks skipped by WFI (mtime = instructions + skipped). */
   skipped = 0;
+  /** Strict TLB mode's detector, or undefined when the mode is off. */
+  readonly staleTlb: StaleTlbDetector | undefined;
+  /** Strict TLB mode: receives every use of a stale TLB entry. */
+  onStaleTlb: ((r: StaleTlbReport) => void) | undefined;
   private finish: { kind: "pass" | "fail" | "reset"; code: number } | undefined;
+  /** The hart whose instructions are executing (stores are attributed to it), or undefined. */
+  private running: Hart | undefined;
+  private staleTrace: ((r: StaleTlbReport) => void) | undefined;
 
-  constructor(readonly bus: Bus, readonly harts: Hart[], readonly timer: TimerSource) {
-    bus.onRamWrite = (ppn) => {
+  constructor(readonly bus: Bus, readonly harts: Hart[], readonly timer: TimerSource, opts: MachineOptions = {}) {
+    const detector = opts.strictTlb ? new StaleTlbDetector() : undefined;
+    this.staleTlb = detector;
+    bus.onRamWrite = (ppn, pa, len) => {
       for (const h of harts) h.ramWritten(ppn);
+      detector?.ramWritten(ppn, pa, len, this.running);
     };
     for (const h of harts) {
       h.lines = timer;
       h.time = () => this.now();
     }
+    if (detector) {
+      detector.onReport = (r) => {
+        this.onStaleTlb?.(r);
+        this.staleTrace?.(r);
+      };
+      for (const h of harts) h.checkTlbHits(detector);
+    }
+  }
+
+  /** Uses of stale TLB entries reported so far (0 when strict TLB mode is off). */
+  get staleTlbReports(): number {
+    return this.staleTlb?.count ?? 0;
   }
 
   /** The current mtime. */
@@ -74,11 +106,12 @@ export class RiscvMachine {
     }
   }
 
-  /** Sends traps, TLB fills and invalidations of every hart to `sink`. */
+  /** Sends traps, TLB fills and invalidations of every hart (and stale-TLB reports) to `sink`. */
   setTrace(sink: TraceSink | undefined): void {
+    const arch = this.arch;
+    this.staleTrace = sink && ((r) => sink(staleTlbTraceEvent(r, arch)));
     for (const h of this.harts) {
       const hart = h.hartId;
-      const arch = this.arch;
       h.onTrap = sink && ((e) => sink({
         type: "trap", arch, hart, icount: e.icount, cause: e.cause, interrupt: e.interrupt,
         name: causeName(e.cause, e.interrupt), tval: hex(e.tval), epc: hex(e.epc),
@@ -127,7 +160,12 @@ export class RiscvMachine {
       if (d > 0 && d !== Infinity) limit = Math.min(limit, h.icount + d);
       const retired = h.icount;
       const traps = h.traps;
-      h.run(limit);
+      this.running = h;
+      try {
+        h.run(limit);
+      } finally {
+        this.running = undefined;
+      }
       if (h.icount !== retired || h.traps === traps) {
         stuck = 0;
       } else if (++stuck >= TRAP_LOOP_LIMIT) {

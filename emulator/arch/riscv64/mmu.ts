@@ -10,7 +10,7 @@
  *
  * @spec RV-S §"Virtual Address Translation Process" (Priv 1.13, 10-step text); step numbers below.
  */
-import type { Bus } from "../../core/memory.js";
+import { CHUNK_SIZE, type Bus } from "../../core/memory.js";
 import type { Tlb, TlbSet } from "../../core/tlb.js";
 import { CAUSE, PRV_S, PRV_U, PTE } from "./defs.js";
 
@@ -32,8 +32,8 @@ export const RISCV_PAGE_SHIFTS = [12, 21, 30, 39] as const;
 export const FETCH = 0, LOAD = 1, STORE = 2;
 export type Access = typeof FETCH | typeof LOAD | typeof STORE;
 
-const PAGE_FAULT = [CAUSE.INSN_PAGE, CAUSE.LOAD_PAGE, CAUSE.STORE_PAGE];
-const ACCESS_FAULT = [CAUSE.INSN_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS];
+const PAGE_FAULT: readonly number[] = [CAUSE.INSN_PAGE, CAUSE.LOAD_PAGE, CAUSE.STORE_PAGE];
+const ACCESS_FAULT: readonly number[] = [CAUSE.INSN_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS];
 const TWO32 = 4294967296;
 
 /** One PTE read by a walk (recorded only when tracing). */
@@ -54,6 +54,49 @@ export interface FillEvent {
   steps: WalkStep[];
 }
 
+/**
+ * The strict-TLB hooks (see stale-tlb.ts); an MMU has them only in strict mode.
+ */
+export interface TlbHitCheck {
+  /** Physical page numbers that held a PTE read by a walk (stores to them are tracked). */
+  readonly ptePages: Set<number>;
+  /**
+   * Called on every translation served by a TLB hit (L1, or L2 copied into L1), before the
+   * permission checks, with the entry `e` of `tlb` and the VA (hi:lo, page `vpn`). It must have
+   * no architectural effect.
+   */
+  hit(mmu: Mmu, tlb: Tlb, e: number, vpn: number, lo: number, hi: number, access: Access): void;
+}
+
+/** How a side-effect-free walk ({@link Mmu.peek}) ended. */
+export type PeekOutcome = "leaf" | "page-fault" | "access-fault" | "device";
+
+/**
+ * The result of {@link Mmu.peek}, overwritten by each call. For "leaf" the PTE fields describe the
+ * leaf; otherwise the PTE the walk stopped at ("device" and "access-fault": a PTE address outside
+ * RAM, which was not read, so `lo`/`hi` are 0).
+ */
+export interface PeekResult {
+  outcome: PeekOutcome;
+  /** The PTE, as int32 halves. */
+  lo: number;
+  hi: number;
+  pteAddr: number;
+  level: number;
+  /** G was set on the path so far. */
+  global: boolean;
+  /** Addresses of the PTEs read, root first: `path[0 .. pathLength)`. */
+  readonly path: Float64Array;
+  pathLength: number;
+}
+
+/** Walk results other than a fault cause. */
+const LEAF = -1;
+/** A side-effect-free walk met a PTE address in device memory and did not read it. */
+const DEVICE = -2;
+/** {@link Mmu.peekRam}: the PTE was read; its address is a hole. (Or {@link DEVICE}.) */
+const READ = 0, HOLE = 1;
+
 /** Translation state and the walker of one hart. */
 export class Mmu {
   /** The satp mode in force, or undefined for Bare. */
@@ -73,6 +116,10 @@ export class Mmu {
   onFill: ((e: FillEvent) => void) | undefined;
   /** With the TLB's flushOnPteWrite mode: physical pages holding PTEs read by walks. */
   readonly ptePages: Set<number> | undefined;
+  /** Strict TLB mode: every hit is compared with a fresh walk. */
+  strict: TlbHitCheck | undefined;
+  /** The last {@link peek}. */
+  readonly peeked: PeekResult = { outcome: "leaf", lo: 0, hi: 0, pteAddr: 0, level: 0, global: false, path: new Float64Array(5), pathLength: 0 };
 
   private steps: WalkStep[] = [];
   private wLo = 0;
@@ -107,10 +154,13 @@ export class Mmu {
       perm = tlb.perm[e]!;
       if (access === STORE && (perm & PTE.D) === 0 && this.adue && this.permits(perm, access, priv)) {
         e = -1; // Svadu: set D on a fresh walk, never from the cached entry.
+      } else if (this.strict) {
+        this.strict.hit(this, tlb, e, vpn, lo, hi, access);
       }
     }
     if (e < 0) {
-      if (!this.walk(mode, vpn, lo, hi, access)) return -1;
+      const walked = this.walk(mode, vpn, access, false);
+      if (walked !== LEAF) return this.fault(walked);
       perm = this.wLo & 0xff;
       // Steps 6-8 before step 9: a permission fault sets no A/D bit.
       if (!this.permits(perm, access, priv)) {
@@ -157,50 +207,100 @@ export class Mmu {
   }
 
   /**
-   * Steps 1-5: walks the tables for `vpn`. On success the leaf is in wLo/wHi/wAddr/wLevel/wGlobal.
-   * On failure returns false with {@link cause} set.
+   * Walks the current tables for page `vpn` as {@link translate} would, without side effects: no
+   * A/D update, no TLB fill, no counters, no trace, and only RAM is read (a PTE address in device
+   * memory stops the walk unread). The result is in {@link peeked}. Used by the strict-TLB check.
+   * Call it only with paging on ({@link mode} set).
    */
-  private walk(mode: PagingMode, vpn: number, lo: number, hi: number, access: Access): boolean {
+  peek(vpn: number): PeekResult {
+    const r = this.peeked;
+    const walked = this.walk(this.mode!, vpn, LOAD, true);
+    r.outcome = walked === LEAF ? "leaf" : walked === DEVICE ? "device" : ACCESS_FAULT.includes(walked) ? "access-fault" : "page-fault";
+    r.lo = this.wLo;
+    r.hi = this.wHi;
+    r.pteAddr = this.wAddr;
+    r.level = this.wLevel;
+    r.global = this.wGlobal;
+    return r;
+  }
+
+  /**
+   * Steps 1-5: walks the tables for `vpn`. Returns {@link LEAF} with the leaf in
+   * wLo/wHi/wAddr/wLevel/wGlobal, or the fault's cause with those fields describing the PTE where
+   * the walk stopped. `pure` is {@link peek}'s mode: RAM reads only ({@link DEVICE} for a PTE in
+   * device memory), nothing counted or recorded, and the path goes to {@link peeked}.
+   */
+  private walk(mode: PagingMode, vpn: number, access: Access, pure: boolean): number {
     const bus = this.bus;
     const counters = this.tlbs.walk;
-    const tracing = this.onFill !== undefined;
+    const tracing = !pure && this.onFill !== undefined;
+    const strictPages = pure ? undefined : this.strict?.ptePages;
+    const path = this.peeked.path;
+    if (pure) this.peeked.pathLength = 0;
     if (tracing) this.steps = [];
-    counters.walks++;
+    if (!pure) counters.walks++;
     let a = this.rootPpn * 4096; // step 1
     let global = false;
+    this.wGlobal = false;
     for (let i = mode.levels - 1; i >= 0; i--) {
       const idx = Math.floor(vpn / 2 ** (9 * i)) % 512;
       const pteAddr = a + idx * 8;
+      this.wAddr = pteAddr;
+      this.wLevel = i;
+      this.wLo = 0;
+      this.wHi = 0;
       // Step 2: the PTE read; a PMA violation is an access fault of the original access type.
-      if (!bus.read(pteAddr, 8)) return this.fail(ACCESS_FAULT[access]!);
-      counters.walkRefs++;
-      const plo = bus.lo;
-      const phi = bus.hi;
-      if (this.ptePages) this.ptePages.add(Math.floor(pteAddr / 4096));
-      if (tracing) this.steps.push({ level: i, pteAddr, pte: (BigInt(phi >>> 0) << 32n) | BigInt(plo >>> 0) });
+      if (pure) {
+        path[this.peeked.pathLength++] = pteAddr;
+        const read = this.peekRam(pteAddr);
+        if (read === DEVICE) return DEVICE;
+        if (read === HOLE) return ACCESS_FAULT[access]!;
+      } else {
+        if (!bus.read(pteAddr, 8)) return ACCESS_FAULT[access]!;
+        counters.walkRefs++;
+        this.wLo = bus.lo;
+        this.wHi = bus.hi;
+        if (this.ptePages) this.ptePages.add(Math.floor(pteAddr / 4096));
+        if (strictPages) strictPages.add(Math.floor(pteAddr / 4096));
+        if (tracing) this.steps.push({ level: i, pteAddr, pte: (BigInt(this.wHi >>> 0) << 32n) | BigInt(this.wLo >>> 0) });
+      }
+      const plo = this.wLo;
+      const phi = this.wHi;
       // Step 3: V=0, W without R, or reserved bits 63:54 (no Svpbmt/Svnapot/Svrsw60t59b here).
       if ((plo & PTE.V) === 0 || ((plo & PTE.R) === 0 && (plo & PTE.W) !== 0) || phi >>> 22 !== 0) {
-        return this.fail(PAGE_FAULT[access]!);
+        return PAGE_FAULT[access]!;
       }
       if (plo & PTE.G) global = true;
+      this.wGlobal = global;
       const ppn = (phi & 0x3fffff) * 4194304 + (plo >>> 10);
       if ((plo & (PTE.R | PTE.X)) === 0) {
         // Step 4: a pointer to the next level; D, A and U are reserved in non-leaf PTEs.
-        if (plo & (PTE.D | PTE.A | PTE.U)) return this.fail(PAGE_FAULT[access]!);
+        if (plo & (PTE.D | PTE.A | PTE.U)) return PAGE_FAULT[access]!;
         a = ppn * 4096;
         continue;
       }
       // Step 5: a superpage must be aligned: ppn[i-1:0] == 0.
-      if (i > 0 && ppn % 2 ** (9 * i) !== 0) return this.fail(PAGE_FAULT[access]!);
-      this.wLo = plo;
-      this.wHi = phi;
-      this.wAddr = pteAddr;
-      this.wLevel = i;
-      this.wGlobal = global;
-      return true;
+      if (i > 0 && ppn % 2 ** (9 * i) !== 0) return PAGE_FAULT[access]!;
+      return LEAF;
     }
     // Step 4: i < 0 without reaching a leaf.
-    return this.fail(PAGE_FAULT[access]!);
+    return PAGE_FAULT[access]!;
+  }
+
+  /**
+   * Reads the PTE at `pa` into wLo/wHi straight from RAM (no bus access, nothing allocated):
+   * {@link READ}, or {@link HOLE} / {@link DEVICE} without reading.
+   */
+  private peekRam(pa: number): number {
+    const r = this.bus.find(pa, 8);
+    if (r === undefined) return HOLE;
+    if (r.ram === undefined) return DEVICE;
+    const off = pa - r.base;
+    const c = r.ram.chunks[Math.floor(off / CHUNK_SIZE)];
+    const co = off % CHUNK_SIZE;
+    this.wLo = c ? c.getInt32(co, true) : 0;
+    this.wHi = c ? c.getInt32(co + 4, true) : 0;
+    return READ;
   }
 
   private fill(tlb: Tlb, vpn: number, lo: number, hi: number): number {
@@ -217,10 +317,5 @@ export class Mmu {
   private fault(cause: number): number {
     this.cause = cause;
     return -1;
-  }
-
-  private fail(cause: number): false {
-    this.cause = cause;
-    return false;
   }
 }
