@@ -25,6 +25,8 @@ export const PHYS_LIMIT = 2 ** 53;
 export class SparseRam {
   /** One DataView per chunk, `undefined` until touched. Index = (pa - base) >> CHUNK_SHIFT. */
   readonly chunks: (DataView | undefined)[];
+  /** A byte view of each touched chunk (same buffer), for fills and copies. */
+  private readonly bytes: (Uint8Array | undefined)[];
 
   /**
    * @param base physical base address, 4 KiB aligned
@@ -34,6 +36,7 @@ export class SparseRam {
     if (base % 4096 !== 0) throw new RangeError(`SparseRam: base 0x${base.toString(16)} is not 4 KiB aligned`);
     if (size <= 0 || size % CHUNK_SIZE !== 0) throw new RangeError(`SparseRam: size ${size} is not a positive multiple of 64 KiB`);
     this.chunks = new Array(size / CHUNK_SIZE).fill(undefined);
+    this.bytes = new Array(size / CHUNK_SIZE).fill(undefined);
   }
 
   /** Bytes of host memory allocated so far. */
@@ -45,22 +48,30 @@ export class SparseRam {
 
   /** The chunk holding offset `off` (from base), allocating it on first touch. */
   chunk(off: number): DataView {
-    const i = Math.floor(off / CHUNK_SIZE);
+    const i = off < 0x1_0000_0000 ? off >>> CHUNK_SHIFT : Math.floor(off / CHUNK_SIZE);
     let c = this.chunks[i];
     if (c === undefined) {
-      c = new DataView(new ArrayBuffer(CHUNK_SIZE));
+      const buffer = new ArrayBuffer(CHUNK_SIZE);
+      c = new DataView(buffer);
       this.chunks[i] = c;
+      this.bytes[i] = new Uint8Array(buffer);
     }
     return c;
+  }
+
+  /** The byte view of the chunk holding offset `off`, allocating it on first touch. */
+  private bytesAt(off: number): Uint8Array {
+    this.chunk(off);
+    return this.bytes[Math.floor(off / CHUNK_SIZE)]!;
   }
 
   /** Copies bytes into RAM at region offset `off` (host-side loading; bounds are the caller's). */
   writeBytes(off: number, bytes: Uint8Array): void {
     for (let i = 0; i < bytes.length; ) {
-      const c = this.chunk(off + i);
+      const b = this.bytesAt(off + i);
       const co = (off + i) & CHUNK_MASK;
       const n = Math.min(bytes.length - i, CHUNK_SIZE - co);
-      new Uint8Array(c.buffer, co, n).set(bytes.subarray(i, i + n));
+      b.set(n === bytes.length ? bytes : bytes.subarray(i, i + n), co);
       i += n;
     }
   }
@@ -71,7 +82,7 @@ export class SparseRam {
       const idx = Math.floor((off + i) / CHUNK_SIZE);
       const co = (off + i) & CHUNK_MASK;
       const n = Math.min(len - i, CHUNK_SIZE - co);
-      if (byte !== 0 || this.chunks[idx] !== undefined) new Uint8Array(this.chunk(off + i).buffer, co, n).fill(byte);
+      if (byte !== 0 || this.chunks[idx] !== undefined) this.bytesAt(off + i).fill(byte, co, co + n);
       i += n;
     }
   }
@@ -83,8 +94,8 @@ export class SparseRam {
       const idx = Math.floor((off + i) / CHUNK_SIZE);
       const co = (off + i) & CHUNK_MASK;
       const n = Math.min(len - i, CHUNK_SIZE - co);
-      const c = this.chunks[idx];
-      if (c) out.set(new Uint8Array(c.buffer, co, n), i);
+      const b = this.bytes[idx];
+      if (b) out.set(b.subarray(co, co + n), i);
       i += n;
     }
     return out;

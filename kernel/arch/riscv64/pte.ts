@@ -22,15 +22,28 @@ export interface BitField {
   readonly width: number;
 }
 
+/** BigInt shift and mask of a field, computed once per field (page-table code is hot). */
+const fieldConstants = new WeakMap<BitField, { shift: bigint; mask: bigint }>();
+function constantsOf(field: BitField): { shift: bigint; mask: bigint } {
+  let c = fieldConstants.get(field);
+  if (c === undefined) {
+    c = { shift: BigInt(field.shift), mask: (1n << BigInt(field.width)) - 1n };
+    fieldConstants.set(field, c);
+  }
+  return c;
+}
+
 /** Reads `field` of `value`. */
 export function getField(value: bigint, field: BitField): bigint {
-  return (value >> BigInt(field.shift)) & ((1n << BigInt(field.width)) - 1n);
+  const c = constantsOf(field);
+  return (value >> c.shift) & c.mask;
 }
 
 /** `value` with `field` replaced by `v` (which must fit). */
 export function setField(value: bigint, field: BitField, v: bigint): bigint {
-  const mask = ((1n << BigInt(field.width)) - 1n) << BigInt(field.shift);
-  return (value & ~mask) | ((v << BigInt(field.shift)) & mask);
+  const c = constantsOf(field);
+  const mask = c.mask << c.shift;
+  return (value & ~mask) | ((v << c.shift) & mask);
 }
 
 /**
@@ -175,7 +188,9 @@ export interface RiscvPte {
 
 /** Decodes a PTE. @spec RV-S §"Sv39" PTE figure, table pteperm; step 3 reserved encodings */
 export function decode(pte: bigint): RiscvPte {
-  const has = (bit: bigint): boolean => (pte & bit) !== 0n;
+  // Every single-bit field lies in the low 10 bits: test them on a number, not a bigint.
+  const low = Number(pte & 0x3ffn);
+  const has = (bit: bigint): boolean => (low & Number(bit)) !== 0;
   const valid = has(PTE.V);
   const leaf = has(PTE.R) || has(PTE.W) || has(PTE.X);
   let flags = 0;
@@ -194,7 +209,7 @@ export function decode(pte: bigint): RiscvPte {
   return {
     valid,
     leaf,
-    pa: getField(pte, PTE_PPN) << BigInt(PAGE_SHIFT),
+    pa: getField(pte, PTE_PPN) << PAGE_SHIFT_N,
     flags,
     accessed: has(PTE.A),
     dirty: has(PTE.D),
@@ -203,6 +218,8 @@ export function decode(pte: bigint): RiscvPte {
     reserved,
   };
 }
+
+const PAGE_SHIFT_N = BigInt(PAGE_SHIFT);
 
 /**
  * The satp value selecting `mode` with `asid` and the root table at `rootPa`.

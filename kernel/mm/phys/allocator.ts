@@ -206,15 +206,20 @@ export class FrameAllocator implements FrameSource {
     }
   }
 
-  /** Records, checks and zeroes frames [i, i + count) that were just marked allocated. */
+  /**
+   * Records, checks and zeroes frames [i, i + count) that were just marked allocated. A frame freed
+   * before was zeroed by freeFrame and nothing writes a free frame, so only never-freed frames (and,
+   * in debug mode, poisoned ones) are zeroed here.
+   */
   private handOut(i: number, count: number, owner: string | undefined): void {
     const id = this.owners.idOf(owner);
     for (let k = i; k < i + count; k++) {
-      if (this.debug && this.records.wasFreed(k)) this.checkPoison(k);
+      const freedBefore = this.records.wasFreed(k);
+      if (this.debug && freedBefore) this.checkPoison(k);
+      if (this.debug || !freedBefore) this.mem.fill(this.addrOf(k), PAGE_SIZE, 0);
       this.records.write(k, 1, id);
       this.owners.add(id, k);
     }
-    this.mem.fill(this.addrOf(i), count * PAGE_SIZE, 0);
     this.counters.allocations += count;
     this.counters.peakUsedFrames = Math.max(this.counters.peakUsedFrames, this.usableFrames - this.bitmap.freeFrames);
   }
