@@ -15,6 +15,7 @@
  */
 import { flagNames, MemoryFlags } from "../../mm/flags.js";
 import { hex } from "../../mm/safety.js";
+import type { DecodedPte } from "../../mm/vm/arch.js";
 
 /** A multi-bit field: `(value >> shift) & (2^width - 1)`. */
 export interface BitField {
@@ -169,19 +170,8 @@ export function encodeTable(pa: bigint): bigint {
   return PTE.V | ((pa >> BigInt(PAGE_SHIFT)) << BigInt(PTE_PPN.shift));
 }
 
-/** A decoded Sv39/Sv48 PTE. */
-export interface RiscvPte {
-  readonly valid: boolean;
-  /** Any of R, W, X set (XWR≠000). */
-  readonly leaf: boolean;
-  /** PPN × 4096. */
-  readonly pa: bigint;
-  /** READ/WRITE/EXECUTE/USER/GLOBAL/COPY_ON_WRITE of a valid leaf; 0 otherwise. */
-  readonly flags: MemoryFlags;
-  readonly accessed: boolean;
-  readonly dirty: boolean;
-  readonly global: boolean;
-  readonly user: boolean;
+/** A decoded Sv39/Sv48 PTE: the neutral fields, plus whether the walker would refuse it. */
+export interface RiscvPte extends DecodedPte {
   /** The walker would page-fault on this valid entry: W without R, bits 63:54 set, or U/A/D on a table. */
   readonly reserved: boolean;
 }
