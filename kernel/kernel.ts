@@ -19,9 +19,13 @@ import { Perf } from "./mm/perf.js";
 import { BootError } from "./mm/phys/regions.js";
 import { invariantsHold } from "./paranoid.js";
 import { ElfError } from "./proc/elf.js";
+import { Clock } from "./proc/clock.js";
 import { leakReport } from "./proc/leaks.js";
 import { Process, ProcessTable } from "./proc/process.js";
+import { Ramdisk } from "./proc/ramdisk.js";
+import { Sleepers } from "./proc/sleep.js";
 import { syscall } from "./proc/syscalls.js";
+import { SplitMix64 } from "./random.js";
 
 /** Kernel options (command-line and test switches). */
 export interface KernelOptions {
@@ -33,13 +37,19 @@ export interface KernelOptions {
   asidBits?: number;
   /** Instructions per time slice when several processes are runnable. */
   timeslice?: number;
-  /** Randomness for AT_RANDOM (a seeded source keeps runs reproducible). */
+  /** Randomness for AT_RANDOM (a seeded source keeps runs reproducible); default: from `seed`. */
   random?: (bytes: Uint8Array) => void;
+  /** Seed of the kernel's generator (kernel/random.ts): ASLR and AT_RANDOM. Unset: a fixed layout. */
+  seed?: number;
+  /** Randomise the user layout from `seed` (kernel/proc/aslr.ts); default true when a seed is given. */
+  aslr?: boolean;
 }
 
 /** Where the kernel image is and where its trap vector sits in it. */
 export interface KernelImageLayout extends KernelImage {
   trapVectorOffset: number;
+  /** Offset of the idle loop in the text: `wfi; j .-4` (see {@link Kernel.resume}). */
+  idleOffset: number;
 }
 
 /** Exit status reported for a process killed by a fault, as a shell reports SIGSEGV. */
@@ -58,13 +68,25 @@ export class Kernel {
   asids: AsidAllocator | undefined;
   /** Exit status of the first process, once it has exited (what `multios run` returns). */
   initExit: number | undefined;
+  /** The initial ramdisk's files, the first program among them (kernel/proc/ramdisk.ts). */
+  files: Ramdisk;
+  /** The seeded generator; undefined without KernelOptions.seed. */
+  readonly random: SplitMix64 | undefined;
+  /** The generator when the user layout is randomised (ASLR on), else undefined. */
+  readonly layoutRandom: SplitMix64 | undefined;
+  readonly sleepers = new Sleepers();
+  private readonly clock: Clock;
+  /** The hart is in the idle loop, waiting for a sleeper's wake-up. */
+  private idling = false;
   private readonly log: (line: string) => void;
-  /** The timer is armed for time slicing; a tick arrived since the last return to user. */
-  private timerArmed = false;
-  private tickTaken = false;
 
+  /** Throws RangeError for a seed that is not a non-negative safe integer. */
   constructor(readonly hal: Hal, readonly arch: KernelArch, readonly image: KernelImageLayout, readonly opts: KernelOptions = {}) {
     this.log = opts.log ?? (() => {});
+    this.files = new Ramdisk(hal);
+    this.random = opts.seed === undefined ? undefined : new SplitMix64(opts.seed);
+    this.layoutRandom = opts.aslr === false ? undefined : this.random;
+    this.clock = new Clock(arch, opts.timeslice ?? 20_000);
   }
 
   /** A line for the host-side kernel log. */
@@ -86,10 +108,13 @@ export class Kernel {
       this.perf.observeAllocations("frames", () => frames.getMemoryStats().allocations);
       this.perf.observeAllocations("heap", () => heap.stats().allocations);
       this.arch.installTrapVector(this.image.va + BigInt(this.image.trapVectorOffset));
+      this.arch.allowUserTimeRead();
       const bits = Math.min(this.arch.asidBits(), this.opts.asidBits ?? 16);
       this.asids = bits > 0 ? new AsidAllocator(bits, () => this.hal.tlb.flushAll()) : undefined;
       const program = this.hal.readBytes(info.module.base, info.module.size);
       const args = new TextDecoder().decode(this.hal.readBytes(info.args.base, info.args.size)).split("\0").slice(0, -1);
+      this.files = Ramdisk.parse(this.hal, info.ramdisk.base, info.ramdisk.size);
+      this.files.add(args[0] ?? "", info.module.base, info.module.size);
       const init = Process.spawn(this, program, args, ["PATH=/", "HOME=/"]);
       this.procs.add(init);
       this.resume();
@@ -113,6 +138,13 @@ export class Kernel {
     let t: TrapInfo | undefined;
     try {
       t = this.arch.trapInfo();
+      if (this.idling && !t.fromUser && t.kind === "timer") {
+        this.idling = false;
+        this.timerTick();
+        if (this.opts.debug && !invariantsHold(this, t)) return;
+        this.resume();
+        return;
+      }
       if (!t.fromUser) {
         this.oops(new Error(`unexpected ${t.name} in the kernel at pc 0x${t.pc.toString(16)}, address 0x${t.faultAddr.toString(16)}`), t);
         return;
@@ -136,8 +168,7 @@ export class Kernel {
           break;
         }
         case "timer":
-          this.tickTaken = true;
-          this.procs.rotate();
+          this.timerTick();
           break;
         default:
           this.kill(p, t.name.includes("illegal") ? SIGILL : SIGBUS, `${t.name} at pc 0x${t.pc.toString(16)}${t.faultAddr ? `, address 0x${t.faultAddr.toString(16)}` : ""}`);
@@ -173,22 +204,33 @@ export class Kernel {
     this.procs.exit(this, p, how);
   }
 
-  /** Returns to the next runnable process, or powers off when none is left. */
+  /** A timer interrupt: wakes the sleepers that are due and ends the running slice if it is over. */
+  private timerTick(): void {
+    const now = this.arch.now();
+    this.sleepers.wake(now);
+    if (this.clock.interrupt(now)) this.procs.rotate();
+  }
+
+  /**
+   * Returns to the next runnable process. When none is runnable but some sleep, the timer is armed
+   * for the earliest wake-up and the hart waits in the idle loop: `wfi; j .-4` in kernel text, run
+   * in S-mode with interrupts on (there is no idle process; the timer interrupt brings the hart
+   * back to the trap vector, from the kernel). With nobody left it powers off; with only waiters,
+   * it is a deadlock (oops).
+   */
   resume(): void {
     const next = this.procs.pickNext();
     if (next === undefined) {
-      if (this.procs.waitingCount() > 0) this.oops(new Error("every process is waiting: deadlock"));
+      const wakeAt = this.sleepers.earliest();
+      if (wakeAt !== undefined) {
+        this.clock.program(false, wakeAt);
+        this.idling = true;
+        this.arch.idle(this.image.va + BigInt(this.image.idleOffset));
+      } else if (this.procs.waitingCount() > 0) this.oops(new Error("every process is waiting: deadlock"));
       else this.arch.powerOff(this.initExit ?? 0);
       return;
     }
-    // Time slices only matter with more than one runnable process; re-arm only when that changes
-    // or a tick has been used up, so a lone process pays no SBI call per trap.
-    const wantTimer = this.procs.runnableCount() > 1;
-    if (wantTimer !== this.timerArmed || (wantTimer && this.tickTaken)) {
-      this.arch.armTimer(wantTimer ? (this.opts.timeslice ?? 20_000) : undefined);
-      this.timerArmed = wantTimer;
-    }
-    this.tickTaken = false;
+    this.clock.program(this.procs.runnableCount() > 1, this.sleepers.earliest());
     this.assignAsid(next);
     this.arch.switchAddressSpace(next.mm.space.rootRegister());
     this.procs.finishWait(this, next);

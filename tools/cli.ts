@@ -3,6 +3,7 @@
  * (emulator/, boot/) runs anywhere.
  *
  *   multios run --arch riscv64 --bare IMAGE.elf|PROG.S [options]
+ *   multios run --arch riscv64 PROG.elf|PROG.S [ARGS...] [--file [NAME=]PATH ...] [--seed N | --no-aslr]
  *   multios asm --arch riscv64 PROG.S -o OUT.elf
  *   multios demo
  */
@@ -19,6 +20,7 @@ import { AsmError, assembleRiscv64 } from "./asm/riscv64/index.js";
 import { runDemo } from "./demo.js";
 
 const USAGE = `usage:
+  multios run --arch riscv64 PROGRAM.elf|PROG.S [ARGS...] [options]   (kernel)
   multios run --arch riscv64 --bare IMAGE.elf|PROG.S [options]
   multios asm --arch riscv64 PROG.S -o OUT.elf
   multios demo
@@ -36,7 +38,16 @@ run options:
   --no-fast-path           disable the host fast path (output must not change)
   --strict-tlb             check every TLB hit against a fresh page walk and report stale entries
                            (missing sfence.vma) to stderr and the trace; slower, output unchanged
-  --stats                  print instruction, trap and TLB counters to stderr at exit`;
+  --stats                  print instruction, trap and TLB counters to stderr at exit
+
+kernel options (without --bare):
+  --file [NAME=]PATH       put a file in the initial ramdisk (repeatable) under NAME, default the
+                           file's base name (.S/.s files are assembled and lose the suffix);
+                           programs execve it by path ("/NAME" or "NAME")
+  --seed N                 seed of the kernel's randomness: ASLR and AT_RANDOM (default 0)
+  --no-aslr                fixed user layout (stack, mmap base, brk, PIE load address); the
+                           seed still feeds AT_RANDOM
+  --debug                  kernel paranoid mode: poisoning and invariant checks`;
 
 /** A usage error: printed as one line, exit status 2. */
 class UsageError extends Error {}
@@ -70,26 +81,31 @@ function version(): string {
   }
 }
 
-/** Splits argv into flags (with values where the flag takes one) and positional arguments. */
-function parseArgs(argv: string[], withValue: readonly string[], boolean: readonly string[]): { flags: Map<string, string>; args: string[] } {
+/**
+ * Splits argv into flags (with values where the flag takes one) and positional arguments. A flag
+ * in `repeatable` may be given many times; all its values are kept in order in `lists`.
+ */
+function parseArgs(argv: string[], withValue: readonly string[], boolean: readonly string[], repeatable: readonly string[] = []): { flags: Map<string, string>; lists: Map<string, string[]>; args: string[] } {
   const flags = new Map<string, string>();
+  const lists = new Map<string, string[]>();
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!a.startsWith("-") || a === "-") { args.push(a); continue; }
     const eq = a.indexOf("=");
     const name = eq > 0 ? a.slice(0, eq) : a;
-    if (withValue.includes(name)) {
+    if (withValue.includes(name) || repeatable.includes(name)) {
       const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
       if (v === undefined) throw new UsageError(`option ${name} needs a value`);
-      flags.set(name, v);
+      if (repeatable.includes(name)) lists.set(name, [...(lists.get(name) ?? []), v]);
+      else flags.set(name, v);
     } else if (boolean.includes(name) && eq < 0) {
       flags.set(name, "");
     } else {
       throw new UsageError(`unknown option ${name} (try multios --help)`);
     }
   }
-  return { flags, args };
+  return { flags, lists, args };
 }
 
 function readInput(path: string): Uint8Array {
@@ -107,6 +123,26 @@ function loadImage(path: string): Uint8Array {
   return bytes;
 }
 
+/** A program's default name: its base name without a .S/.s suffix. */
+const programName = (path: string): string => basename(path).replace(/\.[sS]$/, "");
+
+/** A --file value: "NAME=PATH" (split at the first "="), or PATH named after its base name. */
+function ramdiskFile(spec: string): { name: string; bytes: Uint8Array } {
+  const eq = spec.indexOf("=");
+  const name = eq >= 0 ? spec.slice(0, eq) : programName(spec);
+  const path = eq >= 0 ? spec.slice(eq + 1) : spec;
+  if (name === "" || path === "") throw new UsageError(`--file '${spec}': expected [NAME=]PATH with a non-empty name and path`);
+  return { name, bytes: loadImage(path) };
+}
+
+/** The --seed value: a whole number below 2^53. */
+function parseSeed(s: string | undefined): number {
+  if (s === undefined) return 0;
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(n)) throw new UsageError(`--seed '${s}' is not a whole number below 2^53`);
+  return n;
+}
+
 function requireArch(flags: Map<string, string>): void {
   const arch = flags.get("--arch");
   if (arch === undefined) throw new UsageError("--arch is required (riscv64)");
@@ -114,13 +150,18 @@ function requireArch(flags: Map<string, string>): void {
 }
 
 function cmdRun(argv: string[]): number {
-  const { flags, args } = parseArgs(argv,
-    ["--arch", "--max-insns", "--trace", "--ram", "--tlb"],
-    ["--bare", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb"]);
+  const { flags, lists, args } = parseArgs(argv,
+    ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed"],
+    ["--bare", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
+    ["--file"]);
   requireArch(flags);
   const bare = flags.has("--bare");
   if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
   if (bare && args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
+  for (const kernelOnly of ["--file", "--seed", "--no-aslr"]) {
+    if (bare && (flags.has(kernelOnly) || lists.has(kernelOnly))) throw new UsageError(`${kernelOnly} is a kernel option; it does not apply with --bare`);
+  }
+  const seed = parseSeed(flags.get("--seed"));
   const image = args[0]!;
   let maxInsns: number | undefined;
   if (flags.has("--max-insns")) {
@@ -146,8 +187,12 @@ function cmdRun(argv: string[]): number {
       v = createRiscvVirt(machineOpts);
       bootBare(v, bytes);
     } else {
-      const argv = [basename(image).replace(/\.[sS]$/, ""), ...args.slice(1)];
-      v = bootKernel({ ...machineOpts, program: bytes, args: argv, debug: flags.has("--debug"), log: (line) => { flush(); process.stderr.write(line + "\n"); } });
+      const argv = [programName(image), ...args.slice(1)];
+      const files = (lists.get("--file") ?? []).map(ramdiskFile);
+      v = bootKernel({
+        ...machineOpts, program: bytes, args: argv, files, seed, aslr: !flags.has("--no-aslr"), debug: flags.has("--debug"),
+        log: (line) => { flush(); process.stderr.write(line + "\n"); },
+      });
     }
   } catch (e) {
     if (e instanceof ElfError) throw new ElfError(`${image}: ${e.message}`);

@@ -9,19 +9,21 @@
  * | range | what |
  * |---|---|
  * | 0x8000_0000 + 2 MiB | firmware (Reserved): reset entry, trap entry, boot-info record at +0x1000, arguments at +0x2000 |
- * | 0x8020_0000 + 2 MiB | kernel image (KernelAndModules): entry at +0, trap vector at +0x100, ecall for SBI calls at +0x200; data from +0x1000 |
+ * | 0x8020_0000 + 2 MiB | kernel image (KernelAndModules): entry at +0, trap vector at +0x100, ecall for SBI calls at +0x200, idle loop at +0x300; data from +0x1000 |
  * | 0x8040_0000 + size | the program (KernelAndModules) |
+ * | next page + size | the initial ramdisk, a newc cpio archive of the `files` (KernelAndModules; kernel/proc/ramdisk.ts) |
  * | top of RAM | device tree (Reserved), where QEMU puts it |
  */
 import { Kernel, type KernelOptions } from "../../kernel/kernel.js";
 import { riscvKernelArch } from "../../kernel/arch/riscv64/kernel-arch.js";
 import { writeBootInfo, bootInfoSize } from "../../kernel/boot-info.js";
 import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
+import { type ArchiveFile, newcArchive, PATH_MAX, ramdiskName } from "../../kernel/proc/ramdisk.js";
 import { EM_RISCV, parseElf } from "../elf.js";
 import { installFirmware } from "./sbi.js";
 import { riscvHal } from "./kernel-hal.js";
 import { memoryMapFromDtb } from "./memory-map.js";
-import { createRiscvVirt, type RiscvVirt, type RiscvVirtOptions } from "./virt.js";
+import { createRiscvVirt, type RiscvVirt, type RiscvVirtOptions, VIRT_TIMEBASE_HZ } from "./virt.js";
 
 export const FIRMWARE_BASE = 0x8000_0000;
 export const FIRMWARE_SIZE = 0x20_0000;
@@ -33,14 +35,24 @@ export const KERNEL_SIZE = 0x20_0000;
 export const MODULE_BASE = 0x8040_0000;
 /** The kernel image's virtual address (Sv39 upper half, as Linux places its image). */
 export const KERNEL_VA = 0xffff_ffff_8000_0000n;
-const TRAP_OFFSET = 0x100, ECALL_OFFSET = 0x200, TEXT_SIZE = 0x1000, CONSOLE_BUFFER = KERNEL_BASE + 0x1000;
+const TRAP_OFFSET = 0x100, ECALL_OFFSET = 0x200, IDLE_OFFSET = 0x300, TEXT_SIZE = 0x1000, CONSOLE_BUFFER = KERNEL_BASE + 0x1000;
 const ECALL_WORD = 0x00000073;
+/** The idle loop: `wfi` then `j .-4` (jal x0, -4). */
+const IDLE_WORDS = [0x10500073, 0xffdff06f];
+/** Room kept free between the modules and the device tree (frames for the kernel's first needs). */
+const HEADROOM = 4 * 1024 * 1024;
+const pageUp = (n: number): number => Math.ceil(n / 4096) * 4096;
 
 /** Options of a kernel boot. */
 export interface KernelBootOptions extends RiscvVirtOptions, KernelOptions {
   /** The first user program (an RV64 ELF) and its arguments (argv[0] first). */
   program: Uint8Array;
   args: string[];
+  /**
+   * Files of the initial ramdisk, in order (execve finds programs there). The first program is in
+   * it too, under argv[0]; names lose a leading "/".
+   */
+  files?: readonly ArchiveFile[];
 }
 
 /** A machine with firmware, kernel and program in place, ready to run. */
@@ -49,27 +61,33 @@ export interface KernelMachine extends RiscvVirt {
 }
 
 /**
- * Builds the machine and places firmware, kernel and program. Throws ElfError for a program that is
- * not a loadable RV64 ELF, BootError for one that does not fit or arguments that are too long.
+ * Builds the machine and places firmware, kernel, program and ramdisk. Throws ElfError for a program
+ * that is not a loadable RV64 ELF, BootError for modules that do not fit, arguments that are too
+ * long, or ramdisk files with a bad or repeated name (argv[0]'s included).
  */
 export function bootKernel(opts: KernelBootOptions): KernelMachine {
   const v = createRiscvVirt(opts);
   const hart = v.machine.harts[0]!;
   const ram = v.machine.bus.ramAt(v.ramBase)!;
   parseElf(opts.program, EM_RISCV);
-  const moduleEnd = MODULE_BASE + Math.ceil(opts.program.length / 4096) * 4096;
-  if (moduleEnd + 4 * 1024 * 1024 > v.dtbAddr) throw new BootError(`program of ${opts.program.length} bytes does not fit below the device tree at 0x${v.dtbAddr.toString(16)} (use --ram)`);
+  const moduleEnd = MODULE_BASE + pageUp(opts.program.length);
+  if (moduleEnd + HEADROOM > v.dtbAddr) throw new BootError(`program of ${opts.program.length} bytes does not fit below the device tree at 0x${v.dtbAddr.toString(16)} (use --ram)`);
+  const archive = ramdiskArchive(opts.files ?? [], opts.args[0]);
+  const ramdiskBase = moduleEnd, ramdiskEnd = ramdiskBase + pageUp(archive.length);
+  if (ramdiskEnd + HEADROOM > v.dtbAddr) throw new BootError(`initial ramdisk of ${archive.length} bytes does not fit below the device tree at 0x${v.dtbAddr.toString(16)} (use --ram)`);
   const argBytes = new TextEncoder().encode(opts.args.map((a) => a + "\0").join(""));
   if (argBytes.length > ARGS_MAX) throw new BootError(`arguments take ${argBytes.length} bytes; at most ${ARGS_MAX} fit`);
   const bus = v.machine.bus;
   bus.load(MODULE_BASE, opts.program);
+  if (archive.length) bus.load(ramdiskBase, archive);
   if (argBytes.length) bus.load(ARGS_ADDR, argBytes);
   bus.load(v.dtbAddr, v.dtb);
   bus.write(KERNEL_BASE + ECALL_OFFSET, 4, ECALL_WORD);
+  IDLE_WORDS.forEach((w, i) => bus.write(KERNEL_BASE + IDLE_OFFSET + 4 * i, 4, w | 0));
 
   const hal = riscvHal(bus, hart, ram, () => (hart.csrHi[0x180]! >>> 28 === 0 ? BigInt(KERNEL_BASE + ECALL_OFFSET) : KERNEL_VA + BigInt(ECALL_OFFSET)));
-  const arch = riscvKernelArch(hal.cpu, hal, CONSOLE_BUFFER);
-  const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: TRAP_OFFSET }, opts);
+  const arch = riscvKernelArch(hal.cpu, hal, CONSOLE_BUFFER, VIRT_TIMEBASE_HZ);
+  const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: TRAP_OFFSET, idleOffset: IDLE_OFFSET }, opts);
 
   installFirmware(v, {
     base: FIRMWARE_BASE,
@@ -86,12 +104,14 @@ export function bootKernel(opts: KernelBootOptions): KernelMachine {
         { base: FIRMWARE_BASE, size: FIRMWARE_SIZE, kind: MemoryRegionKind.Reserved },
         { base: KERNEL_BASE, size: KERNEL_SIZE, kind: MemoryRegionKind.KernelAndModules },
         { base: MODULE_BASE, size: moduleEnd - MODULE_BASE, kind: MemoryRegionKind.KernelAndModules },
+        ...(archive.length ? [{ base: ramdiskBase, size: ramdiskEnd - ramdiskBase, kind: MemoryRegionKind.KernelAndModules }] : []),
         { base: dtbAddr, size: v.dtb.length, kind: MemoryRegionKind.Reserved },
       ]);
       if (bootInfoSize(memoryMap.length) > ARGS_ADDR - BOOT_INFO_ADDR) throw new BootError("firmware: memory map too large for the boot-info page");
       writeBootInfo(hal, BOOT_INFO_ADDR, {
         hartId: hart.hartId, dtb: { base: dtbAddr, size: v.dtb.length }, kernelStart: KERNEL_BASE, kernelEnd: KERNEL_BASE + KERNEL_SIZE,
-        module: { base: MODULE_BASE, size: opts.program.length }, args: { base: ARGS_ADDR, size: argBytes.length }, memoryMap,
+        module: { base: MODULE_BASE, size: opts.program.length }, args: { base: ARGS_ADDR, size: argBytes.length },
+        ramdisk: { base: archive.length ? ramdiskBase : 0, size: archive.length }, memoryMap,
       });
     },
   });
@@ -99,4 +119,23 @@ export function bootKernel(opts: KernelBootOptions): KernelMachine {
   hart.registerNative(KERNEL_BASE + TRAP_OFFSET, () => kernel.trap());
   hart.reset(FIRMWARE_BASE | 0, 0, v.dtbAddr);
   return { ...v, kernel };
+}
+
+/**
+ * The newc archive of `files` (empty when there are none). Throws BootError for a name that is
+ * empty, has a NUL or is too long once its leading "/" is gone, or is used twice or by the program.
+ */
+function ramdiskArchive(files: readonly ArchiveFile[], programName: string | undefined): Uint8Array {
+  if (files.length === 0) return new Uint8Array(0);
+  const taken = new Map<string, string>();
+  if (programName) taken.set(ramdiskName(programName), "the program (argv[0])");
+  const named = files.map((f) => {
+    const name = ramdiskName(f.name);
+    if (name === "" || name.includes("\0") || new TextEncoder().encode(name).length >= PATH_MAX) throw new BootError(`ramdisk file name "${f.name}" is empty, has a NUL, or is ${PATH_MAX} bytes or longer`);
+    const other = taken.get(name);
+    if (other !== undefined) throw new BootError(`ramdisk file name "${name}" is already used by ${other}`);
+    taken.set(name, "another file");
+    return { name, bytes: f.bytes };
+  });
+  return newcArchive(named);
 }

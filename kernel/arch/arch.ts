@@ -55,6 +55,18 @@ export interface KernelArch {
   returnToUser(frame: number): void;
   /** Requests a timer interrupt `ticks` from now; `undefined` cancels. */
   armTimer(ticks: number | undefined): void;
+  /** Ticks per second of {@link now} and {@link armTimer} (the platform's timebase). */
+  readonly timebaseHz: number;
+  /** The current time in ticks (a free-running 64-bit counter). */
+  now(): bigint;
+  /** Lets user mode read the time counter (RISC-V `rdtime`), as Linux allows. */
+  allowUserTimeRead(): void;
+  /**
+   * Leaves the trap handler for the kernel's idle loop at `pc` (kernel text that waits for an
+   * interrupt, e.g. `wfi; j .-4`), in kernel mode with interrupts enabled; the next interrupt
+   * enters the trap vector again, from the kernel. The handler's last act, like returnToUser.
+   */
+  idle(pc: bigint): void;
   /** Writes bytes to the console (through the firmware). */
   consoleWrite(bytes: Uint8Array): void;
   /** Powers off with an exit status. */

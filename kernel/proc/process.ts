@@ -6,18 +6,18 @@ import { USER_FRAME_SIZE } from "../arch/arch.js";
 import type { Kernel } from "../kernel.js";
 import type { AsidContext } from "../mm/asid.js";
 import { forkMemory } from "../mm/fork.js";
-import { ProcessMemory } from "../mm/process-memory.js";
+import type { ProcessMemory } from "../mm/process-memory.js";
 import { AddressSpace } from "../mm/vm/address-space.js";
 import { KernelPanic } from "../panic.js";
+import { setMmapBase } from "./aslr.js";
 import { ElfError, parseElf } from "./elf.js";
-import { loadProgram } from "./exec.js";
+import { buildImage, discardMemory, shareKernelHalf } from "./image.js";
 import { checkExitLeaks } from "./leaks.js";
 import { newProcessRecord, processName, releaseProcessRecord } from "./process-record.js";
 import { copyToUser } from "./user-memory.js";
 
-/** User stack: its top, and how far it may grow down (a guard page lies below). */
-export const STACK_TOP = 0x3f_ffff_f000n;
-export const STACK_MAX = 8n * 1024n * 1024n;
+/** User stack: its top without ASLR, and how far it may grow down (a guard page lies below). */
+export { STACK_MAX, STACK_TOP } from "./aslr.js";
 
 /** A pending wait4: which child, and where to store the status. */
 interface PendingWait {
@@ -25,7 +25,8 @@ interface PendingWait {
   statusPtr: bigint;
 }
 
-export type ProcessState = "runnable" | "waiting" | "zombie";
+/** "waiting": in wait4; "sleeping": in nanosleep (kernel/proc/sleep.ts). */
+export type ProcessState = "runnable" | "waiting" | "sleeping" | "zombie";
 
 export class Process {
   state: ProcessState = "runnable";
@@ -37,8 +38,11 @@ export class Process {
   /** A child whose exit ended this process's wait4; reaped when this process runs next. */
   reapable: Process | undefined;
 
-  /** `record`: heap address of the process's record (process-record.ts); 0 when the kernel has no heap. */
-  constructor(readonly pid: number, public ppid: number, readonly mm: ProcessMemory, readonly frame: number, public record = 0) {}
+  /**
+   * `mm`: replaced by execve (kernel/proc/execve.ts). `record`: heap address of the process's
+   * record (process-record.ts); 0 when the kernel has no heap.
+   */
+  constructor(readonly pid: number, public ppid: number, public mm: ProcessMemory, readonly frame: number, public record = 0) {}
 
   /**
    * Creates a process running `program` (an ELF image) with `argv` and `envp`. Throws ElfError for
@@ -48,14 +52,15 @@ export class Process {
   static spawn(k: Kernel, program: Uint8Array, argv: string[], envp: string[]): Process {
     const image = parseElf(program, k.arch.elfMachine);
     const pid = k.procs.nextPid();
-    const { mm, frame } = newProcessMemory(k, pid);
-    const random16 = new Uint8Array(16);
-    (k.opts.random ?? ((b: Uint8Array) => b.forEach((_, i) => { b[i] = (pid * 131 + i * 7) & 0xff; })))(random16);
-    const loaded = loadProgram(mm, image, { argv, envp, stackTop: STACK_TOP, stackMax: STACK_MAX, random16 });
-    if (!loaded.ok) throw new ElfError(loaded.error.message);
-    shareKernelHalf(k, mm.space);
-    mm.hardwareAccess = (va, access) => k.arch.userAccess(va, access);
-    k.arch.initUserFrame(frame, loaded.entry, loaded.sp);
+    const frame = k.memory!.frames.allocateFrame(`pid ${pid} kernel stack`);
+    if (frame === undefined) throw new KernelPanic(`spawn: no memory for the kernel stack of pid ${pid}`);
+    const built = buildImage(k, pid, image, { argv, envp });
+    if (!built.ok) {
+      if (built.error.kind === "OutOfMemory") throw new KernelPanic(`spawn: ${built.error.message}`);
+      throw new ElfError(built.error.message);
+    }
+    const mm = built.mm;
+    k.arch.initUserFrame(frame, built.entry, built.sp);
     const record = newProcessRecord(k, pid, 0, argv[0] ?? "");
     if (record === undefined) throw new KernelPanic(`spawn: no kernel heap for the record of pid ${pid}`);
     return new Process(pid, 0, mm, frame, record);
@@ -81,40 +86,11 @@ export class Process {
     }
     shareKernelHalf(k, created.space);
     r.child.hardwareAccess = (va, access) => k.arch.userAccess(va, access);
+    if (k.layoutRandom) setMmapBase(r.child, parent.mm.mmapBase());
     k.hal.copy(frame, parent.frame, USER_FRAME_SIZE);
     k.arch.setSyscallReturn(frame, 0n);
     return new Process(pid, parent.pid, r.child, frame, record);
   }
-}
-
-function newProcessMemory(k: Kernel, pid: number): { mm: ProcessMemory; frame: number } {
-  const frames = k.memory!.frames;
-  const created = AddressSpace.create({ arch: k.arch.paging, mem: k.hal, frames, asid: 0 });
-  if (!created.ok) throw new KernelPanic(`spawn: no memory for page tables of pid ${pid}`);
-  const frame = frames.allocateFrame(`pid ${pid} kernel stack`);
-  if (frame === undefined) throw new KernelPanic(`spawn: no memory for the kernel stack of pid ${pid}`);
-  const mm = new ProcessMemory({ space: created.space, frames, mem: k.hal, tlb: k.hal.tlb, owner: `pid ${pid}` });
-  return { mm, frame };
-}
-
-/** Root-table entries of the kernel half (the upper half of the top level). */
-function kernelHalf(k: Kernel): { first: number; count: number; bytes: number } {
-  const bits = k.arch.paging.indexBits[k.arch.paging.levels - 1]!;
-  const entries = 1 << bits;
-  return { first: entries / 2, count: entries / 2, bytes: k.arch.paging.entryBytes };
-}
-
-/** Every address space shares the kernel's upper-half tables (global mappings), as Linux does. */
-function shareKernelHalf(k: Kernel, space: AddressSpace): void {
-  const { first, count, bytes } = kernelHalf(k);
-  const from = Number(k.memory!.space.rootPa), to = Number(space.rootPa);
-  k.hal.copy(to + first * bytes, from + first * bytes, count * bytes);
-}
-
-/** Detaches the shared kernel half so that destroying the space frees only user tables. */
-function unshareKernelHalf(k: Kernel, space: AddressSpace): void {
-  const { first, count, bytes } = kernelHalf(k);
-  k.hal.fill(Number(space.rootPa) + first * bytes, count * bytes, 0);
 }
 
 /** All processes, the run queue, and the current one. */
@@ -175,15 +151,10 @@ export class ProcessTable {
     p.state = "zombie";
     p.waitStatus = how.signal !== undefined ? how.signal & 0x7f : ((how.code ?? 0) & 0xff) << 8;
     this.queue = this.queue.filter((pid) => pid !== p.pid);
-    // Leave the dying address space before its tables are freed.
-    k.arch.switchAddressSpace(k.memory!.space.rootRegister());
-    unshareKernelHalf(k, p.mm.space);
-    p.mm.destroy();
+    discardMemory(k, p.mm);
     k.asids?.release(p.asid);
-    if (this.lastSpace === p.mm.space) this.lastSpace = undefined;
     k.memory!.frames.freeFrame(p.frame);
     releaseProcessRecord(k, p.record);
-    k.perf.retire(p.mm.stats);
     checkExitLeaks(k, p);
     for (const c of this.childrenOf(p)) {
       c.ppid = 1;

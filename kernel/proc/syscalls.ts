@@ -7,12 +7,15 @@
 import type { Kernel } from "../kernel.js";
 import { MemoryFlags } from "../mm/flags.js";
 import type { MemResult } from "../mm/process-memory.js";
+import { execve } from "./execve.js";
 import { Process } from "./process.js";
+import { kill } from "./signals.js";
+import { nanosleep } from "./sleep.js";
 import { copyFromUser } from "./user-memory.js";
 
 export const SYS = {
-  write: 64, writev: 66, exit: 93, exit_group: 94, sched_yield: 124, getpid: 172, getppid: 173,
-  brk: 214, munmap: 215, clone: 220, mmap: 222, mprotect: 226, wait4: 260,
+  write: 64, writev: 66, exit: 93, exit_group: 94, nanosleep: 101, sched_yield: 124, kill: 129, getpid: 172, getppid: 173,
+  brk: 214, munmap: 215, clone: 220, execve: 221, mmap: 222, mprotect: 226, wait4: 260,
 } as const;
 
 /** errno values (asm-generic/errno-base.h, errno.h). */
@@ -58,6 +61,9 @@ export function syscall(k: Kernel, p: Process, nr: number, a: bigint[]): bigint 
     case SYS.exit_group:
       k.exit(p, { code: Number(a[0]! & 0xffn) });
       return undefined;
+    case SYS.nanosleep: return nanosleep(k, p, a[0]!, a[1]!);
+    case SYS.kill: return kill(k, p, a[0]!, a[1]!);
+    case SYS.execve: return execve(k, p, a[0]!, a[1]!, a[2]!);
     case SYS.sched_yield:
       k.procs.rotate();
       return 0n;

@@ -75,6 +75,11 @@ export interface RunKernelOptions {
   random?: (bytes: Uint8Array) => void;
   /** ASID bits the kernel may use (KernelOptions.asidBits), to force rollovers. */
   asidBits?: number;
+  /** Initial-ramdisk files by name, in order: assembly source (assembled here) or bytes. */
+  files?: Record<string, string | Uint8Array>;
+  /** KernelOptions.seed and KernelOptions.aslr. */
+  seed?: number;
+  aslr?: boolean;
 }
 
 /** Frames `pid` owns right now. */
@@ -93,10 +98,12 @@ function snapshot(frames: FrameAllocator, p: Process): ProcessSnapshot {
 export function runKernel(program: string | Uint8Array, opts: RunKernelOptions = {}): KernelRun {
   const asm = typeof program === "string" ? assembleRiscv64(program, { fileName: "prog.S" }) : undefined;
   const elf = asm?.elf ?? (program as Uint8Array);
+  const files = Object.entries(opts.files ?? {}).map(([name, f]) => ({ name, bytes: typeof f === "string" ? assembleRiscv64(f, { fileName: `${name}.S` }).elf : f }));
   let stdout = "";
   const log: string[] = [];
   const km = bootKernel({
     program: elf, args: opts.args ?? ["prog"], timeslice: opts.timeslice, debug: opts.debug, random: opts.random, ramSize: opts.ramSize, asidBits: opts.asidBits,
+    files, seed: opts.seed, aslr: opts.aslr,
     log: (line) => log.push(line), console: (b) => { stdout += String.fromCharCode(b); },
   });
   const kernel = km.kernel;

@@ -28,11 +28,15 @@ const NAMES: Record<number, string> = {
   15: "store/AMO page fault",
 };
 
+/** scounteren.TM: U-mode may read `time`. @spec RV-S §"Counter-Enable Register (scounteren)" */
+const SCOUNTEREN_TM = 1n << 1n;
+
 /**
  * Builds the RISC-V kernel layer over the hart (`cpu`) and physical memory. `consoleBuffer` is the
- * physical address of one page the kernel owns for handing console bytes to the firmware.
+ * physical address of one page the kernel owns for handing console bytes to the firmware;
+ * `timebaseHz` is the frequency of the `time` CSR (the device tree's `timebase-frequency`).
  */
-export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: number): KernelArch {
+export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: number, timebaseHz = 10_000_000): KernelArch {
   const frameWord = (frame: number, i: number): number => frame + 8 * i;
   let satp = cpu.csr(SCSR.satp);
   return {
@@ -120,6 +124,26 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
       }
       cpu.sbi(SBI_TIME, 0, [cpu.csr(SCSR.time) + BigInt(ticks)]);
       cpu.setCsr(SCSR.sie, sie | SIE_STIE);
+    },
+
+    timebaseHz,
+
+    now: () => cpu.csr(SCSR.time),
+
+    /**
+     * Linux sets scounteren to TM alone (drivers/perf/riscv_pmu_sbi.c), so user code can read the
+     * time but not cycle or instret; the firmware's mcounteren already lets S-mode pass it on.
+     */
+    allowUserTimeRead() {
+      cpu.setCsr(SCSR.scounteren, cpu.csr(SCSR.scounteren) | SCOUNTEREN_TM);
+    },
+
+    /** sret with SPP = S and SPIE = 1: the idle loop runs in S-mode with sstatus.SIE set. */
+    idle(pc) {
+      cpu.setCsr(SCSR.sepc, pc);
+      const s = cpu.csr(SCSR.sstatus);
+      cpu.setCsr(SCSR.sstatus, (s & ~SSTATUS.SUM) | SSTATUS.SPP | SSTATUS.SPIE);
+      cpu.sret();
     },
 
     consoleWrite(bytes) {
