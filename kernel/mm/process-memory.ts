@@ -126,11 +126,17 @@ export class ProcessMemory {
   }
 
   /**
-   * Where top-down mmap placement starts: below the lowest stack's reservation (its guard gap), or
-   * the top of user space when there is no stack.
+   * A randomised (ASLR) ceiling for top-down mmap placement; undefined = the top of user space.
+   * Fork copies it, so a child keeps its parent's layout.
+   */
+  mmapCeiling: bigint | undefined;
+
+  /**
+   * Where top-down mmap placement starts: below the lowest stack's reservation (its guard gap) and
+   * below {@link mmapCeiling}, or the top of user space.
    */
   mmapBase(): bigint {
-    let base = this.userEnd;
+    let base = this.mmapCeiling ?? this.userEnd;
     for (const v of this.vmas.all()) if (v.grows === "down" && reservedStart(v) < base) base = reservedStart(v);
     return base;
   }

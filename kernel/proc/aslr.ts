@@ -76,15 +76,9 @@ export function placeImage<T extends ElfImageLike & { readonly type: number }>(i
 }
 
 /**
- * Makes top-down mmap placement in `mm` start at `base` (never above the one ProcessMemory derives
- * from its stack); nothing for undefined. ProcessMemory has no option for this, so its `mmapBase`
- * is wrapped on this one instance; fork passes the parent's `mmapBase()` on to the child.
+ * Makes top-down mmap placement in `mm` start at or below `base` (never above the one ProcessMemory
+ * derives from its stack); nothing for undefined.
  */
 export function setMmapBase(mm: ProcessMemory, base: bigint | undefined): void {
-  if (base === undefined) return;
-  const derived = mm.mmapBase.bind(mm);
-  mm.mmapBase = () => {
-    const below = derived();
-    return base < below ? base : below;
-  };
+  if (base !== undefined) mm.mmapCeiling = base;
 }

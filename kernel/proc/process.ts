@@ -9,7 +9,6 @@ import { forkMemory } from "../mm/fork.js";
 import type { ProcessMemory } from "../mm/process-memory.js";
 import { AddressSpace } from "../mm/vm/address-space.js";
 import { KernelPanic } from "../panic.js";
-import { setMmapBase } from "./aslr.js";
 import { ElfError, parseElf } from "./elf.js";
 import { buildImage, discardMemory, shareKernelHalf } from "./image.js";
 import { checkExitLeaks } from "./leaks.js";
@@ -86,7 +85,7 @@ export class Process {
     }
     shareKernelHalf(k, created.space);
     r.child.hardwareAccess = (va, access) => k.arch.userAccess(va, access);
-    if (k.layoutRandom) setMmapBase(r.child, parent.mm.mmapBase());
+    r.child.mmapCeiling = parent.mm.mmapCeiling;
     k.hal.copy(frame, parent.frame, USER_FRAME_SIZE);
     k.arch.setSyscallReturn(frame, 0n);
     return new Process(pid, parent.pid, r.child, frame, record);
