@@ -5,6 +5,7 @@
  *   multios run --arch riscv64 --bare IMAGE.elf|PROG.S [options]
  *   multios run --arch riscv64 PROG.elf|PROG.S [ARGS...] [--file [NAME=]PATH ...] [--seed N | --no-aslr]
  *   multios asm --arch riscv64 PROG.S -o OUT.elf
+ *   multios test FILE.scenario.json...
  *   multios demo
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
@@ -18,11 +19,13 @@ import { formatStaleTlbReport, type StaleTlbReport } from "../emulator/arch/risc
 import { parseTlbSpec, parseSize } from "./options.js";
 import { AsmError, assembleRiscv64 } from "./asm/riscv64/index.js";
 import { runDemo } from "./demo.js";
+import { runScenarioFiles } from "./scenario/report.js";
 
 const USAGE = `usage:
   multios run --arch riscv64 PROGRAM.elf|PROG.S [ARGS...] [options]   (kernel)
   multios run --arch riscv64 --bare IMAGE.elf|PROG.S [options]
   multios asm --arch riscv64 PROG.S -o OUT.elf
+  multios test FILE.scenario.json...   run scenarios (docs/scenarios.md); exit 0 all pass, 1 a failure, 2 a bad file
   multios demo
   multios --help | --version
 
@@ -59,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case "run": return cmdRun(rest);
       case "asm": return cmdAsm(rest);
+      case "test": return cmdTest(rest);
       case "demo": return runDemo((s) => process.stdout.write(s));
       case "--version": process.stdout.write(`multios ${version()}\n`); return 0;
       case "--help": case "-h": case undefined: process.stdout.write(USAGE + "\n"); return cmd === undefined ? 2 : 0;
@@ -268,6 +272,12 @@ function printStats(h: import("../emulator/arch/riscv64/hart.js").Hart, staleTlb
     ...(staleTlb !== undefined ? [`stale TLB uses ${staleTlb} (--strict-tlb)`] : []),
   ];
   process.stderr.write(lines.map((l) => `stats: ${l}\n`).join(""));
+}
+
+function cmdTest(argv: string[]): number {
+  const { args } = parseArgs(argv, [], []);
+  if (args.length === 0) throw new UsageError("test needs at least one scenario file");
+  return runScenarioFiles(args, (line) => process.stdout.write(line + "\n"));
 }
 
 function cmdAsm(argv: string[]): number {

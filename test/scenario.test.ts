@@ -1,0 +1,166 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { causeOf, defineScenario, kindOf, loadScenarioFile, parseScenarioJson, runScenario, ScenarioError, TRAP_KINDS, type Scenario } from "../tools/scenario/index.js";
+
+const DIR = "examples/scenarios";
+const examples = readdirSync(DIR).filter((f) => f.endsWith(".scenario.json")).sort();
+
+const segfault: Scenario = {
+  name: "segfault",
+  machine: { arch: "riscv64" },
+  mode: "kernel",
+  program: { asm: ".globl _start\n_start:\n li t0, 0x1000\n sd zero, 0(t0)\n" },
+  expect: { exitCode: 139, traps: [{ kind: "store-page-fault", tval: "0x1000" }], kernel: { killed: 1, framesLeaked: 0 } },
+};
+
+function errorOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ScenarioError);
+    return (e as Error).message;
+  }
+  throw new Error("no error");
+}
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["bin/multios.js", ...args], { encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("scenario examples", () => {
+  it("ships the four examples", () => {
+    expect(examples).toEqual(["demand-zero.scenario.json", "fork-cow.scenario.json", "mmu-faults.scenario.json", "segfault.scenario.json"]);
+  });
+  it.each(examples)("%s passes", (file) => {
+    const l = loadScenarioFile(join(DIR, file));
+    const r = runScenario(l.scenario, { baseDir: l.baseDir });
+    expect(r.failures).toEqual([]);
+    expect(r.passed).toBe(true);
+  });
+});
+
+describe("runScenario", () => {
+  it("a killed process reports exit 139, the store page fault with its address, one kill", () => {
+    const r = runScenario(defineScenario(segfault));
+    expect(r.passed).toBe(true);
+    expect(r.stats.exitCode).toBe(139);
+    expect(r.stats.kernel?.faults["protection-kill"]).toBe(1);
+    expect(r.events.some((e) => e.type === "trap" && e.cause === 15 && e.tval === "0x1000")).toBe(true);
+  });
+
+  it("wrong expectations fail with one line each naming expected and actual", () => {
+    const r = runScenario(defineScenario({
+      ...segfault,
+      expect: { exitCode: 0, stdout: "hi", traps: [{ kind: "load-page-fault", tval: "0x1000" }], kernel: { demandZero: 2, killed: 0, oops: true } },
+    }));
+    expect(r.passed).toBe(false);
+    expect(r.failures).toEqual([
+      "expect.exitCode: expected 0, got 139",
+      'expect.stdout: expected "hi", got ""',
+      "expect.traps[0]: expected {kind load-page-fault, tval 0x1000} in the run, not found; 2 trap(s) left, none of that cause",
+      "expect.kernel.demandZero: expected 2 demand-zero fault(s), got 0",
+      "expect.kernel.killed: expected 0 process(es) killed, got 1",
+      "expect.kernel.oops: expected an oops, got none",
+    ]);
+  });
+
+  it("a trap with the right kind but another address is shown as the nearest candidate", () => {
+    const r = runScenario(defineScenario({ ...segfault, expect: { traps: [{ kind: "store-page-fault", tval: "0x2000" }] } }));
+    expect(r.failures).toEqual(["expect.traps[0]: expected {kind store-page-fault, tval 0x2000} in the run, not found; nearest: #0 store-page-fault (cause 15) tval 0x1000 U->S"]);
+  });
+
+  it("traps match as a subsequence, in order", () => {
+    const ok = runScenario(defineScenario({ ...segfault, expect: { traps: [{ kind: "store-page-fault" }, { kind: "ecall-supervisor", from: "S", to: "M" }] } }));
+    expect(ok.failures).toEqual([]);
+    const reversed = runScenario(defineScenario({ ...segfault, expect: { traps: [{ kind: "ecall-supervisor" }, { kind: "store-page-fault" }] } }));
+    expect(reversed.failures).toEqual(["expect.traps[1]: expected {kind store-page-fault} after trap #1, not found; 0 trap(s) left, none of that cause"]);
+  });
+
+  it("a run that hits the instruction budget fails", () => {
+    const r = runScenario(defineScenario({ name: "loop", machine: { arch: "riscv64" }, mode: "bare", program: { asm: ".globl _start\n_start: j _start\n" }, maxInsns: 1000, expect: {} }));
+    expect(r.failures).toEqual(["run: stopped by max-insns after 1000 instructions"]);
+  });
+});
+
+describe("trap kinds", () => {
+  it("every neutral kind maps to a distinct RISC-V cause and back", () => {
+    const causes = TRAP_KINDS.map((k) => causeOf("riscv64", k));
+    expect(new Set(causes).size).toBe(TRAP_KINDS.length);
+    for (const k of TRAP_KINDS) expect(kindOf("riscv64", causeOf("riscv64", k))).toBe(k);
+    expect(causeOf("riscv64", "store-page-fault")).toBe(15);
+  });
+});
+
+describe("scenario validation", () => {
+  const base = { name: "x", machine: { arch: "riscv64" }, mode: "kernel", program: { asm: "" }, expect: {} };
+  const bad = (patch: object): string => errorOf(() => parseScenarioJson(JSON.stringify({ ...base, ...patch })));
+
+  it("rejects bad JSON in one line", () => {
+    expect(errorOf(() => parseScenarioJson("{ nope"))).toMatch(/^not valid JSON: /);
+  });
+  it("names unknown fields", () => {
+    expect(bad({ expcet: {} })).toBe("expcet: unknown field (allowed: name, machine, mode, program, expect, args, kernel, maxInsns, $schema, description)");
+    expect(bad({ expect: { kernel: { cowCopies: 1 } } })).toMatch(/^expect\.kernel\.cowCopies: unknown field \(allowed: demandZero, /);
+    expect(bad({ expect: { traps: [{ kind: "store-page-fault", addr: "0x1" }] } })).toMatch(/^expect\.traps\[0\]\.addr: unknown field/);
+  });
+  it("names missing and mistyped fields", () => {
+    expect(errorOf(() => parseScenarioJson(JSON.stringify({ ...base, name: undefined })))).toBe("name: required field is missing");
+    expect(bad({ machine: { arch: "arm64" } })).toBe('machine.arch: expected one of riscv64, got "arm64"');
+    expect(bad({ machine: { arch: "riscv64", tlb: "33/4" } })).toBe("machine.tlb: --tlb '33/4': entries/ways must be a power of two");
+    expect(bad({ machine: { arch: "riscv64", ram: "lots" } })).toBe("machine.ram: machine.ram 'lots' is not a size (examples: 128M, 4G)");
+    expect(bad({ program: { asm: "", elf: "a.elf" } })).toBe("program: expected exactly one of asm, asmFile, elf, got asm, elf");
+    expect(bad({ expect: { exitCode: -1 } })).toBe("expect.exitCode: expected a whole number >= 0, got -1");
+    expect(bad({ expect: { traps: [{ kind: "store-fault" }] } })).toMatch(/^expect\.traps\[0\]\.kind: unknown trap kind "store-fault" \(known: /);
+    expect(bad({ expect: { traps: [{ tval: "banana" }] } })).toBe('expect.traps[0].tval: expected an address like "0x1000", got "banana"');
+    expect(bad({ mode: "bare", expect: { kernel: { killed: 0 } } })).toBe('expect.kernel: kernel expectations do not apply to mode "bare"');
+  });
+  it("defineScenario validates too", () => {
+    expect(errorOf(() => defineScenario({ ...segfault, expect: { traps: [{}] } }))).toBe("expect.traps[0]: an expected trap needs at least one field");
+  });
+});
+
+describe("multios test", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "multios-scenario-"));
+  const write = (name: string, v: unknown): string => {
+    const p = join(tmp, name);
+    writeFileSync(p, typeof v === "string" ? v : JSON.stringify(v));
+    return p;
+  };
+
+  it("exit 0 and a ✓ per scenario when all pass", () => {
+    const r = cli("test", ...examples.map((f) => join(DIR, f)));
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(examples.length);
+    expect(r.stdout).toContain(`${examples.length} scenario(s): ${examples.length} passed, 0 failed`);
+  });
+
+  it("exit 1 with the failing expectations under the ✗", () => {
+    const p = write("wrong.scenario.json", { ...segfault, name: "wrong", expect: { exitCode: 0 } });
+    const r = cli("test", join(DIR, "segfault.scenario.json"), p);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(`✗ wrong (${p})\n    expect.exitCode: expected 0, got 139\n`);
+    expect(r.stdout).toContain("2 scenario(s): 1 passed, 1 failed");
+  });
+
+  it("exit 2 for a bad file, naming the file and the field, running nothing", () => {
+    const p = write("bad.scenario.json", { ...segfault, expect: { exitcode: 0 } });
+    const r = cli("test", join(DIR, "segfault.scenario.json"), p);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toContain(`! ${p}: expect.exitcode: unknown field`);
+    expect(r.stdout).not.toContain("✓");
+  });
+
+  it("exit 2 for invalid JSON, a missing file, or a program that does not assemble", () => {
+    expect(cli("test", write("junk.scenario.json", "{")).status).toBe(2);
+    expect(cli("test", join(tmp, "missing.scenario.json")).stdout).toContain("cannot read: ENOENT");
+    const asm = cli("test", write("asm.scenario.json", { ...segfault, program: { asm: "bogus x1\n" } }));
+    expect(asm.status).toBe(2);
+    expect(asm.stdout).toMatch(/^! segfault \(.*\): /m);
+    expect(cli("test").status).toBe(2);
+  });
+});
