@@ -9,6 +9,7 @@ import type { KernelArch, TrapInfo } from "./arch/arch.js";
 import { readBootInfo } from "./boot-info.js";
 import { AsidAllocator } from "./mm/asid.js";
 import type { Hal } from "./hal.js";
+import type { Injector } from "./inject.js";
 import { initMemory, type KernelImage, type KernelMemory } from "./init.js";
 import { PageFaultError } from "./mm/fault-info.js";
 import { handlePageFault, isResolved } from "./mm/fault.js";
@@ -16,6 +17,7 @@ import type { GlobalAllocator } from "./mm/heap/index.js";
 import { createKernelHeap } from "./mm/kernel-heap.js";
 import { kernelMemoryStats, type KernelMemoryStats } from "./mm/memory-stats.js";
 import { Perf } from "./mm/perf.js";
+import type { FrameAllocator } from "./mm/phys/allocator.js";
 import { BootError } from "./mm/phys/regions.js";
 import { invariantsHold } from "./paranoid.js";
 import { ElfError } from "./proc/elf.js";
@@ -43,6 +45,12 @@ export interface KernelOptions {
   seed?: number;
   /** Randomise the user layout from `seed` (kernel/proc/aslr.ts); default true when a seed is given. */
   aslr?: boolean;
+  /**
+   * Fault injection (kernel/inject.ts): consulted by the frame allocator and the kernel heap from
+   * the moment the heap exists (so the first process's creation can be failed too). Each injection
+   * is logged as `inject: POINT call N (pid P, owner O)`.
+   */
+  injector?: Injector;
 }
 
 /** Where the kernel image is and where its trap vector sits in it. */
@@ -105,6 +113,7 @@ export class Kernel {
       const { frames, space, map } = this.memory;
       const heap = createKernelHeap({ mem: this.hal, tlb: this.hal.tlb, space, frames }, this.arch.physicalOffset, map, { debug: this.opts.debug });
       this.heap = heap;
+      if (this.opts.injector) this.attachInjector(this.opts.injector, frames, heap);
       this.perf.observeAllocations("frames", () => frames.getMemoryStats().allocations);
       this.perf.observeAllocations("heap", () => heap.stats().allocations);
       this.arch.installTrapVector(this.image.va + BigInt(this.image.trapVectorOffset));
@@ -202,6 +211,18 @@ export class Kernel {
     const status = how.signal !== undefined ? 128 + how.signal : (how.code ?? 0) & 0xff;
     if (p.pid === 1) this.initExit = status;
     this.procs.exit(this, p, how);
+  }
+
+  /** Hands `inj`'s hook to the frame allocator and the heap, and logs its injections (after calling any `onInject` already set). */
+  private attachInjector(inj: Injector, frames: FrameAllocator, heap: GlobalAllocator): void {
+    const previous = inj.onInject;
+    inj.onInject = (i) => {
+      previous?.(i);
+      this.log(`inject: ${i.point} call ${i.call} (pid ${i.pid ?? "-"}, owner ${i.owner ?? "-"})`);
+    };
+    const hook = inj.hook(() => this.procs.current?.pid);
+    frames.inject = hook;
+    heap.inject = hook;
   }
 
   /** A timer interrupt: wakes the sleepers that are due and ends the running slice if it is over. */

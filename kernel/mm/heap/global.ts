@@ -12,6 +12,7 @@
  * Host-side state is configuration plus the owner-name table: RAM stores an owner id, and
  * `ownerNames[id]` is its name (append-only interning, the only thing RAM cannot hold as text).
  */
+import type { InjectHook } from "../../inject.js";
 import type { KernelMemory } from "../frames.js";
 import { PAGE_SIZE } from "../frames.js";
 import { checkHeap, explainBadPointer, redZoneProblem, walk } from "./check.js";
@@ -69,12 +70,16 @@ export class GlobalAllocator {
     this.ram.set(CTL.FREE_BYTES, initial - FIRST_BLOCK);
   }
 
+  /** Fault injection (kernel/inject.ts): consulted first by {@link allocate}; true fails the call (point "heap-alloc"). */
+  inject: InjectHook | undefined;
+
   /**
    * Allocates `size` bytes aligned to `align` (a power of two; at least 16 is given anyway),
    * recorded under `owner` for leak reports. Returns the payload address, or undefined when the
    * heap cannot grow enough. Debug mode fills the payload with 0xCD. RangeError for bad arguments.
    */
   allocate(size: number, align = GRANULE, owner?: string): number | undefined {
+    if (this.inject?.("heap-alloc", { owner })) { this.ram.add(CTL.FAILURES, 1); return undefined; }
     return this.alloc(size, align, this.ownerId(owner));
   }
 

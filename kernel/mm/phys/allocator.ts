@@ -19,6 +19,7 @@ import { KernelPanic } from "../../panic.js";
 import { PAGE_SIZE, type FrameSource } from "../frames.js";
 import { FrameBitmap } from "./bitmap.js";
 import { FrameRecords, MAX_REFCOUNT } from "./frame-records.js";
+import type { InjectHook } from "../../inject.js";
 import { OwnerTable } from "./owners.js";
 import { poisonBreak, poisonFrame, POISON_WORD } from "./poison.js";
 import { metadataBytesFor, placeMetadata } from "./layout.js";
@@ -152,8 +153,12 @@ export class FrameAllocator implements FrameSource {
     return this.addrOf(i);
   }
 
-  /** {@link FrameSource} name of {@link allocatePhysicalPage}. */
+  /** Fault injection (kernel/inject.ts): consulted first by {@link allocateFrame}; true fails the call. */
+  inject: InjectHook | undefined;
+
+  /** {@link FrameSource} name of {@link allocatePhysicalPage}; fails when {@link inject} says so (point "frame-alloc"). */
   allocateFrame(owner?: string): number | undefined {
+    if (this.inject?.("frame-alloc", { owner })) { this.counters.failedAllocations++; return undefined; }
     return this.allocatePhysicalPage(owner);
   }
 

@@ -1,0 +1,101 @@
+/**
+ * Hardware fault injection on riscv64-virt: faults the kernel cannot be asked about, applied to the
+ * machine between two instructions (boot/riscv64/inject-run.ts decides when).
+ *
+ * | kind | what happens | legal hardware behaviour? |
+ * |---|---|---|
+ * | `pte-flip` | bit `bit` of a valid leaf PTE of the running process, in RAM, is flipped or cleared | no: a memory error |
+ * | `tlb-drop` | one valid TLB entry (any array) is invalidated | yes: a TLB may drop entries at any time |
+ * | `tlb-corrupt` | one valid TLB entry's physical page moves to the neighbouring page of its size | no: a TLB array error |
+ * | `spurious-irq` | `sip.SSIP` or `sip.STIP` is raised without a cause | no (for the platform): nothing asked for it |
+ *
+ * The PTE is found through the kernel's own page-table walk (AddressSpace.walkPageTable) over the
+ * running process's areas, and written through the bus, so caches derived from RAM (decoded
+ * instructions, the stale-TLB detector) see the write as they would see a store. The TLB keeps the
+ * old translation until something removes it, as real hardware would.
+ */
+import { IRQ } from "../../emulator/arch/riscv64/defs.js";
+import type { Injection } from "../../kernel/inject.js";
+import { MemoryFlags } from "../../kernel/mm/flags.js";
+import type { SplitMix64 } from "../../kernel/random.js";
+import type { KernelMachine } from "./kernel-boot.js";
+
+/** One hardware fault of a plan. `at`: the instruction count (hart 0) to apply it at; unset: drawn from the plan's seed. */
+export type HwFault =
+  | { kind: "pte-flip"; at?: number; bit?: number; mode?: "flip" | "clear"; target?: "data" | "any" }
+  | { kind: "tlb-drop"; at?: number }
+  | { kind: "tlb-corrupt"; at?: number }
+  | { kind: "spurious-irq"; at?: number; irq?: "software" | "timer" };
+
+/** Pages of the running process's areas scanned for PTEs, at most (a bound on the walk's cost). */
+const MAX_SCANNED_PAGES = 1 << 16;
+const PAGE = 4096n;
+
+/** A uniform integer in [0, n) (n ≥ 1, below 2^32). */
+export function below(rng: SplitMix64, n: number): number {
+  return Number(rng.bits(32) % BigInt(n));
+}
+
+/**
+ * Applies `fault` to `km` now, choosing its target with `rng`. Returns the injection made, or
+ * undefined when there was nothing to apply it to (no process running, an empty TLB, no valid PTE).
+ * Throws RangeError for a bit outside 0..63.
+ */
+export function applyHwFault(km: KernelMachine, fault: HwFault, rng: SplitMix64): Injection | undefined {
+  const hart = km.machine.harts[0]!;
+  const pid = km.kernel.procs.current?.pid;
+  const base = { point: fault.kind, call: hart.icount, ...(pid !== undefined ? { pid } : {}) };
+  switch (fault.kind) {
+    case "pte-flip": {
+      const bit = fault.bit ?? below(rng, 10);
+      if (!Number.isInteger(bit) || bit < 0 || bit > 63) throw new RangeError(`pte-flip: bit ${bit} is not in 0..63`);
+      const ptes = userLeafPtes(km, fault.target ?? "data");
+      if (ptes.length === 0) return undefined;
+      const { va, pteAddr } = ptes[below(rng, ptes.length)]!;
+      const old = km.machine.bus.read64(pteAddr)!;
+      const mask = 1n << BigInt(bit);
+      const now = fault.mode === "clear" ? old & ~mask : old ^ mask;
+      km.machine.bus.write64(pteAddr, now);
+      return { ...base, detail: `va 0x${va.toString(16)}: PTE at 0x${pteAddr.toString(16)} 0x${old.toString(16)} -> 0x${now.toString(16)} (bit ${bit} ${fault.mode === "clear" ? "cleared" : "flipped"})` };
+    }
+    case "tlb-drop":
+    case "tlb-corrupt": {
+      const slots = hart.tlbs.arrays.flatMap((t) => [...t.valid].flatMap((v, i) => (v === 1 ? [{ t, i }] : [])));
+      if (slots.length === 0) return undefined;
+      const { t, i } = slots[below(rng, slots.length)]!;
+      const va = t.vpnBase[i]! * 4096;
+      if (fault.kind === "tlb-drop") {
+        t.valid[i] = 0;
+        hart.flushFast();
+        return { ...base, detail: `${t.name}[${i}] va 0x${va.toString(16)} dropped` };
+      }
+      const pages = 2 ** (t.shift[i]! - 12);
+      const ppn = t.ppn[i]!;
+      t.ppn[i] = Math.floor(ppn / pages) % 2 === 0 ? ppn + pages : ppn - pages;
+      hart.flushFast();
+      return { ...base, detail: `${t.name}[${i}] va 0x${va.toString(16)} ppn 0x${ppn.toString(16)} -> 0x${t.ppn[i]!.toString(16)}` };
+    }
+    case "spurious-irq": {
+      const irq = fault.irq === "timer" ? IRQ.STI : IRQ.SSI;
+      hart.mipSoft |= 1 << irq;
+      hart.interruptsChanged();
+      return { ...base, detail: `sip.${irq === IRQ.STI ? "STIP" : "SSIP"} raised` };
+    }
+  }
+}
+
+/** Valid leaf PTEs mapping the running process's areas (writable ones only for "data"), in address order. */
+function userLeafPtes(km: KernelMachine, target: "data" | "any"): { va: bigint; pteAddr: number }[] {
+  const p = km.kernel.procs.current;
+  if (p === undefined || p.state === "zombie") return [];
+  const out: { va: bigint; pteAddr: number }[] = [];
+  let scanned = 0;
+  for (const vma of p.mm.vmas.all()) {
+    if (target === "data" && (vma.flags & MemoryFlags.WRITE) === 0) continue;
+    for (let va = vma.start; va < vma.end && scanned < MAX_SCANNED_PAGES; va += PAGE, scanned++) {
+      const leaf = p.mm.space.walkPageTable(va).at(-1);
+      if (leaf?.decoded.valid && leaf.decoded.leaf) out.push({ va, pteAddr: leaf.pteAddr });
+    }
+  }
+  return out;
+}
