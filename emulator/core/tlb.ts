@@ -175,7 +175,7 @@ export class Tlb {
       const shift = shifts[s]!;
       const first = (small ? tag & mask : setIndex(tag, mask)) * ways;
       for (let i = first; i < first + ways; i++) {
-        if (valid[i] === 1 && vpnBase[i] === base && shiftOf[i] === shift && (global[i] === 1 || asidOf[i] === asid)) {
+        if (vpnBase[i] === base && valid[i] === 1 && shiftOf[i] === shift && (global[i] === 1 || asidOf[i] === asid)) {
           return i;
         }
       }
