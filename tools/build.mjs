@@ -14,4 +14,4 @@ const rawText = {
 };
 
 const common = { bundle: true, platform: "node", format: "esm", target: "node20", sourcemap: true, logLevel: "warning", plugins: [rawText] };
-await build({ ...common, entryPoints: { cli: "tools/cli.ts", index: "index.ts", bench: "tools/bench/bench.ts" }, outdir: "dist" });
+await build({ ...common, entryPoints: { cli: "tools/cli.ts", index: "index.ts", bench: "tools/bench/bench.ts", "campaign-worker": "tools/campaign/worker.ts" }, outdir: "dist" });

@@ -6,6 +6,7 @@
  *   multios run --arch riscv64 PROG.elf|PROG.S [ARGS...] [--file [NAME=]PATH ...] [--seed N | --no-aslr]
  *   multios asm --arch riscv64 PROG.S -o OUT.elf
  *   multios test FILE.scenario.json...
+ *   multios campaign PLAN.json [--runs N] [--jobs J] [--shard i/n] [--json] [--html FILE] [--only RUN]
  *   multios demo
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
@@ -20,12 +21,17 @@ import { parseTlbSpec, parseSize } from "./options.js";
 import { AsmError, assembleRiscv64 } from "./asm/riscv64/index.js";
 import { runDemo } from "./demo.js";
 import { runScenarioFiles } from "./scenario/report.js";
+import { campaignReport, formatHtml, formatSummary, runCampaign, shardRuns, type Shard } from "./campaign/index.js";
+import { loadPlan, PlanError } from "./campaign/plan.js";
+import { FAILING, runCampaignRun } from "./campaign/run.js";
 
 const USAGE = `usage:
   multios run --arch riscv64 PROGRAM.elf|PROG.S [ARGS...] [options]   (kernel)
   multios run --arch riscv64 --bare IMAGE.elf|PROG.S [options]
   multios asm --arch riscv64 PROG.S -o OUT.elf
   multios test FILE.scenario.json...   run scenarios (docs/scenarios.md); exit 0 all pass, 1 a failure, 2 a bad file
+  multios campaign PLAN.json [options]   seeded fault-injection runs (docs/campaigns.md); exit 0 no
+                           failing run, 1 an oops/hang/corruption, 2 a bad plan
   multios demo
   multios --help | --version
 
@@ -50,7 +56,15 @@ kernel options (without --bare):
   --seed N                 seed of the kernel's randomness: ASLR and AT_RANDOM (default 0)
   --no-aslr                fixed user layout (stack, mmap base, brk, PIE load address); the
                            seed still feeds AT_RANDOM
-  --debug                  kernel paranoid mode: poisoning and invariant checks`;
+  --debug                  kernel paranoid mode: poisoning and invariant checks
+
+campaign options:
+  --runs N                 number of runs (default: the plan's runs)
+  --jobs J                 worker threads, one machine each (default 2)
+  --shard i/n              only the runs whose number is i mod n
+  --json                   print the JSON report to stdout (the summary goes to stderr)
+  --html FILE              also write an HTML report
+  --only RUN               re-run run RUN in-process and print its injections, output and kernel log`;
 
 /** A usage error: printed as one line, exit status 2. */
 class UsageError extends Error {}
@@ -63,13 +77,14 @@ export async function main(argv: string[]): Promise<number> {
       case "run": return cmdRun(rest);
       case "asm": return cmdAsm(rest);
       case "test": return cmdTest(rest);
+      case "campaign": return await cmdCampaign(rest);
       case "demo": return runDemo((s) => process.stdout.write(s));
       case "--version": process.stdout.write(`multios ${version()}\n`); return 0;
       case "--help": case "-h": case undefined: process.stdout.write(USAGE + "\n"); return cmd === undefined ? 2 : 0;
       default: throw new UsageError(`unknown command '${cmd}' (try multios --help)`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ElfError || e instanceof AsmError || e instanceof RangeError || e instanceof BootError) {
+    if (e instanceof UsageError || e instanceof ElfError || e instanceof AsmError || e instanceof RangeError || e instanceof BootError || e instanceof PlanError) {
       process.stderr.write(`multios: ${e.message}\n`);
       return 2;
     }
@@ -278,6 +293,64 @@ function cmdTest(argv: string[]): number {
   const { args } = parseArgs(argv, [], []);
   if (args.length === 0) throw new UsageError("test needs at least one scenario file");
   return runScenarioFiles(args, (line) => process.stdout.write(line + "\n"));
+}
+
+/** A whole-number option value (a run count, a job count, a run number); `min` is its least value. */
+function wholeOption(name: string, s: string, min: number): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} '${s}' is not a whole number >= ${min}`);
+  return n;
+}
+
+/** The --shard value "i/n" with 0 <= i < n. */
+function parseShard(s: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  const index = Number(m?.[1]), count = Number(m?.[2]);
+  if (!m || !(count >= 1 && index < count)) throw new UsageError(`--shard '${s}' is not i/n with 0 <= i < n`);
+  return { index, count };
+}
+
+async function cmdCampaign(argv: string[]): Promise<number> {
+  const { flags, args } = parseArgs(argv, ["--runs", "--jobs", "--shard", "--html", "--only"], ["--json"]);
+  if (args.length !== 1) throw new UsageError(`campaign takes one plan file, got ${args.length}`);
+  const planArg = args[0]!;
+  const runs = flags.has("--runs") ? wholeOption("--runs", flags.get("--runs")!, 0) : undefined;
+  const jobs = flags.has("--jobs") ? wholeOption("--jobs", flags.get("--jobs")!, 1) : 2;
+  const shard = flags.has("--shard") ? parseShard(flags.get("--shard")!) : undefined;
+  const loaded = loadPlan(planArg, runs);
+  const json = flags.has("--json");
+  if (flags.has("--only")) {
+    const run = wholeOption("--only", flags.get("--only")!, 0);
+    const { summary, result } = runCampaignRun(loaded.plan, loaded.program, run);
+    if (json) process.stdout.write(JSON.stringify({ ...summary, exitCode: result.faulty.exitCode, reason: result.faulty.reason, stdout: result.faulty.stdout, log: result.log, golden: { exitCode: result.golden.exitCode, stdout: result.golden.stdout } }, null, 2) + "\n");
+    else {
+      const out = [
+        `run ${run} (seed ${summary.seed}): ${summary.outcome}`,
+        ...summary.injections.map((i) => `injection: ${i.point} at ${i.call}${i.pid !== undefined ? ` pid ${i.pid}` : ""}${i.owner ? ` owner ${i.owner}` : ""}${i.detail ? `: ${i.detail}` : ""}`),
+        `golden: exit ${result.golden.exitCode}, output ${JSON.stringify(result.golden.stdout)}`,
+        `faulty: exit ${result.faulty.exitCode} (${result.faulty.reason}), output ${JSON.stringify(result.faulty.stdout)}`,
+        ...result.log.map((l) => `log: ${l}`),
+      ];
+      process.stdout.write(out.join("\n") + "\n");
+    }
+    return FAILING.includes(summary.outcome) ? 1 : 0;
+  }
+  const selected = shardRuns(loaded.plan.runs, shard);
+  const tty = process.stderr.isTTY === true;
+  const step = Math.max(1, Math.ceil(selected.length / 10));
+  const progress = (done: number, total: number): void => {
+    const line = `campaign ${loaded.plan.name}: ${done}/${total} runs`;
+    if (tty) process.stderr.write(`\r${line}${done === total ? "\n" : ""}`);
+    else if (done % step === 0 || done === total) process.stderr.write(line + "\n");
+  };
+  const results = await runCampaign(loaded, selected, jobs, new URL("./campaign-worker.js", import.meta.url), progress);
+  const report = campaignReport(planArg, loaded, results, shard);
+  if (json) {
+    process.stderr.write(formatSummary(report));
+    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+  } else process.stdout.write(formatSummary(report));
+  if (flags.has("--html")) writeFileSync(flags.get("--html")!, formatHtml(report));
+  return report.failures.length > 0 ? 1 : 0;
 }
 
 function cmdAsm(argv: string[]): number {

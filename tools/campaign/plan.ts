@@ -1,0 +1,165 @@
+/**
+ * Campaign plans (docs/campaigns.md): the JSON file a campaign reads, its validation, and the
+ * seed of each run. Validation errors are one line naming the field ("faults[0].probability: ...").
+ */
+import { readFileSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+import type { HwFault } from "../../boot/riscv64/inject-hw.js";
+import { INJECT_POINTS, Injector, type FaultPoint, type InjectPoint, type KernelFaultPlan } from "../../kernel/inject.js";
+import { assembleRiscv64 } from "../asm/riscv64/index.js";
+import { parseSize } from "../options.js";
+
+/** A plan that is not well-formed, or whose program cannot be read: the message is "file: field: reason". */
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PlanError";
+  }
+}
+
+/** A validated plan: everything a worker needs to run any run of the campaign. */
+export interface CampaignPlan {
+  name: string;
+  /** Base seed; run i uses {@link runSeed}(seed, i). */
+  seed: number;
+  /** Runs of the campaign (plan `runs`, or --runs). */
+  runs: number;
+  /** argv of the program (argv[0] first). */
+  args: string[];
+  /** RAM size in bytes, when the plan sets one. */
+  ramSize?: number;
+  kernel: KernelFaultPlan;
+  hardware: HwFault[];
+}
+
+/** A plan and its program's ELF bytes (assembled when the plan names a .S file). */
+export interface LoadedPlan {
+  plan: CampaignPlan;
+  program: Uint8Array;
+}
+
+type Obj = Record<string, unknown>;
+
+const HW_FIELDS: Record<HwFault["kind"], readonly string[]> = {
+  "pte-flip": ["at", "bit", "mode", "target"],
+  "tlb-drop": ["at"],
+  "tlb-corrupt": ["at"],
+  "spurious-irq": ["at", "irq"],
+};
+const HW_ENUMS: Record<string, readonly string[]> = { mode: ["flip", "clear"], target: ["data", "any"], irq: ["software", "timer"] };
+const FAULT_FIELDS = ["probability", "interval", "times", "nth", "filter"];
+
+const show = (v: unknown): string => (typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? "an array" : v === null ? "null" : typeof v === "object" ? "an object" : String(v));
+
+/** Run i's seed: a SplitMix64 finalizer over (plan seed, i), cut to 53 bits. Same inputs, same seed, on any host. */
+export function runSeed(planSeed: number, run: number): number {
+  const mask = (1n << 64n) - 1n;
+  let z = ((BigInt(planSeed) << 32n) ^ BigInt(run)) * 0x9e3779b97f4a7c15n & mask;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & mask;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & mask;
+  return Number((z ^ (z >> 31n)) >> 11n);
+}
+
+/**
+ * Reads and validates the plan at `path`, and loads its program (paths are relative to the plan).
+ * `runs` overrides the plan's run count. Throws PlanError for the first bad field.
+ */
+export function loadPlan(path: string, runs?: number): LoadedPlan {
+  const fail = (field: string, reason: string): never => { throw new PlanError(`${path}: ${field ? field + ": " : ""}${reason}`); };
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    return fail("", `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return fail("", `not JSON: ${(e as Error).message}`);
+  }
+  const object = (v: unknown, field: string, required: readonly string[], optional: readonly string[]): Obj => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(field, `expected an object, got ${show(v)}`);
+    const o = v as Obj;
+    const at = (k: string): string => (field ? `${field}.${k}` : k);
+    for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) fail(at(k), `unknown field (allowed: ${[...required, ...optional].join(", ")})`);
+    for (const k of required) if (o[k] === undefined) fail(at(k), "required field is missing");
+    return o;
+  };
+  const count = (v: unknown, field: string): number =>
+    typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : fail(field, `expected a whole number >= 0, got ${show(v)}`);
+  const string = (v: unknown, field: string): string => (typeof v === "string" ? v : fail(field, `expected a string, got ${show(v)}`));
+  const array = (v: unknown, field: string): unknown[] => (Array.isArray(v) ? v : fail(field, `expected an array, got ${show(v)}`));
+
+  const o = object(raw, "", ["name", "program", "faults"], ["$schema", "description", "seed", "args", "machine", "runs", "hardware"]);
+  const name = string(o.name, "name");
+  const seed = o.seed === undefined ? 0 : count(o.seed, "seed");
+  const planRuns = o.runs === undefined ? 100 : count(o.runs, "runs");
+  const prog = object(o.program, "program", [], ["asmFile", "elf"]);
+  if ((prog.asmFile === undefined) === (prog.elf === undefined)) fail("program", "expected exactly one of asmFile, elf");
+  const progField = prog.asmFile !== undefined ? "program.asmFile" : "program.elf";
+  const progPath = resolve(dirname(path), string(prog.asmFile ?? prog.elf, progField));
+  const args = o.args === undefined ? [basename(progPath).replace(/\.[sS]$/, "")] : array(o.args, "args").map((a, i) => string(a, `args[${i}]`));
+  if (args.length === 0) fail("args", "expected at least argv[0]");
+  let ramSize: number | undefined;
+  if (o.machine !== undefined) {
+    const m = object(o.machine, "machine", [], ["ram"]);
+    if (typeof m.ram === "number") ramSize = count(m.ram, "machine.ram");
+    else if (m.ram !== undefined) {
+      try {
+        ramSize = parseSize(string(m.ram, "machine.ram"), "machine.ram");
+      } catch (e) {
+        if (e instanceof RangeError) fail("", e.message);
+        throw e;
+      }
+    }
+  }
+  const kernel: KernelFaultPlan = {};
+  array(o.faults, "faults").forEach((f, i) => {
+    const at = `faults[${i}]`;
+    const fo = object(f, at, ["point"], FAULT_FIELDS);
+    if (!(INJECT_POINTS as readonly unknown[]).includes(fo.point)) fail(`${at}.point`, `expected one of ${INJECT_POINTS.join(", ")}, got ${show(fo.point)}`);
+    const point = fo.point as InjectPoint;
+    if (kernel[point] !== undefined) fail(`${at}.point`, `${point} is already in the plan`);
+    for (const k of ["probability", "interval", "times", "nth"]) if (fo[k] !== undefined && typeof fo[k] !== "number") fail(`${at}.${k}`, `expected a number, got ${show(fo[k])}`);
+    if (fo.filter !== undefined) {
+      const fl = object(fo.filter, `${at}.filter`, [], ["pid", "owner"]);
+      if (fl.pid !== undefined) count(fl.pid, `${at}.filter.pid`);
+      if (fl.owner !== undefined) string(fl.owner, `${at}.filter.owner`);
+    }
+    const { point: _point, ...spec } = fo;
+    try {
+      new Injector(0, { [point]: spec as FaultPoint });
+    } catch (e) {
+      if (e instanceof RangeError) fail(at, e.message);
+      throw e;
+    }
+    kernel[point] = spec as FaultPoint;
+  });
+  const hardware = (o.hardware === undefined ? [] : array(o.hardware, "hardware")).map((h, i) => {
+    const at = `hardware[${i}]`;
+    const kinds = Object.keys(HW_FIELDS);
+    const kind = object(h, at, ["kind"], Object.keys(HW_ENUMS).concat("at", "bit")).kind;
+    if (typeof kind !== "string" || !kinds.includes(kind)) fail(`${at}.kind`, `expected one of ${kinds.join(", ")}, got ${show(kind)}`);
+    const ho = object(h, at, ["kind"], HW_FIELDS[kind as HwFault["kind"]]);
+    if (ho.at !== undefined) count(ho.at, `${at}.at`);
+    if (ho.bit !== undefined && !(count(ho.bit, `${at}.bit`) <= 63)) fail(`${at}.bit`, `expected 0..63, got ${show(ho.bit)}`);
+    for (const [k, allowed] of Object.entries(HW_ENUMS)) {
+      if (ho[k] !== undefined && !allowed.includes(ho[k] as string)) fail(`${at}.${k}`, `expected one of ${allowed.join(", ")}, got ${show(ho[k])}`);
+    }
+    return ho as unknown as HwFault;
+  });
+  const plan: CampaignPlan = { name, seed, runs: runs ?? planRuns, args, kernel, hardware, ...(ramSize !== undefined ? { ramSize } : {}) };
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(progPath);
+  } catch (e) {
+    return fail(progField, `cannot read ${progPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (prog.asmFile === undefined) return { plan, program: bytes };
+  try {
+    return { plan, program: assembleRiscv64(new TextDecoder().decode(bytes), { fileName: basename(progPath) }).elf };
+  } catch (e) {
+    return fail(progField, (e as Error).message.split("\n")[0]!);
+  }
+}
