@@ -8,7 +8,7 @@
  * architectural TLB currently holds for the current privilege/satp/mstatus context, and is dropped
  * whenever any TLB entry is dropped or that context changes, so it never changes what the guest sees.
  */
-import { CHUNK_SIZE, type Bus } from "../../core/memory.js";
+import type { Bus } from "../../core/memory.js";
 import { TlbSet, type TlbConfig } from "../../core/tlb.js";
 import { CSR, IRQ, MSTATUS, PRV_M, PRV_U, SATP_MODE_SV48, CAUSE } from "./defs.js";
 import { DecodedPage, Op, decodeInto, markCross, markNative } from "./decode.js";
@@ -16,8 +16,8 @@ import { FETCH, LOAD, Mmu, PAGING_MODES, RISCV_PAGE_SHIFTS, STORE } from "./mmu.
 import { pendingInterrupt, takeTrap, trapReturn, type TrapEvent } from "./trap.js";
 import type { StaleTlbDetector } from "./stale-tlb.js";
 import { execute } from "./execute.js";
+import { FP_SLOTS, loadSlow, storeSlow } from "./memory-access.js";
 
-const FP_SLOTS = 256;
 const INVALID_TAG = 1;
 
 /** Where the interrupt lines of the hart come from (the CLINT). */
@@ -120,7 +120,7 @@ export class Hart {
   /** Effective privilege for loads and stores (MPRV). */
   dataPriv = PRV_M;
   /** The host fast path is on (off with noFastPath, flushOnPteWrite, or strict TLB mode). */
-  private fastPath: boolean;
+  fastPath: boolean;
 
   constructor(readonly bus: Bus, opts: HartOptions) {
     this.hartId = opts.hartId;
@@ -388,98 +388,18 @@ export class Hart {
     return this.scratch;
   }
 
-  // ---- loads and stores -------------------------------------------------------------------
+  // ---- loads and stores (memory-access.ts) -----------------------------------------------
 
   /**
    * Translates and performs a load of `size` bytes (misaligned accesses are performed, translating
    * both pages first). Result in ldLo/ldHi, zero-extended. Returns false if a trap was taken.
    */
   loadSlow(lo: number, hi: number, size: 1 | 2 | 4 | 8, access: typeof LOAD | typeof STORE = LOAD): boolean {
-    const pa = this.mmu.translate(lo, hi, access, this.dataPriv);
-    if (pa < 0) {
-      this.exception(this.mmu.cause, lo, hi);
-      return false;
-    }
-    const bus = this.bus;
-    if ((lo & 0xfff) + size > 4096) {
-      const pa2 = this.secondPage(lo, hi, access);
-      if (pa2 < 0) return false;
-      let vlo = 0, vhi = 0;
-      for (let k = 0; k < size; k++) {
-        const a = (lo & 0xfff) + k < 4096 ? pa + k : pa2 + ((lo & 0xfff) + k - 4096);
-        if (!bus.read(a, 1)) return this.accessFault(access, lo, hi);
-        if (k < 4) vlo |= bus.lo << (8 * k);
-        else vhi |= bus.lo << (8 * (k - 4));
-      }
-      this.ldLo = vlo;
-      this.ldHi = vhi;
-      return true;
-    }
-    if (!bus.read(pa, size)) return this.accessFault(access, lo, hi);
-    this.ldLo = bus.lo;
-    this.ldHi = bus.hi;
-    if (this.fastPath && access === LOAD) this.fillFast(pa, lo, hi, false);
-    return true;
+    return loadSlow(this, lo, hi, size, access);
   }
 
   /** Translates and performs a store of (vhi:vlo). Returns false if a trap was taken. */
   storeSlow(lo: number, hi: number, size: 1 | 2 | 4 | 8, vlo: number, vhi: number): boolean {
-    const pa = this.mmu.translate(lo, hi, STORE, this.dataPriv);
-    if (pa < 0) {
-      this.exception(this.mmu.cause, lo, hi);
-      return false;
-    }
-    const bus = this.bus;
-    if ((lo & 0xfff) + size > 4096) {
-      const pa2 = this.secondPage(lo, hi, STORE);
-      if (pa2 < 0) return false;
-      const n1 = 4096 - (lo & 0xfff);
-      if (bus.find(pa, n1) === undefined || bus.find(pa2, size - n1) === undefined) return this.accessFault(STORE, lo, hi);
-      for (let k = 0; k < size; k++) {
-        const a = k < n1 ? pa + k : pa2 + (k - n1);
-        bus.write(a, 1, k < 4 ? vlo >>> (8 * k) : vhi >>> (8 * (k - 4)));
-      }
-      return true;
-    }
-    if (!bus.write(pa, size, vlo, vhi)) return this.accessFault(STORE, lo, hi);
-    if (this.fastPath && this.mmu.writable) this.fillFast(pa, lo, hi, true);
-    return true;
-  }
-
-  /** Translates the page after the one holding VA (hi:lo) for a page-crossing access. */
-  private secondPage(lo: number, hi: number, access: typeof LOAD | typeof STORE): number {
-    const lo2 = ((lo & ~0xfff) + 4096) | 0;
-    const hi2 = (hi + (lo2 === 0 ? 1 : 0)) | 0;
-    const pa2 = this.mmu.translate(lo2, hi2, access, this.dataPriv);
-    if (pa2 < 0) this.exception(this.mmu.cause, lo2, hi2);
-    return pa2;
-  }
-
-  private accessFault(access: number, lo: number, hi: number): false {
-    this.exception(access === STORE ? CAUSE.STORE_ACCESS : CAUSE.LOAD_ACCESS, lo, hi);
-    return false;
-  }
-
-  /** Caches the RAM page at `pa` for VA page (hi:lo) in the load or store fast path. */
-  private fillFast(pa: number, lo: number, hi: number, write: boolean): void {
-    const r = this.bus.find(pa);
-    if (r?.ram === undefined) return;
-    const ppn = Math.floor(pa / 4096);
-    if (write && this.decoded.has(ppn)) return;
-    const off = pa - r.base;
-    const view = r.ram.chunk(off);
-    const s = (lo >>> 12) & (FP_SLOTS - 1);
-    const pageOff = (off % CHUNK_SIZE) & ~0xfff;
-    if (write) {
-      this.wTagLo[s] = lo & ~0xfff;
-      this.wTagHi[s] = hi;
-      this.wView[s] = view;
-      this.wOff[s] = pageOff;
-    } else {
-      this.rTagLo[s] = lo & ~0xfff;
-      this.rTagHi[s] = hi;
-      this.rView[s] = view;
-      this.rOff[s] = pageOff;
-    }
+    return storeSlow(this, lo, hi, size, vlo, vhi);
   }
 }
