@@ -14,6 +14,8 @@
  * and "program header N" for the N-th entry of the program header table.
  */
 
+import { hex } from "../mm/safety.js";
+
 /** e_machine values of the architectures MultiOS emulates. */
 export const EM_RISCV = 243, EM_AARCH64 = 183, EM_X86_64 = 62;
 
@@ -79,7 +81,6 @@ export function machineName(machine: number): string {
   return MACHINE_NAMES[machine] ?? "unknown";
 }
 
-const hex = (v: bigint | number): string => "0x" + v.toString(16);
 /** "[base, +size)" in hex, as ELF error messages write ranges. */
 export const range = (base: bigint | number, size: bigint | number): string => `[${hex(base)}, +${hex(size)})`;
 

@@ -28,10 +28,9 @@ export const POISON = {
   FRESH: 0xcd,
 } as const;
 
-/** `0x` followed by the value in hexadecimal. */
-export function hex(v: number): string {
-  return "0x" + v.toString(16);
-}
+/** `0x` followed by the value in hexadecimal (the kernel's one formatter). */
+import { hex } from "../safety.js";
+export { hex };
 
 /** True for 1, 2, 4, … up to 2^52. */
 export function isPowerOfTwo(n: number): boolean {
