@@ -61,8 +61,9 @@ export class Hart {
   /** mcycle and minstret minus the instruction count (set by CSR writes). */
   cycleOffset = 0n;
   instretOffset = 0n;
-  /** The last trap's cause, for messages. */
-  lastCause = "";
+  /** The last trap's cause code and kind, for messages. */
+  lastCause = 0;
+  lastInterrupt = false;
   /** mstatus low word (the high word is constant). */
   mstatus = 0;
   mie = 0;

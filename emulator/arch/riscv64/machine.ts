@@ -169,7 +169,7 @@ export class RiscvMachine {
       if (h.icount !== retired || h.traps === traps) {
         stuck = 0;
       } else if (++stuck >= TRAP_LOOP_LIMIT) {
-        return { reason: "trap-loop", exitCode: 125, icount: h.icount, message: `hart ${h.hartId} is in a trap loop: ${TRAP_LOOP_LIMIT} traps without retiring an instruction; pc ${hex(h.pc)}, last cause ${h.lastCause}` };
+        return { reason: "trap-loop", exitCode: 125, icount: h.icount, message: `hart ${h.hartId} is in a trap loop: ${TRAP_LOOP_LIMIT} traps without retiring an instruction; pc ${hex(h.pc)}, last cause ${h.lastInterrupt ? "interrupt" : "exception"} ${h.lastCause}` };
       }
     }
   }

@@ -60,7 +60,8 @@ export function takeTrap(h: Hart, cause: number, interrupt: boolean, tvalLo: num
   h.translationChanged();
   h.interruptsChanged();
   h.traps++;
-  h.lastCause = interrupt ? `interrupt ${cause}` : `exception ${cause}`;
+  h.lastCause = cause;
+  h.lastInterrupt = interrupt;
   if (h.onTrap) {
     h.onTrap({
       cause, interrupt, tval: pair(tvalLo, tvalHi), epc: pair(h.csrLo[epcR]!, h.csrHi[epcR]!),
