@@ -28,9 +28,10 @@ export function takeTrap(h: Hart, cause: number, interrupt: boolean, tvalLo: num
   const from = h.priv;
   const deleg = h.csrLo[interrupt ? CSR.mideleg : CSR.medeleg]!;
   const toS = from <= PRV_S && ((deleg >>> cause) & 1) === 1;
-  const [causeR, epcR, tvalR, tvecR] = toS
-    ? [CSR.scause, CSR.sepc, CSR.stval, CSR.stvec]
-    : [CSR.mcause, CSR.mepc, CSR.mtval, CSR.mtvec];
+  const causeR = toS ? CSR.scause : CSR.mcause;
+  const epcR = toS ? CSR.sepc : CSR.mepc;
+  const tvalR = toS ? CSR.stval : CSR.mtval;
+  const tvecR = toS ? CSR.stvec : CSR.mtvec;
   h.csrLo[causeR] = cause;
   h.csrHi[causeR] = interrupt ? 0x80000000 | 0 : 0;
   h.csrLo[epcR] = h.pcLo;
