@@ -3,8 +3,8 @@
  * privileged ones. Compressed candidates and pseudo-instructions live in compress.ts and pseudo.ts.
  */
 import { uType } from "./encode.js";
-import { fail } from "./errors.js";
-import type { Expr } from "./expr.js";
+import { fail } from "../common/errors.js";
+import type { Expr } from "../common/expr.js";
 import {
   base, checkRange, constOf, expr, type Form, iField, type InsnContext, mustConst, type Operand, reg, sField, uField,
 } from "./forms.js";

@@ -5,7 +5,7 @@
  * `c.mv a0, a0`, `add a0, a0, 0` is `c.addi a0, 0`). Floating-point c.* forms are not provided.
  */
 import { C } from "./encode.js";
-import { fail } from "./errors.js";
+import { fail } from "../common/errors.js";
 import {
   base, checkRange, constOf, expr, fits, type Form, type InsnContext, mustConst, type Operand, reg,
 } from "./forms.js";

@@ -5,8 +5,9 @@
  * table: compressed candidates come first and only apply while `.option rvc` is in effect; the
  * first form whose operand signature matches and whose `emit` does not decline wins.
  */
-import { fail } from "./errors.js";
-import { type Expr, hasReloc } from "./expr.js";
+import type { FixupRef, FixupSpec as CommonFixupSpec } from "../common/arch.js";
+import { fail } from "../common/errors.js";
+import { type Expr, hasReloc } from "../common/expr.js";
 
 /** A parsed operand. */
 export type Operand =
@@ -21,19 +22,16 @@ export type FixupKind =
   | "hi20" | "lo12i" | "lo12s"
   | "pcrel_hi20" | "pcrel_lo12i" | "pcrel_lo12s";
 
-/** A request to patch the word being emitted. */
-export interface FixupSpec {
+/**
+ * A request to patch the word being emitted. `expr` is the target value (for pcrel_lo: the label
+ * of the auipc, unless `pair` names the auipc fixup a pseudo-instruction emitted).
+ */
+export interface FixupSpec extends CommonFixupSpec {
   kind: FixupKind;
-  /** The target value (for pcrel_lo: the label of the auipc, unless `hi` is given). */
-  expr: Expr;
-  /** For pcrel_lo emitted by a pseudo-instruction: the auipc fixup it pairs with. */
-  hi?: FixupRef;
 }
 
 /** Opaque handle of an emitted fixup. */
-export interface FixupRef {
-  readonly fixupId: number;
-}
+export type { FixupRef };
 
 /** A relaxable branch or jump to `target` (GNU as sizes it 2, 4, 6 or 8 bytes by distance). */
 export interface BranchSpec {

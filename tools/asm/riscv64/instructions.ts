@@ -4,7 +4,7 @@
  */
 import { BASE_FORMS } from "./base-forms.js";
 import { COMPRESSED_CANDIDATES, EXPLICIT_COMPRESSED } from "./compress.js";
-import { fail, SourceError } from "./errors.js";
+import { fail, SourceError } from "../common/errors.js";
 import { type Form, type InsnContext, type Operand, signature } from "./forms.js";
 import { PSEUDO_FORMS } from "./pseudo.js";
 

@@ -7,8 +7,8 @@
  * exactly as GNU as does it.
  */
 import { uType } from "./encode.js";
-import { fail } from "./errors.js";
-import type { Expr } from "./expr.js";
+import { fail } from "../common/errors.js";
+import type { Expr } from "../common/expr.js";
 import { emitCsr, emitImmOp, emitJal, emitJalr } from "./base-forms.js";
 import { base, expr, type Form, type FixupRef, type InsnContext, N, R, reg } from "./forms.js";
 import { BRANCHES, enc, LOADS, OPC, STORES } from "./opcodes.js";
@@ -56,7 +56,7 @@ function addressOperand(ctx: InsnContext, e: Expr, what: string): Expr {
 /** auipc + jalr through `tmp`, linking to `rd` (call, tail, jump). */
 function farJump(ctx: InsnContext, rd: number, tmp: number, target: Expr): void {
   const hi = auipcTo(ctx, tmp, addressOperand(ctx, target, "the target"));
-  ctx.emit32(enc.jalr(rd, tmp, 0), { kind: "pcrel_lo12i", expr: ZERO, hi });
+  ctx.emit32(enc.jalr(rd, tmp, 0), { kind: "pcrel_lo12i", expr: ZERO, pair: hi });
 }
 
 const csrRead = (csr: number): Form => ({ sig: "r", emit: (o, ctx) => { ctx.emit32(enc.csr(2, reg(o, 0), csr, 0)); } });
@@ -135,7 +135,7 @@ function build(): Map<string, Form[]> {
       emit: (o, ctx) => {
         const rd = reg(o, 0);
         const hi = auipcTo(ctx, rd, addressOperand(ctx, expr(o, 1), "the address"));
-        ctx.emit32(enc.i("addi", rd, rd, 0), { kind: "pcrel_lo12i", expr: ZERO, hi });
+        ctx.emit32(enc.i("addi", rd, rd, 0), { kind: "pcrel_lo12i", expr: ZERO, pair: hi });
       },
     });
   }
@@ -145,7 +145,7 @@ function build(): Map<string, Form[]> {
       emit: (o, ctx) => {
         const rd = reg(o, 0);
         const hi = auipcTo(ctx, rd, addressOperand(ctx, expr(o, 1), "the address"));
-        ctx.emit32(enc.load(name, rd, rd, 0), { kind: "pcrel_lo12i", expr: ZERO, hi });
+        ctx.emit32(enc.load(name, rd, rd, 0), { kind: "pcrel_lo12i", expr: ZERO, pair: hi });
       },
     });
   }
@@ -155,7 +155,7 @@ function build(): Map<string, Form[]> {
       emit: (o, ctx) => {
         const tmp = reg(o, 2);
         const hi = auipcTo(ctx, tmp, addressOperand(ctx, expr(o, 1), "the address"));
-        ctx.emit32(enc.store(name, reg(o, 0), tmp, 0), { kind: "pcrel_lo12s", expr: ZERO, hi });
+        ctx.emit32(enc.store(name, reg(o, 0), tmp, 0), { kind: "pcrel_lo12s", expr: ZERO, pair: hi });
       },
     });
   }

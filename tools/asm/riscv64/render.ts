@@ -1,23 +1,18 @@
 /**
- * Final pass: turns laid-out sections into bytes, encoding relaxed branches and alignment
- * padding and applying fixups with final addresses. Every error names the source line.
+ * The RISC-V part of the final pass: encoding relaxed branches, code padding and applying
+ * instruction fixups with final addresses (the common renderer calls these).
  */
+import type { PatchSite } from "../common/arch.js";
+import { fail } from "../common/errors.js";
+import type { Fixup, Section } from "../common/sections.js";
 import { BRANCH_INVERT, bType, C, C_BRANCH_INVERT, iImm, jType, sImm, uImm } from "./encode.js";
-import { fail, LineError, SourceError } from "./errors.js";
-import { evaluate, hiPart, type Lookup, loPart } from "./expr.js";
-import type { Fixup, Frag, Section } from "./sections.js";
+import type { BranchSpec } from "./forms.js";
+import { hiPart, loPart } from "./reloc.js";
 
 const NOP = 0x00000013;
 const C_NOP = 0x0001;
 
 const hex = (v: bigint): string => `0x${BigInt.asUintN(64, v).toString(16)}`;
-
-/** The absolute value of `fx.expr`. */
-function value(e: Fixup["expr"], lookup: Lookup): bigint {
-  const v = evaluate(e, lookup);
-  if (v === undefined || v.base !== null) fail("expression cannot be computed (relocation operator inside an expression?)");
-  return v.off;
-}
 
 /** Checks a pc-relative offset: even, and within [-reach, reach). */
 function pcrel(d: bigint, reach: bigint, target: bigint, what: string): number {
@@ -33,7 +28,7 @@ function hi20(v: bigint, what: string): number {
 }
 
 /** Bytes of the padding an `.align` with no explicit fill puts in a code section. */
-function codePadding(out: Uint8Array, at: number, size: number): void {
+export function codePadding(out: Uint8Array, at: number, size: number): void {
   const view = new DataView(out.buffer, out.byteOffset);
   let i = at;
   const end = at + size;
@@ -42,116 +37,40 @@ function codePadding(out: Uint8Array, at: number, size: number): void {
   for (; i < end; i += 4) view.setUint32(i, NOP, true);
 }
 
-function renderBranch(f: Extract<Frag, { kind: "branch" }>, sec: Section, out: Uint8Array, lookup: Lookup): void {
-  const view = new DataView(out.buffer, out.byteOffset);
-  const pc = sec.addr + BigInt(f.start);
-  const target = value(f.spec.target, lookup);
-  const { cond } = f.spec;
+/** Encodes a branch or jump relaxed to `size` bytes (2, 4, 6 or 8). */
+export function renderBranch(spec: BranchSpec, size: number, site: PatchSite): void {
+  const view = new DataView(site.out.buffer, site.out.byteOffset);
+  const { pc, at } = site;
+  const target = site.value(spec.target);
+  const { cond } = spec;
   const what = cond ? "branch" : "jump";
-  const jumpFrom = (at: number, rd = 0): number => jType(rd, pcrel(target - (pc + BigInt(at)), 1n << 20n, target, what));
-  switch (f.size) {
+  const jumpFrom = (off: number, rd = 0): number => jType(rd, pcrel(target - (pc + BigInt(off)), 1n << 20n, target, what));
+  switch (size) {
     case 2: {
       const off = pcrel(target - pc, cond ? 256n : 2048n, target, what);
-      view.setUint16(f.start, cond ? (cond.f3 === 0 ? C.beqz : C.bnez)(cond.rs1, off) : C.j(off), true);
+      view.setUint16(at, cond ? (cond.f3 === 0 ? C.beqz : C.bnez)(cond.rs1, off) : C.j(off), true);
       break;
     }
     case 4:
-      view.setUint32(f.start, cond ? bType(cond.f3, cond.rs1, cond.rs2, pcrel(target - pc, 4096n, target, what)) : jumpFrom(0, f.spec.link), true);
+      view.setUint32(at, cond ? bType(cond.f3, cond.rs1, cond.rs2, pcrel(target - pc, 4096n, target, what)) : jumpFrom(0, spec.link), true);
       break;
     case 6:
       if (!cond) throw new Error("6-byte jump");
-      view.setUint16(f.start, (cond.f3 === 0 ? C.beqz : C.bnez)(cond.rs1, 6) ^ C_BRANCH_INVERT, true);
-      view.setUint32(f.start + 2, jumpFrom(2), true);
+      view.setUint16(at, (cond.f3 === 0 ? C.beqz : C.bnez)(cond.rs1, 6) ^ C_BRANCH_INVERT, true);
+      view.setUint32(at + 2, jumpFrom(2), true);
       break;
     case 8:
       if (!cond) throw new Error("8-byte jump");
-      view.setUint32(f.start, (bType(cond.f3, cond.rs1, cond.rs2, 8) ^ BRANCH_INVERT) >>> 0, true);
-      view.setUint32(f.start + 4, jumpFrom(4), true);
+      view.setUint32(at, (bType(cond.f3, cond.rs1, cond.rs2, 8) ^ BRANCH_INVERT) >>> 0, true);
+      view.setUint32(at + 4, jumpFrom(4), true);
       break;
   }
 }
-
-/** Writes the bytes of `sec` (fragments only, fixups not applied). */
-function renderFrags(sec: Section, out: Uint8Array, lookup: Lookup): void {
-  for (const f of sec.frags) {
-    switch (f.kind) {
-      case "data": out.set(f.buf.bytes(), f.start); break;
-      case "fill": out.fill(f.byte, f.start, f.start + f.size); break;
-      case "org": out.fill(f.fill, f.start, f.start + f.size); break;
-      case "align":
-        if (f.fill !== null) out.fill(f.fill, f.start, f.start + f.size);
-        else if (sec.code) codePadding(out, f.start, f.size);
-        break;
-      case "branch":
-        try {
-          renderBranch(f, sec, out, lookup);
-        } catch (e) {
-          if (e instanceof SourceError && !(e instanceof LineError)) throw new LineError(f.line, e.message);
-          throw e;
-        }
-        break;
-    }
-  }
-}
-
-const DATA_SIZES = { d1: 1, d2: 2, d4: 4, d8: 8 } as const;
 
 /** An auipc carrying %pcrel_hi, indexed by address for %pcrel_lo(label). */
 export interface PcrelHi {
   fixup: Fixup;
   pc: bigint;
-}
-
-function applyFixup(fx: Fixup, sec: Section, out: Uint8Array, lookup: Lookup, hiAt: PcrelIndex): void {
-  const view = new DataView(out.buffer, out.byteOffset);
-  const at = sec.frags[fx.frag]!.start + fx.off;
-  const pc = sec.addr + BigInt(at);
-  if (fx.kind in DATA_SIZES) {
-    const size = DATA_SIZES[fx.kind as keyof typeof DATA_SIZES];
-    const v = value(fx.expr, lookup);
-    const bits = BigInt(size * 8);
-    if (size < 8 && (v < -(1n << (bits - 1n)) || v >= 1n << bits)) fail(`value ${v} does not fit in ${size} byte${size > 1 ? "s" : ""}`);
-    let u = BigInt.asUintN(size * 8, v);
-    for (let i = 0; i < size; i++, u >>= 8n) out[at + i] = Number(u & 0xffn);
-    return;
-  }
-  const word = view.getUint32(at, true);
-  let field: number;
-  switch (fx.kind) {
-    case "i12": case "s12": {
-      const v = value(fx.expr, lookup);
-      if (v < -2048n || v > 2047n) fail(`immediate ${v} out of range [-2048, 2047]`);
-      field = fx.kind === "i12" ? iImm(Number(v)) : sImm(Number(v));
-      break;
-    }
-    case "u20": {
-      const v = value(fx.expr, lookup);
-      if (v < 0n || v > 0xfffffn) fail(`immediate ${v} out of range [0, 1048575]`);
-      field = uImm(Number(v));
-      break;
-    }
-    case "hi20": field = uImm(hi20(value(fx.expr, lookup), "%hi")); break;
-    case "lo12i": field = iImm(Number(loPart(value(fx.expr, lookup)))); break;
-    case "lo12s": field = sImm(Number(loPart(value(fx.expr, lookup)))); break;
-    case "pcrel_hi20": field = uImm(hi20(value(fx.expr, lookup) - pc, "%pcrel_hi")); break;
-    case "pcrel_lo12i": case "pcrel_lo12s": {
-      let hi: PcrelHi | undefined;
-      if (fx.hi) {
-        hi = hiAt.byFixup.get(fx.hi);
-        if (!hi) throw new Error("pcrel_lo paired with an unknown auipc");
-      } else {
-        const label = value(fx.expr, lookup);
-        hi = hiAt.byAddr.get(label);
-        if (!hi) fail(`%pcrel_lo: no auipc with %pcrel_hi at ${hex(label)}`);
-      }
-      const lo = Number(loPart(value(hi.fixup.expr, lookup) - hi.pc));
-      field = fx.kind === "pcrel_lo12i" ? iImm(lo) : sImm(lo);
-      break;
-    }
-    default:
-      throw new Error(`unexpected fixup kind ${fx.kind}`);
-  }
-  view.setUint32(at, (word | field) >>> 0, true);
 }
 
 /** Every %pcrel_hi auipc, by address (for `%pcrel_lo(label)`) and by fixup (for la, call...). */
@@ -161,7 +80,7 @@ export interface PcrelIndex {
 }
 
 /** Indexes every %pcrel_hi auipc (after layout). */
-export function indexPcrelHi(sections: Section[]): PcrelIndex {
+export function indexPcrelHi(sections: readonly Section[]): PcrelIndex {
   const index: PcrelIndex = { byAddr: new Map(), byFixup: new Map() };
   for (const sec of sections) {
     for (const fixup of sec.fixups) {
@@ -174,21 +93,45 @@ export function indexPcrelHi(sections: Section[]): PcrelIndex {
   return index;
 }
 
-/**
- * Produces the final bytes of a section (empty for .bss-like sections).
- * @throws LineError for out-of-range values, undefined symbols and misaligned targets.
- */
-export function renderSection(sec: Section, lookup: Lookup, hiAt: PcrelIndex): Uint8Array {
-  const out = new Uint8Array(sec.nobits ? 0 : sec.size);
-  if (sec.nobits) return out;
-  renderFrags(sec, out, lookup);
-  for (const fx of sec.fixups) {
-    try {
-      applyFixup(fx, sec, out, lookup, hiAt);
-    } catch (e) {
-      if (e instanceof SourceError && !(e instanceof LineError)) throw new LineError(fx.line, e.message);
-      throw e;
+/** Patches one RISC-V instruction fixup at `site`. */
+export function applyFixup(fx: Fixup, site: PatchSite, hiAt: PcrelIndex): void {
+  const view = new DataView(site.out.buffer, site.out.byteOffset);
+  const { at, pc } = site;
+  const word = view.getUint32(at, true);
+  let field: number;
+  switch (fx.kind) {
+    case "i12": case "s12": {
+      const v = site.value(fx.expr);
+      if (v < -2048n || v > 2047n) fail(`immediate ${v} out of range [-2048, 2047]`);
+      field = fx.kind === "i12" ? iImm(Number(v)) : sImm(Number(v));
+      break;
     }
+    case "u20": {
+      const v = site.value(fx.expr);
+      if (v < 0n || v > 0xfffffn) fail(`immediate ${v} out of range [0, 1048575]`);
+      field = uImm(Number(v));
+      break;
+    }
+    case "hi20": field = uImm(hi20(site.value(fx.expr), "%hi")); break;
+    case "lo12i": field = iImm(Number(loPart(site.value(fx.expr)))); break;
+    case "lo12s": field = sImm(Number(loPart(site.value(fx.expr)))); break;
+    case "pcrel_hi20": field = uImm(hi20(site.value(fx.expr) - pc, "%pcrel_hi")); break;
+    case "pcrel_lo12i": case "pcrel_lo12s": {
+      let hi: PcrelHi | undefined;
+      if (fx.pair) {
+        hi = hiAt.byFixup.get(fx.pair);
+        if (!hi) throw new Error("pcrel_lo paired with an unknown auipc");
+      } else {
+        const label = site.value(fx.expr);
+        hi = hiAt.byAddr.get(label);
+        if (!hi) fail(`%pcrel_lo: no auipc with %pcrel_hi at ${hex(label)}`);
+      }
+      const lo = Number(loPart(site.value(hi.fixup.expr) - hi.pc));
+      field = fx.kind === "pcrel_lo12i" ? iImm(lo) : sImm(lo);
+      break;
+    }
+    default:
+      throw new Error(`unexpected fixup kind ${fx.kind}`);
   }
-  return out;
+  view.setUint32(at, (word | field) >>> 0, true);
 }

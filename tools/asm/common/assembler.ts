@@ -1,5 +1,5 @@
 /**
- * The assembler driver: walks the statements once, building sections (fragments, fixups,
+ * The architecture-neutral assembler driver: walks the statements once, building sections (fragments, fixups,
  * labels), then lays them out, resolves symbols and renders bytes.
  *
  * Symbol values are looked up in three phases with the same rules:
@@ -9,14 +9,13 @@
  *  - while relaxing, a label is an offset in its section (base = section name);
  *  - at the end, every label is an absolute address and an unknown name is an error.
  */
+import type { Architecture, EmitContext, FixupRef, FixupSpec } from "./arch.js";
 import { type DirectiveHost, DIRECTIVES, isIgnoredDirective } from "./directives.js";
 import { AsmError, fail, LineError, SourceError } from "./errors.js";
 import { evaluate, type Expr, type Lookup, type NameHook, type Val } from "./expr.js";
-import type { BranchSpec, FixupRef, FixupSpec, InsnContext, Operand } from "./forms.js";
-import { assembleInstruction, describeInsn, InsnError } from "./instructions.js";
 import { placeSections, relaxSection } from "./layout.js";
-import { parseExpression, parseOperands } from "./operands.js";
-import { indexPcrelHi, renderSection } from "./render.js";
+import { parseExpression } from "./operands.js";
+import { renderSection } from "./render.js";
 import { type DataKind, type Fixup, type Label, Section } from "./sections.js";
 import { splitStatements, type Statement } from "./source.js";
 
@@ -57,6 +56,9 @@ const isInternal = (name: string): boolean => name.startsWith(ANON) || name.star
 
 const NO_FIXUP: FixupRef = { fixupId: -1 };
 
+/** Maps the handles given to architectures back to fixups (for FixupSpec.pair). */
+type FixupTable = Map<number, Fixup>;
+
 class Assembler implements DirectiveHost {
   private readonly sections = new Map<string, Section>();
   private section: Section;
@@ -69,12 +71,10 @@ class Assembler implements DirectiveHost {
   private readonly localCounts = new Map<string, number>();
   private readonly display = new Map<string, string>();
   private anonCount = 0;
-  private fixupCount = 0;
-  private rvc = true;
-  private readonly optionStack: boolean[] = [];
+  private readonly fixupsById: FixupTable = new Map();
   private line = 0;
 
-  constructor(private readonly file: string) {
+  constructor(private readonly file: string, private readonly arch: Architecture) {
     this.section = this.previous = this.getSection(".text");
   }
 
@@ -110,7 +110,7 @@ class Assembler implements DirectiveHost {
         if (visiting.has(name)) fail(`symbol \`${name}' is defined in terms of itself`);
         visiting.add(name);
         try {
-          return evaluate(equ.expr, lookup);
+          return evaluate(equ.expr, lookup, this.arch.syntax.expr);
         } finally {
           visiting.delete(name);
         }
@@ -126,7 +126,7 @@ class Assembler implements DirectiveHost {
   private readonly finalLookup = this.makeLookup((l) => ({ base: null, off: l.sec.addr + BigInt(l.sec.frags[l.frag]!.start + l.off) }), true);
 
   private constValue(e: Expr): bigint | undefined {
-    const v = evaluate(e, this.parseLookup);
+    const v = evaluate(e, this.parseLookup, this.arch.syntax.expr);
     return v !== undefined && v.base === null ? v.off : undefined;
   }
 
@@ -168,7 +168,7 @@ class Assembler implements DirectiveHost {
   }
   previousSection(): void { [this.section, this.previous] = [this.previous, this.section]; }
 
-  expr(text: string): Expr { return parseExpression(text, this.hook); }
+  expr(text: string): Expr { return parseExpression(text, this.hook, this.arch.syntax.expr, this.arch.syntax.modifiers); }
 
   constant(text: string, what: string): bigint {
     const v = this.constValue(this.expr(text));
@@ -212,8 +212,8 @@ class Assembler implements DirectiveHost {
   align(bytes: number, fill: number | null, max: number): void {
     this.section.align = Math.max(this.section.align, bytes);
     // GNU as: in code, without a fill, aligning to no more than the instruction granule
-    // (2 bytes with RVC, 4 without) only records the section alignment.
-    if (this.section.code && fill === null && bytes <= (this.rvc ? 2 : 4)) return;
+    // (RISC-V: 2 bytes with RVC, 4 without) only records the section alignment.
+    if (this.section.code && fill === null && bytes <= this.arch.codeAlignGranule()) return;
     if (bytes > 1) this.section.pushVariable({ kind: "align", align: bytes, fill, max, size: 0, start: 0 });
   }
 
@@ -229,40 +229,34 @@ class Assembler implements DirectiveHost {
 
   declareGlobal(name: string): void { this.globals.add(name); }
   declareType(name: string, type: "func" | "object"): void { this.types.set(name, type); }
-  setRvc(on: boolean): void { this.rvc = on; }
-  pushOptions(): void { this.optionStack.push(this.rvc); }
-  popOptions(): void {
-    const top = this.optionStack.pop();
-    if (top === undefined) fail("pop without a matching push");
-    this.rvc = top;
-  }
 
   // ---- instructions ----
 
   private addFixup(spec: FixupSpec | { kind: DataKind; expr: Expr }, at: Label): Fixup {
+    const pair = "pair" in spec && spec.pair ? this.fixupsById.get(spec.pair.fixupId) : undefined;
     const fixup: Fixup = {
-      fixupId: this.fixupCount++, kind: spec.kind, expr: spec.expr,
-      hi: "hi" in spec ? (spec.hi as Fixup | undefined) : undefined, frag: at.frag, off: at.off, line: this.line,
+      fixupId: this.fixupsById.size, kind: spec.kind, expr: spec.expr, pair, frag: at.frag, off: at.off, line: this.line,
     };
+    this.fixupsById.set(fixup.fixupId, fixup);
     at.sec.fixups.push(fixup);
     return fixup;
   }
 
-  private readonly ctx: InsnContext = (() => {
+  private readonly ctx: EmitContext = (() => {
     const self = this;
     return {
-      get rvc() { return self.rvc; },
       constValue: (e: Expr) => self.constValue(e),
-      emit32: (word: number, fix?: FixupSpec): FixupRef => {
+      parseExpr: (text: string) => self.expr(text),
+      nameHook: self.hook,
+      emit: (value: number | bigint, size: number, fix?: FixupSpec): FixupRef => {
         const here = self.section.here();
-        self.section.data().push(word, 4);
+        self.section.data().push(value, size);
         return fix ? self.addFixup(fix, here) : NO_FIXUP;
       },
-      emit16: (half: number) => { self.section.data().push(half, 2); },
-      branch: (spec: BranchSpec) => {
-        self.section.pushVariable({ kind: "branch", spec, size: 0, start: 0, line: self.line });
+      relax: (spec: unknown) => {
+        self.section.pushVariable({ kind: "relax", spec, size: 0, start: 0, line: self.line });
       },
-      insn: (mnemonic, ops) => assembleInstruction(mnemonic, ops, self.ctx),
+      get section() { return self.section; },
     };
   })();
 
@@ -285,7 +279,7 @@ class Assembler implements DirectiveHost {
     const [, word = "", args = ""] = /^(\S+)\s*(.*)$/.exec(rest) ?? [];
     const name = word.toLowerCase();
     if (name.startsWith(".")) {
-      const handler = DIRECTIVES.get(name);
+      const handler = this.arch.directives?.get(name) ?? DIRECTIVES.get(name);
       if (!handler) {
         if (!isIgnoredDirective(name)) fail(`unknown directive \`${word}'`);
         return;
@@ -299,14 +293,7 @@ class Assembler implements DirectiveHost {
       return;
     }
     if (this.section.nobits) fail(`instructions cannot go in ${this.section.name}`);
-    let ops: Operand[];
-    try {
-      ops = parseOperands(args, this.hook);
-    } catch (e) {
-      if (e instanceof SourceError) throw new InsnError(`${describeInsn(name, args)}: ${e.message}`);
-      throw e;
-    }
-    assembleInstruction(name, ops, this.ctx);
+    this.arch.instruction(name, args, this.ctx);
   }
 
   private located<T>(line: number, f: () => T): T {
@@ -359,10 +346,10 @@ class Assembler implements DirectiveHost {
       if (sec.code && sec.align > 1) sec.pushVariable({ kind: "align", align: sec.align, fill: null, max: sec.align, size: 0, start: 0 });
     }
     this.located(this.line, () => {
-      for (const sec of order) relaxSection(sec, this.relaxLookup);
+      for (const sec of order) relaxSection(sec, this.relaxLookup, this.arch);
       placeSections(order, base);
-      const hiIndex = indexPcrelHi(order);
-      for (const sec of order) bytes.set(sec, renderSection(sec, this.finalLookup, hiIndex));
+      this.arch.beforeRender?.(order, this.finalLookup);
+      for (const sec of order) bytes.set(sec, renderSection(sec, this.finalLookup, this.arch));
     });
 
     const symbols: SymbolInfo[] = [];
@@ -388,11 +375,12 @@ class Assembler implements DirectiveHost {
 }
 
 /**
- * Assembles RV64 source.
+ * Assembles `source` for `arch` (a fresh Architecture object: it may hold per-assembly state),
+ * laying the sections out from `base`.
  * @throws AsmError (one line, `file:line: message`) for any error in the source.
  */
-export function assemble(source: string, file: string, base: bigint): Assembly {
-  const asm = new Assembler(file);
-  asm.run(splitStatements(source));
+export function assemble(source: string, file: string, base: bigint, arch: Architecture): Assembly {
+  const asm = new Assembler(file, arch);
+  asm.run(splitStatements(source, arch.syntax.comments));
   return asm.finish(base);
 }

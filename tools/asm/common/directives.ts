@@ -1,6 +1,8 @@
 /**
- * Assembler directives (GNU as names and meanings; `.align` takes a power of two as on RISC-V).
- * `.rept`/`.endr` and `.end` are handled by the driver because they act on statements.
+ * Assembler directives common to every architecture (GNU as names and meanings; `.align` takes
+ * a power of two, as on RISC-V and AArch64 — an architecture where it counts bytes overrides it
+ * through Architecture.directives, as it does any other directive). `.rept`/`.endr` and `.end`
+ * are handled by the driver because they act on statements.
  */
 import { fail } from "./errors.js";
 import type { Expr } from "./expr.js";
@@ -26,12 +28,11 @@ export interface DirectiveHost {
   defineSymbol(name: string, e: Expr, mustBeNew: boolean): void;
   declareGlobal(name: string): void;
   declareType(name: string, type: "func" | "object"): void;
-  setRvc(on: boolean): void;
-  pushOptions(): void;
-  popOptions(): void;
 }
 
-type Handler = (args: string, host: DirectiveHost) => void;
+/** A directive: receives its argument text (after the name) and acts on the host. */
+export type DirectiveHandler = (args: string, host: DirectiveHost) => void;
+type Handler = DirectiveHandler;
 
 const SYMBOL = /^[A-Za-z_.$][A-Za-z0-9_.$]*$/;
 
@@ -49,7 +50,8 @@ function stringBytes(text: string): number[] {
   return t.bytes;
 }
 
-function data(size: 1 | 2 | 4 | 8): Handler {
+/** The handler of a data directive of `size` bytes per value (`.byte`, `.word`...). */
+export function data(size: 1 | 2 | 4 | 8): Handler {
   return (args, host) => {
     for (const a of splitArgs(args)) host.emitData(size, host.expr(a));
   };
@@ -61,8 +63,8 @@ function strings(zeroTerminated: boolean): Handler {
   };
 }
 
-/** `.align`/`.p2align`/`.balign` arguments: amount[, fill[, max]]. */
-function alignment(powerOfTwo: boolean): Handler {
+/** `.align`/`.p2align`/`.balign` arguments: amount[, fill[, max]]; power of two or byte count. */
+export function alignment(powerOfTwo: boolean): Handler {
   return (args, host) => {
     const [amount, fill, max] = splitArgs(args);
     if (amount === undefined) fail("missing alignment");
@@ -110,23 +112,9 @@ function equate(mustBeNew: boolean): Handler {
   };
 }
 
-function option(args: string, host: DirectiveHost): void {
-  const [opt] = splitArgs(args);
-  switch (opt) {
-    case "rvc": host.setRvc(true); break;
-    case "norvc": host.setRvc(false); break;
-    case "push": host.pushOptions(); break;
-    case "pop": host.popOptions(); break;
-    case "relax": case "norelax": case "pic": case "nopic": case "csr-check": case "no-csr-check": break;
-    default:
-      if (opt?.startsWith("arch")) break;
-      fail(`unknown option \`${opt ?? ""}'`);
-  }
-}
-
 const ignore: Handler = () => {};
 
-/** Directive handlers by name (with the leading dot). */
+/** Common directive handlers by name (with the leading dot). */
 export const DIRECTIVES: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   [".text", (_a, h) => h.switchSection(".text")],
   [".data", (_a, h) => h.switchSection(".data")],
@@ -136,7 +124,7 @@ export const DIRECTIVES: ReadonlyMap<string, Handler> = new Map<string, Handler>
   [".pushsection", (a, h) => { h.pushSection(); section(a, h); }],
   [".popsection", (_a, h) => h.popSection()],
   [".previous", (_a, h) => h.previousSection()],
-  [".byte", data(1)], [".half", data(2)], [".short", data(2)], [".2byte", data(2)],
+  [".byte", data(1)], [".half", data(2)], [".hword", data(2)], [".short", data(2)], [".2byte", data(2)],
   [".word", data(4)], [".long", data(4)], [".4byte", data(4)],
   [".dword", data(8)], [".quad", data(8)], [".8byte", data(8)],
   [".ascii", strings(false)], [".asciz", strings(true)], [".string", strings(true)],
@@ -168,7 +156,6 @@ export const DIRECTIVES: ReadonlyMap<string, Handler> = new Map<string, Handler>
     if (/function/.test(type)) host.declareType(symbolName(name), "func");
     else if (/object/.test(type)) host.declareType(symbolName(name), "object");
   }],
-  [".option", option],
   ...[".local", ".hidden", ".protected", ".internal", ".size", ".file", ".ident", ".attribute", ".loc",
     ".addrsig", ".addrsig_sym", ".variant_cc"].map((d): [string, Handler] => [d, ignore]),
 ]);

@@ -1,4 +1,4 @@
-/** Errors of the RISC-V assembler. */
+/** Errors of the guest assemblers (shared by every architecture). */
 
 /**
  * An assembly error, always tied to one source line.

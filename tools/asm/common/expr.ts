@@ -10,9 +10,26 @@
 import { fail } from "./errors.js";
 import type { Token } from "./lexer.js";
 
-/** Relocation operators: `%hi(x)`, `%lo(x)`, `%pcrel_hi(x)`, `%pcrel_lo(label)`. */
-export type RelocOp = "hi" | "lo" | "pcrel_hi" | "pcrel_lo";
-const RELOC_OPS: readonly string[] = ["hi", "lo", "pcrel_hi", "pcrel_lo"];
+/**
+ * Name of a relocation operator, without its punctuation: `hi` for RISC-V `%hi(x)`, `lo12` for
+ * AArch64 `:lo12:x`. Which names exist is the architecture's choice (ExprSyntax.relocOps).
+ */
+export type RelocOp = string;
+
+/** What an architecture's expressions may contain beyond the common operators. */
+export interface ExprSyntax {
+  /** Accepted relocation operator names. */
+  relocOps: readonly string[];
+  /**
+   * The constant value of `fn(a)` when it can be known before addresses are final (RISC-V
+   * `%hi(0x1234)`), or undefined to leave it to a fixup. `a` evaluates the operand (only call
+   * it when the operator may be constant). Default: always undefined.
+   */
+  evalReloc?: (fn: RelocOp, a: () => Val | undefined) => Val | undefined;
+}
+
+/** No relocation operators. */
+export const PLAIN_EXPRESSIONS: ExprSyntax = { relocOps: [] };
 
 /** Expression tree; symbols are names, resolved only when evaluated. */
 export type Expr =
@@ -49,7 +66,11 @@ const BINARY_LEVELS: readonly (readonly string[])[] = [
 /** A cursor over a token list, shared by the expression and operand parsers. */
 export class TokenStream {
   pos = 0;
-  constructor(readonly toks: Token[]) {}
+  constructor(
+    readonly toks: Token[],
+    /** Relocation operators accepted while parsing. */
+    readonly syntax: ExprSyntax = PLAIN_EXPRESSIONS,
+  ) {}
   peek(): Token | undefined { return this.toks[this.pos]; }
   next(): Token | undefined { return this.toks[this.pos++]; }
   atEnd(): boolean { return this.pos >= this.toks.length; }
@@ -86,11 +107,15 @@ function parseUnary(ts: TokenStream, name: NameHook): Expr {
     case "local": return name(t);
     case "str": fail("unexpected string in expression");
     case "mod": {
-      if (!RELOC_OPS.includes(t.s)) fail(`unsupported relocation operator %${t.s}`);
+      if (t.style === "colon") {
+        if (!ts.syntax.relocOps.includes(t.s)) fail(`unsupported relocation operator :${t.s}:`);
+        return { k: "mod", fn: t.s, a: parseExpr(ts, name) };
+      }
+      if (!ts.syntax.relocOps.includes(t.s)) fail(`unsupported relocation operator %${t.s}`);
       ts.expectOp("(");
       const a = parseExpr(ts, name);
       ts.expectOp(")");
-      return { k: "mod", fn: t.s as RelocOp, a };
+      return { k: "mod", fn: t.s, a };
     }
     case "op":
       if (t.s === "(") {
@@ -105,16 +130,6 @@ function parseUnary(ts: TokenStream, name: NameHook): Expr {
 
 const wrap = (v: bigint): bigint => BigInt.asIntN(64, v);
 const abs = (off: bigint): Val => ({ base: null, off: wrap(off) });
-
-/** `%hi(v)`: the lui part that, with the sign-extended `%lo(v)`, rebuilds v. */
-export function hiPart(v: bigint): bigint {
-  return ((v + 0x800n) >> 12n) & 0xfffffn;
-}
-
-/** `%lo(v)`: the low 12 bits of v, sign-extended. */
-export function loPart(v: bigint): bigint {
-  return BigInt.asIntN(12, v);
-}
 
 function binary(op: string, a: bigint, b: bigint): bigint {
   const ua = BigInt.asUintN(64, a);
@@ -144,14 +159,15 @@ function binary(op: string, a: bigint, b: bigint): bigint {
 /**
  * Evaluates `e`. Returns undefined when a symbol is not known yet, or when the result would not
  * be a plain offset from one base (e.g. a label times two before addresses are final).
+ * Relocation operators are evaluated by `syntax.evalReloc` (undefined without one).
  * @throws SourceError on division by zero; whatever `lookup` throws.
  */
-export function evaluate(e: Expr, lookup: Lookup): Val | undefined {
+export function evaluate(e: Expr, lookup: Lookup, syntax: ExprSyntax = PLAIN_EXPRESSIONS): Val | undefined {
   switch (e.k) {
     case "num": return abs(e.v);
     case "sym": return lookup(e.name);
     case "un": {
-      const a = evaluate(e.a, lookup);
+      const a = evaluate(e.a, lookup, syntax);
       if (a === undefined || a.base !== null) return e.op === "+" ? a : undefined;
       if (e.op === "-") return abs(-a.off);
       if (e.op === "~") return abs(~a.off);
@@ -159,8 +175,8 @@ export function evaluate(e: Expr, lookup: Lookup): Val | undefined {
       return a;
     }
     case "bin": {
-      const a = evaluate(e.a, lookup);
-      const b = evaluate(e.b, lookup);
+      const a = evaluate(e.a, lookup, syntax);
+      const b = evaluate(e.b, lookup, syntax);
       if (a === undefined || b === undefined) return undefined;
       if (e.op === "+") {
         if (a.base !== null && b.base !== null) return undefined;
@@ -173,16 +189,12 @@ export function evaluate(e: Expr, lookup: Lookup): Val | undefined {
       if (a.base !== null || b.base !== null) return undefined;
       return abs(binary(e.op, a.off, b.off));
     }
-    case "mod": {
-      if (e.fn === "pcrel_hi" || e.fn === "pcrel_lo") return undefined;
-      const a = evaluate(e.a, lookup);
-      if (a === undefined || a.base !== null) return undefined;
-      return abs(e.fn === "hi" ? hiPart(a.off) : loPart(a.off));
-    }
+    case "mod":
+      return syntax.evalReloc?.(e.fn, () => evaluate(e.a, lookup, syntax));
   }
 }
 
-/** True when `e` uses a relocation operator (`%hi`, `%lo`...) anywhere. */
+/** True when `e` uses a relocation operator (`%hi`, `:lo12:`...) anywhere. */
 export function hasReloc(e: Expr): boolean {
   return e.k === "mod" || (e.k === "un" && hasReloc(e.a)) || (e.k === "bin" && (hasReloc(e.a) || hasReloc(e.b)));
 }

@@ -2,7 +2,8 @@
  * Tokenizer for operands and directive arguments, GNU as syntax:
  * numbers `42 0x2a 0b101010 052`, character literals `'a` / `'a'` / `'\n'`, strings with C
  * escapes, identifiers (letters, digits, `_ . $`), numeric local label references `1b` / `1f`,
- * relocation operators `%hi %lo %pcrel_hi %pcrel_lo`, and punctuation.
+ * relocation operators in the architecture's style (`%hi(x)` on RISC-V, `:lo12:x` on AArch64),
+ * and punctuation.
  */
 import { fail } from "./errors.js";
 
@@ -13,9 +14,15 @@ export type Token =
   /** Reference to numeric local label `n`, backwards (`nb`) or forwards (`nf`). */
   | { t: "local"; n: string; dir: "b" | "f" }
   | { t: "str"; bytes: number[] }
-  /** Relocation operator such as `%hi`; the parenthesised argument follows as tokens. */
-  | { t: "mod"; s: string }
+  /**
+   * Relocation operator: `%hi` (style "percent"; the parenthesised argument follows as tokens)
+   * or `:lo12:` (style "colon"; it applies to the rest of the expression).
+   */
+  | { t: "mod"; s: string; style: ModifierStyle }
   | { t: "op"; s: string };
+
+/** How relocation operators are written: `%name(expr)`, `:name:expr`, or not at all. */
+export type ModifierStyle = "percent" | "colon" | "none";
 
 const ID_START = /[A-Za-z_.$]/;
 const ID_CHAR = /[A-Za-z0-9_.$]/;
@@ -58,10 +65,11 @@ function readNumber(s: string, i: number): [Token, number] {
 }
 
 /**
- * Splits `text` into tokens.
+ * Splits `text` into tokens; `modifiers` selects the relocation operator style (default
+ * "percent", the RISC-V one).
  * @throws SourceError on malformed numbers, strings or characters.
  */
-export function tokenize(text: string): Token[] {
+export function tokenize(text: string, modifiers: ModifierStyle = "percent"): Token[] {
   const out: Token[] = [];
   let i = 0;
   const n = text.length;
@@ -105,11 +113,15 @@ export function tokenize(text: string): Token[] {
       if (text[j] === "'") j++;
       out.push({ t: "num", v: BigInt(v) });
       i = j;
-    } else if (c === "%" && ID_START.test(text[i + 1] ?? "")) {
+    } else if (modifiers === "percent" && c === "%" && ID_START.test(text[i + 1] ?? "")) {
       let j = i + 1;
       while (j < n && ID_CHAR.test(text[j]!)) j++;
-      out.push({ t: "mod", s: text.slice(i + 1, j) });
+      out.push({ t: "mod", s: text.slice(i + 1, j), style: "percent" });
       i = j;
+    } else if (modifiers === "colon" && c === ":" && /^:[A-Za-z_][A-Za-z0-9_]*:/.test(text.slice(i))) {
+      const j = text.indexOf(":", i + 1);
+      out.push({ t: "mod", s: text.slice(i + 1, j).toLowerCase(), style: "colon" });
+      i = j + 1;
     } else {
       const op = OPS.find((o) => text.startsWith(o, i));
       if (!op) fail(`unexpected character \`${c}'`);

@@ -1,5 +1,5 @@
 /**
- * Sections under construction: a list of fragments (fixed bytes, relaxable branches,
+ * Sections under construction: a list of fragments (fixed bytes, relaxable instructions,
  * alignment padding, fills), the fixups that patch them, and where labels point.
  *
  * A label is (section, fragment index, offset in fragment). Two labels in the same fragment are
@@ -7,7 +7,6 @@
  * known after layout.
  */
 import type { Expr } from "./expr.js";
-import type { BranchSpec, FixupKind } from "./forms.js";
 
 /** Growable little-endian byte buffer. */
 export class ByteBuf {
@@ -48,22 +47,30 @@ export type Frag =
   | { kind: "data"; buf: ByteBuf; start: number }
   /** `size` bytes of `byte` (.space, .zero, .fill with a one-byte value). */
   | { kind: "fill"; size: number; byte: number; start: number }
-  | { kind: "branch"; spec: BranchSpec; size: number; start: number; line: number }
+  /**
+   * An instruction whose size depends on layout (a RISC-V branch that may need a jump): the
+   * architecture sizes it (Architecture.relaxSize) and renders it (Architecture.renderRelax);
+   * `spec` is the architecture's own description of it.
+   */
+  | { kind: "relax"; spec: unknown; size: number; start: number; line: number }
   /** Pad to a multiple of `align`; fill null means nops in code sections and zeros elsewhere. */
   | { kind: "align"; align: number; fill: number | null; max: number; size: number; start: number }
   /** `.org`: pad up to section offset `target`. */
   | { kind: "org"; target: number; fill: number; size: number; start: number; line: number };
 
-/** Data directive sizes. */
+/** Data directive sizes (d1 = .byte ... d8 = .quad), patched by the common renderer. */
 export type DataKind = "d1" | "d2" | "d4" | "d8";
+
+/** Data directive fixup kinds, or an architecture's instruction fixup kind (e.g. "i12"). */
+export type FixupKind = DataKind | string;
 
 /** A value to patch in once addresses are final. */
 export interface Fixup {
   readonly fixupId: number;
-  kind: FixupKind | DataKind;
+  kind: FixupKind;
   expr: Expr;
-  /** pcrel_lo emitted by a pseudo-instruction: its auipc. */
-  hi?: Fixup;
+  /** Another fixup this one depends on (RISC-V: the auipc of a %pcrel_lo a pseudo emitted). */
+  pair?: Fixup;
   frag: number;
   off: number;
   line: number;
