@@ -459,6 +459,7 @@ export class X86Mmu {
     this.pathLength = 0;
     let table = this.root;
     let perm = RW | US;
+    let xd = 0;
     for (let i = pm.levels - 1; i >= 0; i--) {
       const addr = table + (Math.floor(vpn / LEVEL_PAGES[i]!) % 512) * 8;
       this.wAddr = addr;
@@ -491,10 +492,10 @@ export class X86Mmu {
       if (leaf && i === 1 && (lo & RSVD_LO_2M) !== 0) return RESERVED;
       if (leaf && i === 2 && (lo & RSVD_LO_1G) !== 0) return RESERVED;
       perm &= lo;
-      if ((hi & PTE.XD_HI) !== 0) perm |= XD; // reached only with NXE=1 (else reserved)
+      if ((hi & PTE.XD_HI) !== 0) xd = XD; // reached only with NXE=1 (else reserved)
       if (leaf) {
         const pat = i === 0 ? lo & PTE.PAT_4K : (lo & PTE.PAT_LARGE) !== 0 ? TLB_PERM.PAT : 0;
-        this.wPerm = (perm & (RW | US | XD)) | (lo & (PTE.PWT | PTE.PCD | PTE.A | PTE.D | PTE.G)) | pat;
+        this.wPerm = (perm & (RW | US)) | xd | (lo & (PTE.PWT | PTE.PCD | PTE.A | PTE.D | PTE.G)) | pat;
         const frameLo = i === 0 ? lo & ~0xfff : lo & ~(LEVEL_PAGES[i]! * 4096 - 1);
         this.wPpn = (hi & ADDR_HI) * 1048576 + (frameLo >>> 12);
         return LEAF;
