@@ -17,7 +17,8 @@
 import { Injector, type Injection, type KernelFaultPlan } from "../../kernel/inject.js";
 import { SplitMix64 } from "../../kernel/random.js";
 import { applyHwFault, below, type HwFault } from "./inject-hw.js";
-import { bootKernel, type KernelBootOptions } from "./kernel-boot.js";
+import type { RunResult } from "../../emulator/arch/riscv64/machine.js";
+import { bootKernel, type KernelBootOptions, type KernelMachine } from "./kernel-boot.js";
 
 /** What to inject. */
 export interface InjectionPlan {
@@ -60,6 +61,13 @@ export type InjectRunOptions = Omit<KernelBootOptions, "injector" | "log" | "con
   plan: InjectionPlan;
   /** Bound of the golden run (default 50 million instructions). */
   maxInsns?: number;
+  /**
+   * Drives the faulty run instead of `machine.run` (record and replay watch it this way): given the
+   * booted machine and its console, returns the function that runs it to an instruction bound.
+   */
+  observe?: (km: KernelMachine) => (maxInsns: number) => RunResult;
+  /** Receives the faulty run's console bytes too. */
+  console?: (byte: number) => void;
 };
 
 /** How many times the golden instruction count a faulty run may take before it counts as a hang. */
@@ -71,14 +79,14 @@ const KILL_REPORT = /^\[pid \d+\] killed by signal \d+: /;
 
 /** Runs the program untouched, then under `opts.plan`, and classifies the difference. Host errors propagate. */
 export function runWithInjection(opts: InjectRunOptions): InjectRunResult {
-  const { plan, maxInsns, ...boot } = opts;
+  const { plan, maxInsns, observe, console: tap, ...boot } = opts;
   const golden = runOnce(boot, undefined, [], new SplitMix64(plan.seed), maxInsns ?? 50_000_000);
   const hwRng = new SplitMix64(plan.seed);
   hwRng.next64();
   const hardware = (plan.hardware ?? []).map((f) => ({ fault: f, at: f.at ?? 1 + below(hwRng, Math.max(1, golden.record.icount - 1)) }));
   const injector = new Injector(plan.seed, plan.kernel ?? {});
   const bound = Math.max(MIN_BOUND, HANG_FACTOR * golden.record.icount);
-  const faulty = runOnce(boot, injector, hardware, hwRng, bound);
+  const faulty = runOnce(boot, injector, hardware, hwRng, bound, observe, tap);
   const injections = [...faulty.injections].sort((a, b) => a.order - b.order).map((x) => x.injection);
   return { outcome: classify(golden.record, faulty.record), injections, skipped: faulty.skipped, log: faulty.record.log, golden: golden.record, faulty: faulty.record };
 }
@@ -97,16 +105,18 @@ interface Ordered { order: number; injection: Injection }
 function runOnce(
   boot: Omit<KernelBootOptions, "injector" | "log" | "console">, injector: Injector | undefined,
   hardware: { fault: HwFault; at: number }[], rng: SplitMix64, bound: number,
+  observe?: (km: KernelMachine) => (maxInsns: number) => RunResult, tap?: (byte: number) => void,
 ): { record: RunRecord; injections: Ordered[]; skipped: HwFault[] } {
   let stdout = "";
   const log: string[] = [];
   const injections: Ordered[] = [];
   let order = 0;
   if (injector) injector.onInject = (i) => injections.push({ order: order++, injection: i });
-  const km = bootKernel({ ...boot, injector, log: (l) => log.push(l), console: (b) => { stdout += String.fromCharCode(b); } });
+  const km = bootKernel({ ...boot, injector, log: (l) => log.push(l), console: (b) => { stdout += String.fromCharCode(b); tap?.(b); } });
+  const run = observe ? observe(km) : (maxInsns: number) => km.machine.run({ maxInsns });
   const skipped: HwFault[] = [];
   const pending = [...hardware].sort((a, b) => a.at - b.at);
-  let result = km.machine.run({ maxInsns: Math.min(bound, pending[0]?.at ?? bound) });
+  let result = run(Math.min(bound, pending[0]?.at ?? bound));
   while (pending.length > 0 && result.reason === "max-insns" && result.icount < bound) {
     const { fault } = pending.shift()!;
     const made = applyHwFault(km, fault, rng);
@@ -114,7 +124,7 @@ function runOnce(
       injections.push({ order: order++, injection: made });
       km.kernel.report(`inject: ${made.point} at instruction ${made.call}: ${made.detail ?? ""}`);
     } else skipped.push(fault);
-    result = km.machine.run({ maxInsns: Math.min(bound, pending[0]?.at ?? bound) });
+    result = run(Math.min(bound, pending[0]?.at ?? bound));
   }
   skipped.push(...pending.map((p) => p.fault));
   return { record: { exitCode: result.exitCode, reason: result.reason, icount: result.icount, stdout, log }, injections, skipped };

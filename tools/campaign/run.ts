@@ -1,5 +1,5 @@
 /** One run of a campaign, the unit a worker executes: seed, injections and verdict. */
-import { runWithInjection, type InjectRunResult, type Outcome } from "../../boot/riscv64/inject-run.js";
+import { runWithInjection, type InjectRunOptions, type InjectRunResult, type Outcome } from "../../boot/riscv64/inject-run.js";
 import type { Injection } from "../../kernel/inject.js";
 import { runSeed, type CampaignPlan } from "./plan.js";
 
@@ -17,12 +17,15 @@ export const FAILING: readonly Outcome[] = ["oops", "hang", "corruption"];
 /** Every outcome class, in report order. */
 export const OUTCOMES: readonly Outcome[] = ["handled", "killed", "oops", "hang", "corruption"];
 
-/** Runs run `run` of `plan` over `program` (golden + injected, boot/riscv64/inject-run.ts). The kernel's ASLR seed is the run's seed too. */
-export function runCampaignRun(plan: CampaignPlan, program: Uint8Array, run: number): { summary: RunSummary; result: InjectRunResult } {
+/**
+ * Runs run `run` of `plan` over `program` (golden + injected, boot/riscv64/inject-run.ts). The kernel's ASLR seed is the run's seed too.
+ * `watch` observes the injected run (record and replay).
+ */
+export function runCampaignRun(plan: CampaignPlan, program: Uint8Array, run: number, watch: Pick<InjectRunOptions, "observe" | "console"> = {}): { summary: RunSummary; result: InjectRunResult } {
   const seed = runSeed(plan.seed, run);
   const result = runWithInjection({
     program, args: plan.args, seed, ...(plan.ramSize !== undefined ? { ramSize: plan.ramSize } : {}),
-    plan: { seed, kernel: plan.kernel, hardware: plan.hardware },
+    plan: { seed, kernel: plan.kernel, hardware: plan.hardware }, ...watch,
   });
   return { summary: { run, seed, outcome: result.outcome, injections: result.injections }, result };
 }

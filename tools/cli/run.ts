@@ -1,0 +1,151 @@
+/** `multios run`: boot a machine (bare, or with the TypeScript kernel) and run it to the end. */
+import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { ElfError } from "../../boot/elf.js";
+import type { RiscvMachine, RunResult } from "../../emulator/arch/riscv64/machine.js";
+import type { TraceEvent } from "../../emulator/core/trace.js";
+import { formatStaleTlbReport, type StaleTlbReport } from "../../emulator/arch/riscv64/stale-tlb.js";
+import { parseTlbSpec, parseSize } from "../options.js";
+import { DEFAULT_EVERY, recordRun } from "../replay/index.js";
+import type { RunRecordFile } from "../replay/record.js";
+import { startRun, type RunIo, type RunSpec } from "../replay/spec.js";
+import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch, UsageError, wholeOption } from "./args.js";
+
+export function cmdRun(argv: string[]): number {
+  const { flags, lists, args } = parseArgs(argv,
+    ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every"],
+    ["--bare", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
+    ["--file"]);
+  requireArch(flags);
+  const bare = flags.has("--bare");
+  if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
+  if (bare && args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
+  for (const kernelOnly of ["--file", "--seed", "--no-aslr"]) {
+    if (bare && (flags.has(kernelOnly) || lists.has(kernelOnly))) throw new UsageError(`${kernelOnly} is a kernel option; it does not apply with --bare`);
+  }
+  if (flags.has("--checkpoint-every") && !flags.has("--record")) throw new UsageError("--checkpoint-every goes with --record");
+  const image = args[0]!;
+  const options = {
+    seed: parseSeed(flags.get("--seed")), aslr: !flags.has("--no-aslr"), debug: flags.has("--debug"),
+    ...(flags.has("--max-insns") ? { maxInsns: wholeOption("--max-insns", flags.get("--max-insns")!, 0) } : {}),
+    ...(flags.has("--ram") ? { ramSize: parseSize(flags.get("--ram")!, "--ram") } : {}),
+    ...(flags.has("--tlb") ? { tlb: flags.get("--tlb")! } : {}),
+    tlbFlushOnPteWrite: flags.has("--tlb-flush-on-pte-write"), svadu: flags.has("--svadu"), sv39: flags.has("--sv39"),
+    noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"),
+  };
+  parseTlbSpec(options.tlb, options.tlbFlushOnPteWrite);
+  const spec: RunSpec = {
+    arch: "riscv64", bare, image: { name: programName(image), bytes: loadImage(image) },
+    args: bare ? [] : [programName(image), ...args.slice(1)],
+    files: bare ? [] : (lists.get("--file") ?? []).map(ramdiskFile),
+    ...options,
+  };
+  const every = flags.has("--checkpoint-every") ? wholeOption("--checkpoint-every", flags.get("--checkpoint-every")!, 1) : DEFAULT_EVERY;
+  const out: number[] = [];
+  const flush = (): void => {
+    if (out.length) process.stdout.write(Uint8Array.from(out.splice(0)));
+  };
+  const io: RunIo = {
+    console: (b) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
+    log: (line) => { flush(); process.stderr.write(line + "\n"); },
+  };
+  const trace = flags.has("--trace") ? traceWriter(openTrace(flags.get("--trace")!)) : undefined;
+  const stale = flags.has("--strict-tlb") ? staleTlbPrinter((line) => { flush(); process.stderr.write(line + "\n"); }) : undefined;
+  const watch = (m: RiscvMachine): void => {
+    if (trace) m.setTrace(trace.write);
+    if (stale) m.onStaleTlb = stale.report;
+  };
+  let r: RunResult;
+  let machine: RiscvMachine;
+  try {
+    if (flags.has("--record")) {
+      const recordPath = flags.get("--record")!;
+      const recorded = recordRun(spec, io, every, watch);
+      writeRecord(recordPath, recorded.record);
+      r = recorded.result;
+      machine = recorded.machine;
+    } else {
+      machine = startRun(spec, io).machine;
+      watch(machine);
+      r = machine.run({ ...(spec.maxInsns !== undefined ? { maxInsns: spec.maxInsns } : {}) });
+    }
+  } catch (e) {
+    if (e instanceof ElfError) throw new ElfError(`${image}: ${e.message}`);
+    throw e;
+  } finally {
+    flush();
+    trace?.close();
+  }
+  stale?.summary();
+  if (r.reason === "max-insns" || r.reason === "wfi-hang") process.stderr.write(`multios: ${r.message}\n`);
+  if (flags.has("--stats")) printStats(machine.harts[0]!, machine.staleTlb ? machine.staleTlbReports : undefined);
+  return r.exitCode;
+}
+
+/** Writes a record file (JSON); a path that cannot be written is a usage error. */
+export function writeRecord(path: string, record: RunRecordFile): void {
+  try {
+    writeFileSync(path, JSON.stringify(record) + "\n");
+  } catch (e) {
+    throw new UsageError(`cannot write record ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** Stale-TLB lines printed before only a count is kept. */
+const STALE_TLB_LINES = 20;
+
+/**
+ * Prints strict-TLB reports as one line each, deduplicated per (VA page, PTE address), at most
+ * {@link STALE_TLB_LINES} of them; `summary` prints the totals when there was any report.
+ */
+export function staleTlbPrinter(print: (line: string) => void): { report: (r: StaleTlbReport) => void; summary: () => void } {
+  const seen = new Set<string>();
+  let total = 0;
+  return {
+    report: (r) => {
+      total++;
+      const key = `${r.va >> 12n}:${r.entry.pteAddr}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      if (seen.size <= STALE_TLB_LINES) print(`multios: ${formatStaleTlbReport(r)}`);
+    },
+    summary: () => {
+      if (total === 0) return;
+      const hidden = seen.size > STALE_TLB_LINES ? `, ${seen.size - STALE_TLB_LINES} of them not shown` : "";
+      print(`multios: stale TLB: ${total} use${total === 1 ? "" : "s"} of stale entries, ${seen.size} distinct (VA page, PTE address)${hidden}`);
+    },
+  };
+}
+
+export function openTrace(path: string): number {
+  try {
+    return openSync(path, "w");
+  } catch (e) {
+    throw new UsageError(`cannot write trace ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** Buffers trace lines and writes them to `fd` in blocks; `close` writes the rest. */
+export function traceWriter(fd: number): { write: (e: TraceEvent) => void; close: () => void } {
+  let buf = "";
+  const flush = (): void => { writeSync(fd, buf); buf = ""; };
+  return {
+    write: (e) => {
+      buf += JSON.stringify(e) + "\n";
+      if (buf.length > 1 << 16) flush();
+    },
+    close: () => { flush(); closeSync(fd); },
+  };
+}
+
+export function printStats(h: import("../../emulator/arch/riscv64/hart.js").Hart, staleTlb: number | undefined): void {
+  const s = h.tlbs.stats();
+  const lines = [
+    `instructions ${h.icount}`, `traps ${h.traps}`,
+    `tlb hits ${s.hits} (slow path; fast-path hits are not counted) misses ${s.misses} fills ${s.fills} evictions ${s.evictions}`,
+    `walks ${s.walks} walk memory references ${s.walkRefs}`,
+    `invalidations ${Object.entries(s.invalidations).map(([k, n]) => `${k}: ${n}`).join(", ") || "none"} (entries removed ${s.invalidated})`,
+    ...(staleTlb !== undefined ? [`stale TLB uses ${staleTlb} (--strict-tlb)`] : []),
+  ];
+  process.stderr.write(lines.map((l) => `stats: ${l}\n`).join(""));
+}
+
