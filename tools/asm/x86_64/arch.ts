@@ -1,0 +1,55 @@
+/**
+ * The x86-64 architecture plugged into the common assembler driver (tools/asm/common): AT&T
+ * syntax, `.code64`, byte-count `.align`, the instruction handlers, jump relaxation, fixups and
+ * nop padding.
+ */
+import type { Architecture, EmitContext } from "../common/arch.js";
+import { alignment, type DirectiveHandler } from "../common/directives.js";
+import { fail } from "../common/errors.js";
+import { PLAIN_EXPRESSIONS } from "../common/expr.js";
+import { encode } from "./encode.js";
+import type { BranchSpec, X86Context } from "./forms.js";
+import { assembleInstruction } from "./instructions.js";
+import { applyFixup, branchSize, fixupKind, padCode, renderBranch } from "./render.js";
+
+/** `.code64` is the only mode; `.code32`/`.code16` are refused. */
+const codeMode = (bits: number): DirectiveHandler => () => {
+  if (bits !== 64) fail(`only 64-bit code is supported (.code${bits})`);
+};
+
+/** The X86Context of one statement, on top of the driver's EmitContext. */
+function x86Context(ctx: EmitContext): X86Context {
+  return {
+    constValue: (e) => ctx.constValue(e),
+    emit: (spec) => {
+      const { bytes, fixups } = encode(spec, (e) => ctx.constValue(e));
+      let i = 0;
+      for (const fx of fixups) {
+        for (; i < fx.at; i++) ctx.emit(bytes[i]!, 1);
+        ctx.emit(0, fx.size, { kind: fixupKind(fx, bytes.length), expr: fx.expr });
+        i += fx.size;
+      }
+      for (; i < bytes.length; i++) ctx.emit(bytes[i]!, 1);
+    },
+    emitBytes: (bytes) => { for (const b of bytes) ctx.emit(b, 1); },
+    branch: (spec) => ctx.relax(spec),
+  };
+}
+
+/** A fresh x86-64 architecture for one assembly. */
+export function createX86_64(): Architecture {
+  return {
+    syntax: { comments: { lineComments: ["#"], lineStartComments: ["/"] }, modifiers: "none", expr: PLAIN_EXPRESSIONS },
+    directives: new Map<string, DirectiveHandler>([
+      [".align", alignment(false)],
+      [".code64", codeMode(64)], [".code32", codeMode(32)], [".code16", codeMode(16)],
+    ]),
+    codeAlignGranule: () => 1,
+    padCode,
+    instruction: (mnemonic, args, ctx) => assembleInstruction(mnemonic, args, x86Context(ctx), (t) => ctx.parseExpr(t)),
+    relaxSize: (spec, at, target, sec) => branchSize(spec as BranchSpec, at, target, sec),
+    relaxTarget: (spec) => (spec as BranchSpec).target,
+    renderRelax: (spec, size, site) => renderBranch(spec as BranchSpec, size, site),
+    applyFixup,
+  };
+}
