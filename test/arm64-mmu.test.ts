@@ -7,16 +7,11 @@
 import { describe, expect, it } from "vitest";
 import { FSC } from "../emulator/arch/arm64/descriptors.js";
 import type { Granule } from "../emulator/arch/arm64/granules.js";
-import { type Access, Arm64Mmu, arm64PageShifts, FETCH, type FillEvent, LOAD, STORE } from "../emulator/arch/arm64/mmu.js";
-import { encodeTcr, granuleNamed, TableBuilder, type TcrFields, TG0_ENCODING, TG1_ENCODING } from "../emulator/arch/arm64/mmu-tables.js";
-import { Bus } from "../emulator/core/memory.js";
-import { DEFAULT_TLB, TlbSet } from "../emulator/core/tlb.js";
+import { type Access, arm64PageShifts, FETCH, type FillEvent, LOAD, STORE } from "../emulator/arch/arm64/mmu.js";
+import {
+  encodeTcr, granuleNamed, type MmuReg, type MmuRig, mmuRig, RIG_TCR, setReg as setRigReg, TG0_ENCODING, TG1_ENCODING, translateVa,
+} from "../emulator/arch/arm64/mmu-tables.js";
 
-const RAM_BASE = 0x4000_0000;
-const RAM_SIZE = 0x1000_0000;
-/** Table pools for TTBR0 and TTBR1 (64 MiB each); data frames are never touched by translate. */
-const POOL0 = RAM_BASE + 0x100_0000;
-const POOL1 = RAM_BASE + 0x500_0000;
 /** A hole in the physical map (below RAM). */
 const HOLE = 0x1000_0000;
 const DATA = 0x8_1234_5000;
@@ -31,41 +26,11 @@ const ACCESSES: readonly Access[] = [FETCH, LOAD, STORE];
 const ACCESS_NAME = ["fetch", "load", "store"];
 const SCTLR_M = 1n, SCTLR_WXN = 1n << 19n, SCTLR_EE = 1n << 25n;
 
-interface Env { bus: Bus; tlbs: TlbSet; mmu: Arm64Mmu; t0: TableBuilder; t1: TableBuilder }
-interface Options { tcr?: TcrFields; sctlr?: bigint; mair?: bigint; asid0?: number; asid1?: number }
-
-const lo32 = (v: bigint): number => Number(BigInt.asUintN(64, v) & 0xffffffffn) | 0;
-const hi32 = (v: bigint): number => Number(BigInt.asUintN(64, v) >> 32n) | 0;
-const DEFAULT_TCR: TcrFields = { t0sz: 16, t1sz: 16, tg0: "4K", tg1: "4K", ips: 5 };
-
-/** RAM at 1 GiB, tables for both ranges, the MMU on with `opts`. */
-function setup(opts: Options = {}): Env {
-  const tcr = { ...DEFAULT_TCR, ...opts.tcr };
-  const bus = new Bus();
-  bus.addRam("ram", RAM_BASE, RAM_SIZE);
-  const tlbs = new TlbSet(DEFAULT_TLB, arm64PageShifts);
-  const mmu = new Arm64Mmu(bus, tlbs);
-  const t0 = new TableBuilder(bus, granuleNamed(tcr.tg0 ?? "4K"), 64 - (tcr.t0sz ?? 16), POOL0);
-  const t1 = new TableBuilder(bus, granuleNamed(tcr.tg1 ?? "4K"), 64 - (tcr.t1sz ?? 16), POOL1);
-  const env = { bus, tlbs, mmu, t0, t1 };
-  setReg(env, "tcr", encodeTcr(tcr));
-  setReg(env, "ttbr0", BigInt(t0.root) | (BigInt(opts.asid0 ?? 0) << 48n));
-  setReg(env, "ttbr1", BigInt(t1.root) | (BigInt(opts.asid1 ?? 0) << 48n));
-  setReg(env, "mair", opts.mair ?? 0x44ff04n);
-  setReg(env, "sctlr", opts.sctlr ?? SCTLR_M);
-  return env;
-}
-
-function setReg(env: Env, reg: "sctlr" | "tcr" | "ttbr0" | "ttbr1" | "mair", v: bigint): void {
-  const m = env.mmu;
-  const w = { sctlr: m.writeSctlr, tcr: m.writeTcr, ttbr0: m.writeTtbr0, ttbr1: m.writeTtbr1, mair: m.writeMair }[reg];
-  w.call(m, lo32(v), hi32(v));
-}
-
-/** Translates VA (a bigint, any sign) for `access` at `el`; returns the PA or -1. */
-function tr(env: Env, va: bigint, access: Access, el: number): number {
-  return env.mmu.translate(lo32(va), hi32(va), access, el);
-}
+type Env = MmuRig;
+const DEFAULT_TCR = RIG_TCR;
+const setup = mmuRig;
+const setReg = (env: Env, reg: MmuReg, v: bigint): void => setRigReg(env.mmu, reg, v);
+const tr = (env: Env, va: bigint, access: Access, el: number): number => translateVa(env.mmu, va, access, el);
 
 /** Expects a fault with status `fsc`. */
 function expectFault(env: Env, va: bigint, access: Access, el: number, fsc: number, label = ""): void {

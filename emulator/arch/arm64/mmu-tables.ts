@@ -4,8 +4,10 @@
  * kernel/arch/arm64). Host-side code: BigInt is fine here.
  * @spec ARM-ARM D8.3 descriptor formats; D19 TCR_EL1; ARCH-SPEC §3.1-3.3
  */
-import type { Bus } from "../../core/memory.js";
-import { type Granule, GRANULE_4K, GRANULE_16K, GRANULE_64K, startLevel } from "./granules.js";
+import { Bus } from "../../core/memory.js";
+import { DEFAULT_TLB, type TlbConfig, TlbSet } from "../../core/tlb.js";
+import { arm64PageShifts, type Granule, GRANULE_4K, GRANULE_16K, GRANULE_64K, startLevel } from "./granules.js";
+import { type Access, Arm64Mmu } from "./mmu.js";
 
 /** Named TCR_EL1 fields (absent = 0). Granules are given by name; the encoders differ per range. */
 export interface TcrFields {
@@ -115,4 +117,82 @@ export class TableBuilder {
     this.bus.write64(path[level]!, BigInt(pa) | (level === 3 ? TABLE_OR_PAGE : BLOCK) | leafBits);
     return path;
   }
+}
+
+/** A bus with RAM, a TLB set, an MMU and table builders for both VA ranges (tests and tools). */
+export interface MmuRig {
+  bus: Bus;
+  tlbs: TlbSet;
+  mmu: Arm64Mmu;
+  /** Tables of the TTBR0 and TTBR1 ranges. */
+  t0: TableBuilder;
+  t1: TableBuilder;
+}
+
+/** Options of {@link mmuRig}. */
+export interface MmuRigOptions {
+  tcr?: TcrFields;
+  /** SCTLR_EL1 (default: M = 1). */
+  sctlr?: bigint;
+  mair?: bigint;
+  asid0?: number;
+  asid1?: number;
+  tlb?: TlbConfig;
+}
+
+/** RAM of the rig: 256 MiB at 1 GiB; the TTBR0 tables grow from +16 MiB, the TTBR1 ones from +80 MiB. */
+export const RIG_RAM_BASE = 0x4000_0000;
+export const RIG_RAM_SIZE = 0x1000_0000;
+
+/** The TCR_EL1 fields a rig starts from: 48-bit VAs and 4K granules in both ranges, IPS 48 bits. */
+export const RIG_TCR: TcrFields = { t0sz: 16, t1sz: 16, tg0: "4K", tg1: "4K", ips: 5 };
+
+/**
+ * Builds a rig with the MMU on: TCR_EL1 = {@link RIG_TCR} overridden by `opts.tcr`, TTBRn = the
+ * builders' roots with the given ASIDs, MAIR_EL1 = opts.mair (default Attr0 = Device-nGnRE 0x04,
+ * Attr1 = Normal WB 0xff, Attr2 = Normal NC 0x44).
+ */
+export function mmuRig(opts: MmuRigOptions = {}): MmuRig {
+  const tcr = { ...RIG_TCR, ...opts.tcr };
+  const bus = new Bus();
+  bus.addRam("ram", RIG_RAM_BASE, RIG_RAM_SIZE);
+  const tlbs = new TlbSet(opts.tlb ?? DEFAULT_TLB, arm64PageShifts);
+  const mmu = new Arm64Mmu(bus, tlbs);
+  const t0 = new TableBuilder(bus, granuleNamed(tcr.tg0 ?? "4K"), 64 - (tcr.t0sz ?? 16), RIG_RAM_BASE + 0x100_0000);
+  const t1 = new TableBuilder(bus, granuleNamed(tcr.tg1 ?? "4K"), 64 - (tcr.t1sz ?? 16), RIG_RAM_BASE + 0x500_0000);
+  const rig = { bus, tlbs, mmu, t0, t1 };
+  setReg(mmu, "tcr", encodeTcr(tcr));
+  setReg(mmu, "ttbr0", BigInt(t0.root) | (BigInt(opts.asid0 ?? 0) << 48n));
+  setReg(mmu, "ttbr1", BigInt(t1.root) | (BigInt(opts.asid1 ?? 0) << 48n));
+  setReg(mmu, "mair", opts.mair ?? 0x44ff04n);
+  setReg(mmu, "sctlr", opts.sctlr ?? 1n);
+  return rig;
+}
+
+/** The system registers an {@link Arm64Mmu} holds. */
+export type MmuReg = "sctlr" | "tcr" | "ttbr0" | "ttbr1" | "mair";
+
+/** MSR `reg` of `mmu` with a 64-bit value. */
+export function setReg(mmu: Arm64Mmu, reg: MmuReg, v: bigint): void {
+  const lo = Number(BigInt.asUintN(64, v) & 0xffffffffn) | 0;
+  const hi = Number(BigInt.asUintN(64, v) >> 32n) | 0;
+  switch (reg) {
+    case "sctlr": mmu.writeSctlr(lo, hi); break;
+    case "tcr": mmu.writeTcr(lo, hi); break;
+    case "ttbr0": mmu.writeTtbr0(lo, hi); break;
+    case "ttbr1": mmu.writeTtbr1(lo, hi); break;
+    case "mair": mmu.writeMair(lo, hi); break;
+  }
+}
+
+/** Translates a bigint VA (either sign) with `mmu`; the PA or -1. */
+export function translateVa(mmu: Arm64Mmu, va: bigint, access: Access, el: number): number {
+  const v = BigInt.asUintN(64, va);
+  return mmu.translate(Number(v & 0xffffffffn) | 0, Number(v >> 32n) | 0, access, el);
+}
+
+/** The Xt operand of a TLBI by VA: VA[55:12] in bits 43:0 and the ASID in bits 63:48. */
+export function tlbiOperand(va: bigint, asid = 0): { lo: number; hi: number } {
+  const x = ((BigInt.asUintN(64, va) >> 12n) & ((1n << 44n) - 1n)) | (BigInt(asid) << 48n);
+  return { lo: Number(x & 0xffffffffn) | 0, hi: Number(x >> 32n) | 0 };
 }
