@@ -310,6 +310,12 @@ describe("reserved bits: a present entry with a reserved bit set is #PF with P=1
     expect(tr(env, VA, LOAD)).toBe(2 ** 51 + DATA);
   });
 
+  it("a paging structure in a physical hole reads as all ones: a reserved-bit #PF at that level", () => {
+    const env = setup();
+    env.mmu.writeCr3(0, 1); // CR3 = 4 GiB: no RAM there
+    expectPf(env, VA, LOAD, USER, PF.P | PF.US | PF.RSVD);
+  });
+
   it("bits 62:52 are ignored (software-available without PKE)", () => {
     const env = setup();
     const path = env.pt.map(VA, DATA, P | RW | (0x7ffn << 52n));

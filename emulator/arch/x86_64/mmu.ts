@@ -10,17 +10,20 @@
  *   SMAP and RFLAGS.AC are applied at access time, so a hit may fault on a stale entry (one
  *   spurious #PF at most: the #PF invalidates the page).
  * - A store through an entry with D=0 re-walks to set D; D is never set from the cached entry.
- * - A paging-structure read from a physical hole reads 0 (not present), as QEMU does.
+ * - A paging-structure read from a physical hole reads all ones, like every x86 read of a hole here
+ *   (memory-access.ts): a reserved-bit #PF unless MAXPHYADDR is 52.
  * - CR0.PG=1 always means IA-32e paging: this machine is long mode only.
  *
  * @spec Intel SDM Vol. 3A ch. 4 (§4.5 IA-32e paging, §4.6 access rights, §4.7 #PF, §4.8 A/D,
  * §4.10 TLBs and PCIDs); digested in ARCH-SPEC §2.
  */
-import { CHUNK_SIZE, type Bus } from "../../core/memory.js";
+import type { Bus } from "../../core/memory.js";
 import type { Tlb, TlbScope, TlbSet } from "../../core/tlb.js";
 import { CR0, CR4, DEFAULT_MAXPHYADDR, EFER, PF, PTE, TLB_PERM, VECTOR_GP, VECTOR_PF, X86_4LEVEL, X86_5LEVEL, type X86PagingMode } from "./paging-defs.js";
+import { type PeekResult, WALK_LEAF, type WalkStep, X86PageWalker } from "./paging-walk.js";
 
 export { x86PageShifts, X86_4LEVEL, X86_5LEVEL, type X86PagingMode } from "./paging-defs.js";
+export type { PeekOutcome, PeekResult, WalkStep } from "./paging-walk.js";
 
 /** Access kinds. */
 export const FETCH = 0, LOAD = 1, STORE = 2;
@@ -35,22 +38,9 @@ export type Access = 0 | 1 | 2;
 export const USER = 1, AC = 2, IMPLICIT = 4;
 
 const TWO32 = 4294967296;
-/** Small pages per index step of each level: 512^level. */
-const LEVEL_PAGES: readonly number[] = [1, 512, 262144, 134217728, 68719476736];
-/** Address bits 51:32 of an entry (in its high half). */
+/** Address bits 51:32 of an entry or of CR3 (in the high half). */
 const ADDR_HI = 0xfffff;
-/** Reserved low bits of a 2 MiB leaf (20:13) and of a 1 GiB leaf (29:13). @spec SDM Vol. 3A Table 4-17, 4-19 */
-const RSVD_LO_2M = 0x001fe000;
-const RSVD_LO_1G = 0x3fffe000;
 const { RW, US, XD, D: PERM_D, G: PERM_G } = TLB_PERM;
-
-/** One entry read by a walk (recorded only when tracing). */
-export interface WalkStep {
-  /** 0 = PTE ... 4 = PML5E. */
-  level: number;
-  pteAddr: number;
-  pte: bigint;
-}
 
 /** A TLB fill, reported to the trace hook. */
 export interface FillEvent {
@@ -77,33 +67,6 @@ export interface TlbHitCheck {
    */
   hit(mmu: X86Mmu, tlb: Tlb, e: number, vpn: number, lo: number, hi: number, access: Access): void;
 }
-
-/** How a side-effect-free walk ({@link X86Mmu.peek}) ended. */
-export type PeekOutcome = "leaf" | "page-fault" | "device";
-
-/**
- * The result of {@link X86Mmu.peek}, overwritten by each call. For "leaf" the entry fields describe
- * the leaf; for "page-fault" the entry the walk stopped at (not present or a reserved bit); for
- * "device" an entry address in device memory, which was not read (`lo`/`hi` are 0).
- */
-export interface PeekResult {
-  outcome: PeekOutcome;
-  lo: number;
-  hi: number;
-  pteAddr: number;
-  level: number;
-  /** The rights combined down to the leaf, as {@link TLB_PERM} bits (only for "leaf"). */
-  perm: number;
-  /** Addresses of the entries read, root first: `path[0 .. pathLength)`. */
-  readonly path: Float64Array;
-  pathLength: number;
-}
-
-/** Walk results other than a #PF error code (a code is >= 0: 0 = not present, P|RSVD = reserved bit). */
-const LEAF = -1;
-/** A side-effect-free walk met an entry address in device memory and did not read it. */
-const DEVICE = -2;
-const RESERVED = PF.P | PF.RSVD;
 
 /** Options of an {@link X86Mmu}. */
 export interface X86MmuOptions {
@@ -145,15 +108,11 @@ export class X86Mmu {
   readonly ptePages: Set<number> | undefined;
   /** Strict TLB mode: every hit is compared with a fresh walk. */
   strict: TlbHitCheck | undefined;
-  /** The last {@link peek}. */
-  readonly peeked: PeekResult = { outcome: "leaf", lo: 0, hi: 0, pteAddr: 0, level: 0, perm: 0, path: new Float64Array(5), pathLength: 0 };
 
   /** The paging mode in force (CR0.PG=1), or undefined when linear = physical. */
   paging: X86PagingMode | undefined;
   /** The current PCID: CR3[11:0] with CR4.PCIDE=1, else 0. */
   pcid = 0;
-  /** Physical address of the root table (CR3[M-1:12]). */
-  private root = 0;
   /** hi >> canonShift must be 0 or -1 for a canonical address (15 for 48 bits, 24 for 57). */
   private canonShift = 15;
   /** Mask of the high half's translated bits (47:32 or 56:32). */
@@ -163,23 +122,9 @@ export class X86Mmu {
   private smap = false;
   private pge = false;
   private nxe = false;
-  /** Reserved bits of every entry's high half: 51:M, and XD when NXE=0. */
-  private rsvdHi = 0;
   /** Bits 51:M of the high half. */
   private readonly physRsvdHi: number;
-
-  // The walk's result: the leaf (or the entry where it stopped) and the path.
-  private wLo = 0;
-  private wHi = 0;
-  private wAddr = 0;
-  private wLevel = 0;
-  private wPerm = 0;
-  private wPpn = 0;
-  private readonly pathAddr = new Float64Array(5);
-  private readonly pathLo = new Int32Array(5);
-  private readonly pathHi = new Int32Array(5);
-  private pathLength = 0;
-  private steps: WalkStep[] = [];
+  private readonly walker: X86PageWalker;
 
   /**
    * @param bus the physical address space the walks read and the A/D updates write
@@ -192,6 +137,7 @@ export class X86Mmu {
     this.la57Supported = opts.la57 ?? false;
     this.physRsvdHi = ADDR_HI & ~((1 << (m - 32)) - 1);
     this.ptePages = tlbs.config.flushOnPteWrite ? new Set() : undefined;
+    this.walker = new X86PageWalker(bus, tlbs.walk);
     this.update();
   }
 
@@ -299,9 +245,9 @@ export class X86Mmu {
     this.smap = (cr4 & CR4.SMAP) !== 0;
     this.pge = (cr4 & CR4.PGE) !== 0;
     this.nxe = (this.eferLo & EFER.NXE) !== 0;
-    this.rsvdHi = this.physRsvdHi | (this.nxe ? 0 : PTE.XD_HI);
+    this.walker.rsvdHi = this.physRsvdHi | (this.nxe ? 0 : PTE.XD_HI);
     this.pcid = (cr4 & CR4.PCIDE) !== 0 ? this.cr3Lo & 0xfff : 0;
-    this.root = (this.cr3Hi & ADDR_HI & ~this.physRsvdHi) * TWO32 + ((this.cr3Lo & ~0xfff) >>> 0);
+    this.walker.root = (this.cr3Hi & ADDR_HI & ~this.physRsvdHi) * TWO32 + ((this.cr3Lo & ~0xfff) >>> 0);
   }
 
   /**
@@ -337,12 +283,13 @@ export class X86Mmu {
       }
       // A store through an entry with D=0: D is set by a fresh walk, never from the entry.
     }
-    const walked = this.walk(pm, vpn, false);
-    if (walked !== LEAF) return this.pageFault(lo, hi, vpn, access, mode, walked);
-    if (this.denied(this.wPerm, access, mode)) return this.pageFault(lo, hi, vpn, access, mode, PF.P);
-    this.setAccessedDirty(access === STORE);
+    const w = this.walker;
+    const walked = w.walk(pm, vpn, false, this.onFill !== undefined, this.ptePages, this.strict?.ptePages);
+    if (walked !== WALK_LEAF) return this.pageFault(lo, hi, vpn, access, mode, walked);
+    if (this.denied(w.perm, access, mode)) return this.pageFault(lo, hi, vpn, access, mode, PF.P);
+    w.setAccessedDirty(access === STORE);
     e = this.fill(tlb, vpn, lo, hi);
-    this.writable = (this.wPerm & PERM_D) !== 0 && !this.denied(this.wPerm, STORE, mode);
+    this.writable = (w.perm & PERM_D) !== 0 && !this.denied(w.perm, STORE, mode);
     return (tlb.ppn[e]! + (vpn - tlb.vpnBase[e]!)) * 4096 + (lo & 0xfff);
   }
 
@@ -425,125 +372,20 @@ export class X86Mmu {
   /**
    * Walks the current tables for page `vpn` as {@link translate} would, without side effects: no
    * A/D update, no TLB fill, no counters, no trace, and only RAM is read (an entry address in
-   * device memory stops the walk unread; a hole reads 0). The result is in {@link peeked}. Used by
-   * the strict-TLB check. Call it only with paging on ({@link paging} set).
+   * device memory stops the walk unread; a hole reads all ones). The result is overwritten by the
+   * next call. Used by the strict-TLB check. Call it only with paging on ({@link paging} set).
    */
   peek(vpn: number): PeekResult {
-    const r = this.peeked;
-    const walked = this.walk(this.paging!, vpn, true);
-    r.outcome = walked === LEAF ? "leaf" : walked === DEVICE ? "device" : "page-fault";
-    r.lo = this.wLo;
-    r.hi = this.wHi;
-    r.pteAddr = this.wAddr;
-    r.level = this.wLevel;
-    r.perm = walked === LEAF ? this.wPerm : 0;
-    r.pathLength = this.pathLength;
-    r.path.set(this.pathAddr.subarray(0, this.pathLength));
-    return r;
+    return this.walker.peek(this.paging!, vpn);
   }
 
-  /**
-   * Walks the tables for page `vpn`. Returns {@link LEAF} with the leaf in wLo/wHi/wAddr/wLevel,
-   * its rights and attributes in wPerm and its page number in wPpn; or a #PF error-code part (0:
-   * not present; P|RSVD: a reserved bit) with wLo/wHi/wAddr/wLevel describing the entry where the
-   * walk stopped; or, when `pure`, {@link DEVICE}. `pure` is {@link peek}'s mode.
-   * @spec SDM Vol. 3A §4.5 (Figure 4-8/4-9, Tables 4-14..4-20), §4.5.4 ("reserved bits")
-   */
-  private walk(pm: X86PagingMode, vpn: number, pure: boolean): number {
-    const bus = this.bus;
-    const counters = this.tlbs.walk;
-    const tracing = !pure && this.onFill !== undefined;
-    const strictPages = pure ? undefined : this.strict?.ptePages;
-    if (tracing) this.steps = [];
-    if (!pure) counters.walks++;
-    this.pathLength = 0;
-    let table = this.root;
-    let perm = RW | US;
-    let xd = 0;
-    for (let i = pm.levels - 1; i >= 0; i--) {
-      const addr = table + (Math.floor(vpn / LEVEL_PAGES[i]!) % 512) * 8;
-      this.wAddr = addr;
-      this.wLevel = i;
-      this.wLo = 0;
-      this.wHi = 0;
-      if (pure) {
-        if (!this.peekRam(addr)) return DEVICE;
-      } else {
-        if (bus.read(addr, 8)) {
-          this.wLo = bus.lo;
-          this.wHi = bus.hi;
-        }
-        counters.walkRefs++;
-        const page = Math.floor(addr / 4096);
-        this.ptePages?.add(page);
-        strictPages?.add(page);
-        if (tracing) this.steps.push({ level: i, pteAddr: addr, pte: pair(this.wLo, this.wHi) });
-      }
-      const lo = this.wLo, hi = this.wHi;
-      const n = this.pathLength++;
-      this.pathAddr[n] = addr;
-      this.pathLo[n] = lo;
-      this.pathHi[n] = hi;
-      if ((lo & PTE.P) === 0) return 0;
-      const ps = (lo & PTE.PS) !== 0;
-      const leaf = i === 0 || (ps && ((pm.psLeafLevels >> i) & 1) !== 0);
-      if ((hi & this.rsvdHi) !== 0) return RESERVED;
-      if (ps && i > 0 && !leaf) return RESERVED; // PS in a PML4E/PML5E
-      if (leaf && i === 1 && (lo & RSVD_LO_2M) !== 0) return RESERVED;
-      if (leaf && i === 2 && (lo & RSVD_LO_1G) !== 0) return RESERVED;
-      perm &= lo;
-      if ((hi & PTE.XD_HI) !== 0) xd = XD; // reached only with NXE=1 (else reserved)
-      if (leaf) {
-        const pat = i === 0 ? lo & PTE.PAT_4K : (lo & PTE.PAT_LARGE) !== 0 ? TLB_PERM.PAT : 0;
-        this.wPerm = (perm & (RW | US)) | xd | (lo & (PTE.PWT | PTE.PCD | PTE.A | PTE.D | PTE.G)) | pat;
-        const frameLo = i === 0 ? lo & ~0xfff : lo & ~(LEVEL_PAGES[i]! * 4096 - 1);
-        this.wPpn = (hi & ADDR_HI) * 1048576 + (frameLo >>> 12);
-        return LEAF;
-      }
-      table = (hi & ADDR_HI) * TWO32 + ((lo & ~0xfff) >>> 0);
-    }
-    return 0; // unreachable: level 0 is always a leaf
-  }
-
-  /**
-   * Sets A in every entry of the last walk's path that lacks it, and D in the leaf for a write,
-   * root first. The walk's reads and these writes are one atomic step (nothing runs in between).
-   * @spec SDM Vol. 3A §4.8 (A in every entry used, D in the leaf on a write)
-   */
-  private setAccessedDirty(write: boolean): void {
-    const last = this.pathLength - 1;
-    for (let n = 0; n <= last; n++) {
-      const lo = this.pathLo[n]!;
-      const want = n === last && write ? PTE.A | PTE.D : PTE.A;
-      if ((lo & want) === want) continue;
-      const nlo = lo | want;
-      this.bus.write(this.pathAddr[n]!, 4, nlo);
-      this.tlbs.walk.walkRefs++;
-      this.pathLo[n] = nlo;
-      if (n === last) this.wLo = nlo;
-    }
-    this.wPerm |= TLB_PERM.A | (write ? PERM_D : 0);
-  }
-
-  /** Reads the entry at `pa` into wLo/wHi straight from RAM (a hole reads 0). False for device memory. */
-  private peekRam(pa: number): boolean {
-    const r = this.bus.find(pa, 8);
-    if (r === undefined) return true;
-    if (r.ram === undefined) return false;
-    const off = pa - r.base;
-    const c = r.ram.chunks[Math.floor(off / CHUNK_SIZE)];
-    const co = off % CHUNK_SIZE;
-    this.wLo = c ? c.getInt32(co, true) : 0;
-    this.wHi = c ? c.getInt32(co + 4, true) : 0;
-    return true;
-  }
-
+  /** Enters the walker's leaf into `tlb` (and L2) for page `vpn` (linear address hi:lo, for the trace). */
   private fill(tlb: Tlb, vpn: number, lo: number, hi: number): number {
-    const level = this.wLevel;
-    const global = this.pge && (this.wPerm & PERM_G) !== 0;
-    const e = this.tlbs.fill(tlb, vpn, 12 + 9 * level, this.pcid, global, this.wPpn, this.wPerm, this.wAddr, this.wLo, this.wHi);
+    const w = this.walker;
+    const global = this.pge && (w.perm & PERM_G) !== 0;
+    const e = this.tlbs.fill(tlb, vpn, 12 + 9 * w.level, this.pcid, global, w.ppn, w.perm, w.addr, w.lo, w.hi);
     if (this.onFill) {
-      this.onFill({ va: pair(lo, hi), asid: this.pcid, level, pa: tlb.ppn[e]! * 4096, global, perm: this.wPerm, steps: this.steps });
+      this.onFill({ va: pair(lo, hi), asid: this.pcid, level: w.level, pa: tlb.ppn[e]! * 4096, global, perm: w.perm, steps: w.steps });
     }
     return e;
   }
