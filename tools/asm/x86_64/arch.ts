@@ -4,9 +4,11 @@
  * nop padding.
  */
 import type { Architecture, EmitContext } from "../common/arch.js";
-import { alignment, type DirectiveHandler } from "../common/directives.js";
+import { alignment, data, type DirectiveHandler } from "../common/directives.js";
 import { fail } from "../common/errors.js";
 import { PLAIN_EXPRESSIONS } from "../common/expr.js";
+import { placeSections } from "../common/layout.js";
+import type { Section } from "../common/sections.js";
 import { encode } from "./encode.js";
 import type { BranchSpec, X86Context } from "./forms.js";
 import { assembleInstruction } from "./instructions.js";
@@ -36,12 +38,33 @@ function x86Context(ctx: EmitContext): X86Context {
   };
 }
 
+/**
+ * GNU as on x86 does not pad the end of a code section to the section's alignment (RISC-V
+ * does, and the common driver always appends that padding as the section's second-to-last
+ * fragment). This removes it and places the sections again, keeping the first one where it is.
+ */
+function dropSectionEndPadding(sections: readonly Section[]): void {
+  let changed = false;
+  for (const sec of sections) {
+    const pad = sec.frags[sec.frags.length - 2];
+    const last = sec.frags[sec.frags.length - 1];
+    if (!sec.code || pad?.kind !== "align" || last?.kind !== "data" || last.buf.length !== 0) continue;
+    if (pad.fill !== null || pad.align !== sec.align || pad.max !== sec.align || pad.size === 0) continue;
+    sec.size -= pad.size;
+    pad.size = 0;
+    last.start = pad.start;
+    changed = true;
+  }
+  const first = sections.find((s) => s.size > 0);
+  if (changed && first) placeSections([...sections], first.addr);
+}
+
 /** A fresh x86-64 architecture for one assembly. */
 export function createX86_64(): Architecture {
   return {
     syntax: { comments: { lineComments: ["#"], lineStartComments: ["/"] }, modifiers: "none", expr: PLAIN_EXPRESSIONS },
     directives: new Map<string, DirectiveHandler>([
-      [".align", alignment(false)],
+      [".align", alignment(false)], [".word", data(2)],
       [".code64", codeMode(64)], [".code32", codeMode(32)], [".code16", codeMode(16)],
     ]),
     codeAlignGranule: () => 1,
@@ -50,6 +73,7 @@ export function createX86_64(): Architecture {
     relaxSize: (spec, at, target, sec) => branchSize(spec as BranchSpec, at, target, sec),
     relaxTarget: (spec) => (spec as BranchSpec).target,
     renderRelax: (spec, size, site) => renderBranch(spec as BranchSpec, size, site),
+    beforeRender: dropSectionEndPadding,
     applyFixup,
   };
 }

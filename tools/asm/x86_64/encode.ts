@@ -123,6 +123,17 @@ function encodeMem(m: MemRef, regField: number, rex: Rex, constValue: ConstValue
   dispOut(mod === 0 ? 0 : mod === 1 ? 1 : 4);
 }
 
+const SS = 2, DS = 3;
+
+/**
+ * The segment a memory operand uses without an override: SS with base %rsp or %rbp (not
+ * %r12/%r13), DS otherwise. GNU as drops an override that names it.
+ * @spec Intel SDM Vol. 1 §3.7.4 "Specifying a Segment Selector" (Table 3-5, default segment selection)
+ */
+export function defaultSegment(m: MemRef): number {
+  return m.base?.kind === "gpr" && (m.base.num === 4 || m.base.num === 5) ? SS : DS;
+}
+
 /**
  * Encodes one instruction.
  * @throws SourceError when a high-byte register meets a REX prefix, or a constant is out of range.
@@ -180,10 +191,11 @@ export function encode(spec: InsnSpec, constValue: ConstValue): Encoded {
   }
   const prefix: number[] = [];
   const src = spec.prefixes ?? [];
-  const seg = mem?.seg ? SEGMENT_PREFIX[mem.seg.num]! : src.find((p) => (SEGMENT_PREFIX as readonly number[]).includes(p));
+  const seg = mem?.seg && mem.seg.num !== defaultSegment(mem) ? SEGMENT_PREFIX[mem.seg.num]! : src.find((p) => (SEGMENT_PREFIX as readonly number[]).includes(p));
   if (seg !== undefined) prefix.push(seg);
   if (mem && (mem.base?.size === 4 || mem.index?.size === 4)) prefix.push(ADDR32);
-  if (spec.size === 2 || spec.mandatory === OPSIZE) prefix.push(OPSIZE);
+  if (spec.size === 2 || spec.mandatory === OPSIZE || src.includes(OPSIZE)) prefix.push(OPSIZE);
+  if (new Set(src).size !== src.length || (src.includes(OPSIZE) && (spec.size === 2 || spec.mandatory === OPSIZE))) fail("same type of prefix used twice");
   const rep = src.find((p) => p === 0xf2 || p === 0xf3);
   if (spec.mandatory !== undefined && spec.mandatory !== OPSIZE) prefix.push(spec.mandatory);
   else if (rep !== undefined) prefix.push(rep);

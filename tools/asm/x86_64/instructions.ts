@@ -19,7 +19,7 @@ const TABLE = new Map<string, Handler>([
 /** Prefix mnemonics and their bytes. @spec Intel SDM Vol. 2A §2.1.1 (groups 1 and 3, 4) */
 export const PREFIXES: ReadonlyMap<string, number> = new Map([
   ["lock", 0xf0], ["rep", 0xf3], ["repe", 0xf3], ["repz", 0xf3], ["repne", 0xf2], ["repnz", 0xf2],
-  ["data16", 0x66], ["addr32", 0x67],
+  ["data16", 0x66],
 ]);
 
 /** Every mnemonic the assembler accepts without a suffix, sorted (suffixed forms are base + b/w/l/q). */

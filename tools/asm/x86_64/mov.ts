@@ -13,6 +13,7 @@ import {
   type X86Context,
 } from "./forms.js";
 import type { MemOp } from "./forms.js";
+import { defaultSegment } from "./encode.js";
 import type { Operand } from "./operands.js";
 import { SEGMENT_PREFIX } from "./registers.js";
 import type { Expr } from "./shared.js";
@@ -33,7 +34,7 @@ function needsMoffs(ctx: X86Context, o: Operand | undefined): boolean {
 function moffs(insn: Insn, ctx: X86Context, mem: MemOp, acc: RegOp, store: boolean): void {
   if (acc.reg.num !== 0) mismatch(insn);
   const size = operandSize(insn, [acc]);
-  const seg = mem.seg ? [SEGMENT_PREFIX[mem.seg.num]!] : [];
+  const seg = mem.seg && mem.seg.num !== defaultSegment(mem) ? [SEGMENT_PREFIX[mem.seg.num]!] : [];
   emit(ctx, insn, { opcode: [w(store ? 0xa2 : 0xa0, size)], size, imms: [{ expr: mem.disp!, size: 8, range: "any" }], prefixes: seg });
 }
 
@@ -76,7 +77,7 @@ function movSpecial(insn: Insn, ctx: X86Context, special: RegOp, other: RegOp | 
   if (r.kind === "seg") {
     const size = isGpr(other) ? other.reg.size : undefined;
     if (size === 1 || (toSpecial && r.name === "cs")) mismatch(insn);
-    return emit(ctx, insn, { opcode: [toSpecial ? 0x8e : 0x8c], size: size === 2 ? 2 : size === 8 && toSpecial ? 8 : undefined, reg: r, rm: other });
+    return emit(ctx, insn, { opcode: [toSpecial ? 0x8e : 0x8c], size: size === 2 && !toSpecial ? 2 : undefined, reg: r, rm: other });
   }
   if (r.kind !== "cr" && r.kind !== "dr") mismatch(insn);
   if (!isGpr(other) || other.reg.size !== 8) mismatch(insn);

@@ -44,13 +44,17 @@ function flags(opcode: number): Handler {
   };
 }
 
-/** A memory-only (or, with `allowReg`, 16-bit register) operand under `0F op /ext`. */
-function system(opcode: number[], ext: number, allowReg = false): Handler {
+/**
+ * A memory-only operand under `0F op /ext`, or with `reg` also a register: "load" takes any
+ * width without a size prefix (LTR, LLDT), "store" writes the register's width (STR, SLDT).
+ */
+function system(opcode: number[], ext: number, reg?: "load" | "store"): Handler {
   return (insn, ctx) => {
     arity(insn, 1);
     const [op] = insn.ops;
-    if (!(isMem(op) || (allowReg && isGpr(op) && op.reg.size !== 1))) mismatch(insn);
-    emit(ctx, insn, { opcode, reg: ext, rm: op! as Insn["ops"][number] & { k: "mem" } });
+    if (isMem(op)) return emit(ctx, insn, { opcode, reg: ext, rm: op });
+    if (!reg || !isGpr(op) || op.reg.size === 1) mismatch(insn);
+    emit(ctx, insn, { opcode, reg: ext, rm: op, size: reg === "store" ? op.reg.size : undefined });
   };
 }
 
@@ -149,8 +153,8 @@ export const SYSTEM_HANDLERS: [string, Handler][] = [
   ["pushf", flags(0x9c)], ["popf", flags(0x9d)],
   ["sgdt", system([0x0f, 0x01], 0)], ["sidt", system([0x0f, 0x01], 1)], ["lgdt", system([0x0f, 0x01], 2)],
   ["lidt", system([0x0f, 0x01], 3)], ["invlpg", system([0x0f, 0x01], 7)], ["clflush", system([0x0f, 0xae], 7)],
-  ["sldt", system([0x0f, 0x00], 0, true)], ["str", system([0x0f, 0x00], 1, true)],
-  ["lldt", system([0x0f, 0x00], 2, true)], ["ltr", system([0x0f, 0x00], 3, true)],
+  ["sldt", system([0x0f, 0x00], 0, "store")], ["str", system([0x0f, 0x00], 1, "store")],
+  ["lldt", system([0x0f, 0x00], 2, "load")], ["ltr", system([0x0f, 0x00], 3, "load")],
   ["invpcid", invpcid],
   ["bt", bitTest(0xa3, 4)], ["bts", bitTest(0xab, 5)], ["btr", bitTest(0xb3, 6)], ["btc", bitTest(0xbb, 7)],
   ["bsf", bitScan(0xbc)], ["bsr", bitScan(0xbd)],

@@ -1,0 +1,283 @@
+/**
+ * Byte-for-byte comparison of the MultiOS x86-64 assembler with GNU binutils:
+ *   as --64 prog.s -o prog.o
+ *   ld -T <script placing the sections like assembleX86_64> prog.o -o prog.elf
+ * then the loaded memory images (from the PT_LOAD headers of both executables) and the symbol
+ * values must be identical. Linking resolves GNU's relocations (RIP-relative references, calls
+ * and jumps to other sections, absolute addresses) so they compare as final bytes.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { type AsmResult, assembleX86_64, mnemonics } from "../../tools/asm/x86_64/index.js";
+
+const AS = "as", LD = "ld", NM = "nm", OBJDUMP = "objdump";
+const native = process.arch === "x64";
+const have = [AS, LD, NM, OBJDUMP].every((tool) => spawnSync(tool, ["--version"]).status === 0) &&
+  (native || spawnSync(AS, ["--64", "--version"]).status === 0);
+if (!have) console.log("skipping: GNU as/ld for x86-64 not installed");
+
+/** Memory image of an ELF executable: address -> byte, from its PT_LOAD headers. */
+function loadImage(elf: Uint8Array): Map<bigint, number> {
+  const v = new DataView(elf.buffer, elf.byteOffset, elf.byteLength);
+  const phoff = Number(v.getBigUint64(32, true));
+  const mem = new Map<bigint, number>();
+  for (let i = 0; i < v.getUint16(56, true); i++) {
+    const at = phoff + 56 * i;
+    if (v.getUint32(at, true) !== 1) continue;
+    const off = Number(v.getBigUint64(at + 8, true)), vaddr = v.getBigUint64(at + 16, true);
+    const filesz = Number(v.getBigUint64(at + 32, true)), memsz = Number(v.getBigUint64(at + 40, true));
+    for (let j = 0; j < memsz; j++) mem.set(vaddr + BigInt(j), j < filesz ? elf[off + j]! : 0);
+  }
+  return mem;
+}
+
+const dir = have ? mkdtempSync(join(tmpdir(), "multios-asm-x86-")) : "";
+afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+let runs = 0;
+
+function run(cmd: string, args: string[]): { out: string; err: string } {
+  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  return { out: r.stdout, err: r.stderr };
+}
+
+/**
+ * Assembles `src` with both assemblers; returns a description of the differences (naming the
+ * source line of each differing byte through the labels L<n> before every line), or undefined.
+ */
+function compareWithGnu(src: string): string | undefined {
+  const mine: AsmResult = assembleX86_64(src);
+  const stem = join(dir, `t${runs++}`);
+  writeFileSync(`${stem}.s`, src);
+  const script = ["SECTIONS {", "  . = 0x100000;"];
+  mine.segments.forEach((s, i) => script.push(`${i > 0 ? "  . = ALIGN(0x1000);\n" : ""}  ${s.name} : { *(${s.name}) }`));
+  writeFileSync(`${stem}.ld`, `${script.join("\n")}\n  /DISCARD/ : { *(.note.gnu.property) }\n}\n`);
+  run(AS, ["--64", `${stem}.s`, "-o", `${stem}.o`]);
+  run(LD, ["-T", `${stem}.ld`, `${stem}.o`, "-o", `${stem}.elf`]);
+  const gnu = loadImage(new Uint8Array(readFileSync(`${stem}.elf`)));
+  const ours = loadImage(mine.elf);
+  const gnuSyms = new Map(run(NM, [`${stem}.elf`]).out.trim().split("\n").map((l) => l.split(/\s+/)).map(([v, , n]) => [n!, BigInt(`0x${v}`)]));
+  const lineAt = (a: bigint): string => {
+    let best: [string, bigint] | undefined;
+    for (const [n, v] of gnuSyms) if (/^L[0-9]+$/.test(n) && v <= a && (!best || v > best[1])) best = [n, v];
+    if (!best) return "?";
+    const line = src.split("\n").find((l) => l.startsWith(`${best![0]}:`)) ?? best[0];
+    return `${line} (+${a - best[1]})`;
+  };
+  const addrs = [...new Set([...gnu.keys(), ...ours.keys()])].sort((a, b) => (a < b ? -1 : 1));
+  const diffs: string[] = [];
+  for (const a of addrs) {
+    if ((gnu.get(a) ?? 0) !== (ours.get(a) ?? 0)) {
+      diffs.push(`0x${a.toString(16)}: GNU ${gnu.get(a)?.toString(16)}, ours ${ours.get(a)?.toString(16)} at ${lineAt(a)}`);
+      if (diffs.length >= 10) break;
+    }
+  }
+  if (diffs.length > 0) return `${diffs.join("\n")}\n(${stem}.s)`;
+  for (const [name, value] of mine.symbols) {
+    if (gnuSyms.has(name) && gnuSyms.get(name) !== BigInt.asUintN(64, value)) return `symbol ${name}: GNU 0x${gnuSyms.get(name)!.toString(16)}, ours 0x${value.toString(16)}`;
+  }
+  return undefined;
+}
+
+// ---- The broad corpus: every mnemonic x every operand form. ----
+
+const R64 = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r12", "r13", "r15"];
+const R32 = ["eax", "ecx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r12d", "r13d", "r15d"];
+const R16 = ["ax", "cx", "bx", "sp", "bp", "si", "di", "r8w", "r13w", "r15w"];
+/** Byte registers usable with any other operand (no AH..BH, which exclude REX). */
+const R8 = ["al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil", "r8b", "r13b", "r15b"];
+const REGS: Record<string, string[]> = { b: R8, w: R16, l: R32, q: R64 };
+const MEMS = [
+  "(%rax)", "(%rsp)", "(%rbp)", "(%r12)", "(%r13)", "8(%rax)", "-128(%rbx)", "127(%rbx)", "128(%rbx)", "-129(%rbx)",
+  "0x12345678(%rcx)", "(%rax,%rbx)", "(%rax,%rbx,2)", "4(%rsp,%rcx,8)", "(,%rdx,4)", "16(,%r9,8)", "(%r12,%r13)",
+  "0(%rbp,%r12,1)", "(%r13,%rsi,4)", "-8(%r11)", "data_l(%rip)", "8(%rip)", "data_l+4(%rip)", "%fs:0", "%gs:8(%rax)",
+  "%fs:(%rbx,%rcx,4)", "data_l", "0x1000", "data_l(%rbx)", "(%eax)", "4(%ebx,%ecx,2)", "K(%rdx)", "K*2(%rsp)",
+  "-0x80000000(%rax)", "0x7fffffff", "%es:(%rdi)", "%ss:-4(%rbp)", "(%r8d)",
+];
+const IMMS: Record<string, string[]> = {
+  b: ["$0", "$1", "$-1", "$127", "$-128", "$255", "$'a'", "$K & 0xff"],
+  w: ["$0", "$1", "$-1", "$127", "$128", "$-128", "$-129", "$255", "$256", "$0x7fff", "$0xffff", "$-32768"],
+  l: ["$0", "$1", "$-1", "$127", "$128", "$-129", "$0x12345678", "$0x7fffffff", "$-0x80000000", "$0xffffffff", "$0xffffff80", "$data_l", "$K", "$fwd_equ"],
+  q: ["$0", "$1", "$-1", "$127", "$128", "$-128", "$-129", "$0x7fffffff", "$-0x80000000", "$data_l", "$K", "$fwd_equ"],
+};
+const ALU = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"];
+const SHIFTS = ["rol", "ror", "rcl", "rcr", "shl", "sal", "shr", "sar"];
+const CONDS = ["o", "no", "b", "c", "nae", "ae", "nb", "nc", "e", "z", "ne", "nz", "be", "na", "a", "nbe", "s", "ns", "p", "pe", "np", "po", "l", "nge", "ge", "nl", "le", "ng", "g", "nle"];
+
+function broadSource(): string {
+  const L: string[] = [];
+  const add = (...lines: string[]): void => { L.push(...lines); };
+  const sizes = ["b", "w", "l", "q"] as const;
+  for (const op of ALU) {
+    for (const s of sizes) {
+      for (const imm of IMMS[s]!) add(`${op}${s} ${imm}, %${REGS[s]![0]}`, `${op}${s} ${imm}, %${REGS[s]![3]}`, `${op}${s} ${imm}, 8(%rbx)`);
+      for (const r of REGS[s]!) add(`${op} %${r}, %${REGS[s]![1]}`, `${op} %${REGS[s]![2]}, %${r}`);
+      for (const m of MEMS) add(`${op} %${REGS[s]![4]}, ${m}`, `${op} ${m}, %${REGS[s]![5]}`, `${op}${s} $3, ${m}`);
+    }
+  }
+  for (const s of sizes) {
+    for (const imm of IMMS[s]!) add(`test${s} ${imm}, %${REGS[s]![0]}`, `test${s} ${imm}, %${REGS[s]![7]}`, `test${s} ${imm}, (%rsi)`);
+    add(`test %${REGS[s]![1]}, %${REGS[s]![6]}`, `test %${REGS[s]![2]}, (%rax)`, `test (%rax), %${REGS[s]![2]}`);
+    for (const op of ["not", "neg", "mul", "div", "idiv", "inc", "dec", "imul"]) {
+      add(`${op} %${REGS[s]![0]}`, `${op} %${REGS[s]![8]}`, `${op}${s} (%rax)`, `${op}${s} 0x10(%r13,%rax,4)`);
+    }
+    for (const op of SHIFTS) {
+      add(`${op} %${REGS[s]![0]}`, `${op} $1, %${REGS[s]![8]}`, `${op} $0, %${REGS[s]![1]}`, `${op} $7, %${REGS[s]![2]}`,
+        `${op} %cl, %${REGS[s]![3]}`, `${op}${s} (%rax)`, `${op}${s} $2, 8(%rsp)`, `${op}${s} %cl, (%r12)`, `${op}${s} $K, (%rbx)`);
+    }
+    for (const imm of IMMS[s]!) add(`mov${s} ${imm}, %${REGS[s]![0]}`, `mov${s} ${imm}, %${REGS[s]![8]}`, `mov${s} ${imm}, (%rbx)`);
+    for (const m of MEMS) add(`mov %${REGS[s]![4]}, ${m}`, `mov ${m}, %${REGS[s]![5]}`, `mov ${m}, %${REGS[s]![0]}`, `mov${s} $5, ${m}`);
+    for (const r of REGS[s]!) add(`mov %${r}, %${REGS[s]![1]}`, `mov %${REGS[s]![9]}, %${r}`);
+  }
+  for (const s of ["w", "l", "q"] as const) {
+    const r = REGS[s]!;
+    for (const op of ["bsf", "bsr", "tzcnt", "lzcnt", "popcnt"]) add(`${op} %${r[0]}, %${r[1]}`, `${op} (%rax), %${r[8]}`, `${op}${s} 8(%rip), %${r[2]}`);
+    for (const op of ["bt", "bts", "btr", "btc"]) add(`${op} %${r[1]}, %${r[0]}`, `${op} %${r[8]}, (%rbx)`, `${op} $3, %${r[2]}`, `${op}${s} $31, 4(%rax)`);
+    for (const c of CONDS) add(`cmov${c} %${r[0]}, %${r[1]}`, `cmov${c} (%rax), %${r[8]}`);
+    add(`imul %${r[0]}, %${r[1]}`, `imul (%rax), %${r[8]}`, `imul $3, %${r[2]}`, `imul $300, %${r[1]}`, `imul $-128, %${r[0]}, %${r[3]}`,
+      `imul $1000, (%rbx), %${r[4]}`, `imul $K, %${r[0]}`, `lea (%rax,%rbx,4), %${r[1]}`, `lea data_l(%rip), %${r[8]}`, `lea -1(%rbp), %${r[0]}`,
+      `xchg %${r[0]}, %${r[1]}`, `xchg %${r[3]}, %${r[0]}`, `xchg %${r[2]}, %${r[3]}`, `xchg %${r[8]}, (%rax)`, `xchg (%rcx), %${r[2]}`,
+      `cmpxchg %${r[1]}, (%rdx)`, `lock cmpxchg %${r[8]}, %fs:(%rax)`, `xadd %${r[0]}, %${r[1]}`, `lock xadd${s} %${r[2]}, 8(%rsi)`,
+      `shld $3, %${r[0]}, %${r[1]}`, `shld %cl, %${r[0]}, (%rax)`, `shrd $9, %${r[8]}, %${r[2]}`, `shrd %${r[1]}, %${r[0]}`,
+      `nop${s} %${r[0]}`, `nop${s} 0(%rax,%rax,1)`, `cmpxchg %${r[0]}, %${r[0]}`);
+  }
+  add("cmpxchg %al, (%rbx)", "lock cmpxchgb %cl, (%rdi)", "xadd %sil, (%rax)", "xchg %al, %bl", "xchg %al, (%rax)",
+    "xchg %eax, %eax", "xchg %rax, %rax", "xchg %ax, %ax", "xchg %r8, %rax", "xchg %rax, %r15", "lock cmpxchg8b (%rax)",
+    "lock cmpxchg16b 8(%rsp)");
+  for (const c of CONDS) add(`set${c} %al`, `set${c} %sil`, `set${c} %r9b`, `set${c} (%rax)`, `set${c}b 7(%rsp)`);
+  add("movabs $0x123456789abcdef0, %rax", "movabs $1, %r10", "movabs $data_l, %rbx", "movabs $-1, %rcx", "movq $0xffffffff, %rdx",
+    "mov $0x100000000, %r9", "mov $-0x80000001, %rax", "movabs data_l, %rax", "movabs data_l, %al", "movabs %eax, data_l",
+    "movabs %ax, 0x123456789", "mov 0x123456789a, %rax", "mov %al, 0xfedcba9876543210", "mov 0xffffffff, %eax",
+    "movabs %fs:0x10, %rax", "movb $1, %ah", "mov %ah, %bl", "mov %bh, (%rax)", "add %ch, %dh", "movzbl %ah, %eax", "movsbl %bh, %ecx");
+  add("mov %cr0, %rax", "mov %cr2, %rbx", "mov %cr3, %r9", "mov %cr4, %rsp", "mov %cr8, %rax", "mov %rax, %cr0", "mov %rdi, %cr3",
+    "mov %r12, %cr4", "mov %rax, %cr8", "movq %cr3, %rax", "mov %db7, %rax", "mov %rax, %db0", "mov %dr6, %rcx",
+    "mov %ds, %eax", "mov %ds, %rax", "mov %es, %ax", "mov %fs, (%rax)", "mov %eax, %ds", "mov %ax, %ss", "mov (%rax), %gs", "mov %ss, %r10w");
+  for (const [op, dsts] of [["movzb", ["w", "l", "q"]], ["movsb", ["w", "l", "q"]], ["movzw", ["l", "q"]], ["movsw", ["l", "q"]]] as const) {
+    const src = op.endsWith("b") ? R8 : R16;
+    for (const d of dsts) add(`${op}${d} %${src[0]}, %${REGS[d]![1]}`, `${op}${d} %${src[5]}, %${REGS[d]![8]}`, `${op}${d} (%rax), %${REGS[d]![2]}`, `${op}${d} data_l(%rip), %${REGS[d]![3]}`);
+  }
+  add("movslq %eax, %rax", "movslq %r12d, %r13", "movslq (%rsp), %rcx", "movsxd %eax, %rdx", "movzx %al, %eax", "movzx %ax, %rax",
+    "movzx (%rax), %ecx", "movsx %bl, %si", "movsx %r9w, %r9", "movzbw (%rbx), %ax");
+  add("cbtw", "cwtl", "cltq", "cwtd", "cltd", "cqto", "cbw", "cwde", "cdqe", "cwd", "cdq", "cqo", "bswap %eax", "bswap %r9d", "bswap %rdx", "bswap %r15");
+  for (const r of ["rax", "rbx", "rsp", "rbp", "r8", "r12", "r15", "ax", "r9w"]) add(`push %${r}`, `pop %${r}`);
+  add("push $1", "push $-128", "push $127", "push $128", "push $0x12345678", "push $data_l", "push $K", "pushq $-1", "pushw $1", "pushw $0x1234",
+    "push (%rax)", "pushq 8(%rsp)", "pushw (%rbx)", "pop (%rax)", "popq 16(%rsp,%rcx,8)", "popw (%rdx)", "push %fs", "push %gs", "pop %fs", "pop %gs",
+    "pushf", "popf", "pushfq", "popfq", "pushfw", "popfw");
+  add("jmp *%rax", "jmp *%r11", "jmp *(%rax)", "jmp *8(%rbx)", "jmpq *(%rip)", "jmp *data_l(%rip)", "jmp *data_l(,%rax,8)", "call *%rax",
+    "call *%r12", "callq *8(%rbx)", "call *%fs:0x10", "ret", "retq", "ret $8", "lret", "lret $16",
+    "int $0x80", "int $3", "int3", "int1", "iret", "iretq", "iretw", "iretl", "syscall", "sysret", "sysretq", "sysretl");
+  add("rdmsr", "wrmsr", "swapgs", "invlpg (%rax)", "invlpg data_l", "invpcid (%rax), %rbx", "invpcid 8(%r12), %r9", "lgdt (%rax)", "lidt 6(%rsp)",
+    "sgdt (%rbx)", "sidt (%rbx)", "lgdtq gdt_ptr", "lidtq (%rdi)", "ltr %ax", "ltr (%rax)", "ltr %r9w", "lldt %cx", "str %ax", "sldt (%rax)", "hlt", "cli", "sti", "stac", "clac",
+    "cpuid", "rdtsc", "rdtscp", "rdpmc", "pause", "leave", "leaveq", "endbr64", "endbr32", "ud2", "mfence", "lfence", "sfence", "clflush (%rax)",
+    "wbinvd", "invd", "clts", "clc", "stc", "cld", "std", "cmc", "sahf", "lahf", "monitor", "mwait", "xgetbv", "xsetbv", "nop");
+  add("in $0x60, %al", "in $0x61, %ax", "in $0xff, %eax", "in %dx, %al", "in %dx, %ax", "in %dx, %eax", "inb $0x70", "inb %dx", "inl (%dx), %eax",
+    "inw %dx, %ax", "out %al, $0x80", "out %ax, $0x80", "out %eax, $0xf4", "out %al, %dx", "out %ax, %dx", "out %eax, %dx", "outb %al, (%dx)",
+    "outb $0x80", "outl %dx", "insb", "insw", "insl", "outsb", "outsw", "outsl", "rep insb", "rep outsl");
+  for (const op of ["movs", "cmps", "stos", "lods", "scas"]) for (const s of sizes) add(`${op}${s}`, `rep ${op}${s}`);
+  add("repe cmpsb", "repz scasb", "repne scasb", "repnz cmpsq", "rep stosb", "rep movsb", "rep stosq", "rep movsq", "stos %al, (%rdi)",
+    "stos %rax, %es:(%rdi)", "lods (%rsi), %eax", "movsq (%rsi), (%rdi)", "rep; stosb", "lock; incl (%rax)", "lock incl (%rax)", "lock addq $1, (%rsp)",
+    "lock orb $1, %gs:(%rbx)", "lock btsl $3, (%rax)", "lock decq data_l(%rip)", "data16 nop", "lock andl %eax, (%rbx)");
+  add("nopw 0x0(%rax,%rax,1)", "nopl 0x0(%rax)", "nopl 0x0(%rax,%rax,1)", "nopw %cs:0x0(%rax,%rax,1)", "data16 nopl %cs:0x0(%rax,%rax,1)", "nop %eax", "nopq (%rax)");
+  for (const c of CONDS) add(`j${c} near`, `j${c} far`);
+  add("add $1, (%rax)", "inc (%rax)", "mov $1, (%rax)", "shl (%rax)", "sar $3, (%rax)", "bt $3, (%rax)", "nop (%rax)", "test $1, (%rax)",
+    "not 8(%rsp)", "push (%rax)", "pop 8(%rax)", "movq $-1, (%rax)", "movl $fwd_equ, 4(%rsp)", "lea near(%rip), %rax", "lea far(%rip), %rax",
+    "movl $5, far(%rip)", "movw $5, far+2(%rip)", "cmpb $1, near(%rip)", "jmp *data_l", "lea data_l, %rax", "mov data_l(,%rax,8), %rbx",
+    "mov $(1 << 12), %eax", "mov $~0, %ecx", "and $~0xfff, %rax", "mov $-1, %r8d", "mov $K * 4 + 1, %esi", "call near", "call 0x100000",
+    "jmp 0x100000", "jne 0x100010", "mov %eax, data_l + 4", "addl $fwd_equ, data_l(%rip)", "cmp $0, %al", "test %al, %al");
+  add("lp: loop lp", "loope lp", "loopne lp", "loopz lp", "loopnz 1f", "jrcxz 1f", "1: jrcxz 1b", "jmp .", "je . + 2");
+  return L.map((l, i) => `L${i}: ${l}`).join("\n");
+}
+
+const BROAD = (): string =>
+  `.equ K, 0x42\n.text\n.code64\n.globl _start\n_start:\nnear:\n${broadSource()}\n  jmp near\n  call far\n  jmp far\n  jne far\n` +
+  "  call data_l\n  .align 16\n  .p2align 5\n  .balign 8, 0xcc\n  .byte 1, 2\n  .word 0x1234\n  .long far - near\n  .quad far\n" +
+  "far: ret\n.data\ndata_l: .long 1\ngdt_ptr: .word 0x17\n  .quad 0x1000\n.set fwd_equ, 0x1234\n.bss\nbuf: .zero 64\n";
+
+describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
+  it("prints the GNU version used", () => {
+    console.log(run(AS, ["--version"]).out.split("\n")[0]);
+  });
+
+  it("our ELF is readable by objdump -d and nm", () => {
+    const r = assembleX86_64(".globl _start\n_start: mov $1, %eax\n  jmp _start\n.data\nv: .quad 5\n.bss\nb: .zero 8");
+    const file = join(dir, "ours.elf");
+    writeFileSync(file, r.elf);
+    expect(run(OBJDUMP, ["-d", file]).out).toMatch(/100000 <_start>:\s+100000:\s+b8 01 00 00 00\s+mov\s+\$0x1,%eax/);
+    const nm = run(NM, [file]).out;
+    expect(nm).toContain("0000000000100000 T _start");
+    expect(nm).toContain("0000000000101000 d v");
+    expect(nm).toContain("0000000000102000 b b");
+  });
+
+  it("the broad corpus uses every mnemonic the assembler knows", () => {
+    const words = BROAD().split("\n").map((l) => l.replace(/^\s*(L[0-9]+:\s*)?/, "").trim().split(/[\s;]+/));
+    const used = new Set(words.flatMap((w) => w.slice(0, 2).map((x) => x.toLowerCase())));
+    const suffixed = (m: string): boolean => ["b", "w", "l", "q"].some((s) => used.has(m + s));
+    expect(mnemonics().filter((m) => !used.has(m) && !suffixed(m))).toEqual([]);
+  });
+
+  it("every mnemonic x every operand form (REX, SIB, disp8/disp32, imm8/imm32, prefixes, RIP-relative)", () => {
+    expect(compareWithGnu(BROAD())).toBeUndefined();
+  });
+
+  it("jump sizes at the exact rel8 boundaries, forward and backward", () => {
+    for (const jump of ["jmp T", "je T", "jnz T"]) {
+      for (const lead of [0, 100]) {
+        for (const gap of [124, 125, 126, 127, 128, 129, 130]) {
+          const forward = `_start:\n  .space ${lead}, 0x90\n  ${jump}\n  .space ${gap}, 0x90\nT: ret\n`;
+          const backward = `_start:\n  .space ${lead}, 0x90\nT: .space ${gap}, 0x90\n  ${jump}\n  ret\n`;
+          expect(compareWithGnu(forward), forward).toBeUndefined();
+          expect(compareWithGnu(backward), backward).toBeUndefined();
+        }
+      }
+    }
+  });
+
+  it("jump relaxation across a block that grows (a jump pushed out of reach by other jumps growing)", () => {
+    const lines = ["_start:"];
+    for (let i = 0; i < 40; i++) lines.push(`  jne T${i % 5}`, "  .space 20, 0x90");
+    for (let i = 0; i < 5; i++) lines.push(`T${i}: nop`, `  jmp _start`);
+    expect(compareWithGnu(`${lines.join("\n")}\n`)).toBeUndefined();
+  });
+
+  it("jump relaxation with alignment in between (seeded random programs)", () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      let state = seed;
+      const rnd = (n: number): number => { state = (state * 1103515245 + 12345) & 0x7fffffff; return state % n; };
+      const labelAt = new Map(Array.from({ length: 8 }, (_, i) => [rnd(70), i]));
+      const lines = [".text", "_start:"];
+      for (let i = 0; i < 70; i++) {
+        if (labelAt.has(i)) lines.push(`T${labelAt.get(i)}:`);
+        const target = `T${rnd(8)}`;
+        switch (rnd(8)) {
+          case 0: case 1: lines.push(`  j${CONDS[rnd(CONDS.length)]} ${target}`); break;
+          case 2: lines.push(`  jmp ${target}`); break;
+          case 3: lines.push(`  .space ${[1 + rnd(30), 100 + rnd(30), 120 + rnd(10)][rnd(3)]}, 0x90`); break;
+          case 4: lines.push(`  .p2align ${1 + rnd(5)}`); break;
+          case 5: lines.push(`  call ${target}`); break;
+          default: lines.push(`  ${["nop", "add $1, %rax", "movabs $1, %rax", "mov %eax, (%rsp)", "lea 8(%rip), %rax"][rnd(5)]}`);
+        }
+      }
+      for (let i = 0; i < 8; i++) if (![...labelAt.values()].includes(i)) lines.push(`T${i}:`);
+      lines.push("  ret");
+      expect(compareWithGnu(`${lines.join("\n")}\n`), `seed ${seed}`).toBeUndefined();
+    }
+  });
+
+  it("alignment padding in code: GNU's nop patterns for every size, and the jump over long padding", () => {
+    const lines = ["_start:"];
+    for (let n = 1; n <= 260; n++) lines.push("  .balign 512, 0xcc", `  .fill ${512 - n}, 1, 0xcc`, "  .balign 512");
+    lines.push("  .byte 0xcc", "  .p2align 4", "  .byte 0xcc", "  .align 8", "  .byte 0xcc", "  .p2align 4,,7", "  .byte 0xcc", "  .p2align 4,,10");
+    expect(compareWithGnu(`${lines.join("\n")}\n`)).toBeUndefined();
+  });
+
+  it("data directives and sections (.word is 2 bytes on x86)", () => {
+    const src = ".text\n_start: ret\n.data\nw: .word 1, -1\n.short 2\n.long 3, w\n.quad _start, w + 8\n.byte 'x', 0xff\n" +
+      ".ascii \"ab\"\n.asciz \"c\\n\"\n.string \"d\"\n.zero 3\n.skip 2, 0xaa\n.space 1\n.align 8\n.quad 9\n" +
+      ".section .rodata\nr: .long 7\n.bss\nz: .zero 16\n.text\nlea w(%rip), %rax\nmov r, %ebx\nmovq $z, %rcx\n";
+    expect(compareWithGnu(src)).toBeUndefined();
+  });
+});
