@@ -99,6 +99,11 @@ export interface Architecture {
    * section alignment and emits nothing (GNU: RISC-V 2 with RVC, 4 without; use 1 to always pad).
    */
   codeAlignGranule(): number;
+  /**
+   * Whether code sections end padded (with padCode) to their alignment, as GNU as does for
+   * RISC-V (not for AArch64). Default false.
+   */
+  readonly padCodeSectionEnds?: boolean;
   /** Writes `size` bytes of alignment padding at `out[at]` in a code section (nops). */
   padCode(out: Uint8Array, at: number, size: number): void;
   /**

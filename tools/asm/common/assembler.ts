@@ -341,9 +341,9 @@ class Assembler implements DirectiveHost {
       ...all.filter((s) => !STANDARD_ORDER.includes(s.name)),
     ];
     const bytes = new Map<Section, Uint8Array>();
-    // Like GNU as, code sections end padded (with nops) to their alignment.
+    // Like GNU as for RISC-V, code sections may end padded (with nops) to their alignment.
     for (const sec of order) {
-      if (sec.code && sec.align > 1) sec.pushVariable({ kind: "align", align: sec.align, fill: null, max: sec.align, size: 0, start: 0 });
+      if (this.arch.padCodeSectionEnds && sec.code && sec.align > 1) sec.pushVariable({ kind: "align", align: sec.align, fill: null, max: sec.align, size: 0, start: 0 });
     }
     this.located(this.line, () => {
       for (const sec of order) relaxSection(sec, this.relaxLookup, this.arch);

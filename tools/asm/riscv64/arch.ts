@@ -54,6 +54,7 @@ export function createRiscv64(): Architecture {
     syntax: { comments: HASH_COMMENTS, modifiers: "percent", expr: RISCV_EXPRESSIONS },
     directives: new Map([[".option", option]]),
     codeAlignGranule: () => (rvc ? 2 : 4),
+    padCodeSectionEnds: true,
     padCode: codePadding,
     instruction(mnemonic, args, ctx) {
       let ops: Operand[];

@@ -1,0 +1,70 @@
+/**
+ * The AArch64 architecture plugged into the common assembler driver (tools/asm/common): GNU
+ * syntax (`//` comments anywhere, `#` comments at the start of a line, `;` separates statements,
+ * `:lo12:`-style relocation operators), the instruction tables, fixups and NOP padding.
+ * A64 has no relaxable instructions: every instruction is 4 bytes.
+ */
+import type { Architecture } from "../common/arch.js";
+import { fail, SourceError } from "../common/errors.js";
+import { ARITH } from "./arith.js";
+import { BITFIELD } from "./bitfield.js";
+import { CONTROL } from "./control.js";
+import { applyA64Fixup } from "./fixups.js";
+import { type Handler, makeAsm } from "./insn.js";
+import { LOGICAL } from "./logical.js";
+import { MEMORY } from "./memory.js";
+import { MULTIPLY } from "./multiply.js";
+import { parseOperands } from "./operands.js";
+import { SYSTEM } from "./system.js";
+
+/** Every instruction handler by lower-case mnemonic. */
+export const INSTRUCTIONS: ReadonlyMap<string, Handler> = new Map([
+  ...ARITH, ...LOGICAL, ...BITFIELD, ...MULTIPLY, ...MEMORY, ...CONTROL, ...SYSTEM,
+]);
+
+/** NOP (C6.2 "NOP"). */
+const NOP = 0xd503201f;
+
+/** Relocation operators accepted in expressions (see fixups.ts for where each may appear). */
+const RELOC_OPS = ["lo12", "abs_g0", "abs_g0_nc", "abs_g1", "abs_g1_nc", "abs_g2", "abs_g2_nc", "abs_g3"];
+
+/**
+ * Alignment padding in code, as GNU as `aarch64_handle_align`: zero bytes up to the next
+ * 4-byte boundary, then NOPs.
+ */
+function padCode(out: Uint8Array, at: number, size: number): void {
+  const view = new DataView(out.buffer, out.byteOffset);
+  const zeros = size & 3;
+  out.fill(0, at, at + zeros);
+  for (let i = at + zeros; i < at + size; i += 4) view.setUint32(i, NOP, true);
+}
+
+const noRelax = (): never => { throw new Error("A64 has no relaxable instructions"); };
+
+/** A fresh AArch64 architecture for one assembly. */
+export function createArm64(): Architecture {
+  return {
+    syntax: {
+      comments: { lineComments: ["//"], lineStartComments: ["#"] },
+      modifiers: "colon",
+      expr: { relocOps: RELOC_OPS },
+    },
+    codeAlignGranule: () => 1,
+    padCode,
+    instruction(mnemonic, args, ctx) {
+      const handler = INSTRUCTIONS.get(mnemonic);
+      if (!handler) fail(`unknown instruction \`${mnemonic}'`);
+      const where = args ? `${mnemonic} ${args}` : mnemonic;
+      try {
+        handler(parseOperands(args, ctx), makeAsm(ctx), mnemonic);
+      } catch (e) {
+        if (e instanceof SourceError) throw new SourceError(`${where}: ${e.message}`);
+        throw e;
+      }
+    },
+    relaxSize: noRelax,
+    relaxTarget: noRelax,
+    renderRelax: noRelax,
+    applyFixup: applyA64Fixup,
+  };
+}
