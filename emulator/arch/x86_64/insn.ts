@@ -1,0 +1,73 @@
+/**
+ * The decoded form of one x86_64 instruction, as the decoder leaves it in the per-physical-page
+ * decode cache and the executor reads it. Objects are created only when a page is decoded, never
+ * per executed instruction.
+ */
+
+/** Operation numbers of the executor. */
+export const enum Op {
+  UD = 0, CROSS, NATIVE,
+  // data movement
+  MOV_RM_R, MOV_R_RM, MOV_RM_I, MOVZX, MOVSX, LEA, XCHG, MOV_SREG_RM, MOV_RM_SREG,
+  PUSH_R, POP_R, PUSH_I, PUSH_RM, POP_RM, LEAVE, CONV_A, CONV_D, BSWAP, CMOV, SETCC, LAHF, SAHF,
+  // arithmetic and logic
+  ALU_RM_R, ALU_R_RM, ALU_RM_I, TEST_RM_R, TEST_RM_I, INC, DEC, NOT, NEG, MUL, IMUL1, IMUL2, IMUL3, DIV, IDIV,
+  SHIFT, SHLD, SHRD, BT, BSF, BSR, TZCNT, LZCNT, POPCNT, CMPXCHG, XADD,
+  // control transfer
+  JCC, JMP_REL, CALL_REL, JMP_RM, CALL_RM, RET, JRCXZ, LOOP,
+  // strings
+  MOVS, STOS, LODS, CMPS, SCAS,
+  // flags and misc
+  NOP, PAUSE, CLC, STC, CMC, CLD, STD, CLI, STI, PUSHF, POPF, HLT,
+  // system
+  INT, INT3, IRET, LRET, IN, OUT, MOV_FROM_CR, MOV_TO_CR, RDMSR, WRMSR, RDTSC, RDTSCP, CPUID, SWAPGS,
+  INVLPG, INVPCID, LGDT, LIDT, SGDT, SIDT, LTR, STR, LLDT, SYSCALL, SYSRET, STAC, CLAC, GP0,
+}
+
+/** The segment an address is relative to: none (base 0), FS or GS. */
+export const SEG_NONE = 0, SEG_FS = 4, SEG_GS = 5;
+
+/** Byte-register operands: 0..15 are the low bytes, AH_BASE + n (n = 0..3) are AH, CH, DH, BH. */
+export const AH_BASE = 16;
+
+/** No base or index register in a memory operand. */
+export const NO_REG = -1;
+
+/** One decoded instruction. */
+export class Insn {
+  op: Op = Op.UD;
+  /** Length in bytes (1..15). */
+  len = 1;
+  /** Operand size in bytes: 1, 2, 4 or 8. */
+  size = 4;
+  /** Second size: the source size of MOVZX/MOVSX, or the shift-count form (0 immediate, 1 CL). */
+  size2 = 0;
+  /** ModRM.reg (with REX.R); for byte operands see {@link AH_BASE}. Also the CR number, the Sreg. */
+  reg = 0;
+  /** Register operand (ModRM.mod = 3, or the opcode's register), or -1 for a memory operand. */
+  rm = 0;
+  /** Memory operand: base register or NO_REG; index register or NO_REG; scale as a shift count. */
+  base = NO_REG;
+  index = NO_REG;
+  scale = 0;
+  /** Memory operand displacement (sign-extended 32 bits). */
+  disp = 0;
+  /** Segment override that has a base in 64-bit mode: SEG_NONE, SEG_FS or SEG_GS. */
+  seg = SEG_NONE;
+  /** RIP-relative addressing: the address is next RIP + disp. */
+  ripRel = false;
+  /** Address-size override (67h): the effective address is truncated to 32 bits. */
+  addr32 = false;
+  /** Immediate (or relative displacement), sign-extended to 64 bits as two int32 halves. */
+  immLo = 0;
+  immHi = 0;
+  /** Sub-operation: ALU kind (ADD=0 … CMP=7), condition code, shift kind, BT kind, group op. */
+  sub = 0;
+  /** F3 (REP/REPE) = 1, F2 (REPNE) = 2, none = 0. */
+  rep = 0;
+  /** LOCK prefix present. */
+  lock = false;
+}
+
+/** ALU kinds in opcode order (the /r of group 1 and bits 5:3 of the classic opcodes). */
+export const ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_SBB = 3, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6, ALU_CMP = 7;
