@@ -7,7 +7,6 @@ import type { Architecture, EmitContext } from "../common/arch.js";
 import { alignment, data, type DirectiveHandler } from "../common/directives.js";
 import { fail } from "../common/errors.js";
 import { PLAIN_EXPRESSIONS } from "../common/expr.js";
-import { placeSections } from "../common/layout.js";
 import type { Section } from "../common/sections.js";
 import { encode } from "./encode.js";
 import type { BranchSpec, X86Context } from "./forms.js";
@@ -38,25 +37,19 @@ function x86Context(ctx: EmitContext): X86Context {
   };
 }
 
+/** The NOP opcode: GNU as pads code with nop patterns when `.align` asks for this fill byte. */
+const NOP_FILL = 0x90;
+
 /**
- * GNU as on x86 does not pad the end of a code section to the section's alignment (RISC-V
- * does, and the common driver always appends that padding as the section's second-to-last
- * fragment). This removes it and places the sections again, keeping the first one where it is.
+ * Alignment in code with fill byte 0x90 (`.p2align 4, 0x90`, what compilers write) is padded
+ * with the multi-byte nop patterns, as without a fill (tc-i386.h `md_do_align`). Applied once
+ * layout is done (the padding size does not depend on the fill).
  */
-function dropSectionEndPadding(sections: readonly Section[]): void {
-  let changed = false;
+function nopFillsToCodePadding(sections: readonly Section[]): void {
   for (const sec of sections) {
-    const pad = sec.frags[sec.frags.length - 2];
-    const last = sec.frags[sec.frags.length - 1];
-    if (!sec.code || pad?.kind !== "align" || last?.kind !== "data" || last.buf.length !== 0) continue;
-    if (pad.fill !== null || pad.align !== sec.align || pad.max !== sec.align || pad.size === 0) continue;
-    sec.size -= pad.size;
-    pad.size = 0;
-    last.start = pad.start;
-    changed = true;
+    if (!sec.code) continue;
+    for (const f of sec.frags) if (f.kind === "align" && f.fill === NOP_FILL) f.fill = null;
   }
-  const first = sections.find((s) => s.size > 0);
-  if (changed && first) placeSections([...sections], first.addr);
 }
 
 /** A fresh x86-64 architecture for one assembly. */
@@ -68,12 +61,14 @@ export function createX86_64(): Architecture {
       [".code64", codeMode(64)], [".code32", codeMode(32)], [".code16", codeMode(16)],
     ]),
     codeAlignGranule: () => 1,
+    // GNU as for x86 leaves the end of a code section unpadded.
+    padCodeSectionEnds: false,
     padCode,
     instruction: (mnemonic, args, ctx) => assembleInstruction(mnemonic, args, x86Context(ctx), (t) => ctx.parseExpr(t)),
     relaxSize: (spec, at, target, sec) => branchSize(spec as BranchSpec, at, target, sec),
     relaxTarget: (spec) => (spec as BranchSpec).target,
     renderRelax: (spec, size, site) => renderBranch(spec as BranchSpec, size, site),
-    beforeRender: dropSectionEndPadding,
+    beforeRender: nopFillsToCodePadding,
     applyFixup,
   };
 }

@@ -106,6 +106,13 @@ function memory(t: string, seg: Reg | undefined, star: boolean, text: string, ex
  */
 export function parseOperand(text: string, expr: (s: string) => Expr): Operand {
   let t = text.trim();
+  // `sym@PLT`: in a static executable the PLT entry is the function itself (ld resolves
+  // R_X86_64_PLT32 to a direct call), so it means `sym`. Other @-relocations need a GOT or TLS.
+  const at = /@([A-Za-z]+)/.exec(t);
+  if (at) {
+    if (at[1]!.toUpperCase() !== "PLT") fail(`relocation @${at[1]} is not supported (static executables only)`);
+    t = t.replace(at[0], "");
+  }
   let star = false;
   if (t.startsWith("*")) {
     star = true;
