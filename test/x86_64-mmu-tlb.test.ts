@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { type Access, LOAD, STORE, USER, X86Mmu, x86PageShifts } from "../emulator/arch/x86_64/mmu.js";
 import { cr0WriteFaults, cr3WriteFaults, cr4WriteFaults, eferWriteFaults } from "../emulator/arch/x86_64/mmu-regs.js";
-import { CR0, CR4, EFER, PF, PTE } from "../emulator/arch/x86_64/paging-defs.js";
+import { addressSizesEax, CR0, CR4, EFER, MMU_CPUID, PF, PTE } from "../emulator/arch/x86_64/paging-defs.js";
 import { X86PageTableBuilder } from "../emulator/arch/x86_64/paging-builder.js";
 import { Bus } from "../emulator/core/memory.js";
 import { DEFAULT_TLB, TlbSet } from "../emulator/core/tlb.js";
@@ -383,5 +383,15 @@ describe("control-register write checks: #GP(0) (SDM Vol. 2A MOV CR, Vol. 3A §4
     expect(eferWriteFaults(env.mmu, EFER.LME | EFER.NXE | EFER.SCE, 0)).toBe(false);
     expect(eferWriteFaults(env.mmu, EFER.LME | (1 << 12), 0)).toBe(true);
     expect(eferWriteFaults(env.mmu, EFER.NXE, 0)).toBe(true);
+  });
+});
+
+describe("CPUID values for the MMU's features", () => {
+  it("report PCID, INVPCID, SMEP, SMAP, NX, 1-GByte pages and the address sizes", () => {
+    expect(MMU_CPUID.leaf1Ecx & (1 << 17)).not.toBe(0);
+    expect(MMU_CPUID.leaf7Ebx).toBe((1 << 7) | (1 << 10) | (1 << 20));
+    expect(MMU_CPUID.ext1Edx & ((1 << 20) | (1 << 26))).toBe((1 << 20) | (1 << 26));
+    expect(addressSizesEax(40, false)).toBe(0x3028);
+    expect(addressSizesEax(46, true)).toBe(0x392e);
   });
 });

@@ -171,3 +171,26 @@ export const TLB_PERM = {
   /** Execute-disabled: EFER.NXE=1 and XD=1 in some entry used. */
   XD: 1 << 9,
 } as const;
+
+/**
+ * CPUID bits for what this MMU implements, for the CPU's CPUID to report (it ORs them into its own
+ * values). Bit positions as in the SDM's CPUID tables (checked against kvm-unit-tests
+ * lib/x86/processor.h).
+ */
+export const MMU_CPUID = {
+  /** Leaf 1 EDX: PSE (3), PAE (6), PGE (13), PAT (16: the bits are recorded; memory types are not modelled). */
+  leaf1Edx: (1 << 3) | (1 << 6) | (1 << 13) | (1 << 16),
+  /** Leaf 1 ECX: PCID (17). */
+  leaf1Ecx: 1 << 17,
+  /** Leaf 7 subleaf 0 EBX: SMEP (7), INVPCID (10), SMAP (20). */
+  leaf7Ebx: (1 << 7) | (1 << 10) | (1 << 20),
+  /** Leaf 7 subleaf 0 ECX: LA57 (16), only when the MMU was built with `la57`. */
+  leaf7EcxLa57: 1 << 16,
+  /** Leaf 80000001h EDX: NX (20), 1-GByte pages (26), LM (29). */
+  ext1Edx: (1 << 20) | (1 << 26) | (1 << 29),
+} as const;
+
+/** CPUID leaf 80000008h EAX: MAXPHYADDR in bits 7:0, linear-address width (48, or 57 with LA57) in bits 15:8. */
+export function addressSizesEax(maxPhysAddr: number, la57: boolean): number {
+  return maxPhysAddr | ((la57 ? 57 : 48) << 8);
+}
