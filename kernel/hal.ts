@@ -20,12 +20,27 @@ export interface PhysMemory {
   copy(dst: number, src: number, len: number): void;
   readBytes(pa: number, len: number): Uint8Array;
   writeBytes(pa: number, bytes: Uint8Array): void;
+  /**
+   * Optional fast form of {@link write64} for hot paths (page-table entries): writes the 64-bit
+   * little-endian word whose low and high 32 bits are `lo` and `hi` (any 32-bit pattern, signed or
+   * unsigned) in one access. Without it, callers write the high word, then the low word.
+   */
+  write64Halves?(pa: number, lo: number, hi: number): void;
+  /**
+   * Optional fast form of {@link read64} for hot paths: returns the low 32 bits (unsigned) of the
+   * 64-bit word at `pa`, and leaves its high 32 bits (unsigned) in {@link lastHigh}.
+   */
+  read64Low?(pa: number): number;
+  /** The high half of the word last read by {@link read64Low}. */
+  readonly lastHigh?: number;
 }
 
 /** TLB maintenance on the current hart, in the architecture's own terms (mapped by the arch layer). */
 export interface TlbControl {
   /** Invalidate the translation of one page in one address space (sfence.vma va, asid / invlpg / tlbi vae1). */
   flushPage(va: bigint, asid: number): void;
+  /** Optional fast form of {@link flushPage} for a VA below 2^53 given as a number (no bigint on hot paths). */
+  flushPageNumber?(va: number, asid: number): void;
   /** Invalidate every non-global translation of one address space. */
   flushAsid(asid: number): void;
   /** Invalidate everything, globals included. */

@@ -5,14 +5,14 @@
  *
  * Architecture-neutral: everything architectural goes through {@link KernelArch}.
  */
-import type { KernelArch, TrapInfo } from "./arch/arch.js";
+import type { KernelArch, TrapInfo, UserPageFault } from "./arch/arch.js";
 import { readBootInfo } from "./boot-info.js";
 import { AsidAllocator } from "./mm/asid.js";
 import type { Hal } from "./hal.js";
 import type { Injector } from "./inject.js";
 import { initMemory, type KernelImage, type KernelMemory } from "./init.js";
 import { PageFaultError } from "./mm/fault-info.js";
-import { handlePageFault, isResolved } from "./mm/fault.js";
+import { DEMAND_ZERO_DECLINED, DEMAND_ZERO_NO_MEMORY, demandZeroOutOfMemory, handlePageFault, isResolved, tryDemandZero } from "./mm/fault.js";
 import type { GlobalAllocator } from "./mm/heap/index.js";
 import { createKernelHeap } from "./mm/kernel-heap.js";
 import { kernelMemoryStats, type KernelMemoryStats } from "./mm/memory-stats.js";
@@ -142,10 +142,15 @@ export class Kernel {
     }
   }
 
-  /** The trap vector. */
+  /**
+   * The trap vector. A user page fault is first offered to the number-based demand-zero path
+   * ({@link fastFault}); everything else, and every fault that path declines, is decoded in full.
+   */
   trap(): void {
     let t: TrapInfo | undefined;
     try {
+      const fault = this.idling || this.opts.debug ? undefined : this.arch.userPageFault?.();
+      if (fault !== undefined && this.fastFault(fault)) return;
       t = this.arch.trapInfo();
       if (this.idling && !t.fromUser && t.kind === "timer") {
         this.idling = false;
@@ -187,6 +192,36 @@ export class Kernel {
     } catch (e) {
       this.oops(e, t);
     }
+  }
+
+  /**
+   * The demand-zero fast path of a user page fault (outside paranoid mode): saves the user context
+   * as every trap does, lets {@link tryDemandZero} handle the common case, counts it, and returns to
+   * the faulting process. False when the fault is not that case (nothing was changed).
+   *
+   * A resolved demand-zero fault changes nothing {@link resume} decides from: no process became
+   * runnable or blocked, no timer deadline moved, no ASID or wait changed (each of those happens
+   * only in a trap that takes the full path). So `resume` would pick the same process with the same
+   * address space and timer, and the fault returns straight to it, as Linux returns from an
+   * exception to the interrupted task unless a reschedule is pending.
+   */
+  private fastFault(f: UserPageFault): boolean {
+    const p = this.procs.current;
+    if (p === undefined) return false;
+    this.arch.saveUserContext(p.frame);
+    const frame = tryDemandZero(p.mm, f.va, f.access);
+    if (frame === DEMAND_ZERO_DECLINED) return false;
+    if (frame === DEMAND_ZERO_NO_MEMORY) {
+      const t = this.arch.trapInfo();
+      const outcome = demandZeroOutOfMemory(p.mm, { faultAddr: t.faultAddr, instructionPtr: t.pc, error: new PageFaultError({ access: t.access, user: true }) });
+      this.perf.recordFault(outcome.kind);
+      this.kill(p, SIGSEGV, (outcome as { report: string }).report);
+      this.resume();
+      return true;
+    }
+    this.perf.recordFault("demand-zero");
+    this.arch.returnToUser(p.frame);
+    return true;
   }
 
   /** Frames, heap and fault statistics (kernel/mm/memory-stats.ts). Throws Error before boot has initialised memory. */

@@ -8,7 +8,7 @@ import { CAUSE, PRV_S } from "../../emulator/arch/riscv64/defs.js";
 import { csrAccessible, csrRead, csrWrite } from "../../emulator/arch/riscv64/csr.js";
 import type { Hart } from "../../emulator/arch/riscv64/hart.js";
 import { LOAD, STORE } from "../../emulator/arch/riscv64/mmu.js";
-import type { Bus, SparseRam } from "../../emulator/core/memory.js";
+import { CHUNK_SIZE, type Bus, type SparseRam } from "../../emulator/core/memory.js";
 import type { Hal, TlbControl } from "../../kernel/hal.js";
 import type { RiscvCpu, SbiResult } from "../../kernel/arch/riscv64/cpu.js";
 
@@ -31,6 +31,56 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
   const word = (pa: number, size: 1 | 4 | 8): void => {
     if (!bus.read(check(pa, size), size)) throw new RangeError(`kernel: physical read at 0x${pa.toString(16)} failed`);
   };
+  // Word accesses go straight to the RAM chunk (what the bus does for RAM), and every write is
+  // reported through bus.onRamWrite exactly as a bus write is (decode caches, stale-TLB tracking).
+  // An access that would cross a 64 KiB chunk takes the bus path.
+  const chunkOf = (pa: number): number => (pa - ram.base) / CHUNK_SIZE;
+  const inChunk = (pa: number, len: number): boolean => ((pa - ram.base) % CHUNK_SIZE) + len <= CHUNK_SIZE;
+  /** The chunk holding `pa` for reading, or undefined when it was never touched (reads 0). */
+  const peek = (pa: number): DataView | undefined => ram.chunks[Math.floor(chunkOf(pa))];
+  const written = (pa: number, len: number): void => {
+    const notify = bus.onRamWrite;
+    if (notify === undefined) return;
+    for (let at = pa; at < pa + len; ) {
+      const ppn = Math.floor(at / 4096);
+      const next = Math.min(pa + len, (ppn + 1) * 4096);
+      notify(ppn, at, next - at);
+      at = next;
+    }
+  };
+  const read32 = (pa: number): number => {
+    check(pa, 4);
+    if (!inChunk(pa, 4)) { word(pa, 4); return bus.lo >>> 0; }
+    const c = peek(pa);
+    return c === undefined ? 0 : c.getUint32((pa - ram.base) % CHUNK_SIZE, true);
+  };
+  const write32 = (pa: number, v: number): void => {
+    check(pa, 4);
+    if (!inChunk(pa, 4)) { bus.write(pa, 4, v | 0); return; }
+    ram.chunk(pa - ram.base).setInt32((pa - ram.base) % CHUNK_SIZE, v | 0, true);
+    written(pa, 4);
+  };
+  let lastHigh = 0;
+  const read64Low = (pa: number): number => {
+    check(pa, 8);
+    if (!inChunk(pa, 8)) { word(pa, 8); lastHigh = bus.hi >>> 0; return bus.lo >>> 0; }
+    const c = peek(pa);
+    if (c === undefined) { lastHigh = 0; return 0; }
+    const o = (pa - ram.base) % CHUNK_SIZE;
+    lastHigh = c.getUint32(o + 4, true);
+    return c.getUint32(o, true);
+  };
+  const write64Halves = (pa: number, lo: number, hi: number): void => {
+    check(pa, 8);
+    if (!inChunk(pa, 8)) { bus.write(pa, 8, lo | 0, hi | 0); return; }
+    const c = ram.chunk(pa - ram.base);
+    const o = (pa - ram.base) % CHUNK_SIZE;
+    c.setInt32(o, lo | 0, true);
+    c.setInt32(o + 4, hi | 0, true);
+    written(pa, 8);
+  };
+  /** sfence.vma's rs1 operand, reused (the hart reads it during the call). */
+  const fenceVa = { lo: 0, hi: 0 };
   const cpu: RiscvCpu = {
     reg: (i) => hart.x(i),
     setReg: (i, v) => hart.setX(i, v),
@@ -39,23 +89,56 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
       csrRead(hart, n);
       return BigInt.asUintN(64, (BigInt(hart.tmp.hi) << 32n) | BigInt(hart.tmp.lo >>> 0));
     },
+    csrLo: (n) => {
+      if (!csrAccessible(hart, n)) throw new RangeError(`kernel: CSR 0x${n.toString(16)} is not accessible in S-mode`);
+      csrRead(hart, n);
+      return hart.tmp.lo >>> 0;
+    },
+    lastCsrHigh: () => hart.tmp.hi >>> 0,
+    setCsrHalves: (n, lo, hi) => {
+      if (!csrAccessible(hart, n) || !csrWrite(hart, n, lo | 0, hi | 0)) throw new RangeError(`kernel: CSR 0x${n.toString(16)} is not writable in S-mode`);
+    },
     setCsr: (n, v) => {
       if (!csrAccessible(hart, n) || !csrWrite(hart, n, lo32(v), hi32(v))) throw new RangeError(`kernel: CSR 0x${n.toString(16)} is not writable in S-mode`);
     },
     storeRegisters: (pa) => {
       check(pa, 256);
-      for (let i = 1; i < 32; i++) bus.write(pa + 8 * i, 8, hart.xl[i]!, hart.xh[i]!);
+      if (!inChunk(pa, 256)) {
+        for (let i = 1; i < 32; i++) bus.write(pa + 8 * i, 8, hart.xl[i]!, hart.xh[i]!);
+        return;
+      }
+      const c = ram.chunk(pa - ram.base);
+      const o = (pa - ram.base) % CHUNK_SIZE;
+      for (let i = 1; i < 32; i++) {
+        c.setInt32(o + 8 * i, hart.xl[i]!, true);
+        c.setInt32(o + 8 * i + 4, hart.xh[i]!, true);
+      }
+      written(pa + 8, 248);
     },
     loadRegisters: (pa) => {
       check(pa, 256);
+      if (!inChunk(pa, 256)) {
+        for (let i = 1; i < 32; i++) {
+          bus.read(pa + 8 * i, 8);
+          hart.xl[i] = bus.lo;
+          hart.xh[i] = bus.hi;
+        }
+        return;
+      }
+      const c = peek(pa);
+      const o = (pa - ram.base) % CHUNK_SIZE;
       for (let i = 1; i < 32; i++) {
-        bus.read(pa + 8 * i, 8);
-        hart.xl[i] = bus.lo;
-        hart.xh[i] = bus.hi;
+        hart.xl[i] = c === undefined ? 0 : c.getInt32(o + 8 * i, true);
+        hart.xh[i] = c === undefined ? 0 : c.getInt32(o + 8 * i + 4, true);
       }
     },
     sret: () => hart.sret(),
     sfenceVma: (va, asid) => hart.sfenceVma(va === undefined ? undefined : { lo: lo32(va), hi: hi32(va) }, asid),
+    sfenceVmaPage: (va, asid) => {
+      fenceVa.lo = va % 4294967296 | 0;
+      fenceVa.hi = Math.floor(va / 4294967296) | 0;
+      hart.sfenceVma(fenceVa, asid);
+    },
     sbi: (eid, fid, args) => sbiCall(hart, ecallPc(), eid, fid, args),
     translate: (va, write) => {
       const pa = hart.mmu.translate(lo32(va), hi32(va), write ? STORE : LOAD, hart.dataPriv);
@@ -64,6 +147,7 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
   };
   const tlb: TlbControl = {
     flushPage: (va, asid) => cpu.sfenceVma(va, asid),
+    flushPageNumber: (va, asid) => cpu.sfenceVmaPage(va, asid),
     flushAsid: (asid) => cpu.sfenceVma(undefined, asid),
     flushAll: () => cpu.sfenceVma(undefined, undefined),
   };
@@ -72,10 +156,13 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     tlb,
     read8: (pa) => { word(pa, 1); return bus.lo & 0xff; },
     write8: (pa, v) => { bus.write(check(pa, 1), 1, v); },
-    read32: (pa) => { word(pa, 4); return bus.lo >>> 0; },
-    write32: (pa, v) => { bus.write(check(pa, 4), 4, v | 0); },
+    read32,
+    write32,
     read64: (pa) => { word(pa, 8); return (BigInt(bus.hi >>> 0) << 32n) | BigInt(bus.lo >>> 0); },
     write64: (pa, v) => { bus.write(check(pa, 8), 8, lo32(v), hi32(v)); },
+    write64Halves,
+    read64Low,
+    get lastHigh() { return lastHigh; },
     fill: (pa, len, byte) => { if (len > 0) bus.fill(check(pa, len), len, byte); },
     copy: (dst, src, len) => { if (len > 0) bus.load(check(dst, len), ram.readBytes(check(src, len) - ram.base, len)); },
     readBytes: (pa, len) => ram.readBytes(check(pa, len) - ram.base, len),

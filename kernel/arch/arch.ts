@@ -20,6 +20,15 @@ export interface TrapInfo {
   name: string;
 }
 
+/**
+ * A page fault taken from user mode, decoded without bigints (see {@link KernelArch.userPageFault}).
+ * `va` is exact below 2^53; a larger address (the kernel half) comes out as some number ≥ 2^53.
+ */
+export interface UserPageFault {
+  va: number;
+  access: "read" | "write" | "execute";
+}
+
 /** Size in bytes of a saved user register frame. */
 export const USER_FRAME_SIZE = 256;
 
@@ -35,6 +44,12 @@ export interface KernelArch {
   readonly userTop: bigint;
   /** Decodes the trap now being handled (call first in the trap handler). */
   trapInfo(): TrapInfo;
+  /**
+   * Optional fast decode for the trap path: when the trap now being handled is a page fault taken
+   * from user mode, its address and access in a record reused by every call (valid until the next);
+   * undefined for any other trap (then use {@link trapInfo}).
+   */
+  userPageFault?(): UserPageFault | undefined;
   /** Copies the interrupted user registers and pc into the frame at physical address `frame`. */
   saveUserContext(frame: number): void;
   /** Starts a fresh user context in `frame`: pc = entry, stack pointer = sp, all else 0. */

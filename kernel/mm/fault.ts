@@ -130,6 +130,54 @@ export function handlePageFault(mm: ProcessMemory, info: PageFaultInfo): FaultOu
   return { kind: "cow-reuse", va: page, frame: present.pa };
 }
 
+/** {@link tryDemandZero}: not the common case; nothing was done (call {@link handlePageFault}). */
+export const DEMAND_ZERO_DECLINED = -1;
+/** {@link tryDemandZero}: no frame or page-table page was left; nothing was mapped (report with {@link demandZeroOutOfMemory}). */
+export const DEMAND_ZERO_NO_MEMORY = -2;
+
+/**
+ * The common page fault, decided and handled by number: a user access at `va` (a number; any value
+ * at or above the user half is declined) to a page with no entry, inside an area that allows the
+ * access (not a stack's growth room), in a process with no parked frames. Maps a fresh zeroed frame
+ * there as {@link handlePageFault} does for "demand-zero" (same allocations in the same order, same
+ * PTE), counts it in `mm.stats.demandZero`, and returns the frame, without a bigint or an allocation
+ * on the way. It fences lazily (see AddressSpace.mapPageNow): a hart that had cached the invalid
+ * entry faults again, and that fault is handled as "spurious". Every other fault is {@link DEMAND_ZERO_DECLINED}, having
+ * changed nothing; running out of memory is {@link DEMAND_ZERO_NO_MEMORY}.
+ *
+ * @example
+ * ```ts
+ * const frame = tryDemandZero(mm, stvalNumber, "write");
+ * if (frame === DEMAND_ZERO_DECLINED) outcome = handlePageFault(mm, info);
+ * ```
+ */
+export function tryDemandZero(mm: ProcessMemory, va: number, access: FaultAccess): number {
+  if (!(va >= 0 && va < mm.userEndNumber) || mm.parked.size !== 0) return DEMAND_ZERO_DECLINED;
+  const page = va - (va % 4096);
+  const vma = mm.vmas.findNumber(page);
+  if (vma === undefined || (vma.flags & NEEDS[access]) === 0) return DEMAND_ZERO_DECLINED;
+  if (mm.space.probePage(page) !== 0) return DEMAND_ZERO_DECLINED;
+  const frame = mm.frames.allocateFrame(mm.owner);
+  if (frame === undefined) return DEMAND_ZERO_NO_MEMORY;
+  if (!mm.space.mapPageNow(page, frame, pteFlags(vma.flags, false))) {
+    mm.frames.freeFrame(frame);
+    return DEMAND_ZERO_NO_MEMORY;
+  }
+  mm.stats.demandZero++;
+  return frame;
+}
+
+/**
+ * The "out-of-memory" outcome {@link handlePageFault} gives when a demand-zero fault finds no
+ * memory, for a fault {@link tryDemandZero} answered with {@link DEMAND_ZERO_NO_MEMORY} (counted in
+ * `mm.stats.outOfMemory`). Throws KernelPanic if `info.faultAddr` is in no area (tryDemandZero found one).
+ */
+export function demandZeroOutOfMemory(mm: ProcessMemory, info: PageFaultInfo): FaultOutcome {
+  const vma = mm.vmas.find(info.faultAddr);
+  if (vma === undefined) throw new KernelPanic(`page fault at ${hex(info.faultAddr)}: out of memory outside every area`);
+  return outOfMemory(mm, info, vma);
+}
+
 /** Copies the shared frame `from` into a private one mapped writable at the faulting page. */
 function cowCopy(mm: ProcessMemory, info: PageFaultInfo, vma: Vma, from: number): FaultOutcome {
   const page = pageDown(info.faultAddr);

@@ -118,12 +118,16 @@ export class ProcessMemory {
     this.owner = opts.owner ?? "user";
     this.vmas = opts.vmas ?? new VmaList();
     this.minAddress = opts.minAddress ?? 0x10000n;
+    this.userEndNumber = 2 ** (this.space.arch.vaBits - 1);
   }
 
   /** One past the highest user address (2^(vaBits-1)). */
   get userEnd(): bigint {
     return userEnd(this.space.arch);
   }
+
+  /** {@link userEnd} as a number (for the number-based fault path). */
+  readonly userEndNumber: number;
 
   /**
    * A randomised (ASLR) ceiling for top-down mmap placement; undefined = the top of user space.

@@ -127,6 +127,32 @@ export class VmaList {
     return l.kind === "inside" ? l.vma : undefined;
   }
 
+  /**
+   * The area containing `va` (a number below 2^53): the same answer as `find(BigInt(va))`, without a
+   * bigint when `va` is in the area found last (the fault path's common case). The remembered area
+   * is used only while it is still at the same place in the list; since areas never overlap, an
+   * area still in the list is the only one that can contain `va`.
+   */
+  findNumber(va: number): Vma | undefined {
+    const hit = this.hit;
+    if (hit !== undefined && va >= this.hitStart && va < this.hitEnd && this.list[this.hitIndex] === hit) return hit;
+    const big = BigInt(va);
+    const i = this.firstEndingAfter(big);
+    const v = this.list[i];
+    if (v === undefined || big < v.start) return undefined;
+    this.hit = v;
+    this.hitIndex = i;
+    this.hitStart = Number(v.start);
+    this.hitEnd = Number(v.end);
+    return v;
+  }
+
+  /** The area {@link findNumber} found last, its index in the list, and its bounds as numbers. */
+  private hit: Vma | undefined;
+  private hitIndex = -1;
+  private hitStart = 0;
+  private hitEnd = 0;
+
   /** Where `va` falls: inside an area, in a stack's growth room or guard gap, or nowhere. */
   lookup(va: bigint): VmaLookup {
     const i = this.firstEndingAfter(va);

@@ -35,6 +35,15 @@ export interface RiscvCpu {
   setReg(i: number, v: bigint): void;
   csr(n: number): bigint;
   setCsr(n: number, v: bigint): void;
+  /**
+   * Reads CSR `n` as {@link csr} does, without a bigint: returns its low 32 bits (unsigned); the
+   * high 32 bits are then {@link lastCsrHigh}. For trap paths.
+   */
+  csrLo(n: number): number;
+  /** The high 32 bits (unsigned) of the CSR value last read by {@link csrLo}. */
+  lastCsrHigh(): number;
+  /** Writes CSR `n` as {@link setCsr} does, from its low and high 32 bits. */
+  setCsrHalves(n: number, lo: number, hi: number): void;
   /** Stores x1..x31 as 64-bit words at physical `pa + 8*i` (what trap-entry code's `sd` sequence does). */
   storeRegisters(pa: number): void;
   /** Loads x1..x31 from physical `pa + 8*i`. */
@@ -43,6 +52,8 @@ export interface RiscvCpu {
   sret(): void;
   /** SFENCE.VMA; undefined stands for x0 (all addresses / all address spaces). */
   sfenceVma(va: bigint | undefined, asid: number | undefined): void;
+  /** SFENCE.VMA rs1 = `va` (a VA below 2^53, as a number), rs2 = `asid`: one page of one address space. */
+  sfenceVmaPage(va: number, asid: number): void;
   /**
    * Translates `va` as an S-mode load (or store) would with the current SUM: the physical address,
    * or undefined where the access would raise a page or access fault.

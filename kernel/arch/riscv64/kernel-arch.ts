@@ -6,7 +6,7 @@
  * User frame (USER_FRAME_SIZE bytes in RAM): word 0 = pc (sepc), word i = x_i for i = 1..31.
  */
 import type { PhysMemory } from "../../hal.js";
-import { type KernelArch, type TrapInfo, USER_FRAME_SIZE } from "../arch.js";
+import { type KernelArch, type TrapInfo, USER_FRAME_SIZE, type UserPageFault } from "../arch.js";
 import { RISCV_SV39 } from "./paging.js";
 import { SCAUSE, SCSR, SIE_STIE, SSTATUS, type RiscvCpu } from "./cpu.js";
 
@@ -28,6 +28,9 @@ const NAMES: Record<number, string> = {
   15: "store/AMO page fault",
 };
 
+/** sstatus bits as numbers (all in the low word), for the trap path. */
+const SPP = Number(SSTATUS.SPP), SPIE = Number(SSTATUS.SPIE), SUM = Number(SSTATUS.SUM);
+
 /** scounteren.TM: U-mode may read `time`. @spec RV-S §"Counter-Enable Register (scounteren)" */
 const SCOUNTEREN_TM = 1n << 1n;
 
@@ -39,6 +42,12 @@ const SCOUNTEREN_TM = 1n << 1n;
 export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: number, timebaseHz = 10_000_000): KernelArch {
   const frameWord = (frame: number, i: number): number => frame + 8 * i;
   let satp = cpu.csr(SCSR.satp);
+  const fault: UserPageFault = { va: 0, access: "read" };
+  /** Writes the 64-bit word (hi:lo) at `pa`. */
+  const write64 = (pa: number, lo: number, hi: number): void => {
+    if (mem.write64Halves !== undefined) mem.write64Halves(pa, lo, hi);
+    else mem.write64(pa, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+  };
   return {
     name: "riscv64",
     elfMachine: 243,
@@ -65,8 +74,25 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
       return { kind, fromUser, pc, faultAddr: addressed ? stval : 0n, access, cause: code, name: NAMES[code] ?? `exception ${code}` };
     },
 
+    /**
+     * scause 12/13/15 (instruction, load, store/AMO page fault, Interrupt bit clear) with
+     * sstatus.SPP = U; stval is the faulting VA.
+     * @spec RV-S §scause, §stval, §sstatus "SPP"
+     */
+    userPageFault() {
+      const code = cpu.csrLo(SCSR.scause);
+      if (cpu.lastCsrHigh() !== 0) return undefined;
+      if (code !== SCAUSE.INSN_PAGE && code !== SCAUSE.LOAD_PAGE && code !== SCAUSE.STORE_PAGE) return undefined;
+      if ((cpu.csrLo(SCSR.sstatus) & SPP) !== 0) return undefined;
+      const lo = cpu.csrLo(SCSR.stval);
+      fault.va = cpu.lastCsrHigh() * 4294967296 + lo;
+      fault.access = code === SCAUSE.INSN_PAGE ? "execute" : code === SCAUSE.STORE_PAGE ? "write" : "read";
+      return fault;
+    },
+
     saveUserContext(frame) {
-      mem.write64(frameWord(frame, 0), cpu.csr(SCSR.sepc));
+      const lo = cpu.csrLo(SCSR.sepc);
+      write64(frameWord(frame, 0), lo, cpu.lastCsrHigh());
       cpu.storeRegisters(frame);
     },
 
@@ -108,10 +134,11 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
 
     returnToUser(frame) {
       cpu.loadRegisters(frame);
-      cpu.setCsr(SCSR.sepc, mem.read64(frameWord(frame, 0)));
-      // SPP = U, SPIE = 1 (interrupts on in user mode), SUM off.
-      const s = cpu.csr(SCSR.sstatus);
-      cpu.setCsr(SCSR.sstatus, (s & ~(SSTATUS.SPP | SSTATUS.SUM)) | SSTATUS.SPIE);
+      cpu.setCsrHalves(SCSR.sepc, mem.read32(frameWord(frame, 0)), mem.read32(frameWord(frame, 0) + 4));
+      // SPP = U, SPIE = 1 (interrupts on in user mode), SUM off; written only when that changes it.
+      const s = cpu.csrLo(SCSR.sstatus);
+      const want = ((s & ~(SPP | SUM)) | SPIE) >>> 0;
+      if (want !== s) cpu.setCsrHalves(SCSR.sstatus, want, cpu.lastCsrHigh());
       cpu.sret();
     },
 

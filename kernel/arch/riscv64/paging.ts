@@ -20,6 +20,7 @@ import {
   decode, encodeLeaf, encodeTable, INDEX_BITS, isCanonical, levelSpan, PA_BITS, PAGE_SHIFT, type PagingMode, PTE,
   PTE_RSW, RISCV_SUPPORTED_FLAGS, satpValue, SV39, SV48, vpn,
 } from "./pte.js";
+import { RISCV_PTE32 } from "./pte32.js";
 
 /** RSW bit 9: unused by this kernel, but preserved by protect. */
 const PTE_RSW_SPARE = 1n << BigInt(PTE_RSW.shift + 1);
@@ -39,6 +40,7 @@ export function riscvPaging(mode: PagingMode): ArchPaging {
     supportedFlags: RISCV_SUPPORTED_FLAGS,
     writeOnly: false,
     flush: { pageFlushCoversTables: false, pageFlushCoversGlobal: false },
+    fast: RISCV_PTE32,
     index: (va: bigint, level: number): number => vpn(va, level),
     entrySpan: levelSpan,
     isCanonical: (va: bigint): boolean => isCanonical(va, mode),

@@ -94,6 +94,7 @@ export class AddressSpace {
     this.ceiling = opts.flushCeiling ?? FLUSH_CEILING;
     this.root = root;
     this.asid = opts.asid ?? 0;
+    this.userTop = 2 ** (this.arch.vaBits - 1);
   }
 
   /**
@@ -296,6 +297,118 @@ export class AddressSpace {
     this.mem.write64(leaf.pteAddr, next);
     const global = leaf.global || arch.decode(next, 0).global;
     return { ok: true, flush: this.token("remap", [{ va: leaf.va, size: page }], global, false, []), changed: 1 };
+  }
+
+  /**
+   * The fault path's probe, without bigints: 1 when a valid 4 KiB leaf maps the page holding `va`,
+   * 0 when the walk ends at an invalid entry (the page is not mapped), -1 when the number path cannot
+   * answer (the format has no {@link ArchPaging.fast} codec, `va` is not a user-half address, or the
+   * walk ends at a larger leaf): ask {@link translate}.
+   */
+  probePage(va: number): -1 | 0 | 1 {
+    if (this.walkFast(va) < 0) return -1;
+    if (!this.arch.fast!.valid(this.fastLo, this.fastHi)) return 0;
+    return this.fastLevel === 0 ? 1 : -1;
+  }
+
+  /**
+   * Maps the 4 KiB page at `va` (a page-aligned user-half address, as a number) to the frame `pa`
+   * with `flags`, where {@link probePage} said 0, allocating the missing page-table pages (all before
+   * installing any, in the order `map` takes them). The demand-fault path's map.
+   *
+   * No TLB maintenance is needed, so no token is returned: every entry written goes from invalid to
+   * valid. x86 and Arm never cache a translation that faulted; RISC-V may cache V=0 entries, but
+   * "invalid→valid … may be fenced lazily; the cost is spurious page faults that are resolved by
+   * SFENCE.VMA in the handler" (RV-S note, ARCH-SPEC §4.7), which the fault handler does (its
+   * "spurious" outcome). Linux does the same on x86 and arm64, and on RISC-V with Svvptc.
+   *
+   * Returns false, changing nothing, when a page-table page cannot be allocated.
+   * Throws Error when the page is mapped, the flags are refused by `validateFlags` (W+X allowed), or
+   * the format has no number codec: callers probe first, and use `map` otherwise.
+   */
+  mapPageNow(va: number, pa: number, flags: MemoryFlags): boolean {
+    this.checkAlive("mapPageNow");
+    const c = this.arch.fast;
+    if (c === undefined || this.walkFast(va) < 0 || c.valid(this.fastLo, this.fastHi) || va % 4096 !== 0 || pa % 4096 !== 0) {
+      throw new Error(`AddressSpace.mapPageNow: ${hex(BigInt(va))} is not an unmapped 4 KiB user page this format can map by number`);
+    }
+    if (flags !== this.fastFlags) {
+      const fl = validateFlags(flags, { allowWX: true, allowWriteOnly: this.arch.writeOnly, supported: this.arch.supportedFlags });
+      if (!fl.ok || (flags & (F.READ | F.EXECUTE)) === 0) throw new Error(`AddressSpace.mapPageNow: ${fl.ok ? "flags map nothing" : fl.error}`);
+      this.fastFlags = flags;
+    }
+    const pool = this.fastPool;
+    pool.length = 0;
+    for (let i = 0; i < this.fastLevel; i++) {
+      const f = this.frames.allocateFrame("page table");
+      if (f === undefined) {
+        for (const p of pool) this.frames.freeFrame(p);
+        pool.length = 0;
+        return false;
+      }
+      pool.push(f);
+    }
+    let pteAddr = this.fastPteAddr;
+    for (let level = this.fastLevel; level > 0; level--) {
+      const table = pool.pop()!;
+      this.mem.fill(table, 4096, 0);
+      this.writeHalves(pteAddr, c.tableLow(table), c.tableHigh(table));
+      this.tables++;
+      pteAddr = table + c.index(va, level - 1) * 8;
+    }
+    this.writeHalves(pteAddr, c.leafLow(pa, flags), c.leafHigh(pa, flags));
+    return true;
+  }
+
+  /** Where {@link walkFast} stopped: the level, the entry's address and its halves. */
+  private fastLevel = 0;
+  private fastPteAddr = 0;
+  private fastLo = 0;
+  private fastHi = 0;
+  /** The last flags {@link mapPageNow} validated, and its table-page pool (reused: no allocation per fault). */
+  private fastFlags = -1;
+  private readonly fastPool: number[] = [];
+  /** One past the user half, as a number (2^(vaBits-1)). */
+  private readonly userTop: number;
+
+  /**
+   * Descends towards `va` by number, stopping at an invalid entry, a leaf or level 0, and records
+   * where ({@link fastLevel} …). Returns -1 when there is no number codec or `va` is not a user-half
+   * address below 2^53; else the level reached.
+   */
+  private walkFast(va: number): number {
+    const c = this.arch.fast;
+    if (c === undefined || !(va >= 0 && va < this.userTop)) return -1;
+    const mem = this.mem;
+    let table = this.root;
+    for (let level = this.arch.levels - 1; ; level--) {
+      const pteAddr = table + c.index(va, level) * 8;
+      let lo: number, hi: number;
+      if (mem.read64Low !== undefined) {
+        lo = mem.read64Low(pteAddr);
+        hi = mem.lastHigh!;
+      } else {
+        lo = mem.read32(pteAddr);
+        hi = mem.read32(pteAddr + 4);
+      }
+      if (level === 0 || !c.valid(lo, hi) || c.leaf(lo, hi)) {
+        this.fastLevel = level;
+        this.fastPteAddr = pteAddr;
+        this.fastLo = lo;
+        this.fastHi = hi;
+        return level;
+      }
+      table = c.address(lo, hi);
+    }
+  }
+
+  /** Writes a 64-bit entry from its halves in one access when the memory offers it (else high word first, so the valid bit lands last). */
+  private writeHalves(pa: number, lo: number, hi: number): void {
+    if (this.mem.write64Halves !== undefined) this.mem.write64Halves(pa, lo, hi);
+    else {
+      this.mem.write32(pa + 4, hi >>> 0);
+      this.mem.write32(pa, lo >>> 0);
+    }
   }
 
   /** Where `virt` maps to, or undefined when it is non-canonical or unmapped. */

@@ -52,6 +52,28 @@ export interface FlushCapabilities {
   readonly pageFlushCoversGlobal: boolean;
 }
 
+/**
+ * A number-only view of a format with 64-bit entries, for hot paths (the page-fault handler): VAs
+ * below 2^53 as numbers, each entry as its low and high 32-bit halves (any 32-bit pattern), physical
+ * addresses as numbers. Every answer agrees with the bigint functions of {@link ArchPaging}.
+ */
+export interface PteCodec32 {
+  /** {@link ArchPaging.index} of a VA given as a number. */
+  index(va: number, level: number): number;
+  /** The hardware uses the entry. */
+  valid(lo: number, hi: number): boolean;
+  /** A valid entry maps memory (rather than pointing at the next table). */
+  leaf(lo: number, hi: number): boolean;
+  /** The frame or table page the entry names. */
+  address(lo: number, hi: number): number;
+  /** The halves of {@link ArchPaging.encodeLeaf}`(pa, flags, 0)` for a 4 KiB frame; flags already validated. */
+  leafLow(pa: number, flags: MemoryFlags): number;
+  leafHigh(pa: number, flags: MemoryFlags): number;
+  /** The halves of {@link ArchPaging.encodeTable}`(pa)`. */
+  tableLow(pa: number): number;
+  tableHigh(pa: number): number;
+}
+
 /** One page-table format (one paging mode of one architecture). */
 export interface ArchPaging {
   /** Shown in messages and reports, e.g. "riscv64 Sv39". */
@@ -77,6 +99,8 @@ export interface ArchPaging {
   /** Whether WRITE without READ can be encoded (RISC-V: no, XWR=010 is reserved). */
   readonly writeOnly: boolean;
   readonly flush: FlushCapabilities;
+  /** The number-only codec for 64-bit entries, when the format offers one (AddressSpace's fast paths). */
+  readonly fast?: PteCodec32;
 
   /** Index into the level-`level` table for `va` (a canonical unsigned 64-bit VA). */
   index(va: bigint, level: number): number;
