@@ -277,45 +277,48 @@ export class Arm64Mmu {
     if (this.strict) this.strict.translation(this, vpn, lo, hi, access);
     const tlbs = this.tlbs;
     const tlb = access === FETCH ? tlbs.itlb : tlbs.dtlb;
-    let e = tlbs.lookup(tlb, vpn, this.asid);
-    let p = 0;
-    if (e >= 0) {
-      p = tlb.perm[e]!;
-      // A store to a writable-clean page never uses the TLB: it walks to set the dirty state.
-      // @spec pseudocode AArch64.S1Walk (TLB hit excluded when HA, HD, DBM, AP[2] and a write)
-      if (access === STORE && (p & PERM.CLEAN) !== 0) e = -1;
-    }
-    if (e < 0) {
-      // @spec AArch64.S1Walk: "EPDx: Translation fault, level 0" only on a TLB miss.
-      if (r.epd) return this.fault(FSC.TRANSLATION);
-      const w = this.walk(r, vpn, (hi & 0xffff) * TWO32 + (lo >>> 0), false);
-      if (w !== LEAF) return this.fault(w);
-      p = this.leafPerm(r);
-      const level = this.wLevel;
-      if (!this.permits(p, access, el)) {
-        // Permission-faulting entries may be cached; an AF = 0 one (HA = 1) is not: no update was made.
-        if (this.wLo & DESC.AF) this.fill(tlb, vpn, p, lo, hi);
-        return this.fault(FSC.PERMISSION + level);
-      }
-      // Hardware updates, made only when nothing faulted: AF := 1 (HA), AP[2] := 0 on a store to a
-      // writable-clean page (HA && HD && DBM). The read and this write are one atomic step here.
-      // @spec pseudocode AArch64.S1Walk descriptor update; ARCH-SPEC §3.6
-      let nlo = this.wLo | DESC.AF;
-      if (access === STORE && (p & PERM.CLEAN) !== 0) nlo &= ~DESC.AP2;
-      if (nlo !== this.wLo) {
-        const ok = this.ee ? this.bus.write(this.wAddr, 8, bswap(this.wHi), bswap(nlo)) : this.bus.write(this.wAddr, 8, nlo, this.wHi);
-        if (!ok) return this.fault(FSC.EXTERNAL_WALK + level);
-        tlbs.walk.walkRefs++;
-        this.wLo = nlo;
-        p = this.leafPerm(r);
-      }
-      e = this.fill(tlb, vpn, p, lo, hi);
-    } else if (!this.permits(p, access, el)) {
-      return this.fault(FSC.PERMISSION + ((p >>> PERM.LEVEL_SHIFT) & 3));
-    }
+    const e = tlbs.lookup(tlb, vpn, this.asid);
+    // A store to a writable-clean page never uses the TLB: it walks to set the dirty state.
+    // @spec pseudocode AArch64.S1Walk (TLB hit excluded when HA, HD, DBM, AP[2] and a write)
+    if (e < 0 || (access === STORE && (tlb.perm[e]! & PERM.CLEAN) !== 0)) return this.miss(r, tlb, vpn, lo, hi, access, el);
+    const p = tlb.perm[e]!;
+    if (!this.permits(p, access, el)) return this.fault(FSC.PERMISSION + ((p >>> PERM.LEVEL_SHIFT) & 3));
+    return this.success(tlb, e, p, vpn, lo, el);
+  }
+
+  /** The end of a successful translation through entry `e`: the hints, then the PA. */
+  private success(tlb: Tlb, e: number, p: number, vpn: number, lo: number, el: number): number {
     this.writable = (p & PERM.CLEAN) === 0 && this.permits(p, STORE, el);
     this.attr = p & PERM.ATTR_MASK;
     return (tlb.ppn[e]! + (vpn - tlb.vpnBase[e]!)) * 4096 + (lo & 0xfff);
+  }
+
+  /** A TLB miss (or a store to a writable-clean entry): EPD, the walk, permissions, updates, fill. */
+  private miss(r: Range, tlb: Tlb, vpn: number, lo: number, hi: number, access: Access, el: number): number {
+    // @spec AArch64.S1Walk: "EPDx: Translation fault, level 0" only on a TLB miss.
+    if (r.epd) return this.fault(FSC.TRANSLATION);
+    const w = this.walk(r, vpn, (hi & 0xffff) * TWO32 + (lo >>> 0), false);
+    if (w !== LEAF) return this.fault(w);
+    let p = this.leafPerm(r);
+    const level = this.wLevel;
+    if (!this.permits(p, access, el)) {
+      // Permission-faulting entries may be cached; an AF = 0 one (HA = 1) is not: no update was made.
+      if (this.wLo & DESC.AF) this.fill(tlb, vpn, p, lo, hi);
+      return this.fault(FSC.PERMISSION + level);
+    }
+    // Hardware updates, made only when nothing faulted: AF := 1 (HA), AP[2] := 0 on a store to a
+    // writable-clean page (HA && HD && DBM). The read and this write are one atomic step here.
+    // @spec pseudocode AArch64.S1Walk descriptor update; ARCH-SPEC §3.6
+    let nlo = this.wLo | DESC.AF;
+    if (access === STORE && (p & PERM.CLEAN) !== 0) nlo &= ~DESC.AP2;
+    if (nlo !== this.wLo) {
+      const ok = this.ee ? this.bus.write(this.wAddr, 8, bswap(this.wHi), bswap(nlo)) : this.bus.write(this.wAddr, 8, nlo, this.wHi);
+      if (!ok) return this.fault(FSC.EXTERNAL_WALK + level);
+      this.tlbs.walk.walkRefs++;
+      this.wLo = nlo;
+      p = this.leafPerm(r);
+    }
+    return this.success(tlb, this.fill(tlb, vpn, p, lo, hi), p, vpn, lo, el);
   }
 
   /**
