@@ -24,7 +24,9 @@
 import { CHUNK_SIZE, type Bus } from "../../core/memory.js";
 import type { Tlb, TlbSet } from "../../core/tlb.js";
 import { DESC, DESC_HI, FSC, leafPermissions, PERM, PERM_ALLOW } from "./descriptors.js";
-import { type Granule, startLevel, TG0_GRANULE, TG1_GRANULE, TXSZ_MAX, TXSZ_MIN } from "./granules.js";
+import { TG0_GRANULE, TG1_GRANULE } from "./granules.js";
+import { bits32, deriveRange, emptyRange, type Range } from "./mmu-range.js";
+import type { Arm64StrictHooks, FillEvent, PeekResult, WalkStep } from "./mmu-types.js";
 import { TLBI_NAMES, tlbiScope, type TlbiScope } from "./tlbi.js";
 
 export { arm64PageShifts } from "./granules.js";
@@ -33,6 +35,7 @@ export {
   TLBI_VMALLE1IS, TLBI_VAE1IS, TLBI_VALE1IS, TLBI_VAAE1IS, TLBI_VAALE1IS, TLBI_ASIDE1IS,
 } from "./tlbi.js";
 export { FSC, isDeviceAttr } from "./descriptors.js";
+export type { Arm64StrictHooks, FillEvent, PeekOutcome, PeekResult, WalkStep } from "./mmu-types.js";
 
 /** Access kinds. */
 export const FETCH = 0, LOAD = 1, STORE = 2;
@@ -50,87 +53,8 @@ const LEAF = -1;
 const DEVICE = -2;
 
 const u64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-/** The 32-bit mask of bits from..to (0 <= from <= to <= 31), or 0 when from > to. */
-const bits32 = (from: number, to: number): number => (from > to ? 0 : ((to === 31 ? -1 : (1 << (to + 1)) - 1) & ~((1 << from) - 1)) | 0);
 const bswap = (x: number): number => ((x >>> 24) | ((x >>> 8) & 0xff00) | ((x << 8) & 0xff0000) | (x << 24)) | 0;
 
-/** The translation parameters of one VA range (TTBR0 for VA[55] = 0, TTBR1 for 1), from TCR_EL1. */
-interface Range {
-  granule: Granule;
-  inputSize: number;
-  start: number;
-  /** TxSZ outside 16..39: every translation in the range is a Translation fault, level 0. */
-  oob: boolean;
-  epd: boolean;
-  hpd: boolean;
-  /** Bits of VA[63:32] / VA[31:0] that must equal VA[55] (from the top bit down to the input size). */
-  hiMask: number;
-  loMask: number;
-  hiWant: number;
-  loWant: number;
-  /** Start-level table base: TTBRx.BADDR aligned to the table's size. */
-  base: number;
-}
-
-/** One descriptor read by a walk (recorded only when tracing). */
-export interface WalkStep {
-  level: number;
-  descAddr: number;
-  desc: bigint;
-}
-
-/** A TLB fill, reported to the trace hook. */
-export interface FillEvent {
-  va: bigint;
-  asid: number;
-  /** Lookup level of the leaf (3 = page). */
-  level: number;
-  /** log2 of the page or block size. */
-  pageShift: number;
-  /** Physical address of the start of the page or block. */
-  pa: number;
-  global: boolean;
-  /** The entry's PERM bits (descriptors.ts). */
-  perm: number;
-  steps: WalkStep[];
-}
-
-/** How a side-effect-free walk ({@link Arm64Mmu.peek}) ended. */
-export type PeekOutcome = "leaf" | "fault" | "device";
-
-/**
- * The result of {@link Arm64Mmu.peek}, overwritten by each call: the leaf, or the descriptor the
- * walk stopped at (for "device", its address; `lo`/`hi` are then 0).
- */
-export interface PeekResult {
-  outcome: PeekOutcome;
-  /** For "fault": the status code a translation would report (level included). */
-  fsc: number;
-  lo: number;
-  hi: number;
-  descAddr: number;
-  level: number;
-  /** log2 of the region the descriptor maps. */
-  shift: number;
-  /** For "leaf": start of the page or block, and the PERM bits a fill would record. */
-  oa: number;
-  perm: number;
-}
-
-/**
- * The strict-mode hooks (bbm.ts); the MMU has them only in strict mode. None may change
- * architectural state.
- */
-export interface Arm64StrictHooks {
-  /** A descriptor read by a walk: its address, value, level, the granule, the VA page and ASID. */
-  descriptorRead(descAddr: number, lo: number, hi: number, level: number, granule: Granule, vpn: number, asid: number): void;
-  /** Every translation with the MMU on, before the TLB lookup (page `vpn` = VA[55:12], VA hi:lo). */
-  translation(mmu: Arm64Mmu, vpn: number, lo: number, hi: number, access: Access): void;
-  /** A TLBI, before the TLB is invalidated. */
-  tlbi(mmu: Arm64Mmu, op: number, scope: TlbiScope): void;
-  /** A DSB. */
-  dsb(): void;
-}
 
 /** Translation state and the walker of one PE. */
 export class Arm64Mmu {
@@ -174,8 +98,8 @@ export class Arm64Mmu {
   private oaLimit = 2 ** 32;
   private tbi0 = false;
   private tbi1 = false;
-  private readonly r0: Range = Arm64Mmu.emptyRange();
-  private readonly r1: Range = Arm64Mmu.emptyRange();
+  private readonly r0: Range = emptyRange();
+  private readonly r1: Range = emptyRange();
   private readonly scope: TlbiScope = { vpn: undefined, asid: undefined, keepGlobal: false, lastLevel: false };
 
   // The walk's result (see walk()).
@@ -195,10 +119,6 @@ export class Arm64Mmu {
   constructor(private readonly bus: Bus, readonly tlbs: TlbSet, readonly paBits: number = ARM64_PA_BITS) {
     if (!IPS_BITS.includes(paBits) || paBits > 48) throw new RangeError(`Arm64Mmu: PA size ${paBits} is not a PARange size up to 48`);
     this.derive();
-  }
-
-  private static emptyRange(): Range {
-    return { granule: TG0_GRANULE[0]!, inputSize: 48, start: 0, oob: false, epd: false, hpd: false, hiMask: 0, loMask: 0, hiWant: 0, loWant: 0, base: 0 };
   }
 
   get sctlr(): bigint { return u64(this.sctlrLo, this.sctlrHi); }
@@ -239,26 +159,8 @@ export class Arm64Mmu {
     this.oaLimit = 2 ** Math.min(IPS_BITS[th & 7]!, this.paBits);
     this.tbi0 = (th & (1 << (37 - 32))) !== 0;
     this.tbi1 = (th & (1 << (38 - 32))) !== 0;
-    this.deriveRange(this.r0, 0, t & 0x3f, TG0_GRANULE[(t >>> 14) & 3]!, (t & (1 << 7)) !== 0, this.tbi0, (th & (1 << (41 - 32))) !== 0, this.ttbr0Lo, this.ttbr0Hi);
-    this.deriveRange(this.r1, 1, (t >>> 16) & 0x3f, TG1_GRANULE[(t >>> 30) & 3]!, (t & (1 << 23)) !== 0, this.tbi1, (th & (1 << (42 - 32))) !== 0, this.ttbr1Lo, this.ttbr1Hi);
-  }
-
-  private deriveRange(r: Range, sel: number, tsz: number, g: Granule, epd: boolean, tbi: boolean, hpd: boolean, ttbrLo: number, ttbrHi: number): void {
-    r.oob = tsz < TXSZ_MIN || tsz > TXSZ_MAX;
-    const size = 64 - Math.min(Math.max(tsz, TXSZ_MIN), TXSZ_MAX);
-    r.granule = g;
-    r.inputSize = size;
-    r.start = startLevel(g, size);
-    r.epd = epd;
-    r.hpd = hpd;
-    const top = tbi ? 55 : 63;
-    r.hiMask = bits32(Math.max(size, 32) - 32, top - 32);
-    r.loMask = size < 32 ? bits32(size, 31) : 0;
-    r.hiWant = sel ? r.hiMask : 0;
-    r.loWant = sel ? r.loMask : 0;
-    const baddr = (ttbrHi & 0xffff) * TWO32 + ((ttbrLo & ~1) >>> 0);
-    const tableBytes = 2 ** (size - g.levelShift[r.start]! + 3);
-    r.base = baddr - (baddr % tableBytes);
+    deriveRange(this.r0, 0, t & 0x3f, TG0_GRANULE[(t >>> 14) & 3]!, (t & (1 << 7)) !== 0, this.tbi0, (th & (1 << (41 - 32))) !== 0, this.ttbr0Lo, this.ttbr0Hi);
+    deriveRange(this.r1, 1, (t >>> 16) & 0x3f, TG1_GRANULE[(t >>> 30) & 3]!, (t & (1 << 23)) !== 0, this.tbi1, (th & (1 << (42 - 32))) !== 0, this.ttbr1Lo, this.ttbr1Hi);
   }
 
   /**
