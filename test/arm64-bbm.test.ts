@@ -232,3 +232,98 @@ describe("TLBI not followed by DSB (strict mode)", () => {
     expect(r.reports).toEqual([]);
   });
 });
+
+describe("stale TLB entries (strict mode): a hit compared with a fresh walk", () => {
+  /** A page mapped and cached at PA1 through a strict rig. */
+  function cached(opts: MmuRigOptions = {}, bits = AF): Strict & { leaf: number } {
+    const r = strictRig(opts);
+    const path = r.t0.map(VA, PA1, 3, bits);
+    expect(tr(r)).toBe(PA1);
+    return { ...r, leaf: path[3]! };
+  }
+  const staleOnly = (r: Strict): StrictReport[] => r.reports.filter((x) => x.kind === "stale-tlb");
+
+  it("a descriptor changed without TLBI: the hit still uses the entry and is reported (pa), with the writer", () => {
+    const r = cached();
+    r.det.context = () => ({ pc: 0x4000_0200n, icount: 7 });
+    r.bus.write64(r.leaf, 0n);
+    r.bus.write64(r.leaf, page(PA2));
+    r.det.context = () => ({ pc: 0x4000_0300n, icount: 9 });
+    expect(tr(r)).toBe(PA1);
+    const s = staleOnly(r);
+    expect(s).toMatchObject([{ kind: "stale-tlb", changes: ["pa"], va: VA, access: "load", entry: { pa: PA1, descAddr: r.leaf, level: 3 }, fresh: { outcome: "leaf", pa: PA2 }, writer: { icount: 7 }, where: { icount: 9 } }]);
+    expect(formatStrictReport(s[0]!)).toContain("missing TLBI?");
+  });
+
+  it("an invalidated descriptor without TLBI is reported (invalid); after TLBI VAE1 the walk faults", () => {
+    const r = cached();
+    r.bus.write64(r.leaf, 0n);
+    expect(tr(r)).toBe(PA1);
+    expect(staleOnly(r)).toMatchObject([{ changes: ["invalid"], fresh: { outcome: "fault", fsc: 0x07 } }]);
+    tlbi(r, TLBI_VAE1, VA, 0);
+    expect(tr(r)).toBe(-1);
+    expect(staleOnly(r)).toHaveLength(1);
+  });
+
+  it("a permission change without TLBI (made read-only) is reported (perm)", () => {
+    const r = cached();
+    r.bus.write64(r.leaf, page(PA1, 1n << 7n));
+    tr(r);
+    expect(staleOnly(r)).toMatchObject([{ changes: ["perm"] }]);
+  });
+
+  it("clearing AF without TLBI (page aging) is not reported", () => {
+    const r = cached();
+    r.bus.write64(r.leaf, page(PA1) & ~AF);
+    tr(r);
+    expect(r.reports).toEqual([]);
+  });
+
+  it("a hardware dirty-state update is not reported; making the page writable-clean again without TLBI is", () => {
+    const DBM = 1n << 51n, AP_RO = 1n << 7n;
+    const r = cached({ tcr: { ha: true, hd: true } }, AF | DBM | AP_RO);
+    expect(translateVa(r.mmu, VA, 2, 1)).toBe(PA1);
+    expect(translateVa(r.mmu, VA, 2, 1)).toBe(PA1);
+    expect(r.reports).toEqual([]);
+    r.bus.write64(r.leaf, page(PA1, DBM | AP_RO));
+    expect(translateVa(r.mmu, VA, 2, 1)).toBe(PA1);
+    expect(staleOnly(r)).toMatchObject([{ changes: ["perm"], access: "store" }]);
+  });
+
+  it("SCTLR_EL1.WXN and MAIR_EL1 are cached with the entry: changing them without TLBI is reported", () => {
+    const r = cached();
+    setReg(r.mmu, "sctlr", 1n | (1n << 19n));
+    translateVa(r.mmu, VA, 0, 1);
+    expect(staleOnly(r)).toMatchObject([{ changes: ["perm"], access: "fetch" }]);
+    const m = cached();
+    setReg(m.mmu, "mair", 0xffn);
+    tr(m);
+    expect(staleOnly(m)).toMatchObject([{ changes: ["attr"] }]);
+  });
+
+  it("a 2 MiB block split into pages with the same PAs, without TLBI: size change", () => {
+    const r = strictRig();
+    const base = PA1 - (PA1 % 0x20_0000);
+    const path = r.t0.map(VA, base, 2, AF);
+    tr(r);
+    const table = r.t0.alloc();
+    for (let i = 0; i < 512; i++) r.bus.write64(table + i * 8, page(base + i * 0x1000));
+    r.bus.write64(path[2]!, BigInt(table) | 3n);
+    tr(r);
+    expect(staleOnly(r)).toMatchObject([{ changes: ["size"] }]);
+  });
+
+  it("strict mode changes no translation result", () => {
+    const plain = mmuRig();
+    const strict = strictRig();
+    for (const r of [plain, strict]) {
+      const path = r.t0.map(VA, PA1, 3, AF);
+      tr(r);
+      r.bus.write64(path[3]!, page(PA2));
+    }
+    for (const access of [0, 1, 2] as const) {
+      expect(translateVa(strict.mmu, VA, access, 1)).toBe(translateVa(plain.mmu, VA, access, 1));
+    }
+    expect(strict.tlbs.stats()).toEqual(plain.tlbs.stats());
+  });
+});

@@ -1,6 +1,7 @@
 /**
- * Strict TLB mode for AArch64 (off by default): reports the two TLB-maintenance mistakes the
- * architecture leaves CONSTRAINED UNPREDICTABLE or racy, without changing what the guest sees.
+ * Strict TLB mode for AArch64 (off by default): reports TLB-maintenance mistakes without changing
+ * what the guest sees: break-before-make violations, translations relying on a TLBI before its DSB
+ * (below), and uses of stale TLB entries (strict-stale.ts).
  *
  * 1. Break-before-make. A valid leaf replaced by another valid leaf with a different output address
  *    or size (a block split or merged, a table replaced by a block or back) needs, in between, an
@@ -28,17 +29,13 @@ import { CHUNK_SIZE, type Bus } from "../../core/memory.js";
 import { hex } from "../../core/trace.js";
 import { DESC, DESC_HI, PERM } from "./descriptors.js";
 import type { Granule } from "./granules.js";
+import type { Tlb } from "../../core/tlb.js";
 import type { Access, Arm64Mmu, Arm64StrictHooks } from "./mmu.js";
+import { formatStaleReport, freshLeaf, type StaleTlbReport, staleChanges, type StrictContext } from "./strict-stale.js";
 import { TLBI_NAMES, type TlbiScope } from "./tlbi.js";
 
 /** Kinds of access, as reports name them (indexed by FETCH, LOAD, STORE). */
 const ACCESS_NAME = ["fetch", "load", "store"] as const;
-
-/** Where a report happened: supplied by the machine through {@link Arm64StrictTlb.context}. */
-export interface StrictContext {
-  pc: bigint;
-  icount: number;
-}
 
 /** A break-before-make violation. */
 export interface BbmReport {
@@ -73,7 +70,8 @@ export interface TlbiWithoutDsbReport {
   where: StrictContext | undefined;
 }
 
-export type StrictReport = BbmReport | TlbiWithoutDsbReport;
+export type StrictReport = BbmReport | TlbiWithoutDsbReport | StaleTlbReport;
+export type { StaleTlbReport, StrictContext } from "./strict-stale.js";
 
 /** Descriptor kinds. */
 const INVALID = 0, TABLE = 1, LEAF = 2;
@@ -98,6 +96,8 @@ interface Slot {
   prevLo: number;
   prevHi: number;
   prevKind: number;
+  /** The last store to the slot (with the machine's context), if one was seen. */
+  writer: StrictContext | undefined;
 }
 
 /** A TLB entry removed by a TLBI not yet followed by a DSB. */
@@ -169,7 +169,7 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
     const pages = 2 ** (granule.levelShift[level]! - 12);
     let s = this.slots.get(descAddr);
     if (s === undefined) {
-      s = { lo, hi, level, granule, vpnBase: 0, pages, asid, state: LIVE, prevLo: 0, prevHi: 0, prevKind: INVALID };
+      s = { lo, hi, level, granule, vpnBase: 0, pages, asid, state: LIVE, prevLo: 0, prevHi: 0, prevKind: INVALID, writer: undefined };
       this.slots.set(descAddr, s);
     }
     s.lo = lo;
@@ -219,6 +219,7 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
   }
 
   private written(addr: number, s: Slot, lo: number, hi: number): void {
+    s.writer = this.context?.();
     const oldKind = kindOf(s.lo, s.level, s.granule);
     const newKind = kindOf(lo, s.level, s.granule);
     if (newKind === INVALID) {
@@ -301,6 +302,28 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
   }
 
   /** @inheritdoc */
+  hit(mmu: Arm64Mmu, tlb: Tlb, e: number, vpn: number, lo: number, hi: number, access: Access): void {
+    const f = mmu.peek(lo, hi);
+    if (f.outcome === "device") return;
+    const perm = tlb.perm[e]!, shift = tlb.shift[e]!;
+    const page = tlb.ppn[e]! + (vpn - tlb.vpnBase[e]!);
+    const changes = staleChanges(perm, shift, page, f, vpn);
+    if (changes.length === 0) return;
+    const leaf = freshLeaf(f);
+    const entryAddr = tlb.pteAddr[e]!;
+    this.report({
+      kind: "stale-tlb", va: u64(lo, hi), access: ACCESS_NAME[access], asid: mmu.asid, changes,
+      entry: { desc: u64(tlb.pteLo[e]!, tlb.pteHi[e]!), descAddr: entryAddr, level: (perm >>> PERM.LEVEL_SHIFT) & 3, shift, pa: page * 4096, global: tlb.global[e] === 1 },
+      fresh: {
+        outcome: f.outcome === "leaf" ? "leaf" : "fault", fsc: f.outcome === "leaf" ? 0 : f.fsc, desc: u64(f.lo, f.hi), descAddr: f.descAddr, level: f.level, shift: f.shift,
+        pa: leaf ? f.oa + (vpn % 2 ** (f.shift - 12)) * 4096 : 0,
+      },
+      writer: this.slots.get(entryAddr)?.writer ?? this.slots.get(f.descAddr)?.writer,
+      where: this.context?.(),
+    });
+  }
+
+  /** @inheritdoc */
   dsb(): void {
     this.pending.length = 0;
   }
@@ -339,6 +362,7 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
  * DSB, TLBI, DSB first`.
  */
 export function formatStrictReport(r: StrictReport): string {
+  if (r.kind === "stale-tlb") return formatStaleReport(r);
   const at = r.where ? ` at pc ${hex(r.where.pc)} (instruction ${r.where.icount})` : "";
   if (r.kind === "bbm") {
     const how = r.sequence === "valid-to-valid"

@@ -1,6 +1,7 @@
 /**
  * Types the AArch64 MMU shares with its trace hook and strict mode.
  */
+import type { Tlb } from "../../core/tlb.js";
 import type { Granule } from "./granules.js";
 import type { Access, Arm64Mmu } from "./mmu.js";
 import type { TlbiScope } from "./tlbi.js";
@@ -45,7 +46,10 @@ export interface PeekResult {
   level: number;
   /** log2 of the region the descriptor maps. */
   shift: number;
-  /** For "leaf": start of the page or block, and the PERM bits a fill would record. */
+  /**
+   * For "leaf", and for a "fault" with an Access flag status (the walk reached a leaf with AF = 0):
+   * start of the page or block, and the PERM bits a fill would record.
+   */
   oa: number;
   perm: number;
 }
@@ -59,6 +63,10 @@ export interface Arm64StrictHooks {
   descriptorRead(descAddr: number, lo: number, hi: number, level: number, granule: Granule, vpn: number, asid: number): void;
   /** Every translation with the MMU on, before the TLB lookup (page `vpn` = VA[55:12], VA hi:lo). */
   translation(mmu: Arm64Mmu, vpn: number, lo: number, hi: number, access: Access): void;
+  /**
+   * Every translation served by a TLB hit (entry `e` of `tlb`), before the permission checks.
+   */
+  hit(mmu: Arm64Mmu, tlb: Tlb, e: number, vpn: number, lo: number, hi: number, access: Access): void;
   /** A TLBI, before the TLB is invalidated. */
   tlbi(mmu: Arm64Mmu, op: number, scope: TlbiScope): void;
   /** A DSB. */

@@ -183,6 +183,7 @@ export class Arm64Mmu {
     // A store to a writable-clean page never uses the TLB: it walks to set the dirty state.
     // @spec pseudocode AArch64.S1Walk (TLB hit excluded when HA, HD, DBM, AP[2] and a write)
     if (e < 0 || (access === STORE && (tlb.perm[e]! & PERM.CLEAN) !== 0)) return this.miss(r, tlb, vpn, lo, hi, access, el);
+    if (this.strict) this.strict.hit(this, tlb, e, vpn, lo, hi, access);
     const p = tlb.perm[e]!;
     if (!this.permits(p, access, el)) return this.fault(FSC.PERMISSION + ((p >>> PERM.LEVEL_SHIFT) & 3));
     return this.success(tlb, e, p, vpn, lo, el);
@@ -384,6 +385,11 @@ export class Arm64Mmu {
       out.outcome = "device";
     } else {
       out.fsc = w;
+      if ((w & 0x3c) === FSC.ACCESS_FLAG) {
+        // The walk reached a leaf whose AF is 0: describe it too (page aging clears AF).
+        out.oa = this.wOa;
+        out.perm = this.leafPerm(r);
+      }
     }
     return out;
   }
