@@ -35,7 +35,7 @@ function loadImage(elf: Uint8Array): Map<bigint, number> {
 }
 
 const dir = have ? mkdtempSync(join(tmpdir(), "multios-asm-x86-")) : "";
-afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+afterAll(() => { if (dir && !process.env.MULTIOS_KEEP_ASM_TMP) rmSync(dir, { recursive: true, force: true }); });
 let runs = 0;
 
 function run(cmd: string, args: string[]): { out: string; err: string } {
@@ -54,7 +54,7 @@ function compareWithGnu(src: string): string | undefined {
   writeFileSync(`${stem}.s`, src);
   const script = ["SECTIONS {", "  . = 0x100000;"];
   mine.segments.forEach((s, i) => script.push(`${i > 0 ? "  . = ALIGN(0x1000);\n" : ""}  ${s.name} : { *(${s.name}) }`));
-  writeFileSync(`${stem}.ld`, `${script.join("\n")}\n  /DISCARD/ : { *(.note.gnu.property) }\n}\n`);
+  writeFileSync(`${stem}.ld`, `${script.join("\n")}\n  /DISCARD/ : { *(.note.gnu.property) *(.note.GNU-stack) *(.comment) }\n}\n`);
   run(AS, ["--64", `${stem}.s`, "-o", `${stem}.o`]);
   run(LD, ["-T", `${stem}.ld`, `${stem}.o`, "-o", `${stem}.elf`]);
   const gnu = loadImage(new Uint8Array(readFileSync(`${stem}.elf`)));
@@ -196,6 +196,44 @@ const BROAD = (): string =>
   "  call data_l\n  .align 16\n  .p2align 5\n  .balign 8, 0xcc\n  .byte 1, 2\n  .word 0x1234\n  .long far - near\n  .quad far\n" +
   "far: ret\n.data\ndata_l: .long 1\ngdt_ptr: .word 0x17\n  .quad 0x1000\n.set fwd_equ, 0x1234\n.bss\nbuf: .zero 64\n";
 
+/** A freestanding C program exercising what compilers emit: loops, switch tables, 128-bit math, atomics, port I/O. */
+const C_PROGRAM = `
+typedef unsigned long u64;
+static const char *names[] = {"zero", "one", "two", "three", "four", "five"};
+struct node { struct node *next; u64 key; int val; };
+volatile u64 sink;
+int bigarr[1000];
+static inline void outb(unsigned short port, unsigned char v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+void puts_serial(const char *s) { while (*s) outb(0x3f8, *s++); }
+u64 fib(int n) { u64 a = 0, b = 1; for (int i = 0; i < n; i++) { u64 t = a + b; a = b; b = t; } return a; }
+int sw(int x) { switch (x) { case 0: return 10; case 1: return 22; case 2: return 35; case 3: return 47; case 4: return 51; case 5: return 68; default: return -1; } }
+long divmod(long a, long b) { return a / b + a % b; }
+unsigned long udiv(unsigned long a, unsigned long b) { return a / b * 3 + (a >> 7) + (a << (b & 63)); }
+int find(struct node *n, u64 key) { for (; n; n = n->next) if (n->key == key) return n->val; return -1; }
+void *memset(void *d, int c, unsigned long n) { unsigned char *p = d; while (n--) *p++ = (unsigned char)c; return d; }
+void *memcpy(void *d, const void *s, unsigned long n) { unsigned char *p = d; const unsigned char *q = s; while (n--) *p++ = *q++; return d; }
+int bits(u64 x) { return __builtin_ctzll(x | 1) + __builtin_clzll(x | 1); }
+short sext(signed char c, short s) { return c * s; }
+u64 bswap(u64 x) { return __builtin_bswap64(x) ^ __builtin_bswap32((unsigned)x); }
+int cmpx(int *p, int o, int n) { return __atomic_compare_exchange_n(p, &o, n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); }
+int xadd(int *p) { return __atomic_fetch_add(p, 5, __ATOMIC_SEQ_CST); }
+const char *name(int i) { return i >= 0 && i < 6 ? names[i] : "?"; }
+int sum(void) { int s = 0; for (int i = 0; i < 1000; i++) s += bigarr[i] * (i & 3 ? 7 : -3); return s; }
+__int128 mul128(__int128 a, __int128 b) { return a * b; }
+unsigned __int128 shl128(unsigned __int128 a, int n) { return a << n; }
+void _start(void) {
+  puts_serial(name(sw(3) & 3));
+  sink = fib(40) + divmod(100, 7) + udiv(1000, 3) + bits(sink) + sext(-3, 1000) + bswap(sink) + sum() + (u64)mul128(sink, 77) + (u64)shl128(sink, 70);
+  for (;;) __asm__ volatile("hlt");
+}
+`;
+
+/** C compilers to try, with the flags the MultiOS freestanding programs use. */
+const COMPILERS: [name: string, args: string[]][] = [
+  ["clang", ["--target=x86_64-unknown-none", "-fno-addrsig"]],
+  ...(native ? [["gcc", ["-fcf-protection=none"]] as [string, string[]]] : []),
+];
+
 describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
   it("prints the GNU version used", () => {
     console.log(run(AS, ["--version"]).out.split("\n")[0]);
@@ -272,6 +310,25 @@ describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
     for (let n = 1; n <= 260; n++) lines.push("  .balign 512, 0xcc", `  .fill ${512 - n}, 1, 0xcc`, "  .balign 512");
     lines.push("  .byte 0xcc", "  .p2align 4", "  .byte 0xcc", "  .align 8", "  .byte 0xcc", "  .p2align 4,,7", "  .byte 0xcc", "  .p2align 4,,10");
     expect(compareWithGnu(`${lines.join("\n")}\n`)).toBeUndefined();
+  });
+
+  it("compiler output (clang and gcc, -O0/-O2/-Os/-O3, small and kernel code models)", () => {
+    writeFileSync(join(dir, "prog.c"), C_PROGRAM);
+    let compiled = 0;
+    for (const [cc, extra] of COMPILERS) {
+      if (spawnSync(cc, ["--version"]).status !== 0) {
+        console.log(`skipping ${cc}: not installed`);
+        continue;
+      }
+      for (const opt of [["-O0"], ["-O2"], ["-Os"], ["-O3", "-mcmodel=kernel"]]) {
+        const out = join(dir, `prog-${cc}${opt.join("")}.s`);
+        run(cc, [...extra, ...opt, "-S", "-mgeneral-regs-only", "-mno-red-zone", "-ffreestanding", "-fno-pic",
+          "-fno-asynchronous-unwind-tables", join(dir, "prog.c"), "-o", out]);
+        expect(compareWithGnu(readFileSync(out, "utf8")), `${cc} ${opt.join(" ")}`).toBeUndefined();
+        compiled++;
+      }
+    }
+    if (compiled === 0) console.log("skipping compiler output: neither clang nor gcc installed");
   });
 
   it("data directives and sections (.word is 2 bytes on x86)", () => {

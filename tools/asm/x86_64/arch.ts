@@ -4,14 +4,15 @@
  * nop padding.
  */
 import type { Architecture, EmitContext } from "../common/arch.js";
-import { alignment, data, type DirectiveHandler } from "../common/directives.js";
+import { alignment, data, type DirectiveHandler, type DirectiveHost } from "../common/directives.js";
 import { fail } from "../common/errors.js";
 import { PLAIN_EXPRESSIONS } from "../common/expr.js";
 import type { Section } from "../common/sections.js";
 import { encode } from "./encode.js";
-import type { BranchSpec, X86Context } from "./forms.js";
+import type { X86Context } from "./forms.js";
 import { assembleInstruction } from "./instructions.js";
-import { applyFixup, branchSize, fixupKind, padCode, renderBranch } from "./render.js";
+import { type JumpSpec, jumpSizer, renderJump } from "./relax.js";
+import { applyFixup, fixupKind, padCode } from "./render.js";
 
 /** `.code64` is the only mode; `.code32`/`.code16` are refused. */
 const codeMode = (bits: number): DirectiveHandler => () => {
@@ -33,7 +34,11 @@ function x86Context(ctx: EmitContext): X86Context {
       for (; i < bytes.length; i++) ctx.emit(bytes[i]!, 1);
     },
     emitBytes: (bytes) => { for (const b of bytes) ctx.emit(b, 1); },
-    branch: (spec) => ctx.relax(spec),
+    // The target is forward when it cannot be evaluated yet (`t - t` is 0 for any defined symbol).
+    branch: (spec) => {
+      const forward = ctx.constValue({ k: "bin", op: "-", a: spec.target, b: spec.target }) === undefined;
+      ctx.relax({ ...spec, forward } satisfies JumpSpec);
+    },
   };
 }
 
@@ -52,12 +57,28 @@ function nopFillsToCodePadding(sections: readonly Section[]): void {
   }
 }
 
+/**
+ * `.align`/`.p2align`/`.balign`, with GNU's meaning of a maximum skip of 0: no limit
+ * (write.c `relax_align` only applies a nonzero maximum). `.align` counts bytes on x86.
+ */
+function alignDirective(powerOfTwo: boolean): DirectiveHandler {
+  const handler = alignment(powerOfTwo);
+  return (args, host) => {
+    const align: DirectiveHost["align"] = (bytes, fill, max) => host.align(bytes, fill, max === 0 ? bytes : max);
+    handler(args, new Proxy(host, {
+      get: (target, prop, receiver) => (prop === "align" ? align : Reflect.get(target, prop, receiver)),
+    }));
+  };
+}
+
 /** A fresh x86-64 architecture for one assembly. */
 export function createX86_64(): Architecture {
+  const jumpSize = jumpSizer();
   return {
     syntax: { comments: { lineComments: ["#"], lineStartComments: ["/"] }, modifiers: "none", expr: PLAIN_EXPRESSIONS },
     directives: new Map<string, DirectiveHandler>([
-      [".align", alignment(false)], [".word", data(2)],
+      [".align", alignDirective(false)], [".balign", alignDirective(false)], [".p2align", alignDirective(true)],
+      [".word", data(2)],
       [".code64", codeMode(64)], [".code32", codeMode(32)], [".code16", codeMode(16)],
     ]),
     codeAlignGranule: () => 1,
@@ -65,9 +86,9 @@ export function createX86_64(): Architecture {
     padCodeSectionEnds: false,
     padCode,
     instruction: (mnemonic, args, ctx) => assembleInstruction(mnemonic, args, x86Context(ctx), (t) => ctx.parseExpr(t)),
-    relaxSize: (spec, at, target, sec) => branchSize(spec as BranchSpec, at, target, sec),
-    relaxTarget: (spec) => (spec as BranchSpec).target,
-    renderRelax: (spec, size, site) => renderBranch(spec as BranchSpec, size, site),
+    relaxSize: (spec, at, target, sec) => jumpSize(spec as JumpSpec, at, target, sec),
+    relaxTarget: (spec) => (spec as JumpSpec).target,
+    renderRelax: (spec, size, site) => renderJump(spec as JumpSpec, size, site),
     beforeRender: nopFillsToCodePadding,
     applyFixup,
   };

@@ -1,53 +1,17 @@
 /**
- * What happens once addresses are final: jump relaxation sizes and bytes, instruction fixups,
- * and the nop padding of `.align` in code, all as GNU as (2.40) produces them.
- *
- * Jumps (GNU `md_relax_table`, `md_estimate_size_before_relax`): a JMP/Jcc to a label of the
- * same section starts short (EB/70+cc rel8) and becomes near (E9 rel32 / 0F 80+cc rel32) when
- * the target is out of rel8 reach; a target in another section or an absolute address is near
- * from the start.
+ * What happens once addresses are final: instruction fixups and the nop padding of `.align` in
+ * code, as GNU as (2.40) produces them. (Jumps: relax.ts.)
  */
 import type { PatchSite } from "../common/arch.js";
-import type { Val } from "../common/expr.js";
-import type { Fixup, Section } from "../common/sections.js";
+import type { Fixup } from "../common/sections.js";
 import { checkRange, type InsnFixup, type Range } from "./encode.js";
-import type { BranchSpec } from "./forms.js";
 import { fail } from "./shared.js";
 
-/** Size of a short jump (opcode + rel8). */
-const SHORT = 2;
-
-/** Near size: E9 rel32 (5 bytes) or 0F 8x rel32 (6 bytes). */
-const nearSize = (spec: BranchSpec): number => (spec.cond === null ? 5 : 6);
-
-/** GNU as's size for a jump at section offset `at` whose target is `target`. */
-export function branchSize(spec: BranchSpec, at: number, target: Val | undefined, sec: Section): number {
-  if (target === undefined || target.base !== sec.name) return nearSize(spec);
-  const disp = Number(target.off) - (at + SHORT);
-  return disp >= -128 && disp <= 127 ? SHORT : nearSize(spec);
-}
-
-const put = (out: Uint8Array, at: number, v: bigint, size: number): void => {
+/** Writes the low `size` bytes of `v` at `out[at]`, little-endian. */
+export const put = (out: Uint8Array, at: number, v: bigint, size: number): void => {
   let u = BigInt.asUintN(64, v);
   for (let i = 0; i < size; i++, u >>= 8n) out[at + i] = Number(u & 0xffn);
 };
-
-/** Renders a jump of `size` bytes (as sized by branchSize). */
-export function renderBranch(spec: BranchSpec, size: number, site: PatchSite): void {
-  const target = site.value(spec.target);
-  const disp = target - (site.pc + BigInt(size));
-  const hex = `0x${BigInt.asUintN(64, target).toString(16)}`;
-  if (size === SHORT) {
-    if (disp < -128n || disp > 127n) fail(`jump target ${hex} out of rel8 reach`);
-    site.out[site.at] = spec.cond === null ? 0xeb : 0x70 + spec.cond;
-    put(site.out, site.at + 1, disp, 1);
-    return;
-  }
-  if (disp < -(1n << 31n) || disp >= 1n << 31n) fail(`jump target ${hex} out of rel32 reach`);
-  const opcode = spec.cond === null ? [0xe9] : [0x0f, 0x80 + spec.cond];
-  site.out.set(opcode, site.at);
-  put(site.out, site.at + opcode.length, disp, 4);
-}
 
 /** The fixup kind string of an instruction fixup: `abs:<size>:<range>` or `pc:<size>:<bytes to the end>`. */
 export function fixupKind(fx: InsnFixup, insnLength: number): string {
