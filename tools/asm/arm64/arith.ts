@@ -62,8 +62,9 @@ function addSubExt(a: Asm, op: number, s: number, rd: Reg, rn: Reg, rm: Reg, mod
     if (mod.k !== "mod") fail(`expected an extend, not \`${mod.text}'`);
     amount = modAmount(a, mod.m, 4);
     if (mod.m.op === "lsl") {
-      sameWidth(rd.x, rm);
-      option = rd.x ? 3 : 2;
+      // GNU: next to SP, LSL is UXTX for an X Rm and UXTW for a W Rm; elsewhere Rm is X.
+      if (!rd.x || (!rd.sp && !rn.sp)) sameWidth(rd.x, rm);
+      option = rd.x && rm.x ? 3 : 2;
     } else if ((EXTENDS as readonly string[]).includes(mod.m.op)) {
       option = EXTENDS.indexOf(mod.m.op as (typeof EXTENDS)[number]);
       if (!rd.x) sameWidth(false, rm);

@@ -9,7 +9,7 @@
 import { fail } from "../common/errors.js";
 import type { Expr } from "../common/expr.js";
 import { movSp } from "./arith.js";
-import { encodeBitmask, fitsBits, wideChunk } from "./immediates.js";
+import { encodeBitmask, wideChunk } from "./immediates.js";
 import {
   type A64Fixup, type Asm, anyReg, constant, count, type Handler, imm, modAmount, relocOf, rz, sameWidth, sf,
 } from "./insn.js";
@@ -18,11 +18,15 @@ import type { Reg } from "./registers.js";
 
 const ZR = (x: boolean): Reg => ({ num: 31, x, sp: false });
 
-/** The value of an immediate for a `size`-bit operation: must fit as signed or unsigned. */
+/**
+ * The value of an immediate for a `size`-bit operation. For 32 bits GNU takes any 64-bit value
+ * whose upper half is all zeros or all ones, and uses the lower half.
+ */
 function sizedValue(v: bigint, x: boolean): bigint {
-  const size = x ? 64 : 32;
-  if (!fitsBits(v, size)) fail(`immediate ${v} does not fit in ${size} bits`);
-  return BigInt.asUintN(size, v);
+  if (x) return BigInt.asUintN(64, v);
+  const upper = BigInt.asIntN(64, v) >> 32n;
+  if (upper !== 0n && upper !== -1n) fail(`immediate 0x${BigInt.asUintN(64, v).toString(16)} does not fit in 32 bits`);
+  return BigInt.asUintN(32, v);
 }
 
 /** Logical immediate: sf opc 100100 N immr imms Rn Rd. Returns false when not encodable. */
@@ -105,9 +109,9 @@ function wide(opc: number): Handler {
       moveWide(a, opc, rd, Number(v), hw);
       return;
     }
-    const chunk = wideChunk(sizedValue(v, rd.x), rd.x ? 64 : 32);
-    if (!chunk || (v < 0n && opc === 3)) fail(`immediate ${v} cannot be encoded as a 16-bit value shifted by 0, 16${rd.x ? ", 32 or 48" : ""}`);
-    moveWide(a, opc, rd, chunk[0], chunk[1]);
+    // Without `lsl`, GNU takes only a plain 16-bit value (the `mov` alias finds shifts itself).
+    if (v < 0n || v > 0xffffn) fail(`immediate ${v} out of range [0, 65535]`);
+    moveWide(a, opc, rd, Number(v), 0);
   };
 }
 
@@ -121,6 +125,7 @@ function movImm(a: Asm, rd: Reg, v: bigint): void {
     const n = wideChunk(BigInt.asUintN(size, ~u), size);
     if (n) return moveWide(a, 0, rd, n[0], n[1]);
   }
+  if (rd.num === 31 && !rd.sp) fail(`immediate 0x${u.toString(16)} needs ORR, which cannot write the zero register`);
   if (!logicalImm(a, 1, rd, ZR(rd.x), u)) fail(`immediate 0x${u.toString(16)} cannot be moved in one instruction (not a MOVZ, MOVN or logical immediate)`);
 }
 
@@ -134,7 +139,8 @@ const mov: Handler = (ops, a) => {
     return;
   }
   const e = imm(ops, 1);
-  if (relocOf(e)) return wide(2)(ops, a, "movz");
+  const r = relocOf(e);
+  if (r) fail(`:${r.fn}: is not allowed in mov (use movz/movk)`);
   movImm(a, rd, constant(a, e));
 };
 

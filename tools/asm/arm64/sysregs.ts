@@ -28,7 +28,7 @@ export const SYSREGS: ReadonlyMap<string, SysReg> = new Map<string, SysReg>(Obje
   vbar_el1: [3, 0, 12, 0, 0], rvbar_el1: [3, 0, 12, 0, 1], isr_el1: [3, 0, 12, 1, 0],
   contextidr_el1: [3, 0, 13, 0, 1], tpidr_el1: [3, 0, 13, 0, 4], cntkctl_el1: [3, 0, 14, 1, 0],
   // EL0-accessible.
-  nzcv: [3, 3, 4, 2, 0], daif: [3, 3, 4, 2, 1], dit: [3, 3, 4, 2, 5], fpcr: [3, 3, 4, 4, 0], fpsr: [3, 3, 4, 4, 1],
+  nzcv: [3, 3, 4, 2, 0], daif: [3, 3, 4, 2, 1], fpcr: [3, 3, 4, 4, 0], fpsr: [3, 3, 4, 4, 1],
   tpidr_el0: [3, 3, 13, 0, 2], tpidrro_el0: [3, 3, 13, 0, 3],
   cntfrq_el0: [3, 3, 14, 0, 0], cntpct_el0: [3, 3, 14, 0, 1], cntvct_el0: [3, 3, 14, 0, 2],
   cntp_tval_el0: [3, 3, 14, 2, 0], cntp_ctl_el0: [3, 3, 14, 2, 1], cntp_cval_el0: [3, 3, 14, 2, 2],
@@ -64,10 +64,13 @@ export function sysReg(name: string): SysReg | undefined {
   return m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])] : undefined;
 }
 
-/** PSTATE fields of `msr <field>, #imm` as [op1, op2] (C5.2.x "MSR (immediate)"). */
-export const PSTATE_FIELDS: ReadonlyMap<string, readonly [number, number]> = new Map(Object.entries({
-  spsel: [0, 5], daifset: [3, 6], daifclr: [3, 7], pan: [0, 4], uao: [0, 3], dit: [3, 2],
-}) as [string, readonly [number, number]][]);
+/**
+ * PSTATE fields of `msr <field>, #imm` as [op1, op2, largest immediate] (C6.2 "MSR (immediate)":
+ * DAIFSet/DAIFClr take a 4-bit mask, the others a single bit).
+ */
+export const PSTATE_FIELDS: ReadonlyMap<string, readonly [number, number, number]> = new Map(Object.entries({
+  spsel: [0, 5, 1], daifset: [3, 6, 15], daifclr: [3, 7, 15], pan: [0, 4, 1], uao: [0, 3, 1],
+}) as [string, readonly [number, number, number]][]);
 
 /** DMB/DSB options (CRm values). */
 export const BARRIER_OPTIONS: ReadonlyMap<string, number> = new Map(Object.entries({

@@ -63,7 +63,7 @@ const msr: Handler = (ops, a) => {
   count(ops, 2);
   const field = ops[0]!.k === "imm" && ops[1]!.k !== "reg" ? PSTATE_FIELDS.get(ops[0]!.text.toLowerCase()) : undefined;
   if (field) {
-    const crm = immIn(a, ops, 1, 0, 15);
+    const crm = immIn(a, ops, 1, 0, field[2]);
     a.emit(0xd500401f | (field[0] << 16) | (crm << 8) | (field[1] << 5));
     return;
   }
