@@ -12,7 +12,7 @@ import { type MmuRig, mmuRig, type MmuRigOptions, translateVa } from "../emulato
 
 const AP_RO = 1n << 7n, AF = 1n << 10n;
 const DBM = 1n << 51n, PXN = 1n << 53n, UXN = 1n << 54n;
-const PXN_TABLE = 1n << 59n, UXN_TABLE = 1n << 60n, AP_TABLE0 = 1n << 61n, AP_TABLE1 = 1n << 62n;
+const PXN_TABLE = 1n << 59n, UXN_TABLE = 1n << 60n, AP_TABLE1 = 1n << 62n;
 const SCTLR_M = 1n, SCTLR_WXN = 1n << 19n;
 /** AP[2:1] as a 2-bit number, in descriptor position (bits 7:6). */
 const apBits = (ap: number): bigint => BigInt(ap) << 6n;

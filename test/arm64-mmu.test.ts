@@ -17,14 +17,13 @@ const HOLE = 0x1000_0000;
 const DATA = 0x8_1234_5000;
 
 // Descriptor bits. @spec ARCH-SPEC §3.3 tables
-const AP_EL0 = 1n << 6n, AP_RO = 1n << 7n, AF = 1n << 10n, NG = 1n << 11n;
-const DBM = 1n << 51n, PXN = 1n << 53n, UXN = 1n << 54n;
-const PXN_TABLE = 1n << 59n, UXN_TABLE = 1n << 60n, AP_TABLE0 = 1n << 61n, AP_TABLE1 = 1n << 62n;
+const AP_EL0 = 1n << 6n, AF = 1n << 10n, NG = 1n << 11n;
+const PXN = 1n << 53n, UXN = 1n << 54n;
 /** AP[2:1] values in descriptor position. */
 const AP = (ap: number): bigint => BigInt(ap) << 6n;
 const ACCESSES: readonly Access[] = [FETCH, LOAD, STORE];
 const ACCESS_NAME = ["fetch", "load", "store"];
-const SCTLR_M = 1n, SCTLR_WXN = 1n << 19n, SCTLR_EE = 1n << 25n;
+const SCTLR_M = 1n, SCTLR_EE = 1n << 25n;
 
 type Env = MmuRig;
 const DEFAULT_TCR = RIG_TCR;
@@ -298,4 +297,51 @@ describe("MAIR_EL1 and AttrIndx", () => {
       expect(env.mmu.attr).toBe(Number(((0x0c08_0400_bb44_ff00n + 0x11n) >> BigInt(8 * idx)) & 0xffn));
     });
   }
+});
+
+describe("ARCH-SPEC §5 worked vectors: the DFSC/IFSC part of ESR_EL1", () => {
+  it("EL0 read, level-3 descriptor invalid -> 0x07", () => {
+    const env = setup();
+    const path = env.t0.map(UVA, DATA, 3, AF | AP_EL0);
+    env.bus.write64(path[3]!, 0n);
+    expectFault(env, UVA, LOAD, 0, 0x07);
+  });
+
+  it("EL0 write to an AP=11 page (level 3) -> 0x0F", () => {
+    const env = setup();
+    env.t0.map(UVA, DATA, 3, AF | AP(3));
+    expectFault(env, UVA, STORE, 0, 0x0f);
+  });
+
+  it("EL0 fetch from a UXN=1 page (level 3) -> 0x0F", () => {
+    const env = setup();
+    env.t0.map(UVA, DATA, 3, AF | AP(3) | UXN);
+    expectFault(env, UVA, FETCH, 0, 0x0f);
+  });
+
+  it("EL1 fetch, Translation fault at level 2 -> 0x06", () => {
+    const env = setup();
+    const path = env.t1.map(KVA, DATA, 3, AF);
+    env.bus.write64(path[2]!, 0n);
+    expectFault(env, KVA, FETCH, 1, 0x06);
+  });
+
+  it("EL1 read, AF=0 at level 3, TCR_EL1.HA=0 -> 0x0B", () => {
+    const env = setup();
+    env.t1.map(KVA, DATA, 3, 0n);
+    expectFault(env, KVA, LOAD, 1, 0x0b);
+  });
+
+  it("EL1 data access to an AP[1]=1 page with PSTATE.PAN=1 -> 0x0F (read and write)", () => {
+    const env = setup();
+    env.t0.map(UVA, DATA, 3, AF | AP_EL0 | PXN);
+    env.mmu.pan = true;
+    expectFault(env, UVA, LOAD, 1, 0x0f);
+    expectFault(env, UVA, STORE, 1, 0x0f);
+  });
+
+  it("EL0 access to a VA whose bits above T0SZ are not all equal -> 0x04", () => {
+    const env = setup({ tcr: { t0sz: 25 } });
+    expectFault(env, 0x0000_8000_0000_0000n, LOAD, 0, 0x04);
+  });
 });
