@@ -248,7 +248,7 @@ export class Arm64Mmu {
   /**
    * SCTLR_EL1.M = 0: flat translation. VA[top:PAsize] must be zero (top = 55 with TBI for the VA's
    * range, else 63), else an Address size fault at level 0. Data is Device-nGnRnE; fetches are
-   * Normal (cacheable with SCTLR_EL1.I). No permission checks.
+   * Normal: Write-Through (0xaa) with SCTLR_EL1.I, else Non-cacheable (0x44). No permission checks.
    * @spec ARM-ARM pseudocode AArch64.S1DisabledOutput / AArch64.TranslateAddressS1Off
    */
   private flat(lo: number, hi: number, access: Access): number {
@@ -256,7 +256,7 @@ export class Arm64Mmu {
     const mask = bits32(this.paBits - 32, tbi ? 23 : 31);
     if ((hi & mask) !== 0) return this.fault(FSC.ADDRESS_SIZE);
     this.writable = true;
-    this.attr = access === FETCH ? (this.icache ? 0xff : 0x44) : 0x00;
+    this.attr = access === FETCH ? (this.icache ? 0xaa : 0x44) : 0x00;
     return (hi & 0xffff) * TWO32 + (lo >>> 0);
   }
 
