@@ -166,8 +166,8 @@ describe("jumps (GNU relaxation: short when in rel8 reach within the section, el
 
 describe("directives and padding", () => {
   it(".word is 2 bytes and .align counts bytes on x86", () => {
-    const raw = assembleX86_64Raw(".data\n.byte 1\n.align 4\n.word 0x1234\n.long 5", 0x2000n);
-    expect(hex(raw)).toBe("01 00 00 00 34 12 05 00 00 00");
+    const raw = assembleX86_64Raw(".data\n.byte 1\n.align 4\n.word 0x1234\n.long 5\n.int 6", 0x2000n);
+    expect(hex(raw)).toBe("01 00 00 00 34 12 05 00 00 00 06 00 00 00");
   });
   it("code alignment uses GNU's multi-byte nops, also for an explicit 0x90 fill", () => {
     expect(text("ret\n.p2align 4")).toBe("c3 66 66 2e 0f 1f 84 00 00 00 00 00 0f 1f 40 00");

@@ -4,9 +4,10 @@
  * nop padding.
  */
 import type { Architecture, EmitContext } from "../common/arch.js";
-import { alignment, data, type DirectiveHandler, type DirectiveHost } from "../common/directives.js";
+import { alignment, data, type DirectiveHandler, type DirectiveHost, DIRECTIVES } from "../common/directives.js";
 import { fail } from "../common/errors.js";
 import { PLAIN_EXPRESSIONS } from "../common/expr.js";
+import { splitArgs } from "../common/operands.js";
 import type { Section } from "../common/sections.js";
 import { encode } from "./encode.js";
 import type { X86Context } from "./forms.js";
@@ -73,12 +74,17 @@ function alignDirective(powerOfTwo: boolean): DirectiveHandler {
 
 /** A fresh x86-64 architecture for one assembly. */
 export function createX86_64(): Architecture {
-  const jumpSize = jumpSizer();
+  const weak = new Set<string>();
+  const jumpSize = jumpSizer(weak);
   return {
     syntax: { comments: { lineComments: ["#"], lineStartComments: ["/"] }, modifiers: "none", expr: PLAIN_EXPRESSIONS },
     directives: new Map<string, DirectiveHandler>([
       [".align", alignDirective(false)], [".balign", alignDirective(false)], [".p2align", alignDirective(true)],
-      [".word", data(2)],
+      [".word", data(2)], [".int", data(4)],
+      [".weak", (args, host) => {
+        for (const name of splitArgs(args)) weak.add(name);
+        DIRECTIVES.get(".weak")!(args, host);
+      }],
       [".code64", codeMode(64)], [".code32", codeMode(32)], [".code16", codeMode(16)],
     ]),
     codeAlignGranule: () => 1,

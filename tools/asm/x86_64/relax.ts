@@ -4,7 +4,8 @@
  * short (EB / 70+cc rel8) or near (E9 / 0F 80+cc rel32) exactly as in GNU's output:
  *
  *  - a jump to a label of the same section starts short whatever the distance; a target in
- *    another section, or an absolute address, is near from the start;
+ *    another section, a weak symbol (it may be overridden at link time) or an absolute address
+ *    is near from the start;
  *  - each pass walks the section in order; a jump grows to near when its target is out of rel8
  *    reach, and never shrinks back;
  *  - a backward target is measured at its address in the current pass; a forward one at its
@@ -56,12 +57,14 @@ function crossesRegion(frags: readonly Frag[], from: number, off: number): boole
 
 /**
  * The jump sizer for Architecture.relaxSize: called for every jump in order, once for GNU's
- * first estimate and then once per pass. Make one per assembly.
+ * first estimate and then once per pass. `weak` holds the names declared `.weak` (filled while
+ * assembling, read during layout). Make one per assembly.
  */
-export function jumpSizer(): (spec: JumpSpec, at: number, target: Val | undefined, sec: Section) => number {
+export function jumpSizer(weak: ReadonlySet<string>): (spec: JumpSpec, at: number, target: Val | undefined, sec: Section) => number {
   const states = new WeakMap<JumpSpec, JumpState>();
   return (spec, at, target, sec) => {
-    const local = target !== undefined && target.base === sec.name;
+    const preemptible = spec.target.k === "sym" && weak.has(spec.target.name);
+    const local = target !== undefined && target.base === sec.name && !preemptible;
     const state = states.get(spec);
     if (!state) {
       const index = sec.frags.findIndex((f) => f.kind === "relax" && f.spec === spec);
