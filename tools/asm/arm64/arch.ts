@@ -5,7 +5,9 @@
  * A64 has no relaxable instructions: every instruction is 4 bytes.
  */
 import type { Architecture } from "../common/arch.js";
+import { data, type DirectiveHandler } from "../common/directives.js";
 import { fail, SourceError } from "../common/errors.js";
+import { splitArgs } from "../common/operands.js";
 import { ARITH } from "./arith.js";
 import { BITFIELD } from "./bitfield.js";
 import { CONTROL } from "./control.js";
@@ -39,6 +41,19 @@ function padCode(out: Uint8Array, at: number, size: number): void {
   for (let i = at + zeros; i < at + size; i += 4) view.setUint32(i, NOP, true);
 }
 
+/** `.inst expr, ...`: instruction words given as numbers. */
+const inst: DirectiveHandler = (args, host) => {
+  for (const a of splitArgs(args)) host.emitData(4, host.expr(a));
+};
+
+const ignore: DirectiveHandler = () => {};
+
+/** AArch64-specific directives of GNU as (`.xword` is 8 bytes; `.arch`/`.cpu` select nothing here). */
+const DIRECTIVES: ReadonlyMap<string, DirectiveHandler> = new Map([
+  [".xword", data(8)], [".dword", data(8)], [".inst", inst],
+  [".arch", ignore], [".arch_extension", ignore], [".cpu", ignore], [".variant_pcs", ignore],
+]);
+
 const noRelax = (): never => { throw new Error("A64 has no relaxable instructions"); };
 
 /** A fresh AArch64 architecture for one assembly. */
@@ -49,6 +64,7 @@ export function createArm64(): Architecture {
       modifiers: "colon",
       expr: { relocOps: RELOC_OPS },
     },
+    directives: DIRECTIVES,
     codeAlignGranule: () => 1,
     padCode,
     instruction(mnemonic, args, ctx) {
