@@ -52,9 +52,14 @@ export interface FirmwareOptions {
   buildBootInfo: (dtbAddr: number) => void;
 }
 
-/** Installs the firmware's native entries on hart 0. The hart must be reset to `opts.base`. */
+/**
+ * Installs the firmware's native entries (shared by every hart). Hart 0 is the boot hart and must be
+ * reset to `opts.base`; the other harts stay stopped, as OpenSBI leaves them (SBI HSM state
+ * STOPPED) until the kernel starts them — which this kernel does not do yet.
+ */
 export function installFirmware(v: RiscvVirt, opts: FirmwareOptions): void {
   const hart = v.machine.harts[0]!;
+  for (const h of v.machine.harts) if (h !== hart) v.machine.stopped[h.hartId] = 1;
   const trapVector = opts.base + 0x100;
   hart.registerNative(opts.base, (h) => firmwareReset(h, trapVector, opts));
   hart.registerNative(trapVector, (h) => firmwareTrap(h, v, opts));

@@ -7,6 +7,8 @@ import { Bus } from "../../emulator/core/memory.js";
 import { DEFAULT_TLB, type TlbConfig } from "../../emulator/core/tlb.js";
 import { Hart } from "../../emulator/arch/riscv64/hart.js";
 import { RiscvMachine } from "../../emulator/arch/riscv64/machine.js";
+import { CodeCache } from "../../emulator/arch/riscv64/code-cache.js";
+import type { ScheduleOptions } from "../../emulator/core/schedule.js";
 import { SATP_MODE_SV39, SATP_MODE_SV48 } from "../../emulator/arch/riscv64/defs.js";
 import { Clint, CLINT_SIZE } from "../../emulator/devices/clint.js";
 import { SifiveTest } from "../../emulator/devices/sifive-test.js";
@@ -34,7 +36,14 @@ export interface RiscvVirtOptions {
   strictTlb?: boolean;
   /** Receives every byte the guest writes to the UART. */
   console?: (byte: number) => void;
+  /** Number of harts, 1 to {@link MAX_HARTS} (default 1). */
+  harts?: number;
+  /** How several harts interleave: round robin by default, seeded random with `seed`. */
+  schedule?: ScheduleOptions;
 }
+
+/** Most harts a `riscv64-virt` machine has here (QEMU virt allows more; the issue asks for 8). */
+export const MAX_HARTS = 8;
 
 /** mtime ticks per second advertised in the device tree (QEMU virt's value). */
 export const VIRT_TIMEBASE_HZ = 10_000_000;
@@ -64,22 +73,26 @@ export function createRiscvVirt(opts: RiscvVirtOptions = {}): RiscvVirt {
   const out = opts.console ?? (() => {});
   const uart = new Uart16550("uart0", out);
   bus.addDevice(uart, map.uart0.base, map.uart0.size);
-  const hart = new Hart(bus, {
-    hartId: 0,
+  const count = opts.harts ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_HARTS) throw new RangeError(`riscv64-virt: ${count} harts; 1 to ${MAX_HARTS} are supported`);
+  const code = new CodeCache();
+  const harts = Array.from({ length: count }, (_, hartId) => new Hart(bus, {
+    hartId,
     tlb: opts.tlb ?? DEFAULT_TLB,
     svadu: opts.svadu ?? false,
     maxSatpMode: opts.maxPaging === "sv39" ? SATP_MODE_SV39 : SATP_MODE_SV48,
     noFastPath: opts.noFastPath ?? false,
-  });
+    code,
+  }));
   let machine: RiscvMachine | undefined;
-  const clint = new Clint(1, () => machine!.now());
+  const clint = new Clint(count, () => machine!.now());
   bus.addDevice(clint, map.clint.base, CLINT_SIZE);
   const finisher = new SifiveTest((kind, code) => machine!.requestFinish(kind, code));
   bus.addDevice(finisher, map.test.base, map.test.size);
-  machine = new RiscvMachine(bus, [hart], clint, { strictTlb: opts.strictTlb ?? false });
-  clint.onChange = () => hart.interruptsChanged();
+  machine = new RiscvMachine(bus, harts, clint, { strictTlb: opts.strictTlb ?? false, ...(opts.schedule ? { schedule: opts.schedule } : {}) });
+  clint.onChange = () => { for (const h of harts) h.interruptsChanged(); };
   const dtb = buildRiscvVirtDtb({
-    ramBase: map.dram.base, ramSize, harts: 1, isa: "rv64imac_zicsr_zifencei",
+    ramBase: map.dram.base, ramSize, harts: count, isa: "rv64imac_zicsr_zifencei",
     mmuType: opts.maxPaging === "sv39" ? "riscv,sv39" : "riscv,sv48", timebaseHz: VIRT_TIMEBASE_HZ,
   });
   // QEMU 7.2 (hw/riscv/boot.c riscv_load_fdt) places the DTB at the top of RAM below 3 GiB,
@@ -91,7 +104,8 @@ export function createRiscvVirt(opts: RiscvVirtOptions = {}): RiscvVirt {
 
 /**
  * Bare boot: validates and loads the ELF at its physical addresses, copies the DTB, and resets
- * hart 0 in M-mode at the entry with a0 = 0 (hart id) and a1 = the DTB address.
+ * every hart in M-mode at the entry with a0 = its hart id and a1 = the DTB address, as QEMU's
+ * reset code does for each hart with `-bios none`.
  * Throws ElfError for an image that is not a loadable RV64 ELF inside RAM.
  */
 export function bootBare(v: RiscvVirt, elf: Uint8Array): void {
@@ -105,6 +119,5 @@ export function bootBare(v: RiscvVirt, elf: Uint8Array): void {
   loadElfPhysical(v.machine.bus, image);
   v.machine.bus.load(v.dtbAddr, v.dtb);
   const entry = image.entry;
-  const h = v.machine.harts[0]!;
-  h.reset(Number(entry & 0xffffffffn) | 0, Number((entry >> 32n) & 0xffffffffn) | 0, v.dtbAddr);
+  for (const h of v.machine.harts) h.reset(Number(entry & 0xffffffffn) | 0, Number((entry >> 32n) & 0xffffffffn) | 0, v.dtbAddr);
 }

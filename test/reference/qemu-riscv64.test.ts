@@ -35,3 +35,21 @@ describe.skipIf(!have)("bare-metal programs under QEMU and MultiOS", () => {
     expect(ours.result.exitCode).toBe(q.status);
   });
 });
+
+describe.skipIf(!have)("an SMP program under QEMU -smp 4 and MultiOS --harts 4", () => {
+  it("examples/smp-riscv64.S: same console bytes and exit status", () => {
+    const dir = mkdtempSync(join(tmpdir(), "multios-qemu-smp-"));
+    const source = readFileSync(new URL("../../examples/smp-riscv64.S", import.meta.url), "utf8");
+    const { elf } = assembleRiscv64(source, { fileName: "smp-riscv64.S" });
+    const path = join(dir, "smp.elf");
+    writeFileSync(path, elf);
+    const serial = join(dir, "smp.out");
+    const q = spawnSync(QEMU, ["-M", "virt", "-smp", "4", "-bios", "none", "-display", "none", "-monitor", "none", "-serial", `file:${serial}`, "-kernel", path], {
+      input: "", timeout: 30_000,
+    });
+    expect(q.error).toBeUndefined();
+    const ours = runBare({ elf }, { harts: 4 });
+    expect(ours.console).toBe(readFileSync(serial, "latin1"));
+    expect(ours.result.exitCode).toBe(q.status);
+  });
+});

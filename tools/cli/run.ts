@@ -2,6 +2,7 @@
 import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { ElfError } from "../../boot/elf.js";
 import type { RiscvMachine, RunResult } from "../../emulator/arch/riscv64/machine.js";
+import { MAX_HARTS } from "../../boot/riscv64/virt.js";
 import type { TraceEvent } from "../../emulator/core/trace.js";
 import { formatStaleTlbReport, type StaleTlbReport } from "../../emulator/arch/riscv64/stale-tlb.js";
 import { parseTlbSpec, parseSize } from "../options.js";
@@ -12,7 +13,7 @@ import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch,
 
 export function cmdRun(argv: string[]): number {
   const { flags, lists, args } = parseArgs(argv,
-    ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every"],
+    ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum"],
     ["--bare", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
     ["--file"]);
   requireArch(flags);
@@ -31,8 +32,12 @@ export function cmdRun(argv: string[]): number {
     ...(flags.has("--tlb") ? { tlb: flags.get("--tlb")! } : {}),
     tlbFlushOnPteWrite: flags.has("--tlb-flush-on-pte-write"), svadu: flags.has("--svadu"), sv39: flags.has("--sv39"),
     noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"),
+    ...(flags.has("--harts") ? { harts: wholeOption("--harts", flags.get("--harts")!, 1) } : {}),
+    ...(flags.has("--schedule-seed") ? { scheduleSeed: wholeOption("--schedule-seed", flags.get("--schedule-seed")!, 0) } : {}),
+    ...(flags.has("--quantum") ? { quantum: wholeOption("--quantum", flags.get("--quantum")!, 1) } : {}),
   };
   parseTlbSpec(options.tlb, options.tlbFlushOnPteWrite);
+  if (options.harts !== undefined && options.harts > MAX_HARTS) throw new UsageError(`--harts ${options.harts}: 1 to ${MAX_HARTS} harts are supported`);
   const spec: RunSpec = {
     arch: "riscv64", bare, image: { name: programName(image), bytes: loadImage(image) },
     args: bare ? [] : [programName(image), ...args.slice(1)],
@@ -77,7 +82,7 @@ export function cmdRun(argv: string[]): number {
   }
   stale?.summary();
   if (r.reason === "max-insns" || r.reason === "wfi-hang") process.stderr.write(`multios: ${r.message}\n`);
-  if (flags.has("--stats")) printStats(machine.harts[0]!, machine.staleTlb ? machine.staleTlbReports : undefined);
+  if (flags.has("--stats")) printStats(machine, machine.staleTlb ? machine.staleTlbReports : undefined);
   return r.exitCode;
 }
 
@@ -137,15 +142,19 @@ export function traceWriter(fd: number): { write: (e: TraceEvent) => void; close
   };
 }
 
-export function printStats(h: import("../../emulator/arch/riscv64/hart.js").Hart, staleTlb: number | undefined): void {
-  const s = h.tlbs.stats();
-  const lines = [
-    `instructions ${h.icount}`, `traps ${h.traps}`,
-    `tlb hits ${s.hits} (slow path; fast-path hits are not counted) misses ${s.misses} fills ${s.fills} evictions ${s.evictions}`,
-    `walks ${s.walks} walk memory references ${s.walkRefs}`,
-    `invalidations ${Object.entries(s.invalidations).map(([k, n]) => `${k}: ${n}`).join(", ") || "none"} (entries removed ${s.invalidated})`,
-    ...(staleTlb !== undefined ? [`stale TLB uses ${staleTlb} (--strict-tlb)`] : []),
-  ];
+export function printStats(m: RiscvMachine, staleTlb: number | undefined): void {
+  const lines: string[] = [];
+  for (const h of m.harts) {
+    const s = h.tlbs.stats();
+    const who = m.harts.length > 1 ? `hart ${h.hartId} ` : "";
+    lines.push(
+      `${who}instructions ${h.icount}`, `${who}traps ${h.traps}`,
+      `${who}tlb hits ${s.hits} (slow path; fast-path hits are not counted) misses ${s.misses} fills ${s.fills} evictions ${s.evictions}`,
+      `${who}walks ${s.walks} walk memory references ${s.walkRefs}`,
+      `${who}invalidations ${Object.entries(s.invalidations).map(([k, n]) => `${k}: ${n}`).join(", ") || "none"} (entries removed ${s.invalidated})`,
+    );
+  }
+  if (staleTlb !== undefined) lines.push(`stale TLB uses ${staleTlb} (--strict-tlb)`);
   process.stderr.write(lines.map((l) => `stats: ${l}\n`).join(""));
 }
 

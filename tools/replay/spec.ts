@@ -36,8 +36,14 @@ export interface RunSpec {
   sv39: boolean;
   noFastPath: boolean;
   strictTlb: boolean;
-  /** Instruction bound of the run. */
+  /** Instruction bound of the run (all harts together). */
   maxInsns?: number;
+  /** Harts (default 1). */
+  harts?: number;
+  /** Seed of the random interleaving of harts; round robin when absent. */
+  scheduleSeed?: number;
+  /** Instructions per slice when harts interleave. */
+  quantum?: number;
 }
 
 /** Where a run's console bytes and kernel log lines go. */
@@ -53,6 +59,11 @@ export function startRun(spec: RunSpec, io: RunIo): RiscvVirt {
     tlb: parseTlbSpec(spec.tlb, spec.tlbFlushOnPteWrite),
     svadu: spec.svadu, maxPaging: spec.sv39 ? ("sv39" as const) : ("sv48" as const),
     noFastPath: spec.noFastPath, strictTlb: spec.strictTlb, console: io.console,
+    ...(spec.harts !== undefined ? { harts: spec.harts } : {}),
+    schedule: {
+      ...(spec.scheduleSeed !== undefined ? { seed: spec.scheduleSeed } : {}),
+      ...(spec.quantum !== undefined ? { quantum: spec.quantum } : {}),
+    },
   };
   if (spec.bare) {
     const v = createRiscvVirt(machineOpts);

@@ -46,6 +46,7 @@ export function executeAmo(h: Hart, op: Op, rd: number, rs1: number, rs2: number
   const oh = wide ? bus.hi : ol >> 31;
   if (op === Op.LR) {
     h.reservation = pa;
+    h.code.reserved(pa);
   } else {
     const bl = xl[rs2]!, bh = wide ? xh[rs2]! : bl >> 31;
     let nl: number, nh: number;

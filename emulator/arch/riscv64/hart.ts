@@ -15,6 +15,7 @@ import { DecodedPage, Op, decodeInto, markCross, markNative } from "./decode.js"
 import { FETCH, LOAD, Mmu, PAGING_MODES, RISCV_PAGE_SHIFTS, STORE } from "./mmu.js";
 import { pendingInterrupt, takeTrap, trapReturn, type TrapEvent } from "./trap.js";
 import type { StaleTlbDetector } from "./stale-tlb.js";
+import { CodeCache } from "./code-cache.js";
 import { execute } from "./execute.js";
 import { FP_SLOTS, loadSlow, storeSlow } from "./memory-access.js";
 
@@ -44,6 +45,8 @@ export interface HartOptions {
   maxSatpMode?: number;
   /** Disables the host fast path (for checking that it changes nothing). */
   noFastPath?: boolean;
+  /** The decode cache and native entries shared with the machine's other harts (default: its own). */
+  code?: CodeCache;
 }
 
 export class Hart {
@@ -97,11 +100,13 @@ export class Hart {
   lines: InterruptLines | undefined;
   time: () => number = () => this.icount;
 
-  /** Native entries: physical address → index into {@link nativeFns}. */
-  private readonly nativeAt = new Map<number, number>();
-  private readonly nativeFns: NativeEntry[] = [];
-  /** Decode cache: physical page number → decoded instructions. */
-  readonly decoded = new Map<number, DecodedPage>();
+  /** The decode cache, native entries and fast-store rules shared by the machine's harts. */
+  readonly code: CodeCache;
+  /** Native entries: physical address → index into {@link nativeFns} (shared, see {@link code}). */
+  private readonly nativeAt: Map<number, number>;
+  private readonly nativeFns: NativeEntry[];
+  /** Decode cache: physical page number → decoded instructions (shared, see {@link code}). */
+  readonly decoded: Map<number, DecodedPage>;
   /** Host fast path for loads (r) and stores (w): direct-mapped by VA page. */
   readonly rTagLo = new Int32Array(FP_SLOTS).fill(INVALID_TAG);
   readonly rTagHi = new Int32Array(FP_SLOTS);
@@ -131,6 +136,11 @@ export class Hart {
     this.tlbs = new TlbSet(opts.tlb, RISCV_PAGE_SHIFTS);
     this.tlbs.onDrop = () => this.flushFast();
     this.mmu = new Mmu(bus, this.tlbs);
+    this.code = opts.code ?? new CodeCache();
+    this.code.harts.push(this);
+    this.nativeAt = this.code.nativeAt;
+    this.nativeFns = this.code.nativeFns;
+    this.decoded = this.code.decoded;
   }
 
   /**
@@ -218,6 +228,11 @@ export class Hart {
     this.flushFast();
   }
 
+  /** Drops the host fast-path store entries (a page became decoded or guarded, see CodeCache). */
+  dropFastStores(): void {
+    this.wTagLo.fill(INVALID_TAG);
+  }
+
   /** Drops every host fast-path entry. */
   flushFast(): void {
     this.rTagLo.fill(INVALID_TAG);
@@ -227,7 +242,8 @@ export class Hart {
 
   /** Called for every bus write to RAM page `ppn` that did not go through the fast path. */
   ramWritten(ppn: number): void {
-    if (this.decoded.delete(ppn) && this.fetchPpn === ppn) this.fetchTagLo = INVALID_TAG;
+    this.decoded.delete(ppn);
+    if (this.fetchPpn === ppn) this.fetchTagLo = INVALID_TAG;
     const pages = this.mmu.ptePages;
     if (pages && pages.has(ppn)) {
       pages.clear();
@@ -273,8 +289,8 @@ export class Hart {
     if (page === undefined) {
       page = new DecodedPage();
       this.decoded.set(ppn, page);
-      // Stores to this page must now go the slow way, which drops the decoded copy.
-      this.wTagLo.fill(INVALID_TAG);
+      // Stores to this page, by any hart, must now go the slow way, which drops the decoded copy.
+      this.code.dropFastStores();
     }
     this.fetchPage = page;
     this.fetchPpn = ppn;

@@ -12,6 +12,8 @@ import type { Hart } from "./hart.js";
 import { IRQ, PRV_NAME } from "./defs.js";
 import { causeName } from "./causes.js";
 import { StaleTlbDetector, staleTlbTraceEvent, type StaleTlbReport } from "./stale-tlb.js";
+import { Schedule, type ScheduleOptions } from "../../core/schedule.js";
+import { runHarts } from "./smp.js";
 
 /** The timer device as the machine sees it. */
 export interface TimerSource {
@@ -29,7 +31,7 @@ export interface RunResult {
   reason: StopReason;
   /** Process exit status: the finisher's code, 124 for the limit, 125 for a hang or a trap loop. */
   exitCode: number;
-  /** Instructions retired by hart 0. */
+  /** Instructions retired by all harts. */
   icount: number;
   /** One line describing the outcome. */
   message: string;
@@ -37,7 +39,7 @@ export interface RunResult {
 
 /** Run options. */
 export interface RunOptions {
-  /** Stop after this many instructions (default: unlimited). */
+  /** Stop once all harts together have retired this many instructions (default: unlimited). */
   maxInsns?: number;
 }
 
@@ -48,16 +50,25 @@ export interface MachineOptions {
    * (stale-tlb.ts). Costs speed (the host fast path goes off); changes nothing the guest sees.
    */
   strictTlb?: boolean;
+  /** How several harts interleave (emulator/core/schedule.ts); ignored with one hart. */
+  schedule?: ScheduleOptions;
 }
 
+/** Slice length with one hart: long, since nothing else needs the host. */
 const QUANTUM = 1 << 20;
 /** Consecutive traps without a retired instruction that count as a livelock (e.g. a faulting vector). */
-const TRAP_LOOP_LIMIT = 10_000;
+export const TRAP_LOOP_LIMIT = 10_000;
 
 export class RiscvMachine {
   readonly arch = "riscv64";
   /** Ticks skipped by WFI (mtime = instructions + skipped). */
   skipped = 0;
+  /** Instructions that idle harts were deemed to retire while waiting their turn (several harts only). */
+  idleRetired = 0;
+  /** The interleaving of several harts. */
+  readonly schedule: Schedule;
+  /** Harts the firmware keeps stopped (SBI HSM), indexed by hart id: the machine does not run them. */
+  readonly stopped: Uint8Array;
   /** Strict TLB mode's detector, or undefined when the mode is off. */
   readonly staleTlb: StaleTlbDetector | undefined;
   /** Strict TLB mode: receives every use of a stale TLB entry. */
@@ -70,8 +81,14 @@ export class RiscvMachine {
   constructor(readonly bus: Bus, readonly harts: Hart[], readonly timer: TimerSource, opts: MachineOptions = {}) {
     const detector = opts.strictTlb ? new StaleTlbDetector() : undefined;
     this.staleTlb = detector;
+    this.schedule = new Schedule(harts.length, opts.schedule);
+    this.stopped = new Uint8Array(Math.max(...harts.map((h) => h.hartId)) + 1);
     bus.onRamWrite = (ppn, pa, len) => {
-      for (const h of harts) h.ramWritten(ppn);
+      for (const h of harts) {
+        h.ramWritten(ppn);
+        // Another hart's store into the reservation set breaks the reservation. @spec RV-A §"Load-Reserved/Store-Conditional"
+        if (h.reservation >= 0 && h !== this.running && pa < h.reservation + 8 && h.reservation < pa + len) h.reservation = -1;
+      }
       detector?.ramWritten(ppn, pa, len, this.running);
     };
     for (const h of harts) {
@@ -92,9 +109,36 @@ export class RiscvMachine {
     return this.staleTlb?.count ?? 0;
   }
 
-  /** The current mtime. */
+  /**
+   * The current mtime: one tick per instruction of one hart. With n harts, the instructions of all
+   * harts (and the turns idle harts waited) divided by n, so time runs at the speed of one hart.
+   */
   now(): number {
-    return this.harts[0]!.icount + this.skipped;
+    const hs = this.harts;
+    if (hs.length === 1) return hs[0]!.icount + this.skipped;
+    return Math.floor(this.retired() / hs.length) + this.skipped;
+  }
+
+  /** Instructions retired by all harts, plus the turns idle harts waited. */
+  retired(): number {
+    let n = this.idleRetired;
+    for (const h of this.harts) n += h.icount;
+    return n;
+  }
+
+  /** The hart whose instructions are executing, or undefined between slices. */
+  get current(): Hart | undefined {
+    return this.running;
+  }
+
+  /** Runs `h` until its icount reaches `limit` (or it stops), with stores attributed to it. */
+  runSlice(h: Hart, limit: number): void {
+    this.running = h;
+    try {
+      h.run(limit);
+    } finally {
+      this.running = undefined;
+    }
   }
 
   /** Called by the finisher device: ends the run after the current instruction. */
@@ -131,15 +175,16 @@ export class RiscvMachine {
     }
   }
 
-  /** Runs until the guest finishes, the limit is reached, or the hart waits forever. */
+  /** Runs until the guest finishes, the limit is reached, or every hart waits forever. */
   run(opts: RunOptions = {}): RunResult {
     const max = opts.maxInsns ?? Number.MAX_SAFE_INTEGER;
     const h = this.harts[0]!;
     this.finish = undefined;
     for (const hart of this.harts) hart.halted = false;
+    if (this.harts.length > 1) return runHarts(this, max);
     let stuck = 0;
     for (;;) {
-      if (this.finish) return this.finished(h);
+      if (this.finish) return this.finished(h)!;
       if (h.icount >= max) {
         return { reason: "max-insns", exitCode: 124, icount: h.icount, message: `stopped after ${h.icount} instructions (--max-insns); pc ${hex(h.pc)}` };
       }
@@ -160,12 +205,7 @@ export class RiscvMachine {
       if (d > 0 && d !== Infinity) limit = Math.min(limit, h.icount + d);
       const retired = h.icount;
       const traps = h.traps;
-      this.running = h;
-      try {
-        h.run(limit);
-      } finally {
-        this.running = undefined;
-      }
+      this.runSlice(h, limit);
       if (h.icount !== retired || h.traps === traps) {
         stuck = 0;
       } else if (++stuck >= TRAP_LOOP_LIMIT) {
@@ -174,11 +214,13 @@ export class RiscvMachine {
     }
   }
 
-  private finished(h: Hart): RunResult {
-    const f = this.finish!;
+  /** The result of a run the guest ended (undefined while it has not). */
+  finished(h: Hart, icount = h.icount): RunResult | undefined {
+    const f = this.finish;
+    if (f === undefined) return undefined;
     const exitCode = f.kind === "fail" ? f.code : 0;
     const message = f.kind === "pass" ? "guest finished: pass" : f.kind === "fail" ? `guest finished: fail, code ${f.code}` : "guest requested a reset";
-    return { reason: f.kind, exitCode, icount: h.icount, message };
+    return { reason: f.kind, exitCode, icount, message };
   }
 }
 

@@ -86,7 +86,7 @@ function fillFast(h: Hart, pa: number, lo: number, hi: number, write: boolean): 
   const r = h.bus.find(pa);
   if (r?.ram === undefined) return;
   const ppn = Math.floor(pa / 4096);
-  if (write && h.decoded.has(ppn)) return;
+  if (write && !h.code.fastWritable(ppn)) return;
   const off = pa - r.base;
   const view = r.ram.chunk(off);
   const s = (lo >>> 12) & (FP_SLOTS - 1);
