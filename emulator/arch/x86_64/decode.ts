@@ -4,7 +4,7 @@
  * Anything not implemented or not valid in 64-bit mode decodes as Op.UD (#UD when executed).
  * @spec Intel SDM Vol. 2 §2.1 (instruction format), §2.2.1 (REX), Appendix A (opcode map)
  */
-import { AH_BASE, Insn, NO_REG, Op, SEG_FS, SEG_GS, SEG_NONE } from "./insn.js";
+import { AH_BASE, ALU_TEST, Insn, NO_REG, Op, SEG_FS, SEG_GS, SEG_NONE } from "./insn.js";
 
 /** Result of {@link decodeInsn}: decoded, or the instruction needs bytes past `limit`. */
 export const DECODED = 0, NEED_MORE = 1;
@@ -55,7 +55,34 @@ export function decodeInsn(b: Uint8Array, start: number, limit: number, ins: Ins
   if (short) return limit - start > MAX_INSN_LEN ? (ins.op = Op.GP0, ins.len = MAX_INSN_LEN, DECODED) : NEED_MORE;
   ins.len = len;
   if (ins.lock && !lockable(ins)) ins.op = Op.UD;
+  else specialize(ins);
   return DECODED;
+}
+
+/**
+ * Rewrites the most frequent forms with 64- or 32-bit operands into the specialized ops the executor
+ * runs inline (the general op stays correct for everything else).
+ */
+function specialize(i: Insn): void {
+  if (i.size !== 8 && i.size !== 4) return;
+  const reg = i.rm >= 0;
+  switch (i.op) {
+    case Op.MOV_RM_R:
+      if (reg) { const d = i.rm; i.rm = i.reg; i.reg = d; i.op = Op.F_MOV_RR; } else i.op = Op.F_MOV_ST;
+      return;
+    case Op.MOV_R_RM: i.op = reg ? Op.F_MOV_RR : Op.F_MOV_LD; return;
+    case Op.MOV_RM_I: if (reg) { i.reg = i.rm; i.op = Op.F_MOV_RI; } return;
+    case Op.ALU_RM_R: if (reg) { const d = i.rm; i.rm = i.reg; i.reg = d; i.op = Op.F_ALU_RR; } return;
+    case Op.ALU_R_RM: if (reg) i.op = Op.F_ALU_RR; return;
+    case Op.TEST_RM_R: if (reg) { i.sub = ALU_TEST; i.op = Op.F_ALU_RR; } return;
+    case Op.ALU_RM_I: if (reg) { i.reg = i.rm; i.op = Op.F_ALU_RI; } return;
+    case Op.TEST_RM_I: if (reg) { i.reg = i.rm; i.sub = ALU_TEST; i.op = Op.F_ALU_RI; } return;
+    case Op.LEA: i.op = Op.F_LEA; return;
+    case Op.PUSH_R: if (i.size === 8) i.op = Op.F_PUSH; return;
+    case Op.POP_R: if (i.size === 8) i.op = Op.F_POP; return;
+    case Op.INC: case Op.DEC: if (reg) { i.sub = i.op === Op.DEC ? 1 : 0; i.reg = i.rm; i.op = Op.F_INCDEC; } return;
+    default: return;
+  }
 }
 
 /** LOCK is allowed only on these read-modify-write forms with a memory destination. @spec SDM Vol. 2A "LOCK" */

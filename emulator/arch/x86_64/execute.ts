@@ -16,31 +16,190 @@ import { bitTest, bitScan, cmpxchg, xadd } from "./bitops.js";
 import { stringOp } from "./strings.js";
 import { executeSystem } from "./system.js";
 import { LOAD } from "./mmu.js";
+import { add32, add64, logic32, logic64, sub32, sub64 } from "./fastalu.js";
+import { FP_SLOTS } from "./memory-access.js";
 
-/** Runs `c` until c.icount reaches c.stopAt (re-read after every instruction). */
+/**
+ * Runs `c` until c.icount reaches c.stopAt. RIP, the instruction count, the stop point and the fetch
+ * fast path live in locals; before any call that can read or change them (memory accesses, faults,
+ * step()) they are written back (SAVE) and afterwards re-read (LOAD), as the RV64 loop does.
+ */
 export function execute(c: X86Cpu): void {
-  while (c.icount < c.stopAt) {
-    const lo = c.ripLo;
-    if ((lo & ~0xfff) !== c.fetchTagLo || c.ripHi !== c.fetchTagHi) {
-      if (!c.fetchSlow()) continue;
+  const gl = c.gl, gh = c.gh;
+  const rTagLo = c.rTagLo, rTagHi = c.rTagHi, rView = c.rView, rOff = c.rOff;
+  const wTagLo = c.wTagLo, wTagHi = c.wTagHi, wView = c.wView, wOff = c.wOff;
+  let ripLo = c.ripLo, ripHi = c.ripHi, icount = c.icount, stopAt = c.stopAt;
+  let tagLo = c.fetchTagLo, tagHi = c.fetchTagHi, page = c.fetchPage;
+  while (icount < stopAt) {
+    const lo = ripLo;
+    if ((lo & ~0xfff) !== tagLo || ripHi !== tagHi) {
+      c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE
+      const ok = c.fetchSlow();
+      ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+      if (!ok) continue;
+      // Without the fast path the tag never matches: execute from the page just translated.
+      page = c.fetchPage;
     }
-    const page = c.fetchPage;
     let ins = page.insns[lo & 0xfff];
-    if (ins === undefined) ins = c.decodeAt(page, lo & 0xfff);
+    if (ins === undefined) {
+      c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE (decodeAt reads fetchPpn only)
+      ins = c.decodeAt(page, lo & 0xfff);
+    }
     if (ins.op === Op.CROSS) {
+      c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE
       const x = c.fetchCross();
+      ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
       if (x === null) continue;
       ins = x;
     }
     const nlo = (lo + ins.len) | 0;
-    c.nLo = nlo;
-    c.nHi = (nlo >>> 0) < (lo >>> 0) ? (c.ripHi + 1) | 0 : c.ripHi;
-    if (step(c, ins)) {
-      c.ripLo = c.nLo;
-      c.ripHi = c.nHi;
-      c.icount++;
+    const nhi = (nlo >>> 0) < (lo >>> 0) ? (ripHi + 1) | 0 : ripHi;
+    // The most frequent forms run here; everything else (and every fault) goes through step().
+    switch (ins.op) {
+      case Op.F_MOV_RR:
+        gl[ins.reg] = gl[ins.rm]!;
+        gh[ins.reg] = ins.size === 8 ? gh[ins.rm]! : 0;
+        break;
+      case Op.F_MOV_RI:
+        gl[ins.reg] = ins.immLo;
+        gh[ins.reg] = ins.size === 8 ? ins.immHi : 0;
+        break;
+      case Op.F_ALU_RR: case Op.F_ALU_RI: {
+        const d = ins.reg, k = ins.sub;
+        const bLo = ins.op === Op.F_ALU_RR ? gl[ins.rm]! : ins.immLo;
+        if (ins.size === 8) {
+          const aLo = gl[d]!, aHi = gh[d]!;
+          const bHi = ins.op === Op.F_ALU_RR ? gh[ins.rm]! : ins.immHi;
+          if (k === 0) add64(c, aLo, aHi, bLo, bHi);
+          else if (k === 5 || k === 7) sub64(c, aLo, aHi, bLo, bHi);
+          else if (k === 4 || k === 8) logic64(c, aLo & bLo, aHi & bHi);
+          else if (k === 6) logic64(c, aLo ^ bLo, aHi ^ bHi);
+          else if (k === 1) logic64(c, aLo | bLo, aHi | bHi);
+          else alu(c, k, 8, aLo, aHi, bLo, bHi);
+          if (k < 7) { gl[d] = c.rLo; gh[d] = c.rHi; }
+        } else {
+          const a = gl[d]!;
+          if (k === 0) add32(c, a, bLo);
+          else if (k === 5 || k === 7) sub32(c, a, bLo);
+          else if (k === 4 || k === 8) logic32(c, a & bLo);
+          else if (k === 6) logic32(c, a ^ bLo);
+          else if (k === 1) logic32(c, a | bLo);
+          else alu(c, k, 4, a, 0, bLo, 0);
+          if (k < 7) { gl[d] = c.rLo; gh[d] = 0; }
+        }
+        break;
+      }
+      case Op.F_INCDEC: {
+        const d = ins.reg;
+        const cf = c.rflags & RFLAGS.CF;
+        if (ins.size === 8) {
+          if (ins.sub === 0) add64(c, gl[d]!, gh[d]!, 1, 0);
+          else sub64(c, gl[d]!, gh[d]!, 1, 0);
+          gh[d] = c.rHi;
+        } else {
+          if (ins.sub === 0) add32(c, gl[d]!, 1);
+          else sub32(c, gl[d]!, 1);
+          gh[d] = 0;
+        }
+        gl[d] = c.rLo;
+        c.rflags = (c.rflags & ~RFLAGS.CF) | cf;
+        break;
+      }
+      case Op.F_MOV_LD: {
+        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
+        c.ea(ins);
+        const eLo = c.eaLo, eHi = c.eaHi;
+        const sl = (eLo >>> 12) & (FP_SLOTS - 1);
+        const off = eLo & 0xfff;
+        if (rTagLo[sl] === (eLo & ~0xfff) && rTagHi[sl] === eHi && off <= 4096 - ins.size) {
+          const v = rView[sl]!, o = rOff[sl]! + off;
+          gl[ins.reg] = v.getInt32(o, true);
+          gh[ins.reg] = ins.size === 8 ? v.getInt32(o + 4, true) : 0;
+          break;
+        }
+        c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
+        if (c.ld(eLo, eHi, ins.size, LOAD)) {
+          gl[ins.reg] = c.vLo; gh[ins.reg] = c.vHi;
+          c.ripLo = nlo; c.ripHi = nhi; c.icount++;
+        }
+        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+        continue;
+      }
+      case Op.F_MOV_ST: {
+        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
+        c.ea(ins);
+        const eLo = c.eaLo, eHi = c.eaHi;
+        const sl = (eLo >>> 12) & (FP_SLOTS - 1);
+        const off = eLo & 0xfff;
+        if (wTagLo[sl] === (eLo & ~0xfff) && wTagHi[sl] === eHi && off <= 4096 - ins.size) {
+          const v = wView[sl]!, o = wOff[sl]! + off;
+          v.setInt32(o, gl[ins.reg]!, true);
+          if (ins.size === 8) v.setInt32(o + 4, gh[ins.reg]!, true);
+          break;
+        }
+        c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
+        if (c.st(eLo, eHi, ins.size, gl[ins.reg]!, gh[ins.reg]!)) { c.ripLo = nlo; c.ripHi = nhi; c.icount++; }
+        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+        continue;
+      }
+      case Op.F_LEA:
+        c.nLo = nlo; c.nHi = nhi;
+        c.ea(ins);
+        gl[ins.reg] = c.eaLo;
+        gh[ins.reg] = ins.size === 8 ? c.eaHi : 0;
+        break;
+      case Op.JCC:
+        if (cond(c.rflags, ins.sub)) {
+          const rel = ins.immLo;
+          const t = (nlo >>> 0) + (rel >>> 0);
+          const thi = (nhi + (rel >> 31) + (t > 0xffffffff ? 1 : 0)) | 0;
+          if (thi !== ripHi) break; // a target in another 4 GiB: the general path checks canonicality
+          ripLo = t | 0;
+          icount++;
+          continue;
+        }
+        ripLo = nlo; ripHi = nhi; icount++;
+        continue;
+      case Op.JMP_REL: {
+        const rel = ins.immLo;
+        const t = (nlo >>> 0) + (rel >>> 0);
+        const thi = (nhi + (rel >> 31) + (t > 0xffffffff ? 1 : 0)) | 0;
+        if (thi !== ripHi) break;
+        ripLo = t | 0;
+        icount++;
+        continue;
+      }
+      default: {
+        c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
+        let ok: boolean;
+        switch (ins.op) {
+          case Op.F_PUSH:
+            ok = c.push(8, gl[ins.rm]!, gh[ins.rm]!);
+            break;
+          case Op.F_POP:
+            ok = c.pop(8);
+            if (ok) { gl[ins.rm] = c.vLo; gh[ins.rm] = c.vHi; }
+            break;
+          default:
+            ok = step(c, ins);
+        }
+        if (ok) { c.ripLo = c.nLo; c.ripHi = c.nHi; c.icount++; }
+        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+        continue;
+      }
     }
+    // Fall-through from `break`: a register-only instruction retires, or a branch leaves this 4 GiB.
+    if (ins.op === Op.JCC || ins.op === Op.JMP_REL) {
+      c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
+      if (jumpRel(c, ins.immLo)) { c.ripLo = c.nLo; c.ripHi = c.nHi; c.icount++; }
+      ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+      continue;
+    }
+    ripLo = nlo;
+    ripHi = nhi;
+    icount++;
   }
+  c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE
 }
 
 /** Sets the next RIP to next + the sign-extended 32-bit displacement `rel`. */

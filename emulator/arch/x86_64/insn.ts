@@ -22,7 +22,13 @@ export const enum Op {
   // system
   INT, INT3, IRET, LRET, IN, OUT, MOV_FROM_CR, MOV_TO_CR, RDMSR, WRMSR, RDTSC, RDTSCP, CPUID, SWAPGS,
   INVLPG, INVPCID, LGDT, LIDT, SGDT, SIDT, LTR, STR, LLDT, SYSCALL, SYSRET, STAC, CLAC, GP0,
+  // Specialized forms the executor runs inline (decode.ts specialize): registers are 64- or 32-bit
+  // (size 8 or 4), `reg` is the destination and `rm` the source register where both are registers.
+  F_MOV_RR, F_MOV_LD, F_MOV_ST, F_MOV_RI, F_ALU_RR, F_ALU_RI, F_LEA, F_PUSH, F_POP, F_INCDEC,
 }
+
+/** ALU kind of a specialized F_ALU_* op that only sets flags (TEST). */
+export const ALU_TEST = 8;
 
 /** The segment an address is relative to: none (base 0), FS or GS. */
 export const SEG_NONE = 0, SEG_FS = 4, SEG_GS = 5;
