@@ -55,7 +55,6 @@ const DEVICE = -2;
 const u64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 const bswap = (x: number): number => ((x >>> 24) | ((x >>> 8) & 0xff00) | ((x << 8) & 0xff0000) | (x << 24)) | 0;
 
-
 /** Translation state and the walker of one PE. */
 export class Arm64Mmu {
   /** PSTATE.PAN (the CPU keeps it current). */
@@ -85,14 +84,13 @@ export class Arm64Mmu {
   /** SCTLR_EL1.M, WXN, EE, I. */
   private m = false;
   private wxn = false;
-  /** Big-endian descriptor accesses (SCTLR_EL1.EE). */
-  ee = false;
+  private bigEndian = false;
   private icache = false;
   /** TCR_EL1.HA, and HA && HD. */
   private ha = false;
   private dirtyHw = false;
   /** The ASID in force (TTBR{A1}.ASID, 8 or 16 bits) and the mask TLBI operands get. */
-  asid = 0;
+  private asidNow = 0;
   private asidMask = 0xff;
   /** The output address limit 2^min(IPS, PA size), and TBI per range. */
   private oaLimit = 2 ** 32;
@@ -120,6 +118,11 @@ export class Arm64Mmu {
     if (!IPS_BITS.includes(paBits) || paBits > 48) throw new RangeError(`Arm64Mmu: PA size ${paBits} is not a PARange size up to 48`);
     this.derive();
   }
+
+  /** The ASID in force: TTBR{TCR_EL1.A1}.ASID, bits 7:0 only with TCR_EL1.AS = 0. */
+  get asid(): number { return this.asidNow; }
+  /** Descriptors are big-endian (SCTLR_EL1.EE). */
+  get ee(): boolean { return this.bigEndian; }
 
   get sctlr(): bigint { return u64(this.sctlrLo, this.sctlrHi); }
   get tcr(): bigint { return u64(this.tcrLo, this.tcrHi); }
@@ -149,13 +152,13 @@ export class Arm64Mmu {
     this.m = (s & 1) !== 0;
     this.icache = (s & (1 << 12)) !== 0;
     this.wxn = (s & (1 << 19)) !== 0;
-    this.ee = (s & (1 << 25)) !== 0;
+    this.bigEndian = (s & (1 << 25)) !== 0;
     this.ha = (th & (1 << (39 - 32))) !== 0;
     this.dirtyHw = this.ha && (th & (1 << (40 - 32))) !== 0;
     const as16 = (th & (1 << (36 - 32))) !== 0;
     this.asidMask = as16 ? 0xffff : 0xff;
     const a1 = (t & (1 << 22)) !== 0;
-    this.asid = ((a1 ? this.ttbr1Hi : this.ttbr0Hi) >>> 16) & this.asidMask;
+    this.asidNow = ((a1 ? this.ttbr1Hi : this.ttbr0Hi) >>> 16) & this.asidMask;
     this.oaLimit = 2 ** Math.min(IPS_BITS[th & 7]!, this.paBits);
     this.tbi0 = (th & (1 << (37 - 32))) !== 0;
     this.tbi1 = (th & (1 << (38 - 32))) !== 0;
@@ -179,7 +182,7 @@ export class Arm64Mmu {
     if (this.strict) this.strict.translation(this, vpn, lo, hi, access);
     const tlbs = this.tlbs;
     const tlb = access === FETCH ? tlbs.itlb : tlbs.dtlb;
-    const e = tlbs.lookup(tlb, vpn, this.asid);
+    const e = tlbs.lookup(tlb, vpn, this.asidNow);
     // A store to a writable-clean page never uses the TLB: it walks to set the dirty state.
     // @spec pseudocode AArch64.S1Walk (TLB hit excluded when HA, HD, DBM, AP[2] and a write)
     if (e < 0 || (access === STORE && (tlb.perm[e]! & PERM.CLEAN) !== 0)) return this.miss(r, tlb, vpn, lo, hi, access, el);
@@ -215,7 +218,7 @@ export class Arm64Mmu {
     let nlo = this.wLo | DESC.AF;
     if (access === STORE && (p & PERM.CLEAN) !== 0) nlo &= ~DESC.AP2;
     if (nlo !== this.wLo) {
-      const ok = this.ee ? this.bus.write(this.wAddr, 8, bswap(this.wHi), bswap(nlo)) : this.bus.write(this.wAddr, 8, nlo, this.wHi);
+      const ok = this.bigEndian ? this.bus.write(this.wAddr, 8, bswap(this.wHi), bswap(nlo)) : this.bus.write(this.wAddr, 8, nlo, this.wHi);
       if (!ok) return this.fault(FSC.EXTERNAL_WALK + level);
       this.tlbs.walk.walkRefs++;
       this.wLo = nlo;
@@ -300,7 +303,7 @@ export class Arm64Mmu {
           return FSC.EXTERNAL_WALK + level;
         }
         this.tlbs.walk.walkRefs++;
-        if (this.ee) {
+        if (this.bigEndian) {
           const lo = this.bus.lo;
           this.wLo = bswap(this.bus.hi);
           this.wHi = bswap(lo);
@@ -309,7 +312,7 @@ export class Arm64Mmu {
           this.wHi = this.bus.hi;
         }
         if (tracing) this.steps.push({ level, descAddr: addr, desc: u64(this.wLo, this.wHi) });
-        if (strict) strict.descriptorRead(addr, this.wLo, this.wHi, level, g, vpn, this.asid);
+        if (strict) strict.descriptorRead(addr, this.wLo, this.wHi, level, g, vpn, this.asidNow);
       }
       const lo = this.wLo, hi = this.wHi;
       if ((lo & DESC.VALID) === 0) return FSC.TRANSLATION + level;
@@ -349,8 +352,8 @@ export class Arm64Mmu {
     const co = off % CHUNK_SIZE;
     const lo = c ? c.getInt32(co, true) : 0;
     const hi = c ? c.getInt32(co + 4, true) : 0;
-    this.wLo = this.ee ? bswap(hi) : lo;
-    this.wHi = this.ee ? bswap(lo) : hi;
+    this.wLo = this.bigEndian ? bswap(hi) : lo;
+    this.wHi = this.bigEndian ? bswap(lo) : hi;
     return LEAF;
   }
 
@@ -399,10 +402,10 @@ export class Arm64Mmu {
     const r = (p & PERM.TTBR1) !== 0 ? this.r1 : this.r0;
     const shift = r.granule.levelShift[level]!;
     const global = (this.wLo & DESC.NG) === 0;
-    const e = this.tlbs.fill(tlb, vpn, shift, this.asid, global, this.wOa / 4096, p, this.wAddr, this.wLo, this.wHi);
+    const e = this.tlbs.fill(tlb, vpn, shift, this.asidNow, global, this.wOa / 4096, p, this.wAddr, this.wLo, this.wHi);
     if (this.onFill) {
       const va = u64(lo, hi);
-      this.onFill({ va, asid: this.asid, level, pageShift: shift, pa: this.wOa, global, perm: p, steps: this.steps });
+      this.onFill({ va, asid: this.asidNow, level, pageShift: shift, pa: this.wOa, global, perm: p, steps: this.steps });
     }
     return e;
   }
