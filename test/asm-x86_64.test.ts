@@ -213,7 +213,21 @@ describe("errors: one line, file:line: message", () => {
     expect(asmError("add $0x80000000, %rax").message).toMatch(/^t\.s:1: .*immediate 2147483648 out of range \[-2147483648, 2147483647\]/);
     expect(asmError("x: mov $x, %ax").message).toMatch(/^t\.s:1: value 1048576 out of range \[-32768, 65535\]/);
   });
-  it("prefix misuse", () => {
+  it("prefix misuse: a repeated prefix, lock before a non-lockable instruction or a register destination", () => {
     expect(asmError("data16 nopw (%rax)").message).toMatch(/same type of prefix used twice/);
+    expect(asmError("lock mov %eax, (%rbx)").message).toBe("t.s:1: mov %eax, (%rbx): expecting lockable instruction after `lock'");
+    expect(asmError("lock add (%rax), %eax").message).toMatch(/expecting lockable instruction after `lock'/);
+    expect(text("lock xchg (%rbx), %eax\nlock btsl $3, (%rax)")).toBe("f0 87 03 f0 0f ba 28 03");
+  });
+  it("suffixes where GNU refuses them", () => {
+    expect(asmError("movzbwq %al, %ax").message).toMatch(/unknown instruction `movzbwq'/);
+    expect(asmError("jmpq 1f\n1:").message).toMatch(/operand type mismatch for `jmp'/);
+    expect(asmError("cpuidl").message).toMatch(/invalid instruction suffix for `cpuid'/);
+    expect(asmError("lgdtl (%rax)").message).toMatch(/invalid instruction suffix for `lgdt'/);
+    expect(text("callq f\nf: leaveq\nlretq\nretw\npushw %fs")).toBe("e8 00 00 00 00 c9 48 cb 66 c3 66 0f a0");
+  });
+  it("`*' only before the operand of jmp and call", () => {
+    expect(asmError("add *%rax, %rbx").message).toMatch(/indirect operand/);
+    expect(text("callw *%ax")).toBe("66 ff d0");
   });
 });

@@ -6,7 +6,7 @@
  *   RET (C3, C2 iw), LOOP/LOOPcc (E0–E2), JRCXZ (E3), INT n / INT3 (CD ib, CC), IRET (CF),
  *   SYSCALL (0F 05), SYSRET (0F 07, REX.W for the 64-bit return).
  */
-import { arity, emit, type Handler, type Insn, isGpr, isImm, isMem, mismatch, type X86Context } from "./forms.js";
+import { arity, emit, type Handler, type Insn, isGpr, isImm, isMem, mismatch, operandSize, type X86Context } from "./forms.js";
 
 /** Condition codes by name (the low nibble of Jcc/SETcc/CMOVcc). @spec Intel SDM Vol. 1 Appendix B */
 export const CONDITIONS: ReadonlyMap<string, number> = new Map([
@@ -15,20 +15,17 @@ export const CONDITIONS: ReadonlyMap<string, number> = new Map([
   ["np", 11], ["po", 11], ["l", 12], ["nge", 12], ["ge", 13], ["nl", 13], ["le", 14], ["ng", 14], ["g", 15], ["nle", 15],
 ]);
 
-/** `jmp *%rax`, `call *8(%rbx)`: FF with extension `ext` and a 64-bit operand. */
+/**
+ * `jmp *%rax`, `call *8(%rbx)`: FF with extension `ext`, a 64-bit operand by default, 16-bit
+ * with `%ax`-sized registers or the `w` suffix (0x66).
+ */
 function indirect(insn: Insn, ctx: X86Context, ext: number): boolean {
   const [op] = insn.ops;
-  if (isGpr(op)) {
-    if (op.reg.size !== 8) mismatch(insn);
-    emit(ctx, insn, { opcode: [0xff], reg: ext, rm: op });
-    return true;
-  }
-  if (isMem(op) && op.star) {
-    if (insn.suffix !== undefined && insn.suffix !== 8) mismatch(insn);
-    emit(ctx, insn, { opcode: [0xff], reg: ext, rm: op });
-    return true;
-  }
-  return false;
+  if (!isGpr(op) && !(isMem(op) && op.star)) return false;
+  const size = operandSize(insn, [op], 8);
+  if (size !== 8 && size !== 2) mismatch(insn);
+  emit(ctx, insn, { opcode: [0xff], size, noW: true, reg: ext, rm: op });
+  return true;
 }
 
 /** The target of a direct branch: a memory-shaped operand that is only an expression. */
@@ -40,9 +37,8 @@ function target(insn: Insn): NonNullable<(Insn["ops"][number] & { k: "mem" })["d
 
 const jmp: Handler = (insn, ctx) => {
   arity(insn, 1);
-  if (insn.suffix !== undefined && insn.suffix !== 8) mismatch(insn);
   if (indirect(insn, ctx, 4)) return;
-  if (insn.prefixes.length > 0) mismatch(insn);
+  if (insn.prefixes.length > 0 || insn.suffix !== undefined) mismatch(insn);
   ctx.branch({ cond: null, target: target(insn) });
 };
 
@@ -56,8 +52,9 @@ function jcc(cc: number): Handler {
 
 const call: Handler = (insn, ctx) => {
   arity(insn, 1);
-  if (insn.suffix !== undefined && insn.suffix !== 8) mismatch(insn);
   if (indirect(insn, ctx, 2)) return;
+  // GNU takes `callq label` (what clang -O0 writes) but not `jmpq label`; `callw` is not supported.
+  if (insn.suffix !== undefined && insn.suffix !== 8) mismatch(insn);
   ctx.emit({ opcode: [0xe8], prefixes: insn.prefixes, pcrel: { expr: target(insn), size: 4 } });
 };
 
@@ -69,15 +66,20 @@ function rel8(opcode: number): Handler {
   };
 }
 
-/** RET/LRET: no operand, or `$imm16` bytes to pop. */
-function ret(plain: number): Handler {
+/**
+ * RET (near, 64-bit by default; `retw` pops a 16-bit address) and LRET (far, 32-bit by
+ * default; `lretq` REX.W, `lretw` 16-bit): no operand, or `$imm16` bytes to pop.
+ */
+function ret(plain: number, far: boolean): Handler {
   return (insn, ctx) => {
     arity(insn, 0, 1);
-    if (insn.suffix !== undefined && insn.suffix !== 8) mismatch(insn);
+    const s = insn.suffix ?? (far ? 4 : 8);
+    if (s === 1 || (!far && s === 4)) mismatch(insn);
+    const size = s === 2 ? 2 : far && s === 8 ? 8 : undefined;
     const [n] = insn.ops;
-    if (n === undefined) return emit(ctx, insn, { opcode: [plain] });
+    if (n === undefined) return emit(ctx, insn, { opcode: [plain], size });
     if (!isImm(n)) mismatch(insn);
-    emit(ctx, insn, { opcode: [plain - 1], imms: [{ expr: n.expr, size: 2, range: "any" }] });
+    emit(ctx, insn, { opcode: [plain - 1], size, imms: [{ expr: n.expr, size: 2, range: "any" }] });
   };
 }
 
@@ -102,7 +104,7 @@ function sizedReturn(opcode: number[], allowWord: boolean): Handler {
 
 /** Handlers of this file by base mnemonic. */
 export const CONTROL_HANDLERS: [string, Handler][] = [
-  ["jmp", jmp], ["call", call], ["ret", ret(0xc3)], ["lret", ret(0xcb)],
+  ["jmp", jmp], ["call", call], ["ret", ret(0xc3, false)], ["lret", ret(0xcb, true)],
   ...[...CONDITIONS].map(([c, n]): [string, Handler] => [`j${c}`, jcc(n)]),
   ["loop", rel8(0xe2)], ["loope", rel8(0xe1)], ["loopz", rel8(0xe1)], ["loopne", rel8(0xe0)], ["loopnz", rel8(0xe0)],
   ["jrcxz", rel8(0xe3)],

@@ -193,7 +193,7 @@ export function encode(spec: InsnSpec, constValue: ConstValue): Encoded {
   const src = spec.prefixes ?? [];
   const seg = mem?.seg && mem.seg.num !== defaultSegment(mem) ? SEGMENT_PREFIX[mem.seg.num]! : src.find((p) => (SEGMENT_PREFIX as readonly number[]).includes(p));
   if (seg !== undefined) prefix.push(seg);
-  if (mem && (mem.base?.size === 4 || mem.index?.size === 4)) prefix.push(ADDR32);
+  if ((mem && (mem.base?.size === 4 || mem.index?.size === 4)) || src.includes(ADDR32)) prefix.push(ADDR32);
   if (spec.size === 2 || spec.mandatory === OPSIZE || src.includes(OPSIZE)) prefix.push(OPSIZE);
   if (new Set(src).size !== src.length || (src.includes(OPSIZE) && (spec.size === 2 || spec.mandatory === OPSIZE))) fail("same type of prefix used twice");
   const rep = src.find((p) => p === 0xf2 || p === 0xf3);

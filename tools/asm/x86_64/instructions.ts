@@ -22,18 +22,39 @@ export const PREFIXES: ReadonlyMap<string, number> = new Map([
   ["data16", 0x66],
 ]);
 
+const LOCK = 0xf0;
+
+/** Instructions LOCK may precede. @spec Intel SDM Vol. 2A LOCK ("the LOCK prefix can be prepended only to...") */
+const LOCKABLE = new Set(["add", "adc", "and", "btc", "btr", "bts", "cmpxchg", "cmpxchg8b", "cmpxchg16b", "dec", "inc", "neg", "not",
+  "or", "sbb", "sub", "xadd", "xchg", "xor"]);
+
+/** LOCK needs a lockable instruction whose destination (for XCHG: either operand) is memory, as GNU checks. */
+function lockable(insn: Insn): boolean {
+  if (!LOCKABLE.has(insn.name)) return false;
+  const last = insn.ops[insn.ops.length - 1];
+  return insn.name === "xchg" ? insn.ops.some((o) => o.k === "mem") : last?.k === "mem";
+}
+
 /** Every mnemonic the assembler accepts without a suffix, sorted (suffixed forms are base + b/w/l/q). */
 export function mnemonics(): string[] {
   return [...TABLE.keys(), ...PREFIXES.keys()].sort();
 }
+
+/** Mnemonics GNU as takes only as written: no size suffix may be added to them. */
+const NO_SUFFIX = new Set([
+  "movzbw", "movzbl", "movzbq", "movzwl", "movzwq", "movsbw", "movsbl", "movsbq", "movswl", "movswq", "movslq",
+  "invpcid", "cmpxchg16b", "int", "loop", "loope", "loopz", "loopne", "loopnz", "jrcxz",
+  ...[...CONDITIONS.keys()].map((c) => `j${c}`),
+]);
 
 /** The handler and suffix size for `mnemonic`, or undefined when it is unknown. */
 export function resolve(mnemonic: string): { handler: Handler; name: string; suffix?: 1 | 2 | 4 | 8 } | undefined {
   const exact = TABLE.get(mnemonic);
   if (exact) return { handler: exact, name: mnemonic };
   const suffix = SUFFIX_SIZE[mnemonic.slice(-1)];
-  const base = TABLE.get(mnemonic.slice(0, -1));
-  if (suffix !== undefined && base) return { handler: base, name: mnemonic.slice(0, -1), suffix };
+  const name = mnemonic.slice(0, -1);
+  const base = TABLE.get(name);
+  if (suffix !== undefined && base && !NO_SUFFIX.has(name)) return { handler: base, name, suffix };
   return undefined;
 }
 
@@ -64,6 +85,8 @@ export function assembleInstruction(mnemonic: string, args: string, ctx: X86Cont
     if (!found) fail(`unknown instruction \`${name}'`);
     const ops: Operand[] = splitOperands(rest).map((o) => parseOperand(o, parseExpr));
     const insn: Insn = { name: found.name, ops, suffix: found.suffix, prefixes };
+    if (prefixes.includes(LOCK) && !lockable(insn)) fail("expecting lockable instruction after `lock'");
+    if (ops.some((o) => o.k !== "imm" && o.star) && insn.name !== "jmp" && insn.name !== "call") fail(`indirect operand (\`*') for \`${insn.name}'`);
     found.handler(insn, ctx);
   } catch (e) {
     if (e instanceof SourceError) throw new SourceError(`${text}: ${e.message}`);

@@ -142,7 +142,9 @@ const push: Handler = (insn, ctx) => {
   const [op] = insn.ops;
   if (op?.k === "reg" && op.reg.kind === "seg") {
     if (op.reg.name !== "fs" && op.reg.name !== "gs") mismatch(insn);
-    return emit(ctx, insn, { opcode: [0x0f, op.reg.name === "fs" ? 0xa0 : 0xa8] });
+    const s = insn.suffix ?? 8;
+    if (s !== 8 && s !== 2) mismatch(insn);
+    return emit(ctx, insn, { opcode: [0x0f, op.reg.name === "fs" ? 0xa0 : 0xa8], size: s, noW: true });
   }
   if (isImm(op)) {
     const size = operandSize(insn, [], 8);
@@ -160,7 +162,9 @@ const pop: Handler = (insn, ctx) => {
   const [op] = insn.ops;
   if (op?.k === "reg" && op.reg.kind === "seg") {
     if (op.reg.name !== "fs" && op.reg.name !== "gs") mismatch(insn);
-    return emit(ctx, insn, { opcode: [0x0f, op.reg.name === "fs" ? 0xa1 : 0xa9] });
+    const s = insn.suffix ?? 8;
+    if (s !== 8 && s !== 2) mismatch(insn);
+    return emit(ctx, insn, { opcode: [0x0f, op.reg.name === "fs" ? 0xa1 : 0xa9], size: s, noW: true });
   }
   pushPop(insn, ctx, 0x58, 0x8f, 0);
 };
@@ -240,5 +244,9 @@ export const MOV_HANDLERS: [string, Handler][] = [
   ["push", push], ["pop", pop], ["xchg", xchg],
   ["cmpxchg", regToRm(0xb0)], ["xadd", regToRm(0xc0)], ["cmpxchg8b", cmpxchgNb(4)], ["cmpxchg16b", cmpxchgNb(8)],
   ["bswap", bswap],
-  ...FIXED.flatMap(([names, bytes]) => names.map((n): [string, Handler] => [n, (insn, ctx) => { arity(insn, 0); ctx.emitBytes([...insn.prefixes, ...bytes]); }])),
+  ...FIXED.flatMap(([names, bytes]) => names.map((n): [string, Handler] => [n, (insn, ctx) => {
+    arity(insn, 0);
+    if (insn.suffix !== undefined) mismatch(insn);
+    ctx.emitBytes([...insn.prefixes, ...bytes]);
+  }])),
 ];

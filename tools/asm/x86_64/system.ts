@@ -12,11 +12,13 @@
 import {
   arity, emit, type Handler, type Insn, isGpr, isImm, isMem, isRm, mismatch, operandSize, type Size, w, type X86Context,
 } from "./forms.js";
+import { SEGMENT_PREFIX } from "./registers.js";
+import { fail } from "./shared.js";
 
 /** Instructions with no operands and a fixed encoding. */
 const FIXED: [string, number[]][] = [
   ["hlt", [0xf4]], ["cli", [0xfa]], ["sti", [0xfb]], ["clc", [0xf8]], ["stc", [0xf9]], ["cld", [0xfc]], ["std", [0xfd]],
-  ["cmc", [0xf5]], ["sahf", [0x9e]], ["lahf", [0x9f]], ["leave", [0xc9]], ["int3", [0xcc]], ["int1", [0xf1]],
+  ["cmc", [0xf5]], ["sahf", [0x9e]], ["lahf", [0x9f]], ["int3", [0xcc]], ["int1", [0xf1]],
   ["pause", [0xf3, 0x90]], ["ud2", [0x0f, 0x0b]], ["cpuid", [0x0f, 0xa2]], ["rdtsc", [0x0f, 0x31]],
   ["rdtscp", [0x0f, 0x01, 0xf9]], ["rdmsr", [0x0f, 0x32]], ["wrmsr", [0x0f, 0x30]], ["rdpmc", [0x0f, 0x33]],
   ["swapgs", [0x0f, 0x01, 0xf8]], ["stac", [0x0f, 0x01, 0xcb]], ["clac", [0x0f, 0x01, 0xca]],
@@ -29,10 +31,18 @@ const FIXED: [string, number[]][] = [
 function fixed(bytes: number[]): Handler {
   return (insn, ctx) => {
     arity(insn, 0);
-    if (insn.suffix !== undefined && insn.suffix !== 8) mismatch(insn);
+    if (insn.suffix !== undefined) fail(`invalid instruction suffix for \`${insn.name}'`);
     ctx.emitBytes([...insn.prefixes, ...bytes]);
   };
 }
+
+/** LEAVE: 64-bit by default (`leaveq`), `leavew` for 16-bit. */
+const leave: Handler = (insn, ctx) => {
+  arity(insn, 0);
+  const s = insn.suffix ?? 8;
+  if (s !== 8 && s !== 2) fail(`invalid instruction suffix for \`${insn.name}'`);
+  emit(ctx, insn, { opcode: [0xc9], size: s, noW: true });
+};
 
 /** PUSHF/POPF: 64-bit by default, `w` for 16-bit. */
 function flags(opcode: number): Handler {
@@ -48,13 +58,14 @@ function flags(opcode: number): Handler {
  * A memory-only operand under `0F op /ext`, or with `reg` also a register: "load" takes any
  * width without a size prefix (LTR, LLDT), "store" writes the register's width (STR, SLDT).
  */
-function system(opcode: number[], ext: number, reg?: "load" | "store"): Handler {
+function system(opcode: number[], ext: number, reg?: "load" | "store", suffixes: readonly Size[] = []): Handler {
   return (insn, ctx) => {
     arity(insn, 1);
     const [op] = insn.ops;
+    if (insn.suffix !== undefined && !suffixes.includes(insn.suffix)) fail(`invalid instruction suffix for \`${insn.name}'`);
     if (isMem(op)) return emit(ctx, insn, { opcode, reg: ext, rm: op });
-    if (!reg || !isGpr(op) || op.reg.size === 1) mismatch(insn);
-    emit(ctx, insn, { opcode, reg: ext, rm: op, size: reg === "store" ? op.reg.size : undefined });
+    if (!reg || !isGpr(op) || op.reg.size === 1 || (reg === "load" && op.reg.size !== 2)) mismatch(insn);
+    emit(ctx, insn, { opcode, reg: ext, rm: op, size: reg === "store" && op.reg.size === 2 ? 2 : undefined });
   };
 }
 
@@ -111,13 +122,29 @@ const nop: Handler = (insn, ctx) => {
 
 /**
  * String instructions (`stosb`, `rep movsq`, `stos %al, (%rdi)`): the size comes from the
- * suffix or a register operand; explicit memory operands only document the implicit ones.
+ * suffix or the accumulator operand; explicit memory operands only document the implicit
+ * `(%rsi)`/`(%rdi)` ones, but give the source a segment override and 32-bit registers the 0x67
+ * prefix. (The destination `%es:(%rdi)` cannot be overridden.)
  */
 function stringOp(byteOp: number): Handler {
   return (insn, ctx) => {
     arity(insn, 0, 1, 2);
-    const size: Size = insn.ops.some(isGpr) || insn.suffix !== undefined ? operandSize(insn, insn.ops.filter((o) => isGpr(o) && o.reg.name !== "dx")) : mismatch(insn);
-    emit(ctx, insn, { opcode: [w(byteOp, size)], size });
+    const prefixes: number[] = [];
+    const accs: Insn["ops"] = [];
+    for (const o of insn.ops) {
+      if (isGpr(o) && !o.star && (o.reg.num === 0 || o.reg.name === "dx")) {
+        if (o.reg.name !== "dx") accs.push(o);
+        continue;
+      }
+      if (!isMem(o) || o.star || !o.base || o.index || o.base.kind !== "gpr") mismatch(insn);
+      if (o.disp !== undefined && ctx.constValue(o.disp) !== 0n) mismatch(insn);
+      if (o.base.size === 4 && !prefixes.includes(0x67)) prefixes.push(0x67);
+      if (o.base.num === 7 && o.seg && o.seg.name !== "es") fail(`\`%${o.seg.name}' cannot override the destination segment of \`${insn.name}'`);
+      if (o.base.num !== 7 && o.seg && o.seg.name !== "ds") prefixes.push(SEGMENT_PREFIX[o.seg.num]!);
+    }
+    const size: Size = operandSize(insn, accs, 4);
+    if (size === 8 && (byteOp === 0x6c || byteOp === 0x6e)) mismatch(insn);
+    emit(ctx, insn, { opcode: [w(byteOp, size)], size, prefixes });
   };
 }
 
@@ -150,11 +177,12 @@ function portIo(insn: Insn, ctx: X86Context, port: Insn["ops"][number] | undefin
 /** Handlers of this file by base mnemonic. */
 export const SYSTEM_HANDLERS: [string, Handler][] = [
   ...FIXED.map(([n, bytes]): [string, Handler] => [n, fixed(bytes)]),
-  ["pushf", flags(0x9c)], ["popf", flags(0x9d)],
-  ["sgdt", system([0x0f, 0x01], 0)], ["sidt", system([0x0f, 0x01], 1)], ["lgdt", system([0x0f, 0x01], 2)],
-  ["lidt", system([0x0f, 0x01], 3)], ["invlpg", system([0x0f, 0x01], 7)], ["clflush", system([0x0f, 0xae], 7)],
-  ["sldt", system([0x0f, 0x00], 0, "store")], ["str", system([0x0f, 0x00], 1, "store")],
-  ["lldt", system([0x0f, 0x00], 2, "load")], ["ltr", system([0x0f, 0x00], 3, "load")],
+  ["pushf", flags(0x9c)], ["popf", flags(0x9d)], ["leave", leave],
+  ["sgdt", system([0x0f, 0x01], 0, undefined, [8])], ["sidt", system([0x0f, 0x01], 1, undefined, [8])],
+  ["lgdt", system([0x0f, 0x01], 2, undefined, [8])], ["lidt", system([0x0f, 0x01], 3, undefined, [8])],
+  ["invlpg", system([0x0f, 0x01], 7)], ["clflush", system([0x0f, 0xae], 7)],
+  ["sldt", system([0x0f, 0x00], 0, "store", [2, 4, 8])], ["str", system([0x0f, 0x00], 1, "store", [2, 4, 8])],
+  ["lldt", system([0x0f, 0x00], 2, "load", [2])], ["ltr", system([0x0f, 0x00], 3, "load", [2])],
   ["invpcid", invpcid],
   ["bt", bitTest(0xa3, 4)], ["bts", bitTest(0xab, 5)], ["btr", bitTest(0xb3, 6)], ["btc", bitTest(0xbb, 7)],
   ["bsf", bitScan(0xbc)], ["bsr", bitScan(0xbd)],
