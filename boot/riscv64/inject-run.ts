@@ -6,6 +6,7 @@
  * |---|---|
  * | `oops` | the faulty run exited 134 or its kernel log has a `kernel oops` line |
  * | `hang` | it stopped on the instruction bound (10x the golden count), a `wfi` that can never wake, or a trap loop |
+ * | `leak` | it ended with more frames or heap blocks in use than the golden run ended with, or its kernel log reports a leak (`kernel: leak: …`) |
  * | `handled` | the console output and the exit status equal the golden run's |
  * | `killed` | a process was killed with a report in the kernel log (`[pid N] killed by signal S: …`) and the machine powered off |
  * | `corruption` | anything else: different output or status and nothing reported |
@@ -30,7 +31,7 @@ export interface InjectionPlan {
   hardware?: readonly HwFault[];
 }
 
-export type Outcome = "handled" | "killed" | "oops" | "hang" | "corruption";
+export type Outcome = "handled" | "killed" | "oops" | "hang" | "leak" | "corruption";
 
 /** What one run produced. */
 export interface RunRecord {
@@ -42,6 +43,9 @@ export interface RunRecord {
   stdout: string;
   /** Kernel log lines. */
   log: string[];
+  /** Frames and kernel heap blocks in use when the run ended. */
+  framesInUse: number;
+  heapBlocks: number;
 }
 
 export interface InjectRunResult {
@@ -76,6 +80,8 @@ export const HANG_FACTOR = 10;
 const MIN_BOUND = 100_000;
 
 const KILL_REPORT = /^\[pid \d+\] killed by signal \d+: /;
+/** The kernel's exit-time leak report (kernel/proc/leaks.ts). */
+const LEAK_REPORT = "kernel: leak: ";
 
 /** Runs the program untouched, then under `opts.plan`, and classifies the difference. Host errors propagate. */
 export function runWithInjection(opts: InjectRunOptions): InjectRunResult {
@@ -95,6 +101,7 @@ export function runWithInjection(opts: InjectRunOptions): InjectRunResult {
 export function classify(golden: RunRecord, faulty: RunRecord): Outcome {
   if (faulty.exitCode === 134 || faulty.log.some((l) => l.startsWith("kernel oops"))) return "oops";
   if (faulty.reason === "max-insns" || faulty.reason === "wfi-hang" || faulty.reason === "trap-loop") return "hang";
+  if (faulty.framesInUse > golden.framesInUse || faulty.heapBlocks > golden.heapBlocks || faulty.log.some((l) => l.startsWith(LEAK_REPORT))) return "leak";
   if (faulty.stdout === golden.stdout && faulty.exitCode === golden.exitCode) return "handled";
   if ((faulty.reason === "pass" || faulty.reason === "fail") && faulty.log.some((l) => KILL_REPORT.test(l))) return "killed";
   return "corruption";
@@ -127,5 +134,7 @@ function runOnce(
     result = run(Math.min(bound, pending[0]?.at ?? bound));
   }
   skipped.push(...pending.map((p) => p.fault));
-  return { record: { exitCode: result.exitCode, reason: result.reason, icount: result.icount, stdout, log }, injections, skipped };
+  const framesInUse = km.kernel.memory?.frames.getMemoryStats().usedFrames ?? 0;
+  const heapBlocks = km.kernel.heap?.stats().usedBlocks ?? 0;
+  return { record: { exitCode: result.exitCode, reason: result.reason, icount: result.icount, stdout, log, framesInUse, heapBlocks }, injections, skipped };
 }

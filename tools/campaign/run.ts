@@ -11,11 +11,11 @@ export interface RunSummary {
   injections: Injection[];
 }
 
-/** Outcomes that make a run a failure: the kernel broke, or data changed silently. */
-export const FAILING: readonly Outcome[] = ["oops", "hang", "corruption"];
+/** Outcomes that make a run a failure: the kernel broke, lost memory, or data changed silently. */
+export const FAILING: readonly Outcome[] = ["oops", "hang", "leak", "corruption"];
 
 /** Every outcome class, in report order. */
-export const OUTCOMES: readonly Outcome[] = ["handled", "killed", "oops", "hang", "corruption"];
+export const OUTCOMES: readonly Outcome[] = ["handled", "killed", "oops", "hang", "leak", "corruption"];
 
 /**
  * Runs run `run` of `plan` over `program` (golden + injected, boot/riscv64/inject-run.ts). The kernel's ASLR seed is the run's seed too.
