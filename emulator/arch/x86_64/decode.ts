@@ -64,8 +64,14 @@ export function decodeInsn(b: Uint8Array, start: number, limit: number, ins: Ins
  * runs inline (the general op stays correct for everything else).
  */
 function specialize(i: Insn): void {
-  if (i.size !== 8 && i.size !== 4) return;
   const reg = i.rm >= 0;
+  if (!reg && !i.lock) {
+    if (i.op === Op.MOV_RM_I) { i.op = Op.F_MOV_MI; return; }
+    if (i.op === Op.ALU_RM_I && i.sub === 7) { i.op = Op.F_CMP_MI; return; }
+    if (i.op === Op.TEST_RM_I) { i.sub = ALU_TEST; i.op = Op.F_CMP_MI; return; }
+  }
+  if (i.size !== 8 && i.size !== 4) return;
+  if (!reg && i.op === Op.ALU_R_RM && i.sub !== 2 && i.sub !== 3) { i.op = Op.F_ALU_RLD; return; }
   switch (i.op) {
     case Op.MOV_RM_R:
       if (reg) { const d = i.rm; i.rm = i.reg; i.reg = d; i.op = Op.F_MOV_RR; } else i.op = Op.F_MOV_ST;
@@ -80,6 +86,10 @@ function specialize(i: Insn): void {
     case Op.LEA: i.op = Op.F_LEA; return;
     case Op.PUSH_R: if (i.size === 8) i.op = Op.F_PUSH; return;
     case Op.POP_R: if (i.size === 8) i.op = Op.F_POP; return;
+    case Op.IMUL2: if (reg) i.op = Op.F_IMUL_RR; return;
+    case Op.IMUL3: if (reg) i.op = Op.F_IMUL_RI; return;
+    case Op.SHIFT: if (reg && i.size2 === 0 && (i.sub === 4 || i.sub === 5 || i.sub === 7)) { i.reg = i.rm; i.op = Op.F_SHIFT_RI; } return;
+    case Op.MOVZX: case Op.MOVSX: if (reg) { i.sub = i.op === Op.MOVSX ? 1 : 0; i.op = Op.F_MOVX_R; } return;
     case Op.INC: case Op.DEC: if (reg) { i.sub = i.op === Op.DEC ? 1 : 0; i.reg = i.rm; i.op = Op.F_INCDEC; } return;
     default: return;
   }

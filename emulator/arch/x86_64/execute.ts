@@ -142,6 +142,95 @@ export function execute(c: X86Cpu): void {
         ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
         continue;
       }
+      case Op.F_MOV_MI: {
+        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
+        c.ea(ins);
+        const eLo = c.eaLo, eHi = c.eaHi, sz = ins.size;
+        const sl = (eLo >>> 12) & (FP_SLOTS - 1);
+        const off = eLo & 0xfff;
+        if (wTagLo[sl] === (eLo & ~0xfff) && wTagHi[sl] === eHi && off <= 4096 - sz) {
+          const v = wView[sl]!, o = wOff[sl]! + off;
+          if (sz === 8) { v.setInt32(o, ins.immLo, true); v.setInt32(o + 4, ins.immHi, true); }
+          else if (sz === 4) v.setInt32(o, ins.immLo, true);
+          else if (sz === 1) v.setUint8(o, ins.immLo & 0xff);
+          else v.setUint16(o, ins.immLo & 0xffff, true);
+          break;
+        }
+        c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
+        if (c.st(eLo, eHi, sz, ins.immLo, ins.immHi)) { c.ripLo = nlo; c.ripHi = nhi; c.icount++; }
+        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+        continue;
+      }
+      case Op.F_CMP_MI: case Op.F_ALU_RLD: {
+        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
+        c.ea(ins);
+        const eLo = c.eaLo, eHi = c.eaHi, sz = ins.size;
+        const sl = (eLo >>> 12) & (FP_SLOTS - 1);
+        const off = eLo & 0xfff;
+        let mLo: number, mHi = 0;
+        if (rTagLo[sl] === (eLo & ~0xfff) && rTagHi[sl] === eHi && off <= 4096 - sz) {
+          const v = rView[sl]!, o = rOff[sl]! + off;
+          if (sz === 8) { mLo = v.getInt32(o, true); mHi = v.getInt32(o + 4, true); }
+          else if (sz === 4) mLo = v.getInt32(o, true);
+          else if (sz === 1) mLo = v.getUint8(o);
+          else mLo = v.getUint16(o, true);
+        } else {
+          c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
+          const ok = c.ld(eLo, eHi, sz, LOAD);
+          mLo = c.vLo; mHi = c.vHi;
+          ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+          if (!ok) continue;
+        }
+        const k = ins.sub;
+        if (ins.op === Op.F_CMP_MI) {
+          if (sz === 8) { if (k === 7) sub64(c, mLo, mHi, ins.immLo, ins.immHi); else logic64(c, mLo & ins.immLo, mHi & ins.immHi); }
+          else if (sz === 4) { if (k === 7) sub32(c, mLo, ins.immLo); else logic32(c, mLo & ins.immLo); }
+          else alu(c, k === 7 ? 7 : 4, sz, mLo, 0, ins.immLo, ins.immHi);
+          break;
+        }
+        const d = ins.reg;
+        if (sz === 8) {
+          const aLo = gl[d]!, aHi = gh[d]!;
+          if (k === 0) add64(c, aLo, aHi, mLo, mHi);
+          else if (k === 5 || k === 7) sub64(c, aLo, aHi, mLo, mHi);
+          else if (k === 4) logic64(c, aLo & mLo, aHi & mHi);
+          else if (k === 6) logic64(c, aLo ^ mLo, aHi ^ mHi);
+          else logic64(c, aLo | mLo, aHi | mHi);
+          if (k !== 7) { gl[d] = c.rLo; gh[d] = c.rHi; }
+        } else {
+          const a = gl[d]!;
+          if (k === 0) add32(c, a, mLo);
+          else if (k === 5 || k === 7) sub32(c, a, mLo);
+          else if (k === 4) logic32(c, a & mLo);
+          else if (k === 6) logic32(c, a ^ mLo);
+          else logic32(c, a | mLo);
+          if (k !== 7) { gl[d] = c.rLo; gh[d] = 0; }
+        }
+        break;
+      }
+      case Op.F_IMUL_RR: case Op.F_IMUL_RI: {
+        const sz = ins.size, src = ins.rm;
+        const aLo = gl[src]!, aHi = sz === 8 ? gh[src]! : 0;
+        if (ins.op === Op.F_IMUL_RR) imulTrunc(c, sz, gl[ins.reg]!, sz === 8 ? gh[ins.reg]! : 0, aLo, aHi);
+        else imulTrunc(c, sz, aLo, aHi, ins.immLo, ins.immHi);
+        gl[ins.reg] = c.rLo;
+        gh[ins.reg] = sz === 8 ? c.rHi : 0;
+        break;
+      }
+      case Op.F_SHIFT_RI: {
+        const d = ins.reg;
+        shift(c, ins.sub, ins.size, gl[d]!, gh[d]!, ins.immLo);
+        gl[d] = c.rLo;
+        gh[d] = ins.size === 8 ? c.rHi : 0;
+        break;
+      }
+      case Op.F_MOVX_R: {
+        getReg(c, ins.rm, ins.size2);
+        const v = ins.sub === 1 ? sx(ins.size2, c.vLo) : c.vLo;
+        gl[ins.reg] = v;
+        gh[ins.reg] = ins.size === 8 && ins.sub === 1 ? v >> 31 : 0;
+        break;
+      }
       case Op.F_LEA:
         c.nLo = nlo; c.nHi = nhi;
         c.ea(ins);

@@ -25,6 +25,9 @@ export const enum Op {
   // Specialized forms the executor runs inline (decode.ts specialize): registers are 64- or 32-bit
   // (size 8 or 4), `reg` is the destination and `rm` the source register where both are registers.
   F_MOV_RR, F_MOV_LD, F_MOV_ST, F_MOV_RI, F_ALU_RR, F_ALU_RI, F_LEA, F_PUSH, F_POP, F_INCDEC,
+  F_IMUL_RR, F_IMUL_RI, F_SHIFT_RI, F_MOVX_R,
+  // Memory forms of any size: store an immediate; compare/test memory with an immediate; reg op= memory (size 4/8).
+  F_MOV_MI, F_CMP_MI, F_ALU_RLD,
 }
 
 /** ALU kind of a specialized F_ALU_* op that only sets flags (TEST). */

@@ -68,11 +68,32 @@ export function sx(size: number, v: number): number {
  */
 export function imulTrunc(c: AluHost, size: number, aLo: number, aHi: number, bLo: number, bHi: number): void {
   if (size === 8) {
-    mul64s(aLo, aHi, bLo, bHi);
-    const lo = prod[0]!, hi = prod[1]!;
-    const ext = hi >> 31;
+    if (aHi === aLo >> 31 && bHi === bLo >> 31) {
+      // Both operands are sign-extended 32-bit values: the product fits in 64 bits (no overflow).
+      const neg = (aLo ^ bLo) < 0 && aLo !== 0 && bLo !== 0;
+      const hiU = mulu32(Math.abs(aLo), Math.abs(bLo));
+      let lo = mulLo, hi = hiU;
+      if (neg) { lo = (-lo) >>> 0; hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0; }
+      c.rLo = lo | 0; c.rHi = hi | 0;
+      mulFlags(c, 8, lo | 0, hi | 0, false);
+      return;
+    }
+    // The low 64 bits need one 32x32->64 product and two truncated ones.
+    const h0 = mulu32(aLo >>> 0, bLo >>> 0);
+    const lo = mulLo | 0;
+    const hi = (h0 + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
     c.rLo = lo; c.rHi = hi;
-    mulFlags(c, 8, lo, hi, prod[2] !== ext || prod[3] !== ext);
+    // Overflow: the magnitude as a double decides unless it is near 2^63 (then the exact product does).
+    const p = Math.abs((aHi * 4294967296 + (aLo >>> 0)) * (bHi * 4294967296 + (bLo >>> 0)));
+    let overflow: boolean;
+    if (p < 2 ** 62) overflow = false;
+    else if (p > 2 ** 65) overflow = true;
+    else {
+      mul64s(aLo, aHi, bLo, bHi);
+      const ext = prod[1]! >> 31;
+      overflow = prod[2] !== ext || prod[3] !== ext;
+    }
+    mulFlags(c, 8, lo, hi, overflow);
     return;
   }
   const a = sx(size, aLo), b = sx(size, bLo);
