@@ -230,6 +230,33 @@ class Assembler implements DirectiveHost {
   declareGlobal(name: string): void { this.globals.add(name); }
   declareType(name: string, type: "func" | "object"): void { this.types.set(name, type); }
 
+  private readonly commons: { name: string; size: number; align: number; local: boolean; line: number }[] = [];
+  private readonly locals = new Set<string>();
+  declareCommon(name: string, size: number, align: number, local: boolean): void {
+    if (this.labels.has(name) || this.equs.has(name)) fail(`symbol \`${name}' is already defined`);
+    const isLocal = local || this.locals.has(name);
+    if (!isLocal) this.globals.add(name);
+    this.commons.push({ name, size, align, local: isLocal, line: this.line });
+  }
+  declareLocal(name: string): void { this.locals.add(name); }
+
+  /** Allocates the `.comm` symbols at the end of .bss: local ones, then global ones, each in order. */
+  private allocateCommons(): void {
+    if (this.commons.length === 0) return;
+    const [current, previous] = [this.section, this.previous];
+    this.section = this.getSection(".bss");
+    const ordered = [...this.commons.filter((c) => c.local), ...this.commons.filter((c) => !c.local)];
+    for (const c of ordered) {
+      this.line = c.line;
+      this.located(c.line, () => {
+        this.align(c.align, null, c.align);
+        this.defineLabel(c.name);
+        this.emitFill(c.size, 0);
+      });
+    }
+    [this.section, this.previous] = [current, previous];
+  }
+
   // ---- instructions ----
 
   private addFixup(spec: FixupSpec | { kind: DataKind; expr: Expr }, at: Label): Fixup {
@@ -335,6 +362,7 @@ class Assembler implements DirectiveHost {
 
   /** Lays out, renders and collects symbols. */
   finish(base: bigint): Assembly {
+    this.allocateCommons();
     const all = [...this.sections.values()];
     const order = [
       ...STANDARD_ORDER.flatMap((n) => this.sections.get(n) ?? []),

@@ -28,6 +28,15 @@ export interface DirectiveHost {
   defineSymbol(name: string, e: Expr, mustBeNew: boolean): void;
   declareGlobal(name: string): void;
   declareType(name: string, type: "func" | "object"): void;
+  /**
+   * `.comm`/`.lcomm`: reserves `size` bytes aligned to `align` for `name` at the end of .bss:
+   * local symbols (`.lcomm`, or `.comm` after `.local`) first, in order (GNU as allocates them in
+   * .bss subsection 1), then global ones (GNU leaves those to the linker, which puts COMMON after
+   * .bss).
+   */
+  declareCommon(name: string, size: number, align: number, local: boolean): void;
+  /** `.local`: `name` stays local (a later `.comm` of it is allocated in .bss, not common). */
+  declareLocal(name: string): void;
 }
 
 /** A directive: receives its argument text (after the name) and acts on the host. */
@@ -112,6 +121,25 @@ function equate(mustBeNew: boolean): Handler {
   };
 }
 
+/**
+ * `.comm name, size[, align]` (ELF: the alignment is in bytes) and `.lcomm name, size`, whose
+ * alignment GNU derives from the size (8 for 8 bytes or more, then 4, 2, 1).
+ */
+function common(local: boolean): Handler {
+  return (args, host) => {
+    const [name, size, align, ...rest] = splitArgs(args);
+    if (name === undefined || size === undefined || rest.length > 0 || (local && align !== undefined)) {
+      fail(local ? "expected `NAME, size'" : "expected `NAME, size[, alignment]'");
+    }
+    const n = Number(host.constant(size, "size"));
+    if (n < 0) fail(`size ${n} is negative`);
+    const natural = n >= 8 ? 8 : n >= 4 ? 4 : n >= 2 ? 2 : 1;
+    const a = align === undefined ? (local ? natural : 1) : Number(host.constant(align, "alignment"));
+    if (a < 1 || (a & (a - 1)) !== 0) fail(`alignment ${a} is not a power of two`);
+    host.declareCommon(symbolName(name), n, a, local);
+  };
+}
+
 const ignore: Handler = () => {};
 
 /** Common directive handlers by name (with the leading dot). */
@@ -147,6 +175,8 @@ export const DIRECTIVES: ReadonlyMap<string, Handler> = new Map<string, Handler>
     host.org(Number(host.constant(target, ".org target")), fill === undefined ? 0 : Number(host.constant(fill, "fill value") & 0xffn));
   }],
   [".equ", equate(false)], [".set", equate(false)], [".equiv", equate(true)],
+  [".comm", common(false)], [".lcomm", common(true)],
+  [".local", (a, h) => splitArgs(a).forEach((n) => h.declareLocal(symbolName(n)))],
   [".globl", (a, h) => splitArgs(a).forEach((n) => h.declareGlobal(symbolName(n)))],
   [".global", (a, h) => splitArgs(a).forEach((n) => h.declareGlobal(symbolName(n)))],
   [".weak", (a, h) => splitArgs(a).forEach((n) => h.declareGlobal(symbolName(n)))],
@@ -156,7 +186,7 @@ export const DIRECTIVES: ReadonlyMap<string, Handler> = new Map<string, Handler>
     if (/function/.test(type)) host.declareType(symbolName(name), "func");
     else if (/object/.test(type)) host.declareType(symbolName(name), "object");
   }],
-  ...[".local", ".hidden", ".protected", ".internal", ".size", ".file", ".ident", ".attribute", ".loc",
+  ...[".hidden", ".protected", ".internal", ".size", ".file", ".ident", ".attribute", ".loc",
     ".addrsig", ".addrsig_sym", ".variant_cc"].map((d): [string, Handler] => [d, ignore]),
 ]);
 
