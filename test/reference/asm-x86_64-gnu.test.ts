@@ -261,17 +261,18 @@ describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
     expect(compareWithGnu(BROAD())).toBeUndefined();
   });
 
-  it("jump sizes at the exact rel8 boundaries, forward and backward", () => {
-    for (const jump of ["jmp T", "je T", "jnz T"]) {
+  it("jump sizes at the exact rel8 boundaries, forward and backward (one section per case)", () => {
+    const cases: string[] = [];
+    for (const jump of ["jmp", "je", "jnz"]) {
       for (const lead of [0, 100]) {
         for (const gap of [124, 125, 126, 127, 128, 129, 130]) {
-          const forward = `_start:\n  .space ${lead}, 0x90\n  ${jump}\n  .space ${gap}, 0x90\nT: ret\n`;
-          const backward = `_start:\n  .space ${lead}, 0x90\nT: .space ${gap}, 0x90\n  ${jump}\n  ret\n`;
-          expect(compareWithGnu(forward), forward).toBeUndefined();
-          expect(compareWithGnu(backward), backward).toBeUndefined();
+          const n = cases.length;
+          cases.push(`.section .text.f${n}, "ax"\n  .space ${lead}, 0x90\n  ${jump} F${n}\n  .space ${gap}, 0x90\nF${n}: ret`);
+          cases.push(`.section .text.b${n}, "ax"\n  .space ${lead}, 0x90\nB${n}: .space ${gap}, 0x90\n  ${jump} B${n}\n  ret`);
         }
       }
     }
+    expect(compareWithGnu(`${cases.join("\n")}\n`)).toBeUndefined();
   });
 
   it("a jump to a weak symbol is near (it may be overridden), to a global one relaxed as a local", () => {
@@ -286,16 +287,17 @@ describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
     expect(compareWithGnu(`${lines.join("\n")}\n`)).toBeUndefined();
   });
 
-  it("jump relaxation with alignment in between (seeded random programs)", () => {
+  it("jump relaxation with alignment in between (seeded random programs, one section each)", () => {
+    const programs: string[] = [];
     for (let seed = 1; seed <= 40; seed++) {
       let state = seed;
-      const rnd = (n: number): number => { state = (state * 1103515245 + 12345) & 0x7fffffff; return state % n; };
+      const rnd = (n: number): number => { state = (state * 1103515245 + 12345) & 0x7fffffff; return (state >>> 8) % n; };
       const labels = 6 + rnd(10), length = 40 + rnd(120);
       const labelAt = new Map(Array.from({ length: labels }, (_, i) => [rnd(length), i]));
-      const lines = [".text", "_start:"];
+      const lines = [`.section .text.r${seed}, "ax"`];
       for (let i = 0; i < length; i++) {
-        if (labelAt.has(i)) lines.push(`T${labelAt.get(i)}:`);
-        const target = `T${rnd(labels)}`;
+        if (labelAt.has(i)) lines.push(`R${seed}_${labelAt.get(i)}:`);
+        const target = `R${seed}_${rnd(labels)}`;
         switch (rnd(11)) {
           case 0: case 1: case 2: lines.push(`  j${CONDS[rnd(CONDS.length)]} ${target}`); break;
           case 3: lines.push(`  jmp ${target}`); break;
@@ -306,10 +308,11 @@ describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
           default: lines.push(`  ${["nop", "add $1, %rax", "movabs $1, %rax", "mov %eax, (%rsp)", "lea 8(%rip), %rax", "ret"][rnd(6)]}`);
         }
       }
-      for (let i = 0; i < labels; i++) if (![...labelAt.values()].includes(i)) lines.push(`T${i}:`);
+      for (let i = 0; i < labels; i++) if (![...labelAt.values()].includes(i)) lines.push(`R${seed}_${i}:`);
       lines.push("  ret");
-      expect(compareWithGnu(`${lines.join("\n")}\n`), `seed ${seed}`).toBeUndefined();
+      programs.push(lines.join("\n"));
     }
+    expect(compareWithGnu(`${programs.join("\n")}\n`)).toBeUndefined();
   });
 
   it("alignment padding in code: GNU's nop patterns for every size, and the jump over long padding", () => {

@@ -42,7 +42,7 @@ export function mnemonics(): string[] {
 
 /** Mnemonics GNU as takes only as written: no size suffix may be added to them. */
 const NO_SUFFIX = new Set([
-  "movzbw", "movzbl", "movzbq", "movzwl", "movzwq", "movsbw", "movsbl", "movsbq", "movswl", "movswq", "movslq",
+  "movzbw", "movzbl", "movzbq", "movzwl", "movzwq", "movsbw", "movsbl", "movsbq", "movswl", "movswq", "movslq", "movsxd",
   "invpcid", "cmpxchg16b", "int", "loop", "loope", "loopz", "loopne", "loopnz", "jrcxz",
   ...[...CONDITIONS.keys()].map((c) => `j${c}`),
 ]);
