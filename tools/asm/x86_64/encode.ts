@@ -86,24 +86,27 @@ const pushLE = (out: number[], v: bigint, size: number): void => {
 
 interface Rex { w: boolean; r: boolean; x: boolean; b: boolean; need: boolean }
 
-/** ModRM (+SIB, displacement) for a memory operand; updates rex. */
+/**
+ * ModRM (+SIB, displacement) for a memory operand; updates rex. A displacement not known yet
+ * becomes a disp32 fixup (pc-relative for `sym(%rip)`); a constant one is written as is (for
+ * `%rip` too: `8(%rip)` means 8 bytes after the instruction).
+ */
 function encodeMem(m: MemRef, regField: number, rex: Rex, constValue: ConstValue, out: number[], fixups: InsnFixup[]): void {
   const disp = m.disp === undefined ? 0n : constValue(m.disp);
   const modrm = (mod: number, rm: number): number => (mod << 6) | ((regField & 7) << 3) | rm;
   const dispOut = (size: 0 | 1 | 4, pcrel = false): void => {
     if (size === 0) return;
     if (disp === undefined) {
-      fixups.push({ at: out.length, size: 4, expr: m.disp!, range: pcrel ? "s" : "s", pcrel });
+      fixups.push({ at: out.length, size: 4, expr: m.disp!, range: "s", pcrel });
       pushLE(out, 0n, 4);
       return;
     }
-    if (size === 4 && !pcrel && m.base?.kind !== "rip" && !fitsS32(disp)) fail(`displacement ${disp} out of range of a signed 32-bit displacement`);
+    if (size === 4 && !fitsS32(disp)) fail(`displacement ${disp} out of range of a signed 32-bit displacement`);
     pushLE(out, disp, size);
   };
   if (m.base?.kind === "rip") {
     out.push(modrm(0, 5));
-    if (disp !== undefined) checkRange(disp, 4, "s", "displacement");
-    dispOut(4, disp === undefined);
+    dispOut(4, true);
     return;
   }
   if (m.base) rex.b = m.base.num >= 8;

@@ -2,9 +2,8 @@
  * The shape of the instruction handlers and the helpers they share: operand-size inference from
  * suffixes and registers (as GNU as does it), operand-kind tests and the common error messages.
  */
-import { encode, type Imm, type InsnSpec, type Range } from "./encode.js";
+import type { Imm, InsnSpec, Range } from "./encode.js";
 import type { Operand } from "./operands.js";
-import type { Reg } from "./registers.js";
 import { type Expr, fail } from "./shared.js";
 
 /** Operand size in bytes. */
@@ -46,8 +45,11 @@ export interface Insn {
 /** A handler assembles one instruction of its group, or throws. */
 export type Handler = (insn: Insn, ctx: X86Context) => void;
 
+/** A register operand. */
 export type RegOp = Operand & { k: "reg" };
+/** A memory operand. */
 export type MemOp = Operand & { k: "mem" };
+/** An immediate operand. */
 export type ImmOp = Operand & { k: "imm" };
 
 export const isGpr = (o: Operand | undefined): o is RegOp => o?.k === "reg" && o.reg.kind === "gpr";
@@ -89,7 +91,11 @@ export function operandSize(insn: Insn, ops: Operand[], fallback?: Size): Size {
   return fallback;
 }
 
-/** Range check of an immediate of an instruction of operand size `size` (imm32 sign-extended for 8). */
+/**
+ * The immediate of an instruction of operand size `size`: as wide as the operand (imm32,
+ * sign-extended, for 64-bit operands) unless `immSize` says otherwise; any value of its width
+ * is accepted, signed or unsigned, except where the CPU sign-extends it (then signed only).
+ */
 export function immFor(expr: Expr, size: Size, immSize?: Size): Imm {
   const sz = immSize ?? (size === 8 ? 4 : size);
   const range: Range = size === 8 || sz < size ? "s" : "any";
@@ -116,12 +122,3 @@ export const w = (byteOp: number, size: Size): number => (size === 1 ? byteOp : 
 export function emit(ctx: X86Context, insn: Insn, spec: InsnSpec): void {
   ctx.emit({ ...spec, prefixes: [...insn.prefixes, ...(spec.prefixes ?? [])] });
 }
-
-/** Register of a register operand that must be a general register of one of `sizes`. */
-export function gprOf(insn: Insn, o: Operand | undefined, sizes: readonly Size[]): Reg {
-  if (!isGpr(o) || !sizes.includes(o.reg.size) || o.star) mismatch(insn);
-  return o.reg;
-}
-
-/** Re-exported so handler files need one import. */
-export { encode };
