@@ -1,0 +1,78 @@
+/**
+ * The device tree of the `arm64-virt` machine, shaped like the one QEMU's `virt` board generates
+ * for `-M virt -cpu cortex-a57` (QEMU hw/arm/virt.c: `create_fdt`, `fdt_add_psci_node`,
+ * `fdt_add_cpu_nodes`, `fdt_add_timer_nodes`, `create_uart`), restricted to the devices MultiOS
+ * emulates: RAM, one PL011 and the generic timer. There is no GIC, so no node has `interrupts`.
+ */
+import { buildFdt, fdtNode, type FdtNode } from "../fdt.js";
+import { PSCI } from "./psci.js";
+
+/**
+ * Physical memory map of the QEMU `virt` board (QEMU hw/arm/virt.c `base_memmap[]`); only the
+ * regions MultiOS implements. RAM's size is chosen per machine.
+ *
+ * | region | base        | size    | device     |
+ * |--------|-------------|---------|------------|
+ * | uart   | 0x0900_0000 | 0x1000  | PL011      |
+ * | mem    | 0x4000_0000 | config  | RAM        |
+ */
+export const ARM64_VIRT_MEMORY_MAP = {
+  uart: { base: 0x09000000, size: 0x1000 },
+  mem: { base: 0x40000000 },
+} as const;
+
+/** The PL011's `apb-pclk` fixed clock (QEMU: 24 MHz, "clk24mhz"). */
+export const VIRT_APB_PCLK_HZ = 24_000_000;
+
+/** What varies between `arm64-virt` machines. */
+export interface Arm64VirtDtbConfig {
+  /** RAM size in bytes. */
+  ramSize: number;
+  /** Kernel command line for /chosen (omitted if undefined). */
+  bootargs?: string;
+}
+
+/**
+ * The device tree for an `arm64-virt` machine, as nodes: `/` (linux,dummy-virt), `/psci`
+ * (method "hvc"), `/memory@40000000`, `/cpus/cpu@0` (arm,cortex-a57), `/timer`
+ * (arm,armv8-timer), `/apb-pclk`, `/pl011@9000000` and `/chosen` with `stdout-path`.
+ * @throws RangeError for a RAM size that is not a positive safe integer
+ */
+export function arm64VirtTree(cfg: Arm64VirtDtbConfig): FdtNode {
+  if (!Number.isSafeInteger(cfg.ramSize) || cfg.ramSize <= 0) throw new RangeError(`arm64VirtTree: ramSize ${cfg.ramSize} is not a positive integer`);
+  const hex = (n: number): string => n.toString(16);
+  /** A `reg` entry with 2 address cells and 2 size cells. */
+  const regProp = (base: number, size: number): number[] => [Math.floor(base / 2 ** 32), base % 2 ** 32, Math.floor(size / 2 ** 32), size % 2 ** 32];
+  const { uart, mem } = ARM64_VIRT_MEMORY_MAP;
+  const clockPhandle = 1;
+  const uartPath = `/pl011@${hex(uart.base)}`;
+  const chosen: Record<string, string> = { "stdout-path": uartPath };
+  if (cfg.bootargs !== undefined) chosen.bootargs = cfg.bootargs;
+  return fdtNode("", {
+    "#address-cells": 2, "#size-cells": 2, compatible: "linux,dummy-virt", model: "linux,dummy-virt",
+  }, [
+    fdtNode("psci", {
+      compatible: ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"], method: "hvc",
+      cpu_suspend: PSCI.CPU_SUSPEND64, cpu_off: PSCI.CPU_OFF, cpu_on: PSCI.CPU_ON64, migrate: 0xc4000005,
+    }),
+    fdtNode(`memory@${hex(mem.base)}`, { device_type: "memory", reg: regProp(mem.base, cfg.ramSize) }),
+    fdtNode("cpus", { "#address-cells": 1, "#size-cells": 0 }, [
+      fdtNode("cpu@0", { device_type: "cpu", compatible: "arm,cortex-a57", reg: 0 }),
+    ]),
+    fdtNode("timer", { compatible: ["arm,armv8-timer", "arm,armv7-timer"], "always-on": [] }),
+    fdtNode("apb-pclk", {
+      compatible: "fixed-clock", "#clock-cells": 0, "clock-frequency": VIRT_APB_PCLK_HZ,
+      "clock-output-names": "clk24mhz", phandle: clockPhandle,
+    }),
+    fdtNode(`pl011@${hex(uart.base)}`, {
+      compatible: ["arm,pl011", "arm,primecell"], reg: regProp(uart.base, uart.size),
+      clocks: [clockPhandle, clockPhandle], "clock-names": ["uartclk", "apb_pclk"],
+    }),
+    fdtNode("chosen", chosen),
+  ]);
+}
+
+/** The DTB blob for an `arm64-virt` machine (see {@link arm64VirtTree}). @throws RangeError as arm64VirtTree */
+export function buildArm64VirtDtb(cfg: Arm64VirtDtbConfig): Uint8Array {
+  return buildFdt(arm64VirtTree(cfg));
+}

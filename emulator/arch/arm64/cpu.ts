@@ -1,0 +1,311 @@
+/**
+ * An AArch64 core with EL0 and EL1: register state, PSTATE, the EL1 system registers that are not
+ * the MMU's, the generic timer, and the memory paths (host fast path → MMU/TLB → bus).
+ *
+ * 64-bit values are int32 halves: X registers in `xl`/`xh` (index 31 reads as XZR, 32 is the
+ * current SP, 33 is the sink that XZR destinations write to), the pc in `pcLo`/`pcHi`.
+ * Faults are returned as data: an instruction that faults calls {@link Arm64Cpu.exception} and the
+ * loop continues at the vector. The host fast path caches only what the architectural TLB holds
+ * for the current EL/PAN/translation context, and is dropped whenever a TLB entry is dropped or
+ * that context changes, so it never changes what the guest sees.
+ */
+import type { Bus } from "../../core/memory.js";
+import { TlbSet, type TlbConfig } from "../../core/tlb.js";
+import { EC, ESR_IL, PSR, REG_SP, SCTLR, VECTOR, type Arm64Translator, type TranslatorFactory } from "./defs.js";
+import { DecodedPage, decodeInto } from "./decode.js";
+import { takeException, exceptionReturn, type ExceptionEvent } from "./exceptions.js";
+import { execute } from "./execute.js";
+import { FP_SLOTS, fetchPage } from "./memory-access.js";
+import { GenericTimer } from "./timer.js";
+import type { TlbiCodes } from "./system.js";
+import type { Pair } from "./alu.js";
+
+const INVALID_TAG = 1;
+
+/**
+ * Handler of HVC and SMC from EL1 (the firmware: PSCI). Returns true if it handled the call
+ * (it sets X0 and the core continues after the instruction), false to make the instruction
+ * UNDEFINED (there is no EL2 or EL3 to take it).
+ */
+export type FirmwareCall = (cpu: Arm64Cpu, imm16: number, smc: boolean) => boolean;
+
+/** Options of one core. */
+export interface Arm64CpuOptions {
+  tlb: TlbConfig;
+  /** TLB page sizes (log2), smallest first: `arm64PageShifts` of mmu.ts. */
+  pageShifts: readonly number[];
+  /** Builds the stage-1 MMU. */
+  mmu: TranslatorFactory;
+  /** TLBI operation codes of that MMU. */
+  tlbiCodes: TlbiCodes;
+  /** Disables the host fast path (for checking that it changes nothing, and for strict TLB mode). */
+  noFastPath?: boolean;
+  /** Value of MPIDR_EL1 (default 0x8000_0000: Aff0 = 0, uniprocessor bit clear like QEMU). */
+  mpidr?: number;
+}
+
+export class Arm64Cpu {
+  /** X registers, low and high words (see the class comment for indexes 31..33). */
+  readonly xl = new Int32Array(34);
+  readonly xh = new Int32Array(34);
+  pcLo = 0;
+  pcHi = 0;
+  /** PSTATE.EL (0 or 1). */
+  el = 1;
+  /** PSTATE.SP: 1 = SP_ELx at EL1. */
+  spsel = 1;
+  /** PSTATE.{N,Z,C,V} at bits 31..28. */
+  nzcv = 0;
+  /** PSTATE.{D,A,I,F} at bits 9..6. */
+  daif: number = PSR.DAIF_MASK;
+  /** PSTATE.PAN. */
+  pan = false;
+  /** PSTATE.IL (set by an illegal exception return). */
+  il = false;
+  /** PSTATE.SS as last restored (not otherwise modelled). */
+  ss = false;
+  /** The banked stack pointer not currently in register 32. */
+  spEl0Lo = 0; spEl0Hi = 0;
+  spEl1Lo = 0; spEl1Hi = 0;
+  elrLo = 0; elrHi = 0;
+  spsr = 0;
+  esr = 0;
+  farLo = 0; farHi = 0;
+  vbarLo = 0; vbarHi = 0;
+  /** SCTLR_EL1 low word as last written (the MMU holds the whole register). */
+  sctlr = 0;
+  /** Other system registers with plain storage, by 16-bit key (see system.ts). */
+  readonly sysregs = new Map<number, bigint>();
+  /** Instructions retired. */
+  icount = 0;
+  /** Exceptions taken. */
+  traps = 0;
+  /** icount when the last exception was taken. */
+  lastTrapIcount = -1;
+  /** The last exception's class, for messages (-1 for an IRQ). */
+  lastEc = 0;
+  /** The run loop stops before the instruction at this count. */
+  stopAt = 0;
+  /** The machine has been told to stop (power-off): the loop ends at the next check. */
+  halted = false;
+  /** Set by WFI: the machine should advance time to the next timer event. */
+  waiting = false;
+  /** Exclusive monitor: physical address of the last LDXR, or -1. */
+  exclusivePa = -1;
+  readonly timer: GenericTimer;
+  readonly mmu: Arm64Translator;
+  readonly tlbs: TlbSet;
+  readonly tlbiCodes: TlbiCodes;
+  readonly mpidr: number;
+  /** Scratch pair for helper results. */
+  readonly tmp: Pair = { lo: 0, hi: 0 };
+  /** Value of the last slow-path load (zero-extended halves). */
+  ldLo = 0;
+  ldHi = 0;
+  /** HVC/SMC handler (PSCI), set by the machine. */
+  firmware: FirmwareCall | undefined;
+  /** Trace hook for exceptions. */
+  onTrap: ((e: ExceptionEvent) => void) | undefined;
+  /** The clock (timer ticks); set by the machine. */
+  time: () => number = () => this.icount;
+
+  /** Decode cache: physical page number → decoded instructions. */
+  readonly decoded = new Map<number, DecodedPage>();
+  /** Host fast path for loads (r) and stores (w): direct-mapped by VA page. */
+  readonly rTagLo = new Int32Array(FP_SLOTS).fill(INVALID_TAG);
+  readonly rTagHi = new Int32Array(FP_SLOTS);
+  readonly rView: (DataView | null)[] = new Array(FP_SLOTS).fill(null);
+  readonly rOff = new Int32Array(FP_SLOTS);
+  readonly wTagLo = new Int32Array(FP_SLOTS).fill(INVALID_TAG);
+  readonly wTagHi = new Int32Array(FP_SLOTS);
+  readonly wView: (DataView | null)[] = new Array(FP_SLOTS).fill(null);
+  readonly wOff = new Int32Array(FP_SLOTS);
+  /** Fetch fast path: the VA page of the pc, and its decoded page. */
+  fetchTagLo = INVALID_TAG;
+  fetchTagHi = 0;
+  fetchPage: DecodedPage = new DecodedPage();
+  fetchPpn = -1;
+  /** The host fast path is on. */
+  fastPath: boolean;
+  /** Alignment mask for data accesses: 0xf when every access must be aligned (SCTLR.A, or MMU off), else 0. */
+  alignMask = 0xf;
+  /** SP alignment mask for SP-based accesses: 0xf when SCTLR.SA/SA0 applies at the current EL, else 0. */
+  spAlignMask = 0;
+
+  constructor(readonly bus: Bus, opts: Arm64CpuOptions) {
+    this.fastPath = !(opts.noFastPath ?? false) && !opts.tlb.flushOnPteWrite;
+    this.tlbs = new TlbSet(opts.tlb, opts.pageShifts);
+    this.tlbs.onDrop = () => this.flushFast();
+    this.mmu = opts.mmu(bus, this.tlbs);
+    this.tlbiCodes = opts.tlbiCodes;
+    this.mpidr = opts.mpidr ?? 0x80000000;
+    this.timer = new GenericTimer(() => this.time());
+  }
+
+  /**
+   * Resets to EL1h with the MMU off, DAIF masked, at `pc` with X0 = `x0` (the DTB address), as
+   * QEMU's direct kernel boot of an ELF enters a guest.
+   */
+  reset(pcLo: number, pcHi: number, x0: number): void {
+    this.xl.fill(0);
+    this.xh.fill(0);
+    this.xl[0] = x0 % 4294967296 | 0;
+    this.xh[0] = Math.floor(x0 / 4294967296) | 0;
+    this.pcLo = pcLo;
+    this.pcHi = pcHi;
+    this.el = 1;
+    this.spsel = 1;
+    this.nzcv = 0;
+    this.daif = PSR.DAIF_MASK;
+    this.pan = false;
+    this.il = false;
+    this.ss = false;
+    this.spEl0Lo = this.spEl0Hi = this.spEl1Lo = this.spEl1Hi = 0;
+    this.elrLo = this.elrHi = this.spsr = this.esr = this.farLo = this.farHi = this.vbarLo = this.vbarHi = 0;
+    this.sysregs.clear();
+    this.exclusivePa = -1;
+    this.timer.reset();
+    this.sctlr = 0x30d00800;
+    this.mmu.writeSctlr(this.sctlr, 0);
+    this.mmu.writeTcr(0, 0);
+    this.mmu.writeTtbr0(0, 0);
+    this.mmu.writeTtbr1(0, 0);
+    this.mmu.writeMair(0, 0);
+    this.tlbs.invalidate({ kind: "reset" });
+    this.translationChanged();
+  }
+
+  /** The pc as an unsigned bigint. */
+  get pc(): bigint {
+    return BigInt.asUintN(64, (BigInt(this.pcHi) << 32n) | BigInt(this.pcLo >>> 0));
+  }
+
+  /** X register `i` (0..30; 31 = XZR, 32 = the current SP) as an unsigned bigint. */
+  x(i: number): bigint {
+    return BigInt.asUintN(64, (BigInt(this.xh[i]!) << 32n) | BigInt(this.xl[i]! >>> 0));
+  }
+
+  /** Sets X register `i` (0..30, or 32 for the current SP) from the host. */
+  setX(i: number, v: bigint): void {
+    if (i === 31 || i > 32) return;
+    this.xl[i] = Number(BigInt.asUintN(32, v)) | 0;
+    this.xh[i] = Number(BigInt.asUintN(32, v >> 32n)) | 0;
+  }
+
+  /** PSTATE as SPSR_EL1 would record it. @spec ARCH-SPEC §3.7 "SPSR_EL1 / PSTATE layout" */
+  get pstate(): number {
+    return (this.nzcv | (this.pan ? PSR.PAN : 0) | (this.ss ? PSR.SS : 0) | (this.il ? PSR.IL : 0) | this.daif | (this.el << 2) | (this.el === 1 ? this.spsel : 0)) >>> 0;
+  }
+
+  /**
+   * Switches PSTATE.EL/SP to `el`/`spsel`, banking the stack pointer, and recomputes the
+   * translation context.
+   */
+  setElSp(el: number, spsel: number): void {
+    const oldBank = this.el === 1 && this.spsel === 1 ? 1 : 0;
+    const newBank = el === 1 && spsel === 1 ? 1 : 0;
+    if (oldBank !== newBank) {
+      if (oldBank === 1) { this.spEl1Lo = this.xl[REG_SP]!; this.spEl1Hi = this.xh[REG_SP]!; }
+      else { this.spEl0Lo = this.xl[REG_SP]!; this.spEl0Hi = this.xh[REG_SP]!; }
+      this.xl[REG_SP] = newBank === 1 ? this.spEl1Lo : this.spEl0Lo;
+      this.xh[REG_SP] = newBank === 1 ? this.spEl1Hi : this.spEl0Hi;
+    }
+    const elChanged = el !== this.el;
+    this.el = el;
+    this.spsel = spsel;
+    if (elChanged) this.translationChanged();
+  }
+
+  /** SP_EL0 / SP_EL1 as bigint, whichever is banked or current. */
+  spOf(el: 0 | 1): bigint {
+    const current = this.el === 1 && this.spsel === 1 ? 1 : 0;
+    const lo = el === current ? this.xl[REG_SP]! : el === 1 ? this.spEl1Lo : this.spEl0Lo;
+    const hi = el === current ? this.xh[REG_SP]! : el === 1 ? this.spEl1Hi : this.spEl0Hi;
+    return BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0));
+  }
+
+  /** Something that may raise or unmask an interrupt changed: stop after this instruction to check. */
+  interruptsChanged(): void {
+    this.stopAt = 0;
+  }
+
+  /** EL, PAN, SCTLR or a translation register changed: recompute derived state and drop the fast path. */
+  translationChanged(): void {
+    this.mmu.pan = this.pan;
+    const s = this.sctlr;
+    this.alignMask = (s & SCTLR.M) === 0 || (s & SCTLR.A) !== 0 ? 0xf : 0;
+    this.spAlignMask = (s & (this.el === 1 ? SCTLR.SA : SCTLR.SA0)) !== 0 ? 0xf : 0;
+    this.flushFast();
+  }
+
+  /** Drops every host fast-path entry. */
+  flushFast(): void {
+    this.rTagLo.fill(INVALID_TAG);
+    this.wTagLo.fill(INVALID_TAG);
+    this.fetchTagLo = INVALID_TAG;
+  }
+
+  /** Called for every bus write to RAM page `ppn` that did not go through the fast path. */
+  ramWritten(ppn: number): void {
+    if (this.decoded.delete(ppn) && this.fetchPpn === ppn) this.fetchTagLo = INVALID_TAG;
+  }
+
+  /**
+   * Takes a synchronous exception to EL1 at the current pc (the preferred return address for
+   * aborts, UNDEFINED and BRK). `far` is written when given.
+   */
+  exception(ec: number, iss: number, farLo?: number, farHi?: number): void {
+    takeException(this, VECTOR.SYNC, (ec << 26) | ESR_IL | iss, this.pcLo, this.pcHi, farLo, farHi);
+  }
+
+  /** An exception whose preferred return address is the next instruction (SVC, HVC, SMC). */
+  exceptionAfter(ec: number, iss: number): void {
+    const lo = (this.pcLo + 4) | 0;
+    const hi = (this.pcHi + ((lo >>> 0) < 4 ? 1 : 0)) | 0;
+    takeException(this, VECTOR.SYNC, (ec << 26) | ESR_IL | iss, lo, hi, undefined, undefined);
+  }
+
+  /** The UNDEFINED instruction exception (EC 0, Unknown reason). */
+  undefined(): void {
+    this.exception(EC.UNKNOWN, 0);
+  }
+
+  /** Physical IRQ input: the generic timer's outputs (there is no interrupt controller). */
+  irqPending(): boolean {
+    return this.timer.irq();
+  }
+
+  /** Takes the IRQ exception if one is pending and PSTATE.I is clear. Returns true if it did. */
+  checkInterrupts(): boolean {
+    if ((this.daif & PSR.I) !== 0 || !this.irqPending()) return false;
+    takeException(this, VECTOR.IRQ, 0, this.pcLo, this.pcHi, undefined, undefined);
+    return true;
+  }
+
+  /** ERET, as the instruction does it. */
+  eret(): void {
+    exceptionReturn(this);
+  }
+
+  /** Runs until `icount` reaches `limit` or something stops the loop (see {@link stopAt}). */
+  run(limit: number): void {
+    this.stopAt = limit;
+    execute(this);
+  }
+
+  /** Translates the pc and makes its page current. Returns null if an exception was taken. */
+  fetchSlow(): DecodedPage | null {
+    return fetchPage(this);
+  }
+
+  /** Decodes slot `i` of `p` (the current fetch page) from RAM. */
+  decodeSlot(p: DecodedPage, i: number): void {
+    this.bus.read(this.fetchPpn * 4096 + i * 4, 4);
+    decodeInto(p, i, this.bus.lo);
+  }
+
+  /** Invalidates the fetch fast path (after a branch to a misaligned target, ERET, ...). */
+  dropFetch(): void {
+    this.fetchTagLo = INVALID_TAG;
+  }
+}
