@@ -261,6 +261,13 @@ describe("source syntax and directives", () => {
     expect(words(assembleArm64Raw("nop\n.align 4\nret"))).toEqual([0xd503201f, 0xd503201f, 0xd503201f, 0xd503201f, 0xd65f03c0]);
   });
 
+  it("ldr Rt, =value loads from a literal pool placed at .ltorg or at the end of the section", () => {
+    expect(words(assembleArm64Raw("ldr x0, =0x1122334455667788\nldr w1, =7\nldr x2, =0x1122334455667788\nret"))).toEqual([
+      0x580000c0, 0x18000061, 0x58000082, 0xd65f03c0, 7, 0, 0x55667788, 0x11223344,
+    ]);
+    expect(words(assembleArm64Raw("ldr w0, =9\n.ltorg\nnop"))).toEqual([0x18000020, 9, 0xd503201f]);
+  });
+
   it("every mnemonic is listed, including each b.cond", () => {
     const all = mnemonics();
     for (const m of ["add", "ldxr", "b.hs", "tlbi", "msr", "ldtrsw", "ubfiz", "csetm"]) expect(all).toContain(m);

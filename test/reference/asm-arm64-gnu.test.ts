@@ -347,6 +347,13 @@ describe.skipIf(!have)("AArch64 assembler matches GNU as + ld", () => {
     expect(differential(lines, 400)).toEqual([]);
   });
 
+  it("ldr Rt, =value: literal pools per section and size, shared entries, at .ltorg and at the end", () => {
+    const src = ["_start:", " ldr x0, =0x1234", " ldr w1, =0x12345678", " ldr x2, =_start", " ldr x3, =0x1234", " ldr w4, =0x1234", " nop",
+      ".ltorg", " ldr x5, =0xdeadbeefcafe", " b .", " ldrsw x0, =-5", " ldr x1, =sym + 4", " ldr x2, =sym+4", "sym: ldr w3, =-1", ".pool",
+      " ldr w0, =5", ".byte 1", ".ltorg", " ldr x0, =0x77", ".data", ".word 1", " ldr x6, =msg", "msg: .asciz \"m\""].join("\n") + "\n";
+    expect(compareWithGnu(src)).toBeUndefined();
+  });
+
   it("directives, sections, local labels and alignment padding", () => {
     const src = [".equ K, 0x1234", ".set NEG, -77", "BIG = 1 << 40", ".text", ".globl _start", ".type _start, %function", "_start:",
       "  mov x0, #K", "  b 1f", "  .byte 1", "  .align 3", "1: add x0, x0, #NEG + 100", "  .hword 7", "  .balign 16", "  adrp x1, table",

@@ -13,6 +13,7 @@ import { BITFIELD } from "./bitfield.js";
 import { CONTROL } from "./control.js";
 import { applyA64Fixup } from "./fixups.js";
 import { type Handler, makeAsm } from "./insn.js";
+import { LiteralPools } from "./literals.js";
 import { LOGICAL } from "./logical.js";
 import { MEMORY } from "./memory.js";
 import { MULTIPLY } from "./multiply.js";
@@ -48,23 +49,30 @@ const inst: DirectiveHandler = (args, host) => {
 
 const ignore: DirectiveHandler = () => {};
 
-/** AArch64-specific directives of GNU as (`.xword` is 8 bytes; `.arch`/`.cpu` select nothing here). */
-const DIRECTIVES: ReadonlyMap<string, DirectiveHandler> = new Map([
-  [".xword", data(8)], [".dword", data(8)], [".inst", inst],
-  [".arch", ignore], [".arch_extension", ignore], [".cpu", ignore], [".variant_pcs", ignore],
-]);
+/**
+ * AArch64-specific directives of GNU as (`.xword` is 8 bytes; `.ltorg`/`.pool` place the current
+ * section's literal pool; `.arch`/`.cpu` select nothing here).
+ */
+function directives(pools: LiteralPools): ReadonlyMap<string, DirectiveHandler> {
+  const ltorg: DirectiveHandler = (_args, host) => pools.flush(host, host.currentSection());
+  return new Map([
+    [".xword", data(8)], [".dword", data(8)], [".inst", inst], [".ltorg", ltorg], [".pool", ltorg],
+    [".arch", ignore], [".arch_extension", ignore], [".cpu", ignore], [".variant_pcs", ignore],
+  ]);
+}
 
 const noRelax = (): never => { throw new Error("A64 has no relaxable instructions"); };
 
 /** A fresh AArch64 architecture for one assembly. */
 export function createArm64(): Architecture {
+  const pools = new LiteralPools();
   return {
     syntax: {
       comments: { lineComments: ["//"], lineStartComments: ["#"] },
       modifiers: "colon",
       expr: { relocOps: RELOC_OPS },
     },
-    directives: DIRECTIVES,
+    directives: directives(pools),
     codeAlignGranule: () => 1,
     padCode,
     instruction(mnemonic, args, ctx) {
@@ -72,7 +80,7 @@ export function createArm64(): Architecture {
       if (!handler) fail(`unknown instruction \`${mnemonic}'`);
       const where = args ? `${mnemonic} ${args}` : mnemonic;
       try {
-        handler(parseOperands(args, ctx), makeAsm(ctx), mnemonic);
+        handler(parseOperands(args, ctx), makeAsm(ctx, pools), mnemonic);
       } catch (e) {
         if (e instanceof SourceError) throw new SourceError(`${where}: ${e.message}`);
         throw e;
@@ -81,6 +89,7 @@ export function createArm64(): Architecture {
     relaxSize: noRelax,
     relaxTarget: noRelax,
     renderRelax: noRelax,
+    endOfInput: (host) => pools.flush(host),
     applyFixup: applyA64Fixup,
   };
 }

@@ -5,6 +5,7 @@
 import type { EmitContext, FixupSpec } from "../common/arch.js";
 import { fail } from "../common/errors.js";
 import type { Expr } from "../common/expr.js";
+import type { LiteralPools } from "./literals.js";
 import type { Mem, Modifier, Operand } from "./operands.js";
 import { CONDITIONS, type Reg, regName } from "./registers.js";
 
@@ -17,6 +18,8 @@ export type A64Fixup =
 /** The encoder's view of the driver. */
 export interface Asm {
   readonly ctx: EmitContext;
+  /** The literal pools of this assembly (`ldr Rt, =value`). */
+  readonly pools: LiteralPools;
   /** Emits one instruction word, with an optional fixup of the A64 kinds. */
   emit(word: number, fix?: { kind: A64Fixup; expr: Expr }): void;
 }
@@ -25,8 +28,8 @@ export interface Asm {
 export type Handler = (ops: Operand[], a: Asm, m: string) => void;
 
 /** Makes the Asm of one statement. */
-export function makeAsm(ctx: EmitContext): Asm {
-  return { ctx, emit: (word, fix) => { ctx.emit(word >>> 0, 4, fix as FixupSpec | undefined); } };
+export function makeAsm(ctx: EmitContext, pools: LiteralPools): Asm {
+  return { ctx, pools, emit: (word, fix) => { ctx.emit(word >>> 0, 4, fix as FixupSpec | undefined); } };
 }
 
 /** Fails unless there are exactly `n` operands (or one of the counts in `n`). */

@@ -1,7 +1,8 @@
 /**
  * Loads and stores (Arm ARM C4.1.94 "Loads and Stores"): single registers with unsigned
  * offset, unscaled (LDUR...), pre/post-index, register offset and literal addressing; the
- * unprivileged LDTR/STTR family; LDP/STP/LDPSW/LDNP/STNP; exclusives and acquire/release
+ * unprivileged LDTR/STTR family; `ldr Rt, =value` through literal pools (literals.ts);
+ * LDP/STP/LDPSW/LDNP/STNP; exclusives and acquire/release
  * (LDXR, STXR, LDAXR, STLXR, LDXP, STXP, LDAXP, STLXP, LDAR, STLR); PRFM.
  *
  * `ldr Rt, [Xn, #imm]` is encoded as GNU as does: the scaled unsigned-offset form when the offset
@@ -71,10 +72,19 @@ function registerForm(a: Asm, acc: Access, mem: Mem, rt: number): void {
   a.emit(0x38200800 | ldstBase(acc, mem.base, rt) | (index.num << 16) | (option << 13) | (s << 12));
 }
 
-/** Literal: opc 011 0 00 imm19 Rt (LDR W 00, LDR X 01, LDRSW 10, PRFM 11). */
+/**
+ * Literal: opc 011 0 00 imm19 Rt (LDR W 00, LDR X 01, LDRSW 10, PRFM 11), from a label or, for
+ * `=value`, from a literal-pool entry (8 bytes for LDR X, else 4).
+ */
 function literal(a: Asm, opc: number, rt: number, o: Operand): void {
+  if (o.k === "lit") {
+    if (opc === 3) fail("prfm takes no `=value'");
+    const size = opc === 1 ? 8 : 4;
+    const target = a.pools.entry(a.ctx.section.name, size, o.e, a.ctx.constValue(o.e));
+    a.emit((opc << 30) | 0x18000000 | rt, { kind: "b19", expr: target });
+    return;
+  }
   if (o.k !== "imm") fail("expected a memory operand or a label");
-  if (o.text.startsWith("=")) fail("literal pools (`ldr Rt, =value') are not supported");
   a.emit((opc << 30) | 0x18000000 | rt, { kind: "b19", expr: o.e });
 }
 
@@ -116,7 +126,7 @@ function single(root: string, kind: "any" | "unscaled" | "unpriv"): Handler {
     const rt = rz(ops, 0);
     const acc = accessFor(root, rt);
     const o = ops[1]!;
-    if (kind === "any" && o.k === "imm") {
+    if (kind === "any" && (o.k === "imm" || o.k === "lit")) {
       if (root !== "ldr" && root !== "ldrsw") fail("only ldr and ldrsw take a literal address");
       return literal(a, root === "ldrsw" ? 2 : rt.x ? 1 : 0, rt.num, o);
     }

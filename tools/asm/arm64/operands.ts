@@ -30,6 +30,8 @@ export type Operand =
   /** `#expr` or a bare expression (also names: condition codes, system registers...). */
   | { k: "imm"; e: Expr; text: string }
   | { k: "mod"; m: Modifier; text: string }
+  /** `=expr`: a literal-pool constant (`ldr Rt, =value`). */
+  | { k: "lit"; e: Expr; text: string }
   | { k: "mem"; mem: Mem; text: string };
 
 /** A memory operand. */
@@ -86,6 +88,7 @@ function parseMem(text: string, ctx: EmitContext): Mem {
 function parseOperand(text: string, ctx: EmitContext): Operand {
   if (text === "") fail("empty operand");
   if (text.startsWith("[")) return { k: "mem", mem: parseMem(text, ctx), text };
+  if (text.startsWith("=")) return { k: "lit", e: ctx.parseExpr(text.slice(1)), text };
   const r = parseReg(text);
   if (r) return { k: "reg", r, text };
   const m = parseModifier(text, ctx);

@@ -28,7 +28,7 @@
  *     applyFixup: (fx) => fail(`unexpected fixup ${fx.kind}`),
  *   };
  */
-import type { DirectiveHandler } from "./directives.js";
+import type { DirectiveHandler, DirectiveHost } from "./directives.js";
 import type { Expr, ExprSyntax, Lookup, NameHook, Val } from "./expr.js";
 import type { ModifierStyle } from "./lexer.js";
 import type { Fixup, FixupKind, Section } from "./sections.js";
@@ -121,6 +121,12 @@ export interface Architecture {
   relaxTarget(spec: unknown): Expr;
   /** Renders relaxable fragment `spec` of `size` bytes at `site`. */
   renderRelax(spec: unknown, size: number, site: PatchSite): void;
+  /**
+   * Called once after the last statement, before layout: may still emit into sections through
+   * the host (AArch64 flushes its literal pools here). Symbols it needs can be named with
+   * `internalSymbol` and defined with `host.defineSymbol(name, host.expr("."), true)`.
+   */
+  endOfInput?(host: DirectiveHost): void;
   /** Called once addresses are final, before any fixup is applied (RISC-V indexes its auipcs). */
   beforeRender?(sections: readonly Section[], lookup: Lookup): void;
   /** Patches an instruction fixup (kind other than d1..d8) at `site`. */

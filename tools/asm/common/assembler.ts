@@ -52,7 +52,16 @@ function defaultFlags(name: string): { flags: string; nobits: boolean } {
 /** Internal symbol names start with a control character so they never clash with user names. */
 const ANON = "\u0001";
 const LOCAL = "\u0002";
-const isInternal = (name: string): boolean => name.startsWith(ANON) || name.startsWith(LOCAL);
+const INTERNAL = "\u0003";
+const isInternal = (name: string): boolean => name.startsWith(ANON) || name.startsWith(LOCAL) || name.startsWith(INTERNAL);
+
+/**
+ * A symbol name no source can write, for symbols an architecture defines for itself (AArch64
+ * literal pool entries): usable in expressions, left out of the symbol table.
+ */
+export function internalSymbol(tag: string): string {
+  return `${INTERNAL}${tag}`;
+}
 
 const NO_FIXUP: FixupRef = { fixupId: -1 };
 
@@ -167,6 +176,7 @@ class Assembler implements DirectiveHost {
     [this.section, this.previous] = top;
   }
   previousSection(): void { [this.section, this.previous] = [this.previous, this.section]; }
+  currentSection(): string { return this.section.name; }
 
   expr(text: string): Expr { return parseExpression(text, this.hook, this.arch.syntax.expr, this.arch.syntax.modifiers); }
 
@@ -362,6 +372,7 @@ class Assembler implements DirectiveHost {
 
   /** Lays out, renders and collects symbols. */
   finish(base: bigint): Assembly {
+    this.located(this.line, () => this.arch.endOfInput?.(this));
     this.allocateCommons();
     const all = [...this.sections.values()];
     const order = [
@@ -387,6 +398,7 @@ class Assembler implements DirectiveHost {
       symbols.push({ name, value, section: label.sec, global: this.globals.has(name), type: this.types.get(name) });
     }
     for (const name of this.equs.keys()) {
+      if (isInternal(name)) continue;
       let value: bigint | undefined;
       try {
         value = this.finalLookup(name)?.off;

@@ -16,6 +16,8 @@ export interface DirectiveHost {
   pushSection(): void;
   popSection(): void;
   previousSection(): void;
+  /** The name of the section being assembled into. */
+  currentSection(): string;
   expr(text: string): Expr;
   /** An expression that must be a constant now. */
   constant(text: string, what: string): bigint;

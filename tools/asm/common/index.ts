@@ -23,7 +23,7 @@
  * adds file and line. During rendering, errors name the line of the fixup or fragment.
  */
 export type { Architecture, ArchSyntax, EmitContext, FixupRef, FixupSpec, PatchSite } from "./arch.js";
-export { assemble, type Assembly, type SymbolInfo } from "./assembler.js";
+export { assemble, type Assembly, internalSymbol, type SymbolInfo } from "./assembler.js";
 export { alignment, data, type DirectiveHandler, type DirectiveHost, DIRECTIVES } from "./directives.js";
 export { AsmError, fail, LineError, SourceError } from "./errors.js";
 export {
