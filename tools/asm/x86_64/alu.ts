@@ -7,17 +7,9 @@
  *   IMUL (F7/5, 0F AF, 69, 6B), SAL/SAR/SHL/SHR and RCL/RCR/ROL/ROR (C0, C1, D0–D3), SHLD/SHRD.
  */
 import {
-  arity, emit, fitsImm8, type Handler, immFor, isGpr, isImm, isMem, isRm, mismatch, operandSize, type Size, w,
-  type X86Context,
+  arity, emit, fitsImm8, type Handler, imm8, immFor, isGpr, isImm, isMem, isRm, mismatch, operandSize, w,
 } from "./forms.js";
 import type { Operand } from "./operands.js";
-import type { Expr } from "./shared.js";
-
-/** The constant an imm8 form writes: the value read at operand size, as a signed byte. */
-function imm8Expr(ctx: X86Context, e: Expr, size: Size): Expr {
-  const v = ctx.constValue(e)!;
-  return { k: "num", v: BigInt.asIntN(8, size === 8 ? v : BigInt.asIntN(size * 8, v)) };
-}
 
 const isAcc = (o: Operand | undefined): boolean => isGpr(o) && o.reg.num === 0;
 
@@ -29,7 +21,7 @@ export function aluOp(n: number): Handler {
     if (isImm(src) && isRm(dst)) {
       const size = operandSize(insn, [dst], 4);
       if (size !== 1 && fitsImm8(ctx, src.expr, size)) {
-        emit(ctx, insn, { opcode: [0x83], size, reg: n, rm: dst, imms: [{ expr: imm8Expr(ctx, src.expr, size), size: 1, range: "s" }] });
+        emit(ctx, insn, { opcode: [0x83], size, reg: n, rm: dst, imms: [imm8(ctx, src.expr, size)] });
       } else if (isAcc(dst)) {
         emit(ctx, insn, { opcode: [w(0x04 + 8 * n, size)], size, imms: [immFor(src.expr, size)], extraRegs: [(dst as Operand & { k: "reg" }).reg] });
       } else {
@@ -93,7 +85,7 @@ export const imul: Handler = (insn, ctx) => {
   const size = operandSize(insn, [rm, src]);
   if (size === 1) mismatch(insn);
   if (fitsImm8(ctx, a.expr, size)) {
-    emit(ctx, insn, { opcode: [0x6b], size, reg: src.reg, rm, imms: [{ expr: imm8Expr(ctx, a.expr, size), size: 1, range: "s" }] });
+    emit(ctx, insn, { opcode: [0x6b], size, reg: src.reg, rm, imms: [imm8(ctx, a.expr, size)] });
   } else {
     emit(ctx, insn, { opcode: [0x69], size, reg: src.reg, rm, imms: [immFor(a.expr, size)] });
   }

@@ -115,6 +115,12 @@ export function fitsImm8(ctx: X86Context, e: Expr, size: Size): boolean {
   return n >= -128n && n <= 127n;
 }
 
+/** The sign-extended imm8 of a constant for which fitsImm8 holds. */
+export function imm8(ctx: X86Context, e: Expr, size: Size): Imm {
+  const v = ctx.constValue(e)!;
+  return { expr: { k: "num", v: BigInt.asIntN(8, size === 8 ? v : BigInt.asIntN(size * 8, v)) }, size: 1, range: "s" };
+}
+
 /** The opcode for byte operands (`byteOp`) or wider ones (`byteOp + 1`), the usual x86 pattern. */
 export const w = (byteOp: number, size: Size): number => (size === 1 ? byteOp : byteOp + 1);
 

@@ -9,10 +9,9 @@
  *   (58+r, 8F/0, 0F A1/A9), XCHG (86, 87, 90+r), CMPXCHG (0F B0/B1), XADD (0F C0/C1), BSWAP (0F C8+r).
  */
 import {
-  arity, emit, type Handler, immFor, type Insn, isGpr, isImm, isMem, isRm, mismatch, operandSize, type RegOp, type Size, w,
-  type X86Context,
+  arity, emit, fitsImm8, type Handler, imm8, immFor, type Insn, isGpr, isImm, isMem, isRm, type MemOp, mismatch, operandSize,
+  type RegOp, type Size, w, type X86Context,
 } from "./forms.js";
-import type { MemOp } from "./forms.js";
 import { defaultSegment } from "./encode.js";
 import type { Operand } from "./operands.js";
 import { SEGMENT_PREFIX } from "./registers.js";
@@ -149,9 +148,7 @@ const push: Handler = (insn, ctx) => {
   if (isImm(op)) {
     const size = operandSize(insn, [], 8);
     if (size !== 8 && size !== 2) mismatch(insn);
-    const v = ctx.constValue(op.expr);
-    const short = v !== undefined && BigInt.asIntN(size * 8, v) >= -128n && BigInt.asIntN(size * 8, v) <= 127n && (size === 2 ? v >= -32768n && v <= 65535n : v >= -(1n << 31n) && v < (1n << 31n));
-    if (short) return emit(ctx, insn, { opcode: [0x6a], size, noW: true, imms: [{ expr: { k: "num", v: BigInt.asIntN(8, v!) }, size: 1, range: "s" }] });
+    if (fitsImm8(ctx, op.expr, size)) return emit(ctx, insn, { opcode: [0x6a], size, noW: true, imms: [imm8(ctx, op.expr, size)] });
     return emit(ctx, insn, { opcode: [0x68], size, noW: true, imms: [immFor(op.expr, size)] });
   }
   pushPop(insn, ctx, 0x50, 0xff, 6);
