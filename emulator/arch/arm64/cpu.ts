@@ -22,6 +22,9 @@ import type { Pair } from "./alu.js";
 
 const INVALID_TAG = 1;
 
+/** SCTLR_EL1 at reset: QEMU's Cortex-A57 value (SA, SA0, nTWI, nTWE, SPAN, RES1 bits; M = 0). */
+export const SCTLR_RESET = 0x00c50838;
+
 /**
  * Handler of HVC and SMC from EL1 (the firmware: PSCI). Returns true if it handled the call
  * (it sets X0 and the core continues after the instruction), false to make the instruction
@@ -92,6 +95,8 @@ export class Arm64Cpu {
   waiting = false;
   /** Exclusive monitor: physical address of the last LDXR, or -1. */
   exclusivePa = -1;
+  /** Size in bytes of the access that set the monitor. */
+  exclusiveSize = 0;
   readonly timer: GenericTimer;
   readonly mmu: Arm64Translator;
   readonly tlbs: TlbSet;
@@ -155,7 +160,7 @@ export class Arm64Cpu {
     this.pcHi = pcHi;
     this.el = 1;
     this.spsel = 1;
-    this.nzcv = 0;
+    this.nzcv = PSR.Z; // UNKNOWN at reset; QEMU starts with Z set
     this.daif = PSR.DAIF_MASK;
     this.pan = false;
     this.il = false;
@@ -165,7 +170,7 @@ export class Arm64Cpu {
     this.sysregs.clear();
     this.exclusivePa = -1;
     this.timer.reset();
-    this.sctlr = 0x30d00800;
+    this.sctlr = SCTLR_RESET;
     this.mmu.writeSctlr(this.sctlr, 0);
     this.mmu.writeTcr(0, 0);
     this.mmu.writeTtbr0(0, 0);

@@ -140,7 +140,10 @@ function exclusive(c: Arm64Cpu, aux: number, rt: number, rs: number, lo: number,
   if (isLoad) {
     if (!load(c, lo, hi, size, c.el, true)) return false;
     writeLoaded(c, rt, c.ldLo, c.ldHi, aux & 3);
-    if (excl) c.exclusivePa = c.mmu.translate(lo, hi, LOAD, c.el);
+    if (excl) {
+      c.exclusivePa = c.mmu.translate(lo, hi, LOAD, c.el);
+      c.exclusiveSize = size;
+    }
     return true;
   }
   if (!excl) return store(c, lo, hi, size, c.xl[rt]!, c.xh[rt]!, c.el, true);
@@ -149,7 +152,8 @@ function exclusive(c: Arm64Cpu, aux: number, rt: number, rs: number, lo: number,
   // A store whose monitor check fails makes no access (as QEMU); otherwise the store's own
   // alignment and translation checks apply before it is performed.
   let ok = false;
-  if (monitored >= 0) {
+  // A size different from the LDXR's fails (CONSTRAINED UNPREDICTABLE; QEMU's choice).
+  if (monitored >= 0 && size === c.exclusiveSize) {
     const pa = (lo & (size - 1)) === 0 ? c.mmu.translate(lo, hi, STORE, c.el) : monitored;
     if (pa === monitored) {
       if (!store(c, lo, hi, size, c.xl[rt]!, c.xh[rt]!, c.el, true)) return false;
