@@ -2,15 +2,16 @@
  * Bit instructions: BT/BTS/BTR/BTC (register and immediate offsets, bit strings in memory),
  * BSF/BSR, TZCNT/LZCNT/POPCNT, and the atomic read-modify-writes CMPXCHG and XADD (atomic by
  * construction: one CPU, and each instruction completes before the next).
- * Undefined flags: BT* leave OF/SF/AF/PF unchanged; BSF/BSR change only ZF and leave the destination
- * unchanged for a zero source (as AMD documents and QEMU does).
+ * Undefined flags: BT* leave OF/SF/AF/PF unchanged; BSF/BSR set the flags of a logical operation on
+ * the source (as QEMU) and leave the destination unchanged for a zero source (as AMD documents and
+ * QEMU does); TZCNT/LZCNT clear OF/SF/AF/PF (as QEMU).
  * @spec Intel SDM Vol. 2A "BT", "BTC", "BTR", "BTS", "BSF", "BSR", "CMPXCHG", Vol. 2B "LZCNT",
  * "POPCNT", "TZCNT", Vol. 2C "XADD"
  */
 import type { X86Cpu } from "./cpu.js";
 import { RFLAGS, STATUS_FLAGS } from "./defs.js";
 import { Op, type Insn } from "./insn.js";
-import { add, sub } from "./alu.js";
+import { add, logicFlags, sub } from "./alu.js";
 import { getReg, readRM, readRMW, setReg, writeRM } from "./operands.js";
 import { LOAD, STORE } from "./mmu.js";
 
@@ -78,14 +79,15 @@ export function bitScan(c: X86Cpu, i: Insn): boolean {
   const bits = size * 8;
   switch (i.op) {
     case Op.BSF: case Op.BSR:
-      if (zero) { c.rflags |= ZF; return true; }
-      c.rflags &= ~ZF;
-      setReg(c, i.reg, size, i.op === Op.BSF ? lowest(lo, hi) : highest(lo, hi), 0);
+      // ZF = source is zero; the undefined CF, OF, SF, AF, PF as QEMU: logic flags of the source.
+      logicFlags(c, size, lo, hi);
+      if (!zero) setReg(c, i.reg, size, i.op === Op.BSF ? lowest(lo, hi) : highest(lo, hi), 0);
       return true;
     case Op.TZCNT: case Op.LZCNT: {
       const n = zero ? bits : i.op === Op.TZCNT ? lowest(lo, hi) : bits - 1 - highest(lo, hi);
       setReg(c, i.reg, size, n, 0);
-      c.rflags = (c.rflags & ~(CF | ZF)) | (zero ? CF : 0) | (n === 0 ? ZF : 0);
+      // The undefined OF, SF, AF, PF are cleared (as QEMU).
+      c.rflags = (c.rflags & ~STATUS_FLAGS) | (zero ? CF : 0) | (n === 0 ? ZF : 0);
       return true;
     }
     default: {
