@@ -62,11 +62,10 @@ export function decodeBitmask(f: BitmaskFields, size: 32 | 64): bigint | undefin
   const levels = e - 1;
   const s = f.imms & levels, r = f.immr & levels;
   if (s === levels || (size === 32 && f.n === 1)) return undefined;
-  let elt = rotr((1n << BigInt(s + 1)) - 1n, r, e);
+  const elt = rotr((1n << BigInt(s + 1)) - 1n, r, e);
   let out = 0n;
   for (let i = 0; i < size; i += e) out |= elt << BigInt(i);
-  elt = out;
-  return BigInt.asUintN(size, elt);
+  return out;
 }
 
 /**
@@ -80,9 +79,4 @@ export function wideChunk(value: bigint, size: 32 | 64): [number, number] | unde
     if ((v & ~(0xffffn << shift)) === 0n) return [Number(v >> shift), hw];
   }
   return undefined;
-}
-
-/** True when v is representable in `size` bits as either an unsigned or a signed number. */
-export function fitsBits(v: bigint, size: number): boolean {
-  return v >= -(1n << BigInt(size - 1)) && v < 1n << BigInt(size);
 }

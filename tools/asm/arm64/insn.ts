@@ -88,14 +88,6 @@ export function inRange(v: bigint, lo: number, hi: number, what = "immediate"): 
   return Number(v);
 }
 
-/** Modifier operand i, or undefined when there are only i operands. */
-export function modAt(ops: Operand[], i: number): Modifier | undefined {
-  const o = ops[i];
-  if (o === undefined) return undefined;
-  if (o.k !== "mod") fail(`operand ${i + 1} must be a shift or extend, not \`${o.text}'`);
-  return o.m;
-}
-
 /** The amount of a modifier (0 when not written), a constant in [0, max]. */
 export function modAmount(a: Asm, m: Modifier, max: number): number {
   return m.amount === undefined ? 0 : inRange(constant(a, m.amount, "shift amount"), 0, max, "shift amount");
