@@ -226,6 +226,10 @@ describe("errors: one line, file:line: message", () => {
     expect(asmError("lgdtl (%rax)").message).toMatch(/invalid instruction suffix for `lgdt'/);
     expect(text("callq f\nf: leaveq\nlretq\nretw\npushw %fs")).toBe("e8 00 00 00 00 c9 48 cb 66 c3 66 0f a0");
   });
+  it("notrack (CET) only before an indirect jmp or call", () => {
+    expect(text("notrack jmp *%r11")).toBe("3e 41 ff e3");
+    expect(asmError("notrack jmp 1f\n1:").message).toMatch(/expecting indirect branch instruction after `notrack'/);
+  });
   it("`*' only before the operand of jmp and call", () => {
     expect(asmError("add *%rax, %rbx").message).toMatch(/indirect operand/);
     expect(text("callw *%ax")).toBe("66 ff d0");

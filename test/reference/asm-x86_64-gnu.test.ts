@@ -167,7 +167,8 @@ function broadSource(): string {
     "push (%rax)", "pushq 8(%rsp)", "pushw (%rbx)", "pop (%rax)", "popq 16(%rsp,%rcx,8)", "popw (%rdx)", "push %fs", "push %gs", "pop %fs", "pop %gs",
     "pushf", "popf", "pushfq", "popfq", "pushfw", "popfw");
   add("jmp *%rax", "jmp *%r11", "jmp *(%rax)", "jmp *8(%rbx)", "jmpq *(%rip)", "jmp *data_l(%rip)", "jmp *data_l(,%rax,8)", "call *%rax",
-    "call *%r12", "callq *8(%rbx)", "call *%fs:0x10", "ret", "retq", "ret $8", "lret", "lret $16",
+    "call *%r12", "callq *8(%rbx)", "call *%fs:0x10", "notrack jmp *%rax", "notrack call *8(%rax)", "notrack jmp *%r11",
+    "notrack jmp *(%rax,%rbx,8)", "jmp %rax", "callw *%ax", "jmpw *(%rax)", "ret", "retq", "ret $8", "lret", "lret $16",
     "int $0x80", "int $3", "int3", "int1", "iret", "iretq", "iretw", "iretl", "syscall", "sysret", "sysretq", "sysretl");
   add("rdmsr", "wrmsr", "swapgs", "invlpg (%rax)", "invlpg data_l", "invpcid (%rax), %rbx", "invpcid 8(%r12), %r9", "lgdt (%rax)", "lidt 6(%rsp)",
     "sgdt (%rbx)", "sidt (%rbx)", "lgdtq gdt_ptr", "lidtq (%rdi)", "ltr %ax", "ltr (%rax)", "ltr %r9w", "lldt %cx", "str %ax", "sldt (%rax)", "hlt", "cli", "sti", "stac", "clac",
@@ -208,6 +209,14 @@ void puts_serial(const char *s) { while (*s) outb(0x3f8, *s++); }
 u64 fib(int n) { u64 a = 0, b = 1; for (int i = 0; i < n; i++) { u64 t = a + b; a = b; b = t; } return a; }
 int sw(int x) { switch (x) { case 0: return 10; case 1: return 22; case 2: return 35; case 3: return 47; case 4: return 51; case 5: return 68; default: return -1; } }
 long divmod(long a, long b) { return a / b + a % b; }
+int dispatch(int x, int *p) {
+  switch (x) {
+    case 0: p[0]++; break; case 1: p[3] -= 2; break; case 2: p[1] ^= 7; break; case 3: p[2] = p[0]; break;
+    case 4: p[5] = 9; break; case 5: p[4] <<= 1; break; case 6: return p[6]; case 7: p[7] = p[1] * 3; break;
+    default: return -2;
+  }
+  return p[0] + 1;
+}
 unsigned long udiv(unsigned long a, unsigned long b) { return a / b * 3 + (a >> 7) + (a << (b & 63)); }
 int find(struct node *n, u64 key) { for (; n; n = n->next) if (n->key == key) return n->val; return -1; }
 void *memset(void *d, int c, unsigned long n) { unsigned char *p = d; while (n--) *p++ = (unsigned char)c; return d; }
@@ -223,7 +232,7 @@ __int128 mul128(__int128 a, __int128 b) { return a * b; }
 unsigned __int128 shl128(unsigned __int128 a, int n) { return a << n; }
 void _start(void) {
   puts_serial(name(sw(3) & 3));
-  sink = fib(40) + divmod(100, 7) + udiv(1000, 3) + bits(sink) + sext(-3, 1000) + bswap(sink) + sum() + (u64)mul128(sink, 77) + (u64)shl128(sink, 70);
+  sink = fib(40) + divmod(100, 7) + dispatch((int)sink, bigarr) + udiv(1000, 3) + bits(sink) + sext(-3, 1000) + bswap(sink) + sum() + (u64)mul128(sink, 77) + (u64)shl128(sink, 70);
   for (;;) __asm__ volatile("hlt");
 }
 `;
@@ -322,7 +331,7 @@ describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
     expect(compareWithGnu(`${lines.join("\n")}\n`)).toBeUndefined();
   });
 
-  it("compiler output (clang and gcc, -O0/-O2/-Os/-O3, small and kernel code models)", () => {
+  it("compiler output (clang and gcc, -O0/-O2/-Os/-O3, small and kernel code models, CET endbr64/notrack)", () => {
     writeFileSync(join(dir, "prog.c"), C_PROGRAM);
     let compiled = 0;
     for (const [cc, extra] of COMPILERS) {
@@ -330,7 +339,7 @@ describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
         console.log(`skipping ${cc}: not installed`);
         continue;
       }
-      for (const opt of [["-O0"], ["-O2"], ["-Os"], ["-O3", "-mcmodel=kernel"]]) {
+      for (const opt of [["-O0"], ["-O2"], ["-Os"], ["-O3", "-mcmodel=kernel"], ["-O2", "-fcf-protection=full"]]) {
         const out = join(dir, `prog-${cc}${opt.join("")}.s`);
         run(cc, [...extra, ...opt, "-S", "-mgeneral-regs-only", "-mno-red-zone", "-ffreestanding", "-fno-pic",
           "-fno-asynchronous-unwind-tables", join(dir, "prog.c"), "-o", out]);

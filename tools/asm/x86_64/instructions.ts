@@ -16,13 +16,16 @@ const TABLE = new Map<string, Handler>([
   ...[...CONDITIONS].flatMap(([c, n]): [string, Handler][] => [[`set${c}`, setcc(n)], [`cmov${c}`, cmov(n)]]),
 ]);
 
+/** LOCK: the instruction's memory access is atomic. */
+const LOCK = 0xf0;
+/** CET: an indirect jmp/call that need not land on ENDBR64 (the DS override byte). */
+const NOTRACK = 0x3e;
+
 /** Prefix mnemonics and their bytes. @spec Intel SDM Vol. 2A §2.1.1 (groups 1 and 3, 4) */
 export const PREFIXES: ReadonlyMap<string, number> = new Map([
   ["lock", 0xf0], ["rep", 0xf3], ["repe", 0xf3], ["repz", 0xf3], ["repne", 0xf2], ["repnz", 0xf2],
-  ["data16", 0x66],
+  ["data16", 0x66], ["notrack", NOTRACK],
 ]);
-
-const LOCK = 0xf0;
 
 /** Instructions LOCK may precede. @spec Intel SDM Vol. 2A LOCK ("the LOCK prefix can be prepended only to...") */
 const LOCKABLE = new Set(["add", "adc", "and", "btc", "btr", "bts", "cmpxchg", "cmpxchg8b", "cmpxchg16b", "dec", "inc", "neg", "not",
@@ -86,7 +89,9 @@ export function assembleInstruction(mnemonic: string, args: string, ctx: X86Cont
     const ops: Operand[] = splitOperands(rest).map((o) => parseOperand(o, parseExpr));
     const insn: Insn = { name: found.name, ops, suffix: found.suffix, prefixes };
     if (prefixes.includes(LOCK) && !lockable(insn)) fail("expecting lockable instruction after `lock'");
-    if (ops.some((o) => o.k !== "imm" && o.star) && insn.name !== "jmp" && insn.name !== "call") fail(`indirect operand (\`*') for \`${insn.name}'`);
+    const indirectBranch = (insn.name === "jmp" || insn.name === "call") && ops.length === 1 && (ops[0]!.k === "reg" || (ops[0]!.k === "mem" && ops[0]!.star));
+    if (ops.some((o) => o.k !== "imm" && o.star) && !indirectBranch) fail(`indirect operand (\`*') for \`${insn.name}'`);
+    if (prefixes.includes(NOTRACK) && !indirectBranch) fail("expecting indirect branch instruction after `notrack'");
     found.handler(insn, ctx);
   } catch (e) {
     if (e instanceof SourceError) throw new SourceError(`${text}: ${e.message}`);
