@@ -25,7 +25,7 @@ export const INSTRUCTIONS: ReadonlyMap<string, Handler> = new Map([
   ...ARITH, ...LOGICAL, ...BITFIELD, ...MULTIPLY, ...MEMORY, ...CONTROL, ...SYSTEM,
 ]);
 
-/** NOP (C6.2 "NOP"). */
+/** NOP. @spec Arm ARM (DDI 0487) C6.2 "NOP" */
 const NOP = 0xd503201f;
 
 /** Relocation operators accepted in expressions (see fixups.ts for where each may appear). */

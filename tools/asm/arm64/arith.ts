@@ -1,8 +1,10 @@
 /**
- * Add/subtract (immediate, shifted register, extended register; Arm ARM C4.1.92/C4.1.95),
+ * Add/subtract (immediate, shifted register, extended register),
  * add/subtract with carry, and their aliases (CMP, CMN, NEG, NEGS, NGC, NGCS, MOV to/from SP).
  * Like GNU as: a negative immediate flips ADD and SUB; an immediate that is a multiple of 4096
  * above 4095 uses `lsl #12`; SP as destination or first source selects the extended form.
+ * @spec Arm ARM (DDI 0487) C4.1 "A64 instruction set encoding": Add/subtract (immediate), Add/subtract
+ *   (shifted register), Add/subtract (extended register), Add/subtract (with carry); C6.2 aliases
  */
 import { fail } from "../common/errors.js";
 import type { Expr } from "../common/expr.js";

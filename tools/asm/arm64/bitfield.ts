@@ -1,8 +1,9 @@
 /**
  * Bitfield moves (SBFM, BFM, UBFM) with their aliases (LSL/LSR/ASR immediate, SBFX, UBFX,
  * SBFIZ, UBFIZ, BFI, BFXIL, BFC, SXTB, SXTH, SXTW, UXTB, UXTH), EXTR and ROR, and the
- * register shifts (LSLV... and LSL/LSR/ASR/ROR with a register amount). Arm ARM C4.1.92
- * "Bitfield", "Extract"; C4.1.95 "Data-processing (2 source)".
+ * register shifts (LSLV... and LSL/LSR/ASR/ROR with a register amount).
+ * @spec Arm ARM (DDI 0487) C4.1 "A64 instruction set encoding": Data Processing -- Immediate
+ *   (Bitfield, Extract), Data Processing -- Register (Data-processing (2 source)); C6.2 aliases
  */
 import { fail } from "../common/errors.js";
 import { type Asm, count, type Handler, immIn, rz, sameWidth, sf } from "./insn.js";

@@ -1,8 +1,9 @@
 /**
- * Branches and PC-relative addresses (Arm ARM C4.1.93 "Branches, Exception Generating and
- * System instructions", C4.1.92 "PC-rel. addressing"): B, BL, B.cond, CBZ, CBNZ, TBZ, TBNZ,
+ * Branches and PC-relative addresses: B, BL, B.cond, CBZ, CBNZ, TBZ, TBNZ,
  * BR, BLR, RET, ADR, ADRP. Targets are always patched after layout (fixups b26/b19/b14/adr/adrp),
  * with range and alignment checked then: GNU as does not relax A64 branches, it reports them.
+ * @spec Arm ARM (DDI 0487) C4.1 "A64 instruction set encoding": Branches, Exception Generating and
+ *   System instructions; PC-rel. addressing
  */
 import { fail } from "../common/errors.js";
 import { type Asm, count, type Handler, imm, immIn, relocOf, rz, sf } from "./insn.js";

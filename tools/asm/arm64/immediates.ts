@@ -1,7 +1,8 @@
 /**
- * A64 immediate encodings: logical (bitmask) immediates (Arm ARM C6.2 "DecodeBitMasks" run
+ * A64 immediate encodings: logical (bitmask) immediates (the DecodeBitMasks pseudocode run
  * backwards) and the 16-bit chunks of move-wide immediates. BigInt is fine here: this runs once
  * per assembled instruction.
+ * @spec Arm ARM (DDI 0487) J1 shared pseudocode "DecodeBitMasks"; C6.2 "MOV (wide immediate)"
  */
 
 const MASK64 = (1n << 64n) - 1n;

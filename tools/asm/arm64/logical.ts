@@ -1,10 +1,13 @@
 /**
- * Logical operations (immediate with the bitmask encoding, shifted register; Arm ARM C4.1.92,
- * C4.1.95), move wide (MOVZ, MOVN, MOVK) and the aliases TST, MVN and MOV.
+ * Logical operations (immediate with the bitmask encoding, shifted register), move wide (MOVZ,
+ * MOVN, MOVK) and the aliases TST, MVN and MOV.
  *
  * `mov Rd, #imm` is chosen as GNU as does: MOVZ if the value is one 16-bit chunk, else MOVN if
  * its inverse is, else ORR with a logical immediate, else an error. `bic Rd, Rn, #imm` is AND
  * with the inverted immediate, as GNU accepts it (GNU takes no immediate for bics, orn, eon).
+ * @spec Arm ARM (DDI 0487) C4.1 "A64 instruction set encoding": Logical (immediate), Logical (shifted
+ *   register), Move wide (immediate); C6.2 "MOV (wide immediate)", "MOV (inverted wide immediate)",
+ *   "MOV (bitmask immediate)"
  */
 import { fail } from "../common/errors.js";
 import type { Expr } from "../common/expr.js";

@@ -1,5 +1,5 @@
 /**
- * Loads and stores (Arm ARM C4.1.94 "Loads and Stores"): single registers with unsigned
+ * Loads and stores: single registers with unsigned
  * offset, unscaled (LDUR...), pre/post-index, register offset and literal addressing; the
  * unprivileged LDTR/STTR family; `ldr Rt, =value` through literal pools (literals.ts);
  * LDP/STP/LDPSW/LDNP/STNP; exclusives and acquire/release
@@ -8,6 +8,7 @@
  * `ldr Rt, [Xn, #imm]` is encoded as GNU as does: the scaled unsigned-offset form when the offset
  * is a non-negative multiple of the access size that fits, else LDUR/STUR when it lies in
  * [-256, 255], else an error.
+ * @spec Arm ARM (DDI 0487) C4.1 "A64 instruction set encoding": Loads and Stores (all classes used here)
  */
 import { fail } from "../common/errors.js";
 import type { Expr } from "../common/expr.js";

@@ -2,7 +2,8 @@
  * Data-processing (1 source: RBIT, REV16, REV32, REV/REV64, CLZ, CLS), (3 source: MADD, MSUB,
  * SMADDL, SMSUBL, UMADDL, UMSUBL, SMULH, UMULH and the MUL, MNEG, SMULL, SMNEGL, UMULL, UMNEGL
  * aliases), conditional select (CSEL, CSINC, CSINV, CSNEG; CSET, CSETM, CINC, CINV, CNEG) and
- * conditional compare (CCMP, CCMN). Arm ARM C4.1.95.
+ * conditional compare (CCMP, CCMN).
+ * @spec Arm ARM (DDI 0487) C4.1 "A64 instruction set encoding": Data Processing -- Register; C6.2 aliases
  */
 import { fail } from "../common/errors.js";
 import { type Asm, cond, count, type Handler, immIn, rz, sameWidth, sf } from "./insn.js";

@@ -1,7 +1,8 @@
 /**
- * AArch64 general-purpose register names and condition codes (Arm ARM DDI 0487, C1.2.4
- * "Condition code", C1.2.5 "Register names"; GNU as also accepts `fp` = x29, `lr` = x30,
- * `ip0`/`ip1` = x16/x17). Names are case-insensitive.
+ * AArch64 general-purpose register names and condition codes (GNU as also accepts `fp` = x29,
+ * `lr` = x30, `ip0`/`ip1` = x16/x17). Names are case-insensitive.
+ * @spec Arm ARM (DDI 0487) C1.2 "Structure of the A64 assembler language" (condition codes,
+ *   register names)
  */
 
 /** A general-purpose register operand. Number 31 is SP or ZR, told apart by `sp`. */
@@ -29,7 +30,7 @@ export function parseReg(name: string): Reg | undefined {
   return REGS.get(name.trim().toLowerCase());
 }
 
-/** Condition codes by name (C1.2.4, table C1-1), including the `hs`/`lo` synonyms. */
+/** Condition codes by name, including the `hs`/`lo` synonyms. @spec Arm ARM C1.2 "Condition code" table */
 export const CONDITIONS: ReadonlyMap<string, number> = new Map(Object.entries({
   eq: 0, ne: 1, cs: 2, hs: 2, cc: 3, lo: 3, mi: 4, pl: 5, vs: 6, vc: 7,
   hi: 8, ls: 9, ge: 10, lt: 11, gt: 12, le: 13, al: 14, nv: 15,

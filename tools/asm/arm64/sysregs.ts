@@ -1,7 +1,9 @@
 /**
- * System register, PSTATE field, barrier and maintenance-operation names with their encodings
- * (Arm ARM D19 "AArch64 System Register Descriptions" for op0, op1, CRn, CRm, op2; C5.3 for the
- * SYS aliases TLBI, DC, IC, AT; C6.2 DMB/DSB for the barrier options). Names are case-insensitive.
+ * System register, PSTATE field, barrier and maintenance-operation names with their encodings.
+ * Names are case-insensitive.
+ * @spec Arm ARM (DDI 0487) "AArch64 System Register Descriptions" (op0, op1, CRn, CRm, op2 of each
+ *   register); C5.3 "A64 System instructions for cache maintenance / address translation / TLB
+ *   maintenance" (TLBI, DC, IC, AT); C6.2 "DMB", "DSB" (barrier options), "MSR (immediate)" 
  */
 
 /** The (op0, op1, CRn, CRm, op2) of a system register. */
@@ -65,7 +67,7 @@ export function sysReg(name: string): SysReg | undefined {
 }
 
 /**
- * PSTATE fields of `msr <field>, #imm` as [op1, op2, largest immediate] (C6.2 "MSR (immediate)":
+ * PSTATE fields of `msr <field>, #imm` as [op1, op2, largest immediate] ("MSR (immediate)":
  * DAIFSet/DAIFClr take a 4-bit mask, the others a single bit).
  */
 export const PSTATE_FIELDS: ReadonlyMap<string, readonly [number, number, number]> = new Map(Object.entries({
@@ -80,7 +82,7 @@ export const BARRIER_OPTIONS: ReadonlyMap<string, number> = new Map(Object.entri
 /** A SYS alias operation: [op1, CRn, CRm, op2, takes a register operand]. */
 export type SysOp = readonly [op1: number, crn: number, crm: number, op2: number, reg: boolean];
 
-/** TLBI operations (C5.5). */
+/** TLBI operations. */
 export const TLBI_OPS: ReadonlyMap<string, SysOp> = new Map<string, SysOp>(Object.entries({
   vmalle1is: [0, 8, 3, 0, false], vae1is: [0, 8, 3, 1, true], aside1is: [0, 8, 3, 2, true],
   vaae1is: [0, 8, 3, 3, true], vale1is: [0, 8, 3, 5, true], vaale1is: [0, 8, 3, 7, true],
@@ -91,18 +93,18 @@ export const TLBI_OPS: ReadonlyMap<string, SysOp> = new Map<string, SysOp>(Objec
   vae2: [4, 8, 7, 1, true], vae2is: [4, 8, 3, 1, true], alle3: [6, 8, 7, 0, false], alle3is: [6, 8, 3, 0, false],
 }) as [string, SysOp][]);
 
-/** DC operations (C5.3). */
+/** DC operations. */
 export const DC_OPS: ReadonlyMap<string, SysOp> = new Map<string, SysOp>(Object.entries({
   ivac: [0, 7, 6, 1, true], isw: [0, 7, 6, 2, true], csw: [0, 7, 10, 2, true], cisw: [0, 7, 14, 2, true],
   zva: [3, 7, 4, 1, true], cvac: [3, 7, 10, 1, true], cvau: [3, 7, 11, 1, true], civac: [3, 7, 14, 1, true],
 }) as [string, SysOp][]);
 
-/** IC operations (C5.3). */
+/** IC operations. */
 export const IC_OPS: ReadonlyMap<string, SysOp> = new Map<string, SysOp>(Object.entries({
   ialluis: [0, 7, 1, 0, false], iallu: [0, 7, 5, 0, false], ivau: [3, 7, 5, 1, true],
 }) as [string, SysOp][]);
 
-/** AT operations (C5.3). */
+/** AT operations. */
 export const AT_OPS: ReadonlyMap<string, SysOp> = new Map<string, SysOp>(Object.entries({
   s1e1r: [0, 7, 8, 0, true], s1e1w: [0, 7, 8, 1, true], s1e0r: [0, 7, 8, 2, true], s1e0w: [0, 7, 8, 3, true],
 }) as [string, SysOp][]);

@@ -1,8 +1,10 @@
 /**
- * System instructions (Arm ARM C4.1.93, C5): hints (NOP, YIELD, WFE, WFI, SEV, SEVL, HINT),
+ * System instructions: hints (NOP, YIELD, WFE, WFI, SEV, SEVL, HINT),
  * barriers (DMB, DSB, ISB, CLREX), exception generation (SVC, HVC, SMC, BRK, HLT) and return
  * (ERET), MSR/MRS with named or generic system registers, MSR to PSTATE fields, and the SYS
  * aliases TLBI, DC, IC, AT (plus SYS/SYSL themselves).
+ * @spec Arm ARM (DDI 0487) C4.1 "Branches, Exception Generating and System instructions"; C5 "The A64
+ *   System Instruction Class"
  */
 import { fail } from "../common/errors.js";
 import { type Asm, constant, count, type Handler, imm, immIn, inRange, rz } from "./insn.js";
