@@ -32,6 +32,12 @@ export interface X86PcOptions {
   maxPhysAddr?: number;
   /** Turn off the host fast path (for checking it changes nothing). */
   noFastPath?: boolean;
+  /**
+   * Strict TLB mode: every TLB hit is checked against a fresh walk and stale entries are reported
+   * to `machine.onStaleTlb` and the trace ("stale-tlb"). Slower (no fast path); the run is otherwise
+   * identical.
+   */
+  strictTlb?: boolean;
   /** Receives every byte the guest writes to COM1. */
   console?: (byte: number) => void;
 }
@@ -57,14 +63,14 @@ export function createX86Pc(opts: X86PcOptions = {}): X86Pc {
   }
   const bus = new Bus();
   for (const r of ramRanges(ramSize)) bus.addRam(r.name, r.base, r.size);
-  const cpu = new X86Cpu(bus, { tlb: opts.tlb ?? DEFAULT_TLB, la57: opts.la57 ?? false, maxPhysAddr: opts.maxPhysAddr, noFastPath: opts.noFastPath ?? false });
+  const cpu = new X86Cpu(bus, { tlb: opts.tlb ?? DEFAULT_TLB, la57: opts.la57 ?? false, maxPhysAddr: opts.maxPhysAddr, noFastPath: (opts.noFastPath ?? false) || (opts.strictTlb ?? false) });
   let machine: X86Machine | undefined;
   const lapic = new LocalApic(() => machine!.now());
   bus.addDevice(lapic, LAPIC_BASE, LAPIC_SIZE);
   const uart = new Uart16550("com1", opts.console ?? (() => {}));
   cpu.ports.add(new UartPort(uart), COM1_PORT, UART_PORTS);
   cpu.ports.add(new IsaDebugExit((status) => machine!.requestExit(status)), DEBUG_EXIT_PORT, DEBUG_EXIT_PORTS);
-  machine = new X86Machine(bus, cpu, lapic);
+  machine = new X86Machine(bus, cpu, lapic, { strictTlb: opts.strictTlb ?? false });
   return { machine, cpu, uart, lapic, e820: e820Map(ramSize), ramSize };
 }
 

@@ -20,6 +20,7 @@ import { PortBus } from "./ports.js";
 import { FP_SLOTS, loadSlow, storeSlow } from "./memory-access.js";
 import { deliver, type TrapEvent } from "./trap.js";
 import { execute } from "./execute.js";
+import type { X86StaleTlbDetector } from "./tlb-stale.js";
 
 const INVALID_TAG = 1;
 const TWO32 = 4294967296;
@@ -63,6 +64,8 @@ export interface X86CpuOptions {
 }
 
 export class X86Cpu {
+  /** This CPU's number (the machine has one; reports name it). */
+  readonly hartId = 0;
   /** General registers, low and high words, in encoding order (RAX..R15). */
   readonly gl = new Int32Array(16);
   readonly gh = new Int32Array(16);
@@ -170,6 +173,21 @@ export class X86Cpu {
   }
 
   // ---- state helpers --------------------------------------------------------------------------
+
+  /**
+   * Strict TLB mode: the host fast path goes off for good, so every access is translated through
+   * the TLB, and each TLB hit is checked by `detector` (reports only; the guest sees no change).
+   */
+  checkTlbHits(detector: X86StaleTlbDetector): void {
+    this.fastPath = false;
+    this.flushFast();
+    this.mmu.strict = detector.hooksFor(this);
+  }
+
+  /** RIP (the name the stale-TLB reports use). */
+  get pc(): bigint {
+    return this.rip;
+  }
 
   /** RIP as an unsigned bigint. */
   get rip(): bigint {

@@ -12,6 +12,8 @@ import { hex, type TraceSink } from "../../core/trace.js";
 import type { X86Cpu } from "./cpu.js";
 import { RFLAGS, VECTOR_NAMES } from "./defs.js";
 import type { LocalApic } from "../../devices/lapic.js";
+import { TLB_PERM } from "./paging-defs.js";
+import { X86StaleTlbDetector, x86StaleTlbTraceEvent, type StaleTlbReport } from "./tlb-stale.js";
 
 /** Why a run ended. */
 export type X86StopReason = "exit" | "max-insns" | "hlt-hang" | "triple-fault" | "trap-loop";
@@ -33,6 +35,15 @@ export interface X86RunOptions {
   maxInsns?: number;
 }
 
+/** Machine options. */
+export interface X86MachineOptions {
+  /**
+   * Strict TLB mode: every TLB hit is compared with a fresh walk and stale entries are reported
+   * (tlb-stale.ts). Costs speed (the host fast path goes off); changes nothing the guest sees.
+   */
+  strictTlb?: boolean;
+}
+
 const QUANTUM = 1 << 20;
 /** Consecutive deliveries without a retired instruction that count as a livelock. */
 const TRAP_LOOP_LIMIT = 10_000;
@@ -42,12 +53,34 @@ export class X86Machine {
   /** Ticks skipped by HLT (clock = instructions + skipped). */
   skipped = 0;
   private finishCode: number | undefined;
+  /** Strict TLB mode's detector, or undefined when the mode is off. */
+  readonly staleTlb: X86StaleTlbDetector | undefined;
+  /** Strict TLB mode: receives every use of a stale TLB entry. */
+  onStaleTlb: ((r: StaleTlbReport) => void) | undefined;
+  private staleTrace: ((r: StaleTlbReport) => void) | undefined;
 
-  constructor(readonly bus: Bus, readonly cpu: X86Cpu, readonly lapic: LocalApic) {
-    bus.onRamWrite = (ppn) => cpu.ramWritten(ppn);
+  constructor(readonly bus: Bus, readonly cpu: X86Cpu, readonly lapic: LocalApic, opts: X86MachineOptions = {}) {
+    const detector = opts.strictTlb ? new X86StaleTlbDetector() : undefined;
+    this.staleTlb = detector;
+    bus.onRamWrite = (ppn, pa, len) => {
+      cpu.ramWritten(ppn);
+      detector?.ramWritten(ppn, pa, len, cpu);
+    };
+    if (detector) {
+      detector.onReport = (r) => {
+        this.onStaleTlb?.(r);
+        this.staleTrace?.(r);
+      };
+      cpu.checkTlbHits(detector);
+    }
     cpu.intr = lapic;
     cpu.time = () => this.now();
     lapic.onChange = () => cpu.interruptsChanged();
+  }
+
+  /** Uses of stale TLB entries reported so far (0 when strict TLB mode is off). */
+  get staleTlbReports(): number {
+    return this.staleTlb?.count ?? 0;
   }
 
   /** The clock: instructions retired plus ticks skipped while halted. */
@@ -62,10 +95,16 @@ export class X86Machine {
     this.cpu.stopped = true;
   }
 
-  /** Sends delivered events and TLB fills/invalidations to `sink`. */
+  /** Sends delivered events, TLB fills and invalidations (and stale-TLB reports) to `sink`. */
   setTrace(sink: TraceSink | undefined): void {
     const arch = this.arch;
     const c = this.cpu;
+    this.staleTrace = sink && ((r) => sink(x86StaleTlbTraceEvent(r)));
+    c.mmu.onFill = sink && ((e) => sink({
+      type: "tlb-fill", arch, hart: 0, icount: c.icount, va: hex(e.va), asid: e.asid, global: e.global,
+      level: e.level, pageSize: 2 ** (12 + 9 * e.level), pa: hex(e.pa), perm: permString(e.perm),
+      steps: e.steps.map((s) => ({ level: s.level, pteAddr: hex(s.pteAddr), pte: hex(s.pte) })),
+    }));
     c.onTrap = sink && ((e) => sink({
       type: "trap", arch, hart: 0, icount: e.icount, cause: e.vector, interrupt: e.external,
       name: VECTOR_NAMES[e.vector] ?? `vector ${e.vector}`, tval: hex(e.vector === 14 ? e.cr2 : BigInt(e.errorCode ?? 0)),
@@ -123,4 +162,10 @@ export class X86Machine {
       }
     }
   }
+}
+
+/** TLB rights as "XD D A US RW" letters with '-' for clear bits, e.g. "-DAUW". */
+function permString(perm: number): string {
+  return ((perm & TLB_PERM.XD) !== 0 ? "X" : "-") + ((perm & TLB_PERM.D) !== 0 ? "D" : "-") + ((perm & TLB_PERM.A) !== 0 ? "A" : "-") +
+    ((perm & TLB_PERM.US) !== 0 ? "U" : "-") + ((perm & TLB_PERM.RW) !== 0 ? "W" : "-");
 }
