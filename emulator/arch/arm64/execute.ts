@@ -30,28 +30,29 @@ export function execute(c: Arm64Cpu): void {
   let fetchTagLo = c.fetchTagLo;
   let fetchTagHi = c.fetchTagHi;
   let page: DecodedPage = c.fetchPage;
+  let pInfo = page.info, pImm = page.imm, pAux = page.aux;
   let am = c.alignMask;
   let spa = c.spAlignMask;
   while (icount < stopAt) {
     if ((pcLo & ~0xfff) !== fetchTagLo || pcHi !== fetchTagHi) {
       c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
       const q = c.fetchSlow();
-      pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; am = c.alignMask; spa = c.spAlignMask; // LOAD
+      pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
       if (q === null) continue;
-      page = q;
+      page = q; pInfo = q.info; pImm = q.imm; pAux = q.aux;
       if (!c.fastPath) fetchTagLo = INVALID_TAG; // no fast path: translate every fetch
     }
     const i = (pcLo & 0xfff) >>> 2;
-    let info = page.info[i]!;
+    let info = pInfo[i]!;
     if (info === 0) {
       c.decodeSlot(page, i);
-      info = page.info[i]!;
+      info = pInfo[i]!;
     }
     const op = info & 0xff;
     const rd = (info >>> 8) & 63;
     const rn = (info >>> 14) & 63;
     const rm = (info >>> 20) & 63;
-    const imm = page.imm[i]!;
+    const imm = pImm[i]!;
     switch (op) {
       // ---- add/sub immediate ----
       case Op.ADDI: {
@@ -76,7 +77,7 @@ export function execute(c: Arm64Cpu): void {
         xl[rd] = t.lo; xh[rd] = t.hi;
         break;
       case Op.LOGI: {
-        const hiImm = page.aux[i]!;
+        const hiImm = pAux[i]!;
         let lo: number, hi: number;
         switch (rm) {
           case 0: lo = xl[rn]! & imm; hi = xh[rn]! & hiImm; break;
@@ -89,9 +90,9 @@ export function execute(c: Arm64Cpu): void {
         xl[rd] = lo; xh[rd] = hi;
         break;
       }
-      case Op.MOVI: xl[rd] = imm; xh[rd] = page.aux[i]!; break;
+      case Op.MOVI: xl[rd] = imm; xh[rd] = pAux[i]!; break;
       case Op.MOVK: {
-        const pos = page.aux[i]!;
+        const pos = pAux[i]!;
         let lo = xl[rn]!, hi = xh[rn]!;
         if (pos < 32) lo = (lo & ~(0xffff << pos)) | (imm << pos);
         else hi = (hi & ~(0xffff << (pos - 32))) | (imm << (pos - 32));
@@ -148,7 +149,7 @@ export function execute(c: Arm64Cpu): void {
         xl[rd] = t.lo; xh[rd] = t.hi;
         break;
       case Op.CSEL: {
-        const aux = page.aux[i]!;
+        const aux = pAux[i]!;
         let lo: number, hi: number;
         if (condHolds(aux & 15, c.nzcv)) { lo = xl[rn]!; hi = xh[rn]!; }
         else {
@@ -203,7 +204,7 @@ export function execute(c: Arm64Cpu): void {
         break;
       }
       case Op.TBZ: case Op.TBNZ: {
-        const bit = page.aux[i]!;
+        const bit = pAux[i]!;
         const set = (bit < 32 ? (xl[rn]! >>> bit) & 1 : (xh[rn]! >>> (bit - 32)) & 1) === 1;
         if (set === (op === Op.TBNZ)) {
           const lo = (pcLo + imm) | 0;
@@ -215,7 +216,7 @@ export function execute(c: Arm64Cpu): void {
         break;
       }
       case Op.BCOND:
-        if (condHolds(page.aux[i]!, c.nzcv)) {
+        if (condHolds(pAux[i]!, c.nzcv)) {
           const lo = (pcLo + imm) | 0;
           pcHi = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
           pcLo = lo;
@@ -237,8 +238,8 @@ export function execute(c: Arm64Cpu): void {
           break;
         }
         c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
-        const ok = executeMem(c, op, info, imm, page.aux[i]!);
-        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; am = c.alignMask; spa = c.spAlignMask; // LOAD
+        const ok = executeMem(c, op, info, imm, pAux[i]!);
+        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
         if (!ok) continue;
         break;
       }
@@ -253,8 +254,8 @@ export function execute(c: Arm64Cpu): void {
           break;
         }
         c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
-        const ok = executeMem(c, op, info, imm, page.aux[i]!);
-        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; am = c.alignMask; spa = c.spAlignMask; // LOAD
+        const ok = executeMem(c, op, info, imm, pAux[i]!);
+        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
         if (!ok) continue;
         break;
       }
@@ -271,8 +272,8 @@ export function execute(c: Arm64Cpu): void {
           break;
         }
         c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
-        const ok = executeMem(c, op, info, imm, page.aux[i]!);
-        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; am = c.alignMask; spa = c.spAlignMask; // LOAD
+        const ok = executeMem(c, op, info, imm, pAux[i]!);
+        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
         if (!ok) continue;
         break;
       }
@@ -286,13 +287,13 @@ export function execute(c: Arm64Cpu): void {
           break;
         }
         c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
-        const ok = executeMem(c, op, info, imm, page.aux[i]!);
-        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; am = c.alignMask; spa = c.spAlignMask; // LOAD
+        const ok = executeMem(c, op, info, imm, pAux[i]!);
+        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
         if (!ok) continue;
         break;
       }
       case Op.LDP: case Op.STP: {
-        const aux = page.aux[i]!;
+        const aux = pAux[i]!;
         const blo = xl[rn]!, bhi = xh[rn]!;
         if (aux === 3 && (rn !== 32 || (blo & spa) === 0)) {
           const off = info & F_POST ? 0 : imm;
@@ -331,14 +332,14 @@ export function execute(c: Arm64Cpu): void {
         }
         c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
         const ok = executeMem(c, op, info, imm, aux);
-        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; am = c.alignMask; spa = c.spAlignMask; // LOAD
+        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
         if (!ok) continue;
         break;
       }
       case Op.LD_IMM: case Op.ST_IMM: case Op.LD_REG: case Op.ST_REG: case Op.LD_LIT: case Op.LDTR: case Op.STTR: case Op.EXCL: {
         c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
-        const ok = executeMem(c, op, info, imm, page.aux[i]!);
-        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; am = c.alignMask; spa = c.spAlignMask; // LOAD
+        const ok = executeMem(c, op, info, imm, pAux[i]!);
+        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
         if (!ok) continue;
         break;
       }
@@ -346,15 +347,15 @@ export function execute(c: Arm64Cpu): void {
       // ---- the other data processing: no memory, no pc change ----
       case Op.BFM: case Op.EXTR: case Op.LOGR: case Op.ADDSUB_SH: case Op.ADDSUB_EXT: case Op.ADCSBC: case Op.CCMP:
       case Op.DIV: case Op.SHIFTV: case Op.ONESRC: case Op.MUL3:
-        executeDp(c, op, info, imm, page.aux[i]!);
+        executeDp(c, op, info, imm, pAux[i]!);
         break;
       default: {
         // System instructions and UNDEFINED encodings; false = an exception was taken or ERET jumped.
         // ERET retires (it counts); an instruction that took an exception does not.
         c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
         const traps = c.traps;
-        const ok = executeSystem(c, op, rd, rn, imm, page.aux[i]!);
-        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; am = c.alignMask; spa = c.spAlignMask; // LOAD
+        const ok = executeSystem(c, op, rd, rn, imm, pAux[i]!);
+        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
         if (!ok) {
           if (c.traps === traps) icount++;
           continue;
