@@ -18,7 +18,7 @@ import { AsmError, assembleRiscv64 } from "./asm/riscv64/index.js";
 import { runDemo } from "./demo.js";
 import { runScenarioFiles } from "./scenario/report.js";
 import { PlanError } from "./campaign/plan.js";
-import { parseArgs, readInput, requireArch, UsageError } from "./cli/args.js";
+import { parseAddress, parseArgs, readInput, requireArch, UsageError } from "./cli/args.js";
 import { cmdCampaign } from "./cli/campaign.js";
 import { cmdReplay } from "./cli/replay.js";
 import { cmdRun } from "./cli/run.js";
@@ -26,7 +26,8 @@ import { cmdRun } from "./cli/run.js";
 const USAGE = `usage:
   multios run --arch riscv64 PROGRAM.elf|PROG.S [ARGS...] [options]   (kernel)
   multios run --arch riscv64 --bare IMAGE.elf|PROG.S [options]
-  multios asm --arch riscv64 PROG.S -o OUT.elf
+  multios run --arch riscv64 --sbi PAYLOAD.elf|PROG.S [options]   (S-mode payload on the SBI firmware)
+  multios asm --arch riscv64 PROG.S -o OUT.elf [--base ADDR]   (default base 0x80000000)
   multios test FILE.scenario.json...   run scenarios (docs/scenarios.md); exit 0 all pass, 1 a failure, 2 a bad file
   multios campaign PLAN.json [options]   seeded fault-injection runs (docs/campaigns.md); exit 0 no
                            failing run, 1 an oops/hang/corruption, 2 a bad plan
@@ -113,13 +114,14 @@ function cmdTest(argv: string[]): number {
 }
 
 function cmdAsm(argv: string[]): number {
-  const { flags, args } = parseArgs(argv, ["--arch", "-o"], []);
+  const { flags, args } = parseArgs(argv, ["--arch", "-o", "--base"], []);
   requireArch(flags);
   if (args.length !== 1) throw new UsageError(`asm takes one source file, got ${args.length}`);
   const outPath = flags.get("-o");
   if (outPath === undefined) throw new UsageError("asm needs -o OUT.elf");
+  const base = flags.has("--base") ? parseAddress("--base", flags.get("--base")!) : undefined;
   const src = new TextDecoder().decode(readInput(args[0]!));
-  const r = assembleRiscv64(src, { fileName: basename(args[0]!) });
+  const r = assembleRiscv64(src, { fileName: basename(args[0]!), ...(base !== undefined ? { base } : {}) });
   writeFileSync(outPath, r.elf);
   return 0;
 }

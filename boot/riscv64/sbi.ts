@@ -3,32 +3,23 @@
  * way OpenSBI does (delegation, PMP, counters, then `mret` to the kernel in S-mode with a0 = hart id
  * and a1 = a boot-info record) and serves SBI calls that S-mode makes with `ecall`.
  *
- * Implemented SBI: Base (0x10), Timer (TIME), Debug Console (DBCN: write, write_byte), System Reset
- * (SRST), and the legacy console_putchar (0x01). Timer: set_timer programs the CLINT and clears
- * STIP; the machine timer interrupt raises STIP for S-mode and masks MTIE, as OpenSBI does.
- * @spec RISC-V SBI specification v2.0: chapters 3 (binary encoding), 4 (Base), 6 (Timer),
- *       10 (System Reset), 12 (Debug Console); legacy extension 0x01
+ * Implemented SBI: Base (0x10), Timer (TIME), IPI (sPI), RFENCE (RFNC), Hart State Management (HSM),
+ * Debug Console (DBCN: write, write_byte), System Reset (SRST), and the legacy console_putchar
+ * (0x01). Timer: set_timer programs the CLINT and clears STIP; the machine timer interrupt raises
+ * STIP for S-mode and masks MTIE, as OpenSBI does. IPI, RFENCE and HSM are in sbi-smp.ts.
+ * @spec RISC-V SBI specification v2.0: chapters 3 (binary encoding), 4 (Base), 6 (Timer), 7 (IPI),
+ *       8 (RFENCE), 9 (HSM), 10 (System Reset), 12 (Debug Console); legacy extension 0x01
  */
 import { CAUSE, CSR, IRQ, MSTATUS, PRV_S } from "../../emulator/arch/riscv64/defs.js";
 import { csrWrite } from "../../emulator/arch/riscv64/csr.js";
 import type { Hart } from "../../emulator/arch/riscv64/hart.js";
 import { CLINT_MTIMECMP } from "../../emulator/devices/clint.js";
 import type { RiscvVirt } from "./virt.js";
+import { SbiSmp } from "./sbi-smp.js";
+import { SBI_ERR_INVALID_PARAM, SBI_ERR_NOT_SUPPORTED, SBI_EXT, SBI_SUCCESS, type SbiReturn } from "./sbi-defs.js";
 import { VIRT_MEMORY_MAP } from "./virt-dtb.js";
 
-/** SBI extension ids. */
-export const SBI_EXT = {
-  LEGACY_PUTCHAR: 0x01,
-  BASE: 0x10,
-  TIME: 0x54494d45,
-  SRST: 0x53525354,
-  DBCN: 0x4442434e,
-} as const;
-
-/** SBI error codes. */
-export const SBI_SUCCESS = 0n;
-export const SBI_ERR_NOT_SUPPORTED = -2n;
-export const SBI_ERR_INVALID_PARAM = -3n;
+export { SBI_EXT, SBI_SUCCESS, SBI_ERR_NOT_SUPPORTED, SBI_ERR_INVALID_PARAM } from "./sbi-defs.js";
 
 /** SRST reasons: 0 none, 1 system failure; 0xF000_0000 | code is ours: "exit with this status". */
 export const SRST_REASON_EXIT_CODE = 0xf0000000;
@@ -42,7 +33,7 @@ export interface FirmwareOptions {
   kernelEntry: number;
   /** Physical address of the boot-info record (a1 at kernel entry). */
   bootInfo: number;
-  /** Physical address of the firmware's reset and trap entries (two native entries). */
+  /** Physical address of the firmware's entries (native): reset at +0, trap at +0x100, secondary start at +0x200. */
   base: number;
   /** Called for SRST: shutdown (exit status) or reboot. */
   onReset: (kind: "shutdown" | "reboot", exitCode: number) => void;
@@ -59,19 +50,29 @@ export interface FirmwareOptions {
  */
 export function installFirmware(v: RiscvVirt, opts: FirmwareOptions): void {
   const hart = v.machine.harts[0]!;
-  for (const h of v.machine.harts) if (h !== hart) v.machine.stopped[h.hartId] = 1;
   const trapVector = opts.base + 0x100;
-  hart.registerNative(opts.base, (h) => firmwareReset(h, trapVector, opts));
-  hart.registerNative(trapVector, (h) => firmwareTrap(h, v, opts));
+  const smp = new SbiSmp(v, opts.base + 0x200);
+  for (const h of v.machine.harts) if (h !== hart) smp.park(h);
+  hart.registerNative(opts.base, (h) => {
+    opts.buildBootInfo(Number(h.x(11)));
+    enterSupervisor(h, trapVector, BigInt(opts.kernelEntry), BigInt(opts.bootInfo));
+  });
+  hart.registerNative(trapVector, (h) => firmwareTrap(h, v, opts, smp));
+  hart.registerNative(opts.base + 0x200, (h) => {
+    const start = smp.startOf(h);
+    enterSupervisor(h, trapVector, start.addr, start.opaque);
+  });
 }
 
 const set = (h: Hart, csr: number, v: bigint): void => {
   csrWrite(h, csr, Number(BigInt.asIntN(32, v)), Number(BigInt.asIntN(32, v >> 32n)));
 };
 
-/** Reset: describe memory, delegate S/U traps, open PMP, enable counters, enter the kernel in S-mode. */
-function firmwareReset(h: Hart, trapVector: number, opts: FirmwareOptions): void {
-  opts.buildBootInfo(Number(h.x(11)));
+/**
+ * A hart's way into S-mode (the boot hart at reset, the others at HSM hart_start): delegate S/U
+ * traps, open PMP, enable counters, then `mret` to `entry` in S-mode with a0 = hart id, a1 = `a1`.
+ */
+function enterSupervisor(h: Hart, trapVector: number, entry: bigint, a1: bigint): void {
   set(h, CSR.mtvec, BigInt(trapVector));
   const delegated = [CAUSE.INSN_MISALIGNED, CAUSE.BREAKPOINT, CAUSE.ECALL_U, CAUSE.INSN_PAGE, CAUSE.LOAD_PAGE, CAUSE.STORE_PAGE,
     CAUSE.ILLEGAL, CAUSE.LOAD_MISALIGNED, CAUSE.STORE_MISALIGNED, CAUSE.INSN_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS];
@@ -82,14 +83,14 @@ function firmwareReset(h: Hart, trapVector: number, opts: FirmwareOptions): void
   set(h, CSR.mcounteren, 7n);
   set(h, CSR.mie, BigInt(1 << IRQ.MTI));
   h.mstatus = (h.mstatus & ~MSTATUS.MPP) | (PRV_S << MSTATUS.MPP_SHIFT);
-  set(h, CSR.mepc, BigInt(opts.kernelEntry));
+  set(h, CSR.mepc, entry);
   h.setX(10, BigInt(h.hartId));
-  h.setX(11, BigInt(opts.bootInfo));
+  h.setX(11, a1);
   h.mret();
 }
 
 /** The M-mode trap handler: SBI calls from S-mode and the machine timer. */
-function firmwareTrap(h: Hart, v: RiscvVirt, opts: FirmwareOptions): void {
+function firmwareTrap(h: Hart, v: RiscvVirt, opts: FirmwareOptions, smp: SbiSmp): void {
   const cause = h.csrLo[CSR.mcause]!;
   const interrupt = h.csrHi[CSR.mcause]! < 0;
   if (interrupt && cause === IRQ.MTI) {
@@ -100,7 +101,8 @@ function firmwareTrap(h: Hart, v: RiscvVirt, opts: FirmwareOptions): void {
     return;
   }
   if (!interrupt && cause === CAUSE.ECALL_S) {
-    const [error, value] = sbiCall(h, v, opts);
+    const [error, value] = sbiCall(h, v, opts, smp);
+    if (smp.stoppedNow(h)) return;
     h.setX(10, error);
     if (value !== undefined) h.setX(11, value);
     set(h, CSR.mepc, (BigInt(h.csrHi[CSR.mepc]!) << 32n | BigInt(h.csrLo[CSR.mepc]! >>> 0)) + 4n);
@@ -114,7 +116,7 @@ function firmwareTrap(h: Hart, v: RiscvVirt, opts: FirmwareOptions): void {
 }
 
 /** Dispatches one SBI call (a7 = extension, a6 = function, a0.. = arguments). */
-function sbiCall(h: Hart, v: RiscvVirt, opts: FirmwareOptions): [bigint, bigint | undefined] {
+function sbiCall(h: Hart, v: RiscvVirt, opts: FirmwareOptions, smp: SbiSmp): SbiReturn {
   const eid = Number(h.x(17) & 0xffffffffn);
   const fid = Number(h.x(16) & 0xffffffffn);
   const a = (i: number): bigint => h.x(10 + i);
@@ -142,6 +144,8 @@ function sbiCall(h: Hart, v: RiscvVirt, opts: FirmwareOptions): [bigint, bigint 
       h.interruptsChanged();
       return [SBI_SUCCESS, 0n];
     }
+    case SBI_EXT.IPI: case SBI_EXT.RFENCE: case SBI_EXT.HSM:
+      return smp.call(h, eid, fid, a);
     case SBI_EXT.DBCN: {
       if (fid === 2) {
         bus.write(VIRT_MEMORY_MAP.uart0.base, 1, Number(a(0) & 0xffn));

@@ -53,3 +53,23 @@ describe.skipIf(!have)("an SMP program under QEMU -smp 4 and MultiOS --harts 4",
     expect(ours.result.exitCode).toBe(q.status);
   });
 });
+
+describe.skipIf(!have)("an S-mode payload under QEMU's OpenSBI and MultiOS's SBI firmware", () => {
+  it("examples/sbi-smp-riscv64.S: QEMU prints OpenSBI's banner, then our output (OpenSBI's console turns \\n into \\r\\n); same exit status", () => {
+    const dir = mkdtempSync(join(tmpdir(), "multios-qemu-sbi-"));
+    const source = readFileSync(new URL("../../examples/sbi-smp-riscv64.S", import.meta.url), "utf8");
+    const { elf } = assembleRiscv64(source, { fileName: "sbi-smp-riscv64.S", base: 0x8020_0000n });
+    const path = join(dir, "sbi.elf");
+    writeFileSync(path, elf);
+    const serial = join(dir, "sbi.out");
+    const q = spawnSync(QEMU, ["-M", "virt", "-smp", "4", "-display", "none", "-monitor", "none", "-serial", `file:${serial}`, "-kernel", path], {
+      input: "", timeout: 30_000,
+    });
+    expect(q.error).toBeUndefined();
+    const expected = readFileSync(new URL("../../examples/sbi-smp-riscv64.expected", import.meta.url), "latin1");
+    const qemuOut = readFileSync(serial, "latin1").replace(/\r\n/g, "\n");
+    expect(qemuOut.endsWith(expected)).toBe(true);
+    expect(qemuOut).toContain("OpenSBI");
+    expect(q.status).toBe(0);
+  });
+});

@@ -44,10 +44,10 @@ export function readInput(path: string): Uint8Array {
   }
 }
 
-/** An ELF image, or a .S/.s source assembled on the fly. */
-export function loadImage(path: string): Uint8Array {
+/** An ELF image, or a .S/.s source assembled on the fly (at `base`, default the start of RAM). */
+export function loadImage(path: string, base?: bigint): Uint8Array {
   const bytes = readInput(path);
-  if (/\.[sS]$/.test(path)) return assembleRiscv64(new TextDecoder().decode(bytes), { fileName: basename(path) }).elf;
+  if (/\.[sS]$/.test(path)) return assembleRiscv64(new TextDecoder().decode(bytes), { fileName: basename(path), ...(base !== undefined ? { base } : {}) }).elf;
   return bytes;
 }
 
@@ -84,3 +84,15 @@ export function wholeOption(name: string, s: string, min: number): number {
   return n;
 }
 
+
+/** A page-aligned address option ("0x80200000" or decimal) below 2^64. */
+export function parseAddress(name: string, s: string): bigint {
+  let v: bigint;
+  try {
+    v = BigInt(s);
+  } catch {
+    throw new UsageError(`${name} '${s}' is not a number`);
+  }
+  if (v < 0n || v >= 1n << 64n || v % 4096n !== 0n) throw new UsageError(`${name} '${s}' is not a page-aligned 64-bit address`);
+  return v;
+}

@@ -3,6 +3,7 @@ import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { ElfError } from "../../boot/elf.js";
 import type { RiscvMachine, RunResult } from "../../emulator/arch/riscv64/machine.js";
 import { MAX_HARTS } from "../../boot/riscv64/virt.js";
+import { SBI_PAYLOAD_BASE } from "../../boot/riscv64/sbi-boot.js";
 import type { TraceEvent } from "../../emulator/core/trace.js";
 import { formatStaleTlbReport, type StaleTlbReport } from "../../emulator/arch/riscv64/stale-tlb.js";
 import { parseTlbSpec, parseSize } from "../options.js";
@@ -14,14 +15,17 @@ import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch,
 export function cmdRun(argv: string[]): number {
   const { flags, lists, args } = parseArgs(argv,
     ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum"],
-    ["--bare", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
+    ["--bare", "--sbi", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
     ["--file"]);
   requireArch(flags);
-  const bare = flags.has("--bare");
+  const sbi = flags.has("--sbi");
+  if (sbi && flags.has("--bare")) throw new UsageError("--sbi and --bare are different boots; give one");
+  const bare = flags.has("--bare") || sbi;
   if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
-  if (bare && args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
-  for (const kernelOnly of ["--file", "--seed", "--no-aslr"]) {
-    if (bare && (flags.has(kernelOnly) || lists.has(kernelOnly))) throw new UsageError(`${kernelOnly} is a kernel option; it does not apply with --bare`);
+  const mode = sbi ? "--sbi" : "--bare";
+  if (bare && args.length !== 1) throw new UsageError(`run ${mode} takes one image, got ${args.length}`);
+  for (const kernelOnly of ["--file", "--seed", "--no-aslr", "--debug"]) {
+    if (bare && (flags.has(kernelOnly) || lists.has(kernelOnly))) throw new UsageError(`${kernelOnly} is a kernel option; it does not apply with ${mode}`);
   }
   if (flags.has("--checkpoint-every") && !flags.has("--record")) throw new UsageError("--checkpoint-every goes with --record");
   const image = args[0]!;
@@ -39,7 +43,7 @@ export function cmdRun(argv: string[]): number {
   parseTlbSpec(options.tlb, options.tlbFlushOnPteWrite);
   if (options.harts !== undefined && options.harts > MAX_HARTS) throw new UsageError(`--harts ${options.harts}: 1 to ${MAX_HARTS} harts are supported`);
   const spec: RunSpec = {
-    arch: "riscv64", bare, image: { name: programName(image), bytes: loadImage(image) },
+    arch: "riscv64", bare, ...(sbi ? { sbi } : {}), image: { name: programName(image), bytes: loadImage(image, sbi ? SBI_PAYLOAD_BASE : undefined) },
     args: bare ? [] : [programName(image), ...args.slice(1)],
     files: bare ? [] : (lists.get("--file") ?? []).map(ramdiskFile),
     ...options,

@@ -4,6 +4,7 @@
  */
 import { bootBare, createRiscvVirt, type RiscvVirt } from "../../boot/riscv64/virt.js";
 import { bootKernel } from "../../boot/riscv64/kernel-boot.js";
+import { bootSbi } from "../../boot/riscv64/sbi-boot.js";
 import { parseTlbSpec } from "../options.js";
 
 /** A named file's bytes (the program, or a ramdisk file). */
@@ -17,6 +18,8 @@ export interface RunSpec {
   arch: "riscv64";
   /** Bare machine (no TypeScript kernel): `image` is the ELF the hart starts in. */
   bare: boolean;
+  /** With `bare`: boot `image` as an S-mode payload of the SBI firmware (boot/riscv64/sbi-boot.ts). */
+  sbi?: boolean;
   /** The ELF image (bare) or the first user program (kernel). */
   image: NamedBytes;
   /** argv of the first process, argv[0] first (kernel runs). */
@@ -67,7 +70,8 @@ export function startRun(spec: RunSpec, io: RunIo): RiscvVirt {
   };
   if (spec.bare) {
     const v = createRiscvVirt(machineOpts);
-    bootBare(v, spec.image.bytes);
+    if (spec.sbi) bootSbi(v, spec.image.bytes, io.log);
+    else bootBare(v, spec.image.bytes);
     return v;
   }
   return bootKernel({
