@@ -1,6 +1,6 @@
 /**
  * Lockstep reference check: a freestanding C program (test/fixtures/x86_64/lockstep-prog.c, built
- * with gcc -O2 -mgeneral-regs-only -mpopcnt -mno-red-zone) runs under QEMU user mode, one instruction per
+ * with gcc and with clang, -O2 -mgeneral-regs-only -mpopcnt -mno-red-zone) runs under QEMU user mode, one instruction per
  * translation block, logging the CPU state before each one:
  *   qemu-x86_64 -singlestep -d cpu,nochain -D LOG PROGRAM
  * and on MultiOS one instruction at a time from the same registers (its stack mapped at QEMU's
@@ -21,6 +21,10 @@ const QEMU = "qemu-x86_64";
 const haveQemu = spawnSync(QEMU, ["--version"], { encoding: "utf8" }).status === 0;
 const skip = !haveQemu ? `${QEMU} is not installed (apt-get install qemu-user)` : missingGcc;
 if (skip) console.log(`skipping the x86_64 lockstep test: ${skip}`);
+const haveClang = spawnSync("clang", ["--version"], { encoding: "utf8" }).status === 0;
+if (!skip && !haveClang) console.log("skipping the clang half of the x86_64 lockstep test: clang is not installed");
+/** The compilers to build the program with (clang -O2 emits a different instruction mix). */
+const COMPILERS = haveClang ? ["gcc", "clang"] : ["gcc"];
 
 /** The state QEMU logged before one instruction. */
 interface QemuStep {
@@ -47,10 +51,10 @@ function parseLog(text: string): QemuStep[] {
 const STATUS = 0x8d5;
 
 describe.skipIf(skip !== undefined)("x86_64 lockstep with qemu-x86_64", () => {
-  it("agrees with QEMU on RIP, every general register and the status flags before every instruction", () => {
+  it.each(COMPILERS)("built with %s: agrees with QEMU on RIP, every general register and the status flags before every instruction", (cc) => {
     const src = readFileSync(join(import.meta.dirname, "../fixtures/x86_64/lockstep-prog.c"), "utf8");
     const built = runIn({ "p.c": src }, [
-      ["gcc", ["-O2", "-ffreestanding", "-fno-pic", "-fno-stack-protector", "-fcf-protection=none", "-mgeneral-regs-only", "-mpopcnt", "-mno-red-zone", "-nostdlib", "-static", "-Wl,-Ttext-segment=0x400000", "-o", "p.elf", "p.c"]],
+      [cc, ["-O2", "-ffreestanding", "-fno-pic", "-fno-stack-protector", "-fcf-protection=none", "-mgeneral-regs-only", "-mpopcnt", "-mno-red-zone", "-nostdlib", "-static", "-Wl,-Ttext-segment=0x400000", "-o", "p.elf", "p.c"]],
       [QEMU, ["-singlestep", "-d", "cpu,nochain", "-D", "$DIR/q.log", "$DIR/p.elf"]],
     ]);
     try {
