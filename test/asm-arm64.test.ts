@@ -268,6 +268,12 @@ describe("source syntax and directives", () => {
     expect(words(assembleArm64Raw("ldr w0, =9\n.ltorg\nnop"))).toEqual([0x18000020, 9, 0xd503201f]);
   });
 
+  it(".org pads to a section offset or to an offset from a label of the section", () => {
+    expect(words(assembleArm64Raw("nop\nv: nop\n.org v + 12\nret\n.org 20\neret"))).toEqual([0xd503201f, 0xd503201f, 0, 0, 0xd65f03c0, 0xd69f03e0]);
+    expect(errorOf("v: nop\nnop\n.org v + 4\nret")).toBe("t.s:3: .org 4 moves backwards (section offset is already 8)");
+    expect(errorOf(".org later\nlater: nop")).toMatch(/^t\.s:1: \.org: \.org target must be a constant or an offset from a label/);
+  });
+
   it("every mnemonic is listed, including each b.cond", () => {
     const all = mnemonics();
     for (const m of ["add", "ldxr", "b.hs", "tlbi", "msr", "ldtrsw", "ubfiz", "csetm"]) expect(all).toContain(m);

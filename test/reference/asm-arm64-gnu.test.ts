@@ -354,6 +354,13 @@ describe.skipIf(!have)("AArch64 assembler matches GNU as + ld", () => {
     expect(compareWithGnu(src)).toBeUndefined();
   });
 
+  it("an exception vector table: .balign 2048 and .org relative to its label", () => {
+    const src = [".globl _start", "_start:", "  ldr x1, =vectors", "  msr vbar_el1, x1", "  b .", ".balign 2048", "vectors:"];
+    for (let i = 0; i < 16; i++) src.push(`.org vectors + ${i * 0x80}`, `  b handler${i % 3}`, i % 2 ? "  eret" : "  nop");
+    src.push("handler0: eret", "handler1: .p2align 4", "  mov x0, #1", "handler2: wfi");
+    expect(compareWithGnu(`${src.join("\n")}\n`)).toBeUndefined();
+  });
+
   it("directives, sections, local labels and alignment padding", () => {
     const src = [".equ K, 0x1234", ".set NEG, -77", "BIG = 1 << 40", ".text", ".globl _start", ".type _start, %function", "_start:",
       "  mov x0, #K", "  b 1f", "  .byte 1", "  .align 3", "1: add x0, x0, #NEG + 100", "  .hword 7", "  .balign 16", "  adrp x1, table",

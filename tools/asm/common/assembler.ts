@@ -227,8 +227,14 @@ class Assembler implements DirectiveHost {
     if (bytes > 1) this.section.pushVariable({ kind: "align", align: bytes, fill, max, size: 0, start: 0 });
   }
 
-  org(target: number, fill: number): void {
-    this.section.pushVariable({ kind: "org", target, fill, size: 0, start: 0, line: this.line });
+  org(target: Expr, fill: number): void {
+    const v = this.constValue(target);
+    if (v === undefined && evaluate(target, this.parseLookup, this.arch.syntax.expr) === undefined) {
+      fail(".org target must be a constant or an offset from a label of this section, defined before this line");
+    }
+    this.section.pushVariable({
+      kind: "org", target: v === undefined ? 0 : Number(v), expr: v === undefined ? target : undefined, fill, size: 0, start: 0, line: this.line,
+    });
   }
 
   defineSymbol(name: string, e: Expr, mustBeNew: boolean): void {

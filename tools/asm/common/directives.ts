@@ -26,7 +26,8 @@ export interface DirectiveHost {
   emitFill(size: number, byte: number): void;
   /** Pads to a multiple of `bytes` (a power of two); fill null = nops in code, zeros elsewhere. */
   align(bytes: number, fill: number | null, max: number): void;
-  org(target: number, fill: number): void;
+  /** `.org`: a constant section offset, or an expression relative to a label of this section. */
+  org(target: Expr, fill: number): void;
   defineSymbol(name: string, e: Expr, mustBeNew: boolean): void;
   declareGlobal(name: string): void;
   declareType(name: string, type: "func" | "object"): void;
@@ -174,7 +175,7 @@ export const DIRECTIVES: ReadonlyMap<string, Handler> = new Map<string, Handler>
   [".org", (args, host) => {
     const [target, fill] = splitArgs(args);
     if (target === undefined) fail("missing .org target");
-    host.org(Number(host.constant(target, ".org target")), fill === undefined ? 0 : Number(host.constant(fill, "fill value") & 0xffn));
+    host.org(host.expr(target), fill === undefined ? 0 : Number(host.constant(fill, "fill value") & 0xffn));
   }],
   [".equ", equate(false)], [".set", equate(false)], [".equiv", equate(true)],
   [".comm", common(false)], [".lcomm", common(true)],

@@ -57,11 +57,19 @@ export function relaxSection(sec: Section, lookup: Lookup, arch: Architecture): 
       return undefined;
     }
   };
+  /** Recomputes a label-relative `.org` target from the labels placed so far. */
+  const orgTarget = (f: Extract<Frag, { kind: "org" }>): void => {
+    if (!f.expr) return;
+    const v = evaluate(f.expr, lookup, arch.syntax.expr);
+    if (v === undefined || v.base !== sec.name) throw new LineError(f.line, `.org target is not an offset in ${sec.name}`);
+    f.target = Number(v.off);
+  };
   for (const f of sec.frags) f.start = 0;
   let at = 0;
   for (const f of sec.frags) {
     f.start = at;
     if (f.kind === "relax") f.size = arch.relaxSize(f.spec, at, targetOf(f.spec), sec);
+    if (f.kind === "org") orgTarget(f);
     at += sizeAt(f, at);
   }
   for (let pass = 0; ; pass++) {
@@ -69,6 +77,7 @@ export function relaxSection(sec: Section, lookup: Lookup, arch: Architecture): 
     at = 0;
     for (const f of sec.frags) {
       f.start = at;
+      if (f.kind === "org") orgTarget(f);
       if (f.kind === "relax") {
         const need = arch.relaxSize(f.spec, at, targetOf(f.spec), sec);
         if (need > f.size || (need < f.size && pass < FREE_PASSES)) {

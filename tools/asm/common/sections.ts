@@ -55,8 +55,11 @@ export type Frag =
   | { kind: "relax"; spec: unknown; size: number; start: number; line: number }
   /** Pad to a multiple of `align`; fill null means nops in code sections and zeros elsewhere. */
   | { kind: "align"; align: number; fill: number | null; max: number; size: number; start: number }
-  /** `.org`: pad up to section offset `target`. */
-  | { kind: "org"; target: number; fill: number; size: number; start: number; line: number };
+  /**
+   * `.org`: pad up to section offset `target`; when `expr` is set (`.org label + 0x80`) the target
+   * is recomputed from it during layout.
+   */
+  | { kind: "org"; target: number; expr?: Expr; fill: number; size: number; start: number; line: number };
 
 /** Data directive sizes (d1 = .byte ... d8 = .quad), patched by the common renderer. */
 export type DataKind = "d1" | "d2" | "d4" | "d8";
