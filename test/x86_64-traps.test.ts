@@ -291,4 +291,54 @@ go:
     const r2 = env2.pc.machine.run({ maxInsns: 500 });
     expect([r2.reason, r2.exitCode, r2.icount]).toEqual(["max-insns", 124, 500]);
   });
+
+  it("a native entry at an IDT vector runs after the hardware delivery and leaves with iretq(); one at LSTAR leaves with sysretq()", () => {
+    const env = systemEnv(`
+  .text
+go:
+  mov $0xc0000080, %ecx
+  rdmsr
+  or $1, %eax
+  wrmsr
+  mov $0xc0000081, %ecx
+  xor %eax, %eax
+  mov $0x00100008, %edx
+  wrmsr
+  pushq $${UDATA}
+  pushq $0x500000
+  pushq $0x2
+  pushq $${UCODE}
+  pushq $user
+  iretq
+  .globl native_int, native_sys
+native_int: nop
+native_sys: nop
+  .section .user, "awx"
+user:
+  mov $41, %eax
+  int $0x80
+  syscall
+  mov %rax, %rbx
+  int3
+`, "go", { dpl: { 3: 3, 128: 3 } });
+    const c = env.pc.cpu;
+    const frames: bigint[] = [];
+    c.registerNative(env.sym("native_int"), (cpu) => {
+      frames.push(env.q(Number(cpu.reg(4))), env.q(Number(cpu.reg(4)) + 8));
+      cpu.setReg(0, cpu.reg(0) + 1n);
+      cpu.iretq();
+    });
+    c.registerNative(env.sym("native_sys"), (cpu) => {
+      cpu.setReg(0, cpu.reg(0) * 2n);
+      cpu.sysretq();
+    });
+    // Gate 0x80 points at the native entry; LSTAR at the other one.
+    const gate = env.sym("idt") + 16 * 0x80;
+    const h = BigInt(env.sym("native_int"));
+    env.pc.machine.bus.write64(gate, (env.q(gate) & 0x0000ffffffff0000n) | (h & 0xffffn) | (((h >> 16n) & 0xffffn) << 48n));
+    c.lstar = BigInt(env.sym("native_sys"));
+    expect(env.pc.machine.run({ maxInsns: 1000 }).exitCode).toBe(status(3));
+    expect(c.reg(3)).toBe(84n);
+    expect(frames[1]).toBe(BigInt(UCODE));
+  });
 });

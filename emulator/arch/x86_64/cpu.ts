@@ -18,7 +18,8 @@ import { Insn, Op } from "./insn.js";
 import { decodeInsn, NEED_MORE } from "./decode.js";
 import { PortBus } from "./ports.js";
 import { FP_SLOTS, loadSlow, storeSlow } from "./memory-access.js";
-import { deliver, type TrapEvent } from "./trap.js";
+import { deliver, iret, type TrapEvent } from "./trap.js";
+import { sysret } from "./system.js";
 import { execute } from "./execute.js";
 import type { X86StaleTlbDetector } from "./tlb-stale.js";
 
@@ -31,6 +32,11 @@ export class DecodedPage {
   /** @param bytes the page's RAM (a view, not a copy) */
   constructor(readonly bytes: Uint8Array) {}
 }
+
+/** A decoded SYSRETQ (REX.W 0F 07), for {@link X86Cpu.sysretq}. */
+const SYSRETQ = new Insn();
+SYSRETQ.op = Op.SYSRET;
+SYSRETQ.size = 8;
 
 /** The marker for an instruction that continues on the next page (decoded afresh each time). */
 const CROSS_INSN = new Insn();
@@ -401,6 +407,27 @@ export class X86Cpu {
     if (this.ripLo === lo && this.ripHi === hi && !this.stopped && !this.shutdown) {
       throw new Error(`native entry at rip 0x${this.rip.toString(16)} returned without leaving (it must iretq, sysret or jump)`);
     }
+    return true;
+  }
+
+  /**
+   * IRETQ as the instruction does it, for native entries (which stand where a handler would be).
+   * Returns false if it faulted (the fault was delivered).
+   */
+  iretq(): boolean {
+    return iret(this, 8);
+  }
+
+  /**
+   * SYSRETQ as the instruction does it, for native entries: RIP = RCX, RFLAGS from R11, CS/SS from
+   * STAR, CPL 3. Returns false if it faulted (#UD with EFER.SCE=0, #GP for a non-canonical RCX).
+   */
+  sysretq(): boolean {
+    this.nLo = this.ripLo;
+    this.nHi = this.ripHi;
+    if (!sysret(this, SYSRETQ)) return false;
+    this.ripLo = this.nLo;
+    this.ripHi = this.nHi;
     return true;
   }
 

@@ -296,7 +296,7 @@ function syscall(c: X86Cpu): boolean {
  * which this CPU does not implement: #UD (docs/x86_64.md). A non-canonical RCX is #GP(0) at CPL 0 (Intel).
  * @spec SDM Vol. 2B "SYSRET"; ARCH-SPEC §2.8
  */
-function sysret(c: X86Cpu, i: Insn): boolean {
+export function sysret(c: X86Cpu, i: Insn): boolean {
   if ((c.mmu.eferLo & 1) === 0 || i.size !== 8) return c.fault(VEC.UD);
   if (!needCpl0(c)) return false;
   if (!canonicalHi(c, c.gh[1]!)) return c.fault(VEC.GP, 0);
