@@ -178,6 +178,12 @@ describe("directives and padding", () => {
     expect(text("nop\n.p2align 4\nnop")).toHaveLength(17 * 3 - 1);
     expect(text("nop\n.p2align 4")).toHaveLength(16 * 3 - 1);
   });
+  it(".comm/.lcomm storage follows the rest of .bss: .comm aligned by its argument, .lcomm by its size", () => {
+    const r = assembleX86_64(".bss\nx: .byte 0\n.local a\n.comm a, 3, 1\n.lcomm c, 7\n.lcomm d, 10\n.comm e, 100, 32\ny: .byte 0");
+    const at = (n: string): bigint => r.symbols.get(n)! - 0x100000n;
+    expect([at("x"), at("y"), at("a"), at("c"), at("d"), at("e")]).toEqual([0n, 1n, 2n, 8n, 16n, 32n]);
+    expect(r.segments[0]!.memsz).toBe(132);
+  });
   it(".code64 is accepted, other modes are refused", () => {
     expect(text(".code64\nret")).toBe("c3");
     expect(asmError(".code32").message).toBe("t.s:1: .code32: only 64-bit code is supported (.code32)");

@@ -9,6 +9,7 @@ import { fail } from "../common/errors.js";
 import { PLAIN_EXPRESSIONS } from "../common/expr.js";
 import { splitArgs } from "../common/operands.js";
 import type { Section } from "../common/sections.js";
+import type { CommentSyntax } from "../common/source.js";
 import { encode } from "./encode.js";
 import type { X86Context } from "./forms.js";
 import { assembleInstruction } from "./instructions.js";
@@ -72,12 +73,21 @@ function alignDirective(powerOfTwo: boolean): DirectiveHandler {
   };
 }
 
+/** x86 comments: `#` anywhere, `/` at the start of a line (GNU `comment_chars`, `line_comment_chars`). */
+export const X86_COMMENTS: CommentSyntax = { lineComments: ["#"], lineStartComments: ["/"] };
+
+/** `.comm`/`.lcomm`: checked here, allocated by the statements commonStorage appends to the source. */
+const commonSymbol: DirectiveHandler = (args) => {
+  const [name, size] = splitArgs(args);
+  if (!name || !size) fail("expected `NAME, SIZE[, ALIGNMENT]'");
+};
+
 /** A fresh x86-64 architecture for one assembly. */
 export function createX86_64(): Architecture {
   const weak = new Set<string>();
   const jumpSize = jumpSizer(weak);
   return {
-    syntax: { comments: { lineComments: ["#"], lineStartComments: ["/"] }, modifiers: "none", expr: PLAIN_EXPRESSIONS },
+    syntax: { comments: X86_COMMENTS, modifiers: "none", expr: PLAIN_EXPRESSIONS },
     directives: new Map<string, DirectiveHandler>([
       [".align", alignDirective(false)], [".balign", alignDirective(false)], [".p2align", alignDirective(true)],
       [".word", data(2)], [".int", data(4)],
@@ -85,6 +95,7 @@ export function createX86_64(): Architecture {
         for (const name of splitArgs(args)) weak.add(name);
         DIRECTIVES.get(".weak")!(args, host);
       }],
+      [".comm", commonSymbol], [".lcomm", commonSymbol],
       [".code64", codeMode(64)], [".code32", codeMode(32)], [".code16", codeMode(16)],
     ]),
     codeAlignGranule: () => 1,
