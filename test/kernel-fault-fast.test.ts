@@ -16,6 +16,7 @@ import { PAGE, type Vma, VmaList } from "../kernel/mm/vma.js";
 import { AddressSpace, type ArchPaging } from "../kernel/mm/vm/index.js";
 import { FakeHal } from "./support/fake-hal.js";
 import { ANON, anon, area, fault, procEnv, type ProcEnv, userFrames } from "./support/process-env.js";
+import { OwnerTable } from "../kernel/mm/phys/owners.js";
 import { FakeSharedFrames } from "./support/shared-frames.js";
 import { rng } from "./support/rng.js";
 
@@ -229,5 +230,33 @@ describe("tryDemandZero", () => {
     anon(env, 1);
     const again = tryDemandZero(env.mm, Number(ANON), "read");
     expect(env.hal.readBytes(again, 4096)).toEqual(new Uint8Array(4096));
+  });
+});
+
+describe("OwnerTable (the allocator's owner index, linked through host arrays)", () => {
+  it("answers as a map of sets would, through adds, removes, moves and removes under the wrong owner", () => {
+    const t = new OwnerTable();
+    const model = new Map<number, Set<number>>();
+    const next = rng(11);
+    const ids = [t.idOf("a"), t.idOf("b"), t.idOf(undefined), t.idOf("c")];
+    for (let step = 0; step < 5000; step++) {
+      const id = ids[next() % ids.length]!;
+      const frame = next() % 3000;
+      const holder = [...model].find(([, s]) => s.has(frame))?.[0];
+      if (next() % 3 === 0) {
+        t.remove(id, frame);
+        if (holder === id) model.get(id)!.delete(frame);
+      } else {
+        t.add(id, frame);
+        if (holder !== undefined) model.get(holder)!.delete(frame);
+        if (!model.has(id)) model.set(id, new Set());
+        model.get(id)!.add(frame);
+      }
+    }
+    const expected = new Map([...model].filter(([, s]) => s.size > 0).sort((x, y) => x[0] - y[0]).map(([id, s]) => [t.nameOf(id), s.size]));
+    expect(t.counts()).toEqual(expected);
+    for (const id of ids) expect(t.framesOf(t.nameOf(id))).toEqual([...(model.get(id) ?? [])].sort((x, y) => x - y));
+    expect(t.liveFrames()).toBe([...model.values()].reduce((n, s) => n + s.size, 0));
+    expect(t.framesOf("nobody")).toEqual([]);
   });
 });

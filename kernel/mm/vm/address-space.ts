@@ -307,6 +307,8 @@ export class AddressSpace {
    */
   probePage(va: number): -1 | 0 | 1 {
     if (this.walkFast(va) < 0) return -1;
+    this.probedVa = va;
+    this.probedAt = this.changes;
     if (!this.arch.fast!.valid(this.fastLo, this.fastHi)) return 0;
     return this.fastLevel === 0 ? 1 : -1;
   }
@@ -329,7 +331,9 @@ export class AddressSpace {
   mapPageNow(va: number, pa: number, flags: MemoryFlags): boolean {
     this.checkAlive("mapPageNow");
     const c = this.arch.fast;
-    if (c === undefined || this.walkFast(va) < 0 || c.valid(this.fastLo, this.fastHi) || va % 4096 !== 0 || pa % 4096 !== 0) {
+    // The walk of the probe just before is still good if no entry of this space was written since.
+    const walked = va === this.probedVa && this.probedAt === this.changes ? this.fastLevel : this.walkFast(va);
+    if (c === undefined || walked < 0 || c.valid(this.fastLo, this.fastHi) || va % 4096 !== 0 || pa % 4096 !== 0) {
       throw new Error(`AddressSpace.mapPageNow: ${hex(BigInt(va))} is not an unmapped 4 KiB user page this format can map by number`);
     }
     if (flags !== this.fastFlags) {
@@ -338,28 +342,32 @@ export class AddressSpace {
       this.fastFlags = flags;
     }
     const pool = this.fastPool;
-    pool.length = 0;
-    for (let i = 0; i < this.fastLevel; i++) {
+    let pooled = 0;
+    for (; pooled < this.fastLevel; pooled++) {
       const f = this.frames.allocateFrame("page table");
       if (f === undefined) {
-        for (const p of pool) this.frames.freeFrame(p);
-        pool.length = 0;
+        for (let i = 0; i < pooled; i++) this.frames.freeFrame(pool[i]!);
         return false;
       }
-      pool.push(f);
+      pool[pooled] = f;
     }
     let pteAddr = this.fastPteAddr;
     for (let level = this.fastLevel; level > 0; level--) {
-      const table = pool.pop()!;
+      const table = pool[--pooled]!;
       this.mem.fill(table, 4096, 0);
       this.writeHalves(pteAddr, c.tableLow(table), c.tableHigh(table));
       this.tables++;
       pteAddr = table + c.index(va, level - 1) * 8;
     }
     this.writeHalves(pteAddr, c.leafLow(pa, flags), c.leafHigh(pa, flags));
+    this.changes++;
     return true;
   }
 
+  /** Changes made to the tree (every operation that writes entries counts one), and the VA and count of the last {@link probePage}. */
+  private changes = 0;
+  private probedVa = -1;
+  private probedAt = -1;
   /** Where {@link walkFast} stopped: the level, the entry's address and its halves. */
   private fastLevel = 0;
   private fastPteAddr = 0;
@@ -367,7 +375,7 @@ export class AddressSpace {
   private fastHi = 0;
   /** The last flags {@link mapPageNow} validated, and its table-page pool (reused: no allocation per fault). */
   private fastFlags = -1;
-  private readonly fastPool: number[] = [];
+  private readonly fastPool: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
   /** One past the user half, as a number (2^(vaBits-1)). */
   private readonly userTop: number;
 
@@ -567,6 +575,7 @@ export class AddressSpace {
 
   /** Builds a token whose settlement frees `tables` and the frames of `leaves`. */
   private token(cause: FlushCause, pages: FlushedPage[], global: boolean, tablesFreed: boolean, tables: number[], leaves: readonly LeafFrame[] = [], wholeSpace = false): TlbFlush {
+    this.changes++;
     const frames = this.frames;
     const release = tables.length === 0 && leaves.length === 0 ? undefined : (): void => {
       for (const t of tables) frames.freeFrame(t);
