@@ -367,7 +367,8 @@ export class X86Cpu {
 
   /**
    * The instruction at RIP continues on the next page: translate that page for fetch (a fault
-   * there is a #PF with CR2 = the first byte of that page) and decode from both, uncached.
+   * there is a #PF with CR2 = the first byte of that page) and decode from both, uncached, in its
+   * general form (step.ts executes it).
    * Returns null if a fault was delivered.
    */
   fetchCross(): Insn | null {
@@ -385,7 +386,7 @@ export class X86Cpu {
     const bus = this.bus;
     for (let k = first; k < b.length; k++) b[k] = bus.read(pa + k - first, 1) ? bus.lo & 0xff : 0xff;
     const ins = this.crossInsn;
-    decodeInsn(b, 0, b.length, ins);
+    decodeInsn(b, 0, b.length, ins, false);
     this.fetchTagLo = INVALID_TAG;
     return ins;
   }

@@ -38,8 +38,9 @@ function s32(): number {
 /**
  * Decodes the instruction at `b[start]` into `ins`, reading no byte at or after `limit`.
  * Returns {@link DECODED} or {@link NEED_MORE} (the instruction continues past `limit`).
+ * With `specialized` false the frequent forms keep their general ops (for step.ts alone).
  */
-export function decodeInsn(b: Uint8Array, start: number, limit: number, ins: Insn): number {
+export function decodeInsn(b: Uint8Array, start: number, limit: number, ins: Insn, specialized = true): number {
   buf = b;
   pos = start;
   lim = Math.min(limit, start + MAX_INSN_LEN + 1);
@@ -55,7 +56,7 @@ export function decodeInsn(b: Uint8Array, start: number, limit: number, ins: Ins
   if (short) return limit - start > MAX_INSN_LEN ? (ins.op = Op.GP0, ins.len = MAX_INSN_LEN, DECODED) : NEED_MORE;
   ins.len = len;
   if (ins.lock && !lockable(ins)) ins.op = Op.UD;
-  else specialize(ins);
+  else if (specialized) specialize(ins);
   return DECODED;
 }
 

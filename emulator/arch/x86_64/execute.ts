@@ -5,7 +5,6 @@
  * @spec Intel SDM Vol. 2 (semantics of each instruction)
  */
 import type { X86Cpu } from "./cpu.js";
-import { RFLAGS } from "./defs.js";
 import { Op } from "./insn.js";
 import { alu, shift } from "./alu.js";
 import { imulTrunc, sx } from "./muldiv.js";
@@ -40,13 +39,6 @@ export function execute(c: X86Cpu): void {
     if (ins === undefined) {
       c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE (decodeAt reads fetchPpn only)
       ins = c.decodeAt(page, lo & 0xfff);
-    }
-    if (ins.op === Op.CROSS) {
-      c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE
-      const x = c.fetchCross();
-      ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
-      if (x === null) continue;
-      ins = x;
     }
     const nlo = (lo + ins.len) | 0;
     const nhi = (nlo >>> 0) < (lo >>> 0) ? (ripHi + 1) | 0 : ripHi;
@@ -87,7 +79,7 @@ export function execute(c: X86Cpu): void {
       }
       case Op.F_INCDEC: {
         const d = ins.reg;
-        const cf = c.rflags & RFLAGS.CF;
+        const cf = c.rflags & 1; // CF
         if (ins.size === 8) {
           if (ins.sub === 0) add64(c, gl[d]!, gh[d]!, 1, 0);
           else sub64(c, gl[d]!, gh[d]!, 1, 0);
@@ -98,7 +90,7 @@ export function execute(c: X86Cpu): void {
           gh[d] = 0;
         }
         gl[d] = c.rLo;
-        c.rflags = (c.rflags & ~RFLAGS.CF) | cf;
+        c.rflags = (c.rflags & ~1) | cf;
         break;
       }
       case Op.F_MOV_LD: {
@@ -252,6 +244,19 @@ export function execute(c: X86Cpu): void {
         if (thi !== ripHi) break;
         ripLo = t | 0;
         icount++;
+        continue;
+      }
+      case Op.CROSS: {
+        // Straddles two pages: decoded afresh (in its general form) and run by step().
+        c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE
+        const x = c.fetchCross();
+        if (x !== null) {
+          const xl = (lo + x.len) | 0;
+          c.nLo = xl;
+          c.nHi = (xl >>> 0) < (lo >>> 0) ? (ripHi + 1) | 0 : ripHi;
+          if (step(c, x)) { c.ripLo = c.nLo; c.ripHi = c.nHi; c.icount++; }
+        }
+        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
         continue;
       }
       default: {
