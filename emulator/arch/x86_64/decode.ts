@@ -70,6 +70,8 @@ function specialize(i: Insn): void {
     if (i.op === Op.MOV_RM_I) { i.op = Op.F_MOV_MI; return; }
     if (i.op === Op.ALU_RM_I && i.sub === 7) { i.op = Op.F_CMP_MI; return; }
     if (i.op === Op.TEST_RM_I) { i.sub = ALU_TEST; i.op = Op.F_CMP_MI; return; }
+    if (i.op === Op.MOV_RM_R && (i.size === 1 || i.size === 2) && i.reg < AH_BASE) { i.op = Op.F_MOV_ST_BW; return; }
+    if ((i.op === Op.MOVZX || i.op === Op.MOVSX) && (i.size === 4 || i.size === 8)) { i.sub = i.op === Op.MOVSX ? 1 : 0; i.op = Op.F_MOVX_LD; return; }
   }
   if (i.size !== 8 && i.size !== 4) return;
   if (!reg && i.op === Op.ALU_R_RM && i.sub !== 2 && i.sub !== 3) { i.op = Op.F_ALU_RLD; return; }

@@ -130,6 +130,44 @@ export function execute(c: X86Cpu): void {
         ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
         continue;
       }
+      case Op.F_MOV_ST_BW: {
+        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
+        c.ea(ins);
+        const eLo = c.eaLo, eHi = c.eaHi;
+        const sl = (eLo >>> 12) & (FP_SLOTS - 1);
+        const off = eLo & 0xfff;
+        if (wTagLo[sl] === (eLo & ~0xfff) && wTagHi[sl] === eHi && off <= 4096 - ins.size) {
+          const v = wView[sl]!, o = wOff[sl]! + off;
+          if (ins.size === 1) v.setUint8(o, gl[ins.reg]! & 0xff);
+          else v.setUint16(o, gl[ins.reg]! & 0xffff, true);
+          break;
+        }
+        c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
+        if (c.st(eLo, eHi, ins.size, gl[ins.reg]!, 0)) { c.ripLo = nlo; c.ripHi = nhi; c.icount++; }
+        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+        continue;
+      }
+      case Op.F_MOVX_LD: {
+        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
+        c.ea(ins);
+        const eLo = c.eaLo, eHi = c.eaHi, sz = ins.size2;
+        const sl = (eLo >>> 12) & (FP_SLOTS - 1);
+        const off = eLo & 0xfff;
+        let m: number;
+        if (rTagLo[sl] === (eLo & ~0xfff) && rTagHi[sl] === eHi && off <= 4096 - sz) {
+          const v = rView[sl]!, o = rOff[sl]! + off;
+          m = sz === 1 ? (ins.sub === 1 ? v.getInt8(o) : v.getUint8(o)) : sz === 2 ? (ins.sub === 1 ? v.getInt16(o, true) : v.getUint16(o, true)) : v.getInt32(o, true);
+        } else {
+          c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
+          const ok = c.ld(eLo, eHi, sz, LOAD);
+          ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+          if (!ok) continue;
+          m = ins.sub === 1 ? sx(sz, c.vLo) : c.vLo;
+        }
+        gl[ins.reg] = m;
+        gh[ins.reg] = ins.size === 8 && ins.sub === 1 ? m >> 31 : 0;
+        break;
+      }
       case Op.F_MOV_MI: {
         if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
         c.ea(ins);

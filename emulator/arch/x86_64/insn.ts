@@ -28,6 +28,8 @@ export const enum Op {
   F_IMUL_RR, F_IMUL_RI, F_SHIFT_RI, F_MOVX_R,
   // Memory forms of any size: store an immediate; compare/test memory with an immediate; reg op= memory (size 4/8).
   F_MOV_MI, F_CMP_MI, F_ALU_RLD,
+  // Byte/word stores from a low register (not AH..BH); MOVZX/MOVSX from memory to a 32/64-bit register.
+  F_MOV_ST_BW, F_MOVX_LD,
 }
 
 /** ALU kind of a specialized F_ALU_* op that only sets flags (TEST). */
