@@ -3,6 +3,7 @@
  * injector's spec semantics, allocation failures the kernel must survive without leaking, hardware
  * faults classified against a golden run, and determinism of the whole thing under one seed.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { runWithInjection, type InjectionPlan, type Outcome } from "../boot/riscv64/inject-run.js";
 import { bootKernel, type KernelMachine } from "../boot/riscv64/kernel-boot.js";
@@ -10,7 +11,7 @@ import { Injector, type KernelFaultPlan } from "../kernel/inject.js";
 import { assembleRiscv64 } from "../tools/asm/riscv64/index.js";
 import { ASM_LIB, fork, mmap, PAGE, SYSCALLS } from "./support/kernel-asm.js";
 
-const OUTCOMES: readonly Outcome[] = ["handled", "killed", "oops", "hang", "corruption"];
+const OUTCOMES: readonly Outcome[] = ["handled", "killed", "oops", "hang", "leak", "corruption"];
 
 /** Writes a distinct word to each of N mmap'd pages, reads them all back 4 times, prints "ok" or "FAIL data" and exits with the failure count. */
 const touchPages = (n: number): string => `${SYSCALLS}
@@ -215,17 +216,30 @@ describe("hardware faults, classified against a golden run", () => {
   });
 
   // 1024 pages outrun the TLB (512 L2 entries), so the cleared PTE is walked again before the check.
-  it("clearing the V bit of a user data PTE: handled, or the page refaults demand-zero and its data is lost (corruption); the kernel's exit check always reports the orphaned frame", () => {
+  it("clearing the V bit of a user data PTE orphans its frame (and may lose the page's data): never silent, the kernel's exit check reports the frame, so the verdict is leak", () => {
     const big = elf(touchPages(1024));
-    const seen: Outcome[] = [];
+    const outputs = new Set<string>();
     for (let seed = 0; seed < 8; seed++) {
       const r = runWithInjection({ program: big, args: ["prog"], plan: { seed, hardware: [{ kind: "pte-flip", bit: 0, mode: "clear", target: "data" }] } });
-      expect(["handled", "corruption"]).toContain(r.outcome);
-      if (r.outcome === "corruption") expect([r.faulty.stdout, r.faulty.exitCode]).toEqual(["FAIL data\n", 1]);
+      expect(r.outcome).toBe("leak");
+      expect(["ok data\n", "FAIL data\n"]).toContain(r.faulty.stdout);
       expect(r.log.filter((l) => l.startsWith("kernel: leak: pid 1 exited holding 1 frame"))).toHaveLength(1);
-      seen.push(r.outcome);
+      outputs.add(r.faulty.stdout);
     }
-    expect(seen).toContain("corruption");
+    expect(outputs).toContain("FAIL data\n");
+  });
+
+  it("flipping a bit of a live kernel heap block's header is never silent: the heap's seal check oopses the kernel", () => {
+    const fork = elf(readFileSync(new URL("../examples/campaign/fork-mmap.S", import.meta.url), "utf8"));
+    let injected = 0;
+    for (let seed = 0; seed < 12; seed++) {
+      const r = runWithInjection({ program: fork, args: ["prog"], plan: { seed, hardware: [{ kind: "heap-corrupt" }] } });
+      if (r.injections.length === 0) continue;
+      injected++;
+      expect({ seed, outcome: r.outcome }).toEqual({ seed, outcome: "oops" });
+      expect(r.log.some((l) => /^kernel oops: heap: .*corrupted/.test(l))).toBe(true);
+    }
+    expect(injected).toBeGreaterThan(8);
   });
 
   it("flipping U of a mapped user data PTE: the next walk contradicts the area, and the kernel oopses (it does not kill the process)", () => {

@@ -8,6 +8,7 @@
  * | `tlb-drop` | one valid TLB entry (any array) is invalidated | yes: a TLB may drop entries at any time |
  * | `tlb-corrupt` | one valid TLB entry's physical page moves to the neighbouring page of its size | no: a TLB array error |
  * | `spurious-irq` | `sip.SSIP` or `sip.STIP` is raised without a cause | no (for the platform): nothing asked for it |
+ * | `heap-corrupt` | bit `bit` (0..127) of the 16-byte header of one live kernel heap block, in RAM, is flipped | no: a memory error (or a kernel bug that wrote past a block) |
  *
  * The PTE is found through the kernel's own page-table walk (AddressSpace.walkPageTable) over the
  * running process's areas, and written through the bus, so caches derived from RAM (decoded
@@ -17,6 +18,8 @@
 import { IRQ } from "../../emulator/arch/riscv64/defs.js";
 import type { Injection } from "../../kernel/inject.js";
 import { MemoryFlags } from "../../kernel/mm/flags.js";
+import { HEADER } from "../../kernel/mm/heap/layout.js";
+import { heapMemoryOf } from "../../kernel/mm/kernel-heap.js";
 import type { SplitMix64 } from "../../kernel/random.js";
 import type { KernelMachine } from "./kernel-boot.js";
 
@@ -25,7 +28,8 @@ export type HwFault =
   | { kind: "pte-flip"; at?: number; bit?: number; mode?: "flip" | "clear"; target?: "data" | "any" }
   | { kind: "tlb-drop"; at?: number }
   | { kind: "tlb-corrupt"; at?: number }
-  | { kind: "spurious-irq"; at?: number; irq?: "software" | "timer" };
+  | { kind: "spurious-irq"; at?: number; irq?: "software" | "timer" }
+  | { kind: "heap-corrupt"; at?: number; bit?: number };
 
 /** Pages of the running process's areas scanned for PTEs, at most (a bound on the walk's cost). */
 const MAX_SCANNED_PAGES = 1 << 16;
@@ -74,6 +78,20 @@ export function applyHwFault(km: KernelMachine, fault: HwFault, rng: SplitMix64)
       t.ppn[i] = Math.floor(ppn / pages) % 2 === 0 ? ppn + pages : ppn - pages;
       hart.flushFast();
       return { ...base, detail: `${t.name}[${i}] va 0x${va.toString(16)} ppn 0x${ppn.toString(16)} -> 0x${t.ppn[i]!.toString(16)}` };
+    }
+    case "heap-corrupt": {
+      const heap = km.kernel.heap;
+      const mem = heap && heapMemoryOf(heap);
+      if (heap === undefined || mem === undefined) return undefined;
+      const blocks = [...heap.liveByOwner().keys()].flatMap((owner) => heap.liveBlocksOf(owner).map((b) => ({ ...b, owner })));
+      if (blocks.length === 0) return undefined;
+      const bit = fault.bit ?? below(rng, HEADER * 8);
+      if (!Number.isInteger(bit) || bit < 0 || bit >= HEADER * 8) throw new RangeError(`heap-corrupt: bit ${bit} is not in 0..${HEADER * 8 - 1}`);
+      const b = blocks[below(rng, blocks.length)]!;
+      const at = b.addr - heap.redZone - HEADER + (bit >> 3);
+      const old = mem.read8(at);
+      mem.write8(at, old ^ (1 << (bit & 7)));
+      return { ...base, owner: b.owner, detail: `block 0x${mem.vaOf(b.addr).toString(16)} of "${b.owner}": header bit ${bit} flipped` };
     }
     case "spurious-irq": {
       const irq = fault.irq === "timer" ? IRQ.STI : IRQ.SSI;

@@ -45,6 +45,7 @@ const HW_FIELDS: Record<HwFault["kind"], readonly string[]> = {
   "tlb-drop": ["at"],
   "tlb-corrupt": ["at"],
   "spurious-irq": ["at", "irq"],
+  "heap-corrupt": ["at", "bit"],
 };
 const HW_ENUMS: Record<string, readonly string[]> = { mode: ["flip", "clear"], target: ["data", "any"], irq: ["software", "timer"] };
 const FAULT_FIELDS = ["probability", "interval", "times", "nth", "filter"];
