@@ -274,6 +274,13 @@ describe("source syntax and directives", () => {
     expect(errorOf(".org later\nlater: nop")).toMatch(/^t\.s:1: \.org: \.org target must be a constant or an offset from a label/);
   });
 
+  it("immediates that depend on later labels are encoded once known, choosing the form then (as GNU does)", () => {
+    const src = "s: mov x0, #(e - s)\nmov x1, #(s - e)\nadd x2, x2, #(s - e)\nldr x3, [x4, #(e - s + 4)]\n.balign 32\ne: nop";
+    expect(words(assembleArm64Raw(src)).slice(0, 4)).toEqual([0xd2800400, 0x928003e1, 0xd1008042, 0xf8424083]);
+    expect(errorOf("add x0, x0, #(e - s)\ns: .space 5000\ne: nop")).toBe("t.s:1: add x0, x0, #(e - s): immediate 5000 out of range [0, 4095]");
+    expect(errorOf("mov x0, #typo")).toBe("t.s:1: mov x0, #typo: undefined symbol `typo'");
+  });
+
   it("every mnemonic is listed, including each b.cond", () => {
     const all = mnemonics();
     for (const m of ["add", "ldxr", "b.hs", "tlbi", "msr", "ldtrsw", "ubfiz", "csetm"]) expect(all).toContain(m);

@@ -85,8 +85,8 @@ function compareWithGnu(src: string): string | undefined {
 }
 
 /** Lines placed around every corpus line, so that label operands resolve. */
-const PROLOGUE = [".text", ".globl _start", "_start:", "back: nop"];
-const EPILOGUE = ["fwd: nop", ".data", ".balign 16", "var: .quad 1, 2", "msg: .asciz \"hi\""];
+const PROLOGUE = [".text", ".globl _start", "_start:", "back: nop", "p0: nop", ".balign 64", "p1: nop"];
+const EPILOGUE = ["fwd: nop", ".balign 64", "q0: nop", ".balign 64", "q1: nop", ".data", ".balign 16", "var: .quad 1, 2", "msg: .asciz \"hi\""];
 
 /**
  * The differential check: which lines GNU rejects (its messages name them) and which we reject
@@ -213,6 +213,13 @@ function broadLines(): string[] {
   L.push("tbz w0, #32, fwd", "adr w0, fwd", "add x0, x0, :lo12:var", "add x0, x1, #:lo12:msg", "ldr x0, [x0, :lo12:var]", "ldr w0, [x0, #:lo12:var]",
     "ldrb w0, [x0, :lo12:msg]", "strh w0, [x0, :lo12:var]", "ldrsw x0, [x0, :lo12:var]", "movz x0, #:abs_g1:var",
     "movk x0, #:abs_g0_nc:var", "movk x0, #:abs_g1_nc:var", "movk x0, #:abs_g2_nc:var", "movz x0, #:abs_g3:var", "mov x0, #:abs_g2:var");
+  // Immediates that depend on labels defined later: GNU re-encodes them once the value is known.
+  // (q1 - q0 = 64 and p1 - p0 = 60 are fixed, but unknown until layout: alignment lies between.)
+  for (const v of ["q1 - q0", "p0 - p1", "q1 - q0 + 1", "p1 - p0 + 4", "(p1 - p0) * 1000", "(q1 - q0) << 12", "-(q1 - q0) << 12", "(q1 - q0) * 0x10001"]) {
+    L.push(`add x0, x1, #(${v})`, `subs w0, w1, #(${v})`, `cmp x0, #(${v})`, `mov x0, #(${v})`, `mov w0, #(${v})`, `movz x0, #(${v})`, `movk x0, #(${v}), lsl #16`,
+      `and x0, x1, #(${v})`, `ldr x0, [x1, #(${v})]`, `strb w0, [x1, #(${v})]`, `ldr x0, [x1, #(${v})]!`, `ldr x0, [x1], #(${v})`, `ldp x0, x1, [x2, #(${v})]`,
+      `ldtr x0, [x1, #(${v})]`, `ldur x0, [x1, #(${v})]`);
+  }
   for (const r of ["x0", "x30", "xzr", "w0"]) L.push(`br ${r}`, `blr ${r}`, `ret ${r}`);
   L.push("ret");
   // System.

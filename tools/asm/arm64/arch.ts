@@ -4,7 +4,7 @@
  * `:lo12:`-style relocation operators), the instruction tables, fixups and NOP padding.
  * A64 has no relaxable instructions: every instruction is 4 bytes.
  */
-import type { Architecture } from "../common/arch.js";
+import type { Architecture, EmitContext, PatchSite } from "../common/arch.js";
 import { data, type DirectiveHandler } from "../common/directives.js";
 import { fail, SourceError } from "../common/errors.js";
 import { splitArgs } from "../common/operands.js";
@@ -12,12 +12,12 @@ import { ARITH } from "./arith.js";
 import { BITFIELD } from "./bitfield.js";
 import { CONTROL } from "./control.js";
 import { applyA64Fixup } from "./fixups.js";
-import { type Handler, makeAsm } from "./insn.js";
+import { type Asm, type Handler, makeAsm, NotYetKnown } from "./insn.js";
 import { LiteralPools } from "./literals.js";
 import { LOGICAL } from "./logical.js";
 import { MEMORY } from "./memory.js";
 import { MULTIPLY } from "./multiply.js";
-import { parseOperands } from "./operands.js";
+import { type Operand, parseOperands } from "./operands.js";
 import { SYSTEM } from "./system.js";
 
 /** Every instruction handler by lower-case mnemonic. */
@@ -61,11 +61,31 @@ function directives(pools: LiteralPools): ReadonlyMap<string, DirectiveHandler> 
   ]);
 }
 
+/**
+ * Encodes a deferred instruction at `site` once addresses are final: the handler runs again with
+ * every expression evaluated to its final value (GNU re-encodes such instructions in its fixups,
+ * so `mov x0, #(end - start)` may still become MOVN or ORR and `ldr` may still become LDUR).
+ */
+function encodeDeferred(site: PatchSite, ctx: EmitContext, pools: LiteralPools, handler: Handler, ops: Operand[], mnemonic: string): void {
+  const view = new DataView(site.out.buffer, site.out.byteOffset);
+  const final: EmitContext = { ...ctx, constValue: (e) => site.value(e) };
+  const asm: Asm = {
+    ctx: final,
+    pools,
+    emit: (word, fix) => {
+      view.setUint32(site.at, word >>> 0, true);
+      if (fix) applyA64Fixup({ fixupId: -1, kind: fix.kind, expr: fix.expr, frag: 0, off: 0, line: 0 }, site);
+    },
+  };
+  handler(ops, asm, mnemonic);
+}
+
 const noRelax = (): never => { throw new Error("A64 has no relaxable instructions"); };
 
 /** A fresh AArch64 architecture for one assembly. */
 export function createArm64(): Architecture {
   const pools = new LiteralPools();
+  const deferred = new Map<number, (site: PatchSite) => void>();
   return {
     syntax: {
       comments: { lineComments: ["//"], lineStartComments: ["#"] },
@@ -79,17 +99,34 @@ export function createArm64(): Architecture {
       const handler = INSTRUCTIONS.get(mnemonic);
       if (!handler) fail(`unknown instruction \`${mnemonic}'`);
       const where = args ? `${mnemonic} ${args}` : mnemonic;
-      try {
-        handler(parseOperands(args, ctx), makeAsm(ctx, pools), mnemonic);
-      } catch (e) {
-        if (e instanceof SourceError) throw new SourceError(`${where}: ${e.message}`);
-        throw e;
-      }
+      const prefixed = (f: () => void): void => {
+        try {
+          f();
+        } catch (e) {
+          if (e instanceof SourceError) throw new SourceError(`${where}: ${e.message}`);
+          throw e;
+        }
+      };
+      prefixed(() => {
+        const ops = parseOperands(args, ctx);
+        try {
+          handler(ops, makeAsm(ctx, pools), mnemonic);
+        } catch (e) {
+          if (!(e instanceof NotYetKnown)) throw e;
+          const ref = ctx.emit(0, 4, { kind: "deferred", expr: { k: "num", v: 0n } });
+          deferred.set(ref.fixupId, (site) => prefixed(() => encodeDeferred(site, ctx, pools, handler, ops, mnemonic)));
+        }
+      });
     },
     relaxSize: noRelax,
     relaxTarget: noRelax,
     renderRelax: noRelax,
     endOfInput: (host) => pools.flush(host),
-    applyFixup: applyA64Fixup,
+    applyFixup: (fx, site) => {
+      if (fx.kind !== "deferred") return applyA64Fixup(fx, site);
+      const encode = deferred.get(fx.fixupId);
+      if (!encode) throw new Error("deferred instruction without an encoder");
+      encode(site);
+    },
   };
 }

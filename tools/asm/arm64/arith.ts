@@ -9,7 +9,7 @@
 import { fail } from "../common/errors.js";
 import type { Expr } from "../common/expr.js";
 import {
-  type Asm, anyReg, constant, count, type Handler, imm, inRange, modAmount, relocOf, rz, sameWidth, sf,
+  type Asm, anyReg, constant, count, later, type Handler, imm, inRange, modAmount, relocOf, rz, sameWidth, sf,
 } from "./insn.js";
 import { EXTENDS, type Operand } from "./operands.js";
 import type { Reg } from "./registers.js";
@@ -32,7 +32,7 @@ export function addSubImm(a: Asm, op: number, s: number, rd: Reg, rn: Reg, e: Ex
     a.emit(base, { kind: "add_lo12", expr: r.a });
     return;
   }
-  let v = constant(a, e);
+  let v = later(a, e);
   if (v < 0n && !shiftOp) {
     v = -v;
     op ^= 1;

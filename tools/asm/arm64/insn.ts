@@ -13,7 +13,9 @@ import { CONDITIONS, type Reg, regName } from "./registers.js";
 export type A64Fixup =
   | "b26" | "b19" | "b14" | "adr" | "adrp" | "add_lo12"
   | "ldst_lo12_0" | "ldst_lo12_1" | "ldst_lo12_2" | "ldst_lo12_3" | "ldst_lo12_4"
-  | "movw0" | "movw1" | "movw2" | "movw3" | "movw0_nc" | "movw1_nc" | "movw2_nc";
+  | "movw0" | "movw1" | "movw2" | "movw3" | "movw0_nc" | "movw1_nc" | "movw2_nc"
+  /** The whole instruction is encoded again once addresses are final (see NotYetKnown). */
+  | "deferred";
 
 /** The encoder's view of the driver. */
 export interface Asm {
@@ -68,6 +70,24 @@ export function imm(ops: Operand[], i: number): Expr {
   const o = ops[i];
   if (o?.k !== "imm") fail(`operand ${i + 1} must be an immediate${o ? `, not \`${o.text}'` : ""}`);
   return o.e;
+}
+
+/**
+ * Thrown (by `later`) when an immediate that GNU resolves at the end of assembly is not known
+ * yet: the instruction is then encoded again, from scratch, once addresses are final.
+ */
+export class NotYetKnown extends Error {
+  override name = "NotYetKnown";
+}
+
+/**
+ * An immediate GNU lets depend on labels defined later (add/sub, mov, logical and load/store
+ * offsets): its value if known, else NotYetKnown so the whole instruction is deferred.
+ */
+export function later(a: Asm, e: Expr): bigint {
+  const v = a.ctx.constValue(e);
+  if (v === undefined) throw new NotYetKnown();
+  return v;
 }
 
 /** A constant that must be known on this line. */

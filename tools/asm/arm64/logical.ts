@@ -14,7 +14,7 @@ import type { Expr } from "../common/expr.js";
 import { movSp } from "./arith.js";
 import { encodeBitmask, wideChunk } from "./immediates.js";
 import {
-  type A64Fixup, type Asm, anyReg, constant, count, type Handler, imm, modAmount, relocOf, rz, sameWidth, sf,
+  type A64Fixup, type Asm, anyReg, constant, count, later, type Handler, imm, modAmount, relocOf, rz, sameWidth, sf,
 } from "./insn.js";
 import type { Operand } from "./operands.js";
 import type { Reg } from "./registers.js";
@@ -69,7 +69,7 @@ function logical(opc: number, n: number): Handler {
     const rd = opc === 3 ? rz(ops, 0) : anyReg(ops, 0);
     if (rd.num === 31 && !rd.sp && opc !== 3) fail("the destination of a logical immediate is SP, not the zero register");
     sameWidth(rd.x, rn);
-    let v = sizedValue(constant(a, imm(ops, 2)), rd.x);
+    let v = sizedValue(later(a, imm(ops, 2)), rd.x);
     if (n) v = BigInt.asUintN(rd.x ? 64 : 32, ~v);
     if (!logicalImm(a, opc, rd, rn, v)) fail(`immediate 0x${v.toString(16)} cannot be encoded as a logical immediate`);
   };
@@ -106,7 +106,7 @@ function wide(opc: number): Handler {
       moveWide(a, opc, rd, 0, g[0], { kind: g[1], expr: r.a });
       return;
     }
-    const v = constant(a, e);
+    const v = later(a, e);
     if (hw !== undefined) {
       if (v < 0n || v > 0xffffn) fail(`immediate ${v} out of range [0, 65535]`);
       moveWide(a, opc, rd, Number(v), hw);
@@ -144,7 +144,7 @@ const mov: Handler = (ops, a) => {
   const e = imm(ops, 1);
   const r = relocOf(e);
   if (r) fail(`:${r.fn}: is not allowed in mov (use movz/movk)`);
-  movImm(a, rd, constant(a, e));
+  movImm(a, rd, later(a, e));
 };
 
 /** Logical and move handlers by mnemonic. */

@@ -12,7 +12,7 @@
  */
 import { fail } from "../common/errors.js";
 import type { Expr } from "../common/expr.js";
-import { type A64Fixup, type Asm, constant, count, type Handler, imm, inRange, memAt, relocOf, rz, sameWidth } from "./insn.js";
+import { type A64Fixup, type Asm, constant, count, later, type Handler, imm, inRange, memAt, relocOf, rz, sameWidth } from "./insn.js";
 import { EXTENDS, type Mem, type Operand } from "./operands.js";
 import type { Reg } from "./registers.js";
 
@@ -100,7 +100,7 @@ function singleAccess(a: Asm, acc: Access, rt: number, o: Operand, unscaledOnly:
       return registerForm(a, acc, mem, rt);
     case "pre": case "post":
       if (unscaledOnly) fail("unscaled loads and stores have no writeback");
-      return imm9Form(a, acc, mem.base, rt, constant(a, mem.off!, "offset"), mem.mode === "pre" ? 3 : 1);
+      return imm9Form(a, acc, mem.base, rt, later(a, mem.off!), mem.mode === "pre" ? 3 : 1);
     case "off": {
       const e = mem.off;
       const r = e && relocOf(e);
@@ -108,7 +108,7 @@ function singleAccess(a: Asm, acc: Access, rt: number, o: Operand, unscaledOnly:
         if (r.fn !== "lo12" || unscaledOnly) fail(`:${r.fn}: is not allowed here`);
         return unsignedForm(a, acc, mem.base, rt, 0, { kind: `ldst_lo12_${acc.size}` as A64Fixup, expr: r.a });
       }
-      const v = e === undefined ? 0n : constant(a, e, "offset");
+      const v = e === undefined ? 0n : later(a, e);
       if (!unscaledOnly && v >= 0n && v % BigInt(scale) === 0n && v / BigInt(scale) <= 4095n) {
         return unsignedForm(a, acc, mem.base, rt, Number(v / BigInt(scale)));
       }
@@ -134,7 +134,7 @@ function single(root: string, kind: "any" | "unscaled" | "unpriv"): Handler {
     if (kind === "unpriv") {
       const mem = memAt(ops, 1);
       if (mem.mode !== "off") fail("unprivileged loads and stores take [Xn{, #imm}]");
-      return imm9Form(a, acc, mem.base, rt.num, mem.off === undefined ? 0n : constant(a, mem.off, "offset"), 2);
+      return imm9Form(a, acc, mem.base, rt.num, mem.off === undefined ? 0n : later(a, mem.off), 2);
     }
     singleAccess(a, acc, rt.num, o, kind === "unscaled");
   };
@@ -167,7 +167,7 @@ function pair(load: number, signed: boolean, nonTemporal: boolean): Handler {
     if (nonTemporal && mem.mode !== "off") fail("ldnp/stnp have no writeback");
     const opc = signed ? 1 : rt.x ? 2 : 0;
     const scale = signed ? 4 : rt.x ? 8 : 4;
-    const v = mem.off === undefined ? 0n : constant(a, mem.off, "offset");
+    const v = mem.off === undefined ? 0n : later(a, mem.off);
     if (v % BigInt(scale) !== 0n) fail(`offset ${v} is not a multiple of ${scale}`);
     const imm7 = inRange(v / BigInt(scale), -64, 63, `offset / ${scale}`);
     const mode = nonTemporal ? 0 : mem.mode === "post" ? 1 : mem.mode === "off" ? 2 : 3;
