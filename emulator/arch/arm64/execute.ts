@@ -188,7 +188,7 @@ export function execute(c: Arm64Cpu): void {
         }
         pcLo = lo;
         pcHi = hi;
-        if (lo & 3) fetchTagLo = INVALID_TAG; // the fetch takes the PC alignment fault
+        if (lo & 3) { fetchTagLo = INVALID_TAG; c.dropFetch(); } // the next fetch takes the PC alignment fault
         icount++;
         continue;
       }
