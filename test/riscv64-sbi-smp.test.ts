@@ -7,19 +7,23 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { bootKernel } from "../boot/riscv64/kernel-boot.js";
 import { bootSbi, SBI_PAYLOAD_BASE } from "../boot/riscv64/sbi-boot.js";
+import type { IpiFault } from "../boot/riscv64/sbi-smp.js";
 import { createRiscvVirt, type RiscvVirtOptions } from "../boot/riscv64/virt.js";
 import type { TlbInvalidateTraceEvent, TraceEvent } from "../emulator/core/trace.js";
 import { assembleRiscv64 } from "../tools/asm/riscv64/index.js";
 
 const read = (name: string): string => readFileSync(new URL(`../examples/${name}`, import.meta.url), "utf8");
 
-/** Boots `source` as an S-mode payload on the firmware and runs it. */
-function runSbi(source: string, opts: RiscvVirtOptions = {}) {
+/** Boots `source` as an S-mode payload on the firmware and runs it; `arm` may arm IPI faults first. */
+function runSbi(source: string, opts: RiscvVirtOptions = {}, arm: IpiFault[] = []) {
   const asm = assembleRiscv64(source, { fileName: "payload.S", base: SBI_PAYLOAD_BASE });
   let out = "";
   const log: string[] = [];
   const v = createRiscvVirt({ ...opts, console: (b) => { out += String.fromCharCode(b); } });
   bootSbi(v, asm.elf, (l) => log.push(l));
+  const faultTimes: number[] = [];
+  v.sbi!.onFault = (l) => { log.push(l); faultTimes.push(v.machine.now()); };
+  for (const f of arm) v.sbi!.armIpiFault(f);
   const events: TraceEvent[] = [];
   v.machine.setTrace((e) => events.push(e));
   const result = v.machine.run({ maxInsns: 2_000_000 });
@@ -28,7 +32,7 @@ function runSbi(source: string, opts: RiscvVirtOptions = {}) {
     v.machine.bus.read(Number(asm.symbols.get(label)!) + offset, 8);
     return BigInt.asIntN(64, (BigInt(v.machine.bus.hi) << 32n) | BigInt(v.machine.bus.lo >>> 0));
   };
-  return { result, out, log, events, word, v };
+  return { result, out, log, events, word, v, faultTimes };
 }
 
 /** Stores the SBI call's a0 (error) at `label`. */
@@ -58,6 +62,29 @@ describe("examples/sbi-smp-riscv64.S", () => {
       const r = runSbi(read("sbi-smp-riscv64.S"), { harts: 4, schedule });
       expect({ schedule, out: r.out, exit: r.result.exitCode }).toEqual({ schedule, out: expected, exit: 0 });
     }
+  });
+});
+
+describe("IPI faults (fault injection)", () => {
+  const source = read("sbi-smp-riscv64.S");
+  const ssiTraps = (events: TraceEvent[]) => events.filter((e) => e.type === "trap" && e.interrupt && e.cause === 1 && e.hart === 0).map((e) => (e as { icount: number }).icount);
+
+  it("a lost IPI: hart 0 waits for it forever, and the machine stops as a hang (exit 125)", () => {
+    const r = runSbi(source, { harts: 4 }, [{ mode: "lose" }]);
+    expect(r.log).toEqual(["inject: IPI to hart 0 lost"]);
+    expect(r.result.reason).toBe("wfi-hang");
+    expect(r.result.exitCode).toBe(125);
+    expect(ssiTraps(r.events)).toHaveLength(2);
+  });
+
+  it("a delayed IPI arrives later and the run completes with the same output", () => {
+    const plain = runSbi(source, { harts: 4 });
+    const late = runSbi(source, { harts: 4 }, [{ mode: "delay", ticks: 50_000 }]);
+    expect(late.log).toEqual(["inject: IPI to hart 0 delayed 50000 ticks"]);
+    expect([late.out, late.result.exitCode]).toEqual([plain.out, 0]);
+    expect(ssiTraps(late.events)).toHaveLength(3);
+    // hart 0 cannot finish before the delayed IPI arrived
+    expect(late.v.machine.now()).toBeGreaterThanOrEqual(late.faultTimes[0]! + 50_000);
   });
 });
 

@@ -8,6 +8,8 @@
  * | `tlb-drop` | one valid TLB entry (any array) is invalidated | yes: a TLB may drop entries at any time |
  * | `tlb-corrupt` | one valid TLB entry's physical page moves to the neighbouring page of its size | no: a TLB array error |
  * | `spurious-irq` | `sip.SSIP` or `sip.STIP` is raised without a cause | no (for the platform): nothing asked for it |
+ * | `ipi-lose` | the next IPI the firmware delivers (SBI send_ipi, to one target) never arrives | no: a lost interrupt message |
+ * | `ipi-delay` | the next IPI arrives `ticks` (default 10 000) later than it would | yes: delivery latency is not bounded by the spec |
  * | `heap-corrupt` | bit `bit` (0..127) of the 16-byte header of one live kernel heap block, in RAM, is flipped | no: a memory error (or a kernel bug that wrote past a block) |
  *
  * The PTE is found through the kernel's own page-table walk (AddressSpace.walkPageTable) over the
@@ -29,7 +31,9 @@ export type HwFault =
   | { kind: "tlb-drop"; at?: number }
   | { kind: "tlb-corrupt"; at?: number }
   | { kind: "spurious-irq"; at?: number; irq?: "software" | "timer" }
-  | { kind: "heap-corrupt"; at?: number; bit?: number };
+  | { kind: "heap-corrupt"; at?: number; bit?: number }
+  | { kind: "ipi-lose"; at?: number }
+  | { kind: "ipi-delay"; at?: number; ticks?: number };
 
 /** Pages of the running process's areas scanned for PTEs, at most (a bound on the walk's cost). */
 const MAX_SCANNED_PAGES = 1 << 16;
@@ -92,6 +96,14 @@ export function applyHwFault(km: KernelMachine, fault: HwFault, rng: SplitMix64)
       const old = mem.read8(at);
       mem.write8(at, old ^ (1 << (bit & 7)));
       return { ...base, owner: b.owner, detail: `block 0x${mem.vaOf(b.addr).toString(16)} of "${b.owner}": header bit ${bit} flipped` };
+    }
+    case "ipi-lose":
+    case "ipi-delay": {
+      if (km.sbi === undefined) return undefined;
+      const ticks = fault.kind === "ipi-delay" ? fault.ticks ?? 10_000 : 0;
+      if (!Number.isSafeInteger(ticks) || ticks < 0) throw new RangeError(`ipi-delay: ticks ${ticks} is not a whole number`);
+      km.sbi.armIpiFault(fault.kind === "ipi-lose" ? { mode: "lose" } : { mode: "delay", ticks });
+      return { ...base, detail: fault.kind === "ipi-lose" ? "armed: the next IPI is lost" : `armed: the next IPI is delayed ${ticks} ticks` };
     }
     case "spurious-irq": {
       const irq = fault.irq === "timer" ? IRQ.STI : IRQ.SSI;

@@ -120,6 +120,7 @@ function runOnce(
   let order = 0;
   if (injector) injector.onInject = (i) => injections.push({ order: order++, injection: i });
   const km = bootKernel({ ...boot, injector, log: (l) => log.push(l), console: (b) => { stdout += String.fromCharCode(b); tap?.(b); } });
+  if (km.sbi) km.sbi.onFault = (line) => km.kernel.report(line);
   const run = observe ? observe(km) : (maxInsns: number) => km.machine.run({ maxInsns });
   const skipped: HwFault[] = [];
   const pending = [...hardware].sort((a, b) => a.at - b.at);

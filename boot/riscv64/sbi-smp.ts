@@ -29,9 +29,15 @@ export const HSM_STARTED = 0n, HSM_STOPPED = 1n;
 
 const ALL_ONES = (1n << 64n) - 1n;
 
-/** The firmware's SMP state: each stopped hart's next start address and argument. */
+/** A fault armed on the firmware's IPI delivery (fault injection): the next IPI is lost, or delivered late. */
+export type IpiFault = { mode: "lose" } | { mode: "delay"; ticks: number };
+
+/** The firmware's SMP state: each stopped hart's next start address and argument, armed IPI faults. */
 export class SbiSmp {
   private readonly starts = new Map<number, { addr: bigint; opaque: bigint }>();
+  private readonly ipiFaults: IpiFault[] = [];
+  /** Told when an armed IPI fault acts (the kernel log, in a fault-injection run). */
+  onFault: ((line: string) => void) | undefined;
   /** Set while an SBI call stops the calling hart: its trap handler must not return to S-mode. */
   private stopping: Hart | undefined;
 
@@ -43,6 +49,14 @@ export class SbiSmp {
     this.v.machine.stopped[h.hartId] = 1;
     h.reset(this.secondaryEntry | 0, 0, this.v.dtbAddr);
     h.stopAt = 0;
+  }
+
+  /**
+   * Arms `fault` for the next IPI any hart sends (one target of it): fault injection's "delay or lose
+   * an IPI". Faults queue up; each acts once.
+   */
+  armIpiFault(fault: IpiFault): void {
+    this.ipiFaults.push(fault);
   }
 
   /** Where the hart started by hart_start goes. */
@@ -94,8 +108,13 @@ export class SbiSmp {
     const to = this.targets(mask, base);
     if (to === undefined) return [SBI_ERR_INVALID_PARAM, undefined];
     for (const t of to) {
-      t.mipSoft |= 1 << IRQ.SSI;
-      t.interruptsChanged();
+      const fault = this.ipiFaults.shift();
+      if (fault === undefined) raiseSsip(t);
+      else if (fault.mode === "lose") this.onFault?.(`inject: IPI to hart ${t.hartId} lost`);
+      else {
+        this.onFault?.(`inject: IPI to hart ${t.hartId} delayed ${fault.ticks} ticks`);
+        this.v.machine.after(fault.ticks, () => raiseSsip(t));
+      }
     }
     return [SBI_SUCCESS, 0n];
   }
@@ -147,4 +166,10 @@ export class SbiSmp {
     if (t === undefined) return [SBI_ERR_INVALID_PARAM, undefined];
     return [SBI_SUCCESS, this.v.machine.stopped[t.hartId] ? HSM_STOPPED : HSM_STARTED];
   }
+}
+
+/** Makes the supervisor software interrupt pending on `t` (what an IPI does in the end). */
+function raiseSsip(t: Hart): void {
+  t.mipSoft |= 1 << IRQ.SSI;
+  t.interruptsChanged();
 }

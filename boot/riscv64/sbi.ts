@@ -52,6 +52,7 @@ export function installFirmware(v: RiscvVirt, opts: FirmwareOptions): void {
   const hart = v.machine.harts[0]!;
   const trapVector = opts.base + 0x100;
   const smp = new SbiSmp(v, opts.base + 0x200);
+  v.sbi = smp;
   for (const h of v.machine.harts) if (h !== hart) smp.park(h);
   hart.registerNative(opts.base, (h) => {
     opts.buildBootInfo(Number(h.x(11)));

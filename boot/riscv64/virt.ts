@@ -9,6 +9,7 @@ import { Hart } from "../../emulator/arch/riscv64/hart.js";
 import { RiscvMachine } from "../../emulator/arch/riscv64/machine.js";
 import { CodeCache } from "../../emulator/arch/riscv64/code-cache.js";
 import type { ScheduleOptions } from "../../emulator/core/schedule.js";
+import type { SbiSmp } from "./sbi-smp.js";
 import { SATP_MODE_SV39, SATP_MODE_SV48 } from "../../emulator/arch/riscv64/defs.js";
 import { Clint, CLINT_SIZE } from "../../emulator/devices/clint.js";
 import { SifiveTest } from "../../emulator/devices/sifive-test.js";
@@ -59,6 +60,8 @@ export interface RiscvVirt {
   dtbAddr: number;
   ramBase: number;
   ramSize: number;
+  /** The SBI firmware's multi-hart state, once firmware is installed (boot/riscv64/sbi.ts). */
+  sbi?: SbiSmp;
 }
 
 /** Builds the machine (no image loaded). Throws RangeError for a bad RAM size. */

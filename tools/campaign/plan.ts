@@ -46,6 +46,8 @@ const HW_FIELDS: Record<HwFault["kind"], readonly string[]> = {
   "tlb-corrupt": ["at"],
   "spurious-irq": ["at", "irq"],
   "heap-corrupt": ["at", "bit"],
+  "ipi-lose": ["at"],
+  "ipi-delay": ["at", "ticks"],
 };
 const HW_ENUMS: Record<string, readonly string[]> = { mode: ["flip", "clear"], target: ["data", "any"], irq: ["software", "timer"] };
 const FAULT_FIELDS = ["probability", "interval", "times", "nth", "filter"];

@@ -74,6 +74,8 @@ export class RiscvMachine {
   /** Strict TLB mode: receives every use of a stale TLB entry. */
   onStaleTlb: ((r: StaleTlbReport) => void) | undefined;
   private finish: { kind: "pass" | "fail" | "reset"; code: number } | undefined;
+  /** Host actions due at a machine time (see {@link after}), earliest first. */
+  private readonly deferred: { at: number; fn: () => void }[] = [];
   /** The hart whose instructions are executing (stores are attributed to it), or undefined. */
   private running: Hart | undefined;
   private staleTrace: ((r: StaleTlbReport) => void) | undefined;
@@ -102,6 +104,26 @@ export class RiscvMachine {
       };
       for (const h of harts) h.checkTlbHits(detector);
     }
+  }
+
+  /**
+   * Runs `fn` once the machine time ({@link now}) has advanced `ticks` (a delayed interrupt, say).
+   * It runs between slices, so at most one slice late when several harts interleave.
+   */
+  after(ticks: number, fn: () => void): void {
+    const at = this.now() + Math.max(0, Math.floor(ticks));
+    let i = this.deferred.length;
+    while (i > 0 && this.deferred[i - 1]!.at > at) i--;
+    this.deferred.splice(i, 0, { at, fn });
+  }
+
+  /** Runs the deferred actions that are due; returns the ticks until the next one (Infinity if none). */
+  runDue(): number {
+    const q = this.deferred;
+    if (q.length === 0) return Infinity;
+    const now = this.now();
+    while (q.length > 0 && q[0]!.at <= now) q.shift()!.fn();
+    return q.length > 0 ? q[0]!.at - now : Infinity;
   }
 
   /** Uses of stale TLB entries reported so far (0 when strict TLB mode is off). */
@@ -188,12 +210,14 @@ export class RiscvMachine {
       if (h.icount >= max) {
         return { reason: "max-insns", exitCode: 124, icount: h.icount, message: `stopped after ${h.icount} instructions (--max-insns); pc ${hex(h.pc)}` };
       }
+      const due = this.runDue();
       h.checkInterrupts();
       if (h.waiting) {
         h.waiting = false;
         if ((h.mipValue() & h.mie) === 0) {
-          const d = this.timer.nextTimerDeadline(h.hartId);
-          if ((h.mie & (1 << IRQ.MTI)) === 0 || d === Infinity) {
+          const timer = (h.mie & (1 << IRQ.MTI)) === 0 ? Infinity : this.timer.nextTimerDeadline(h.hartId);
+          const d = Math.min(timer, due);
+          if (d === Infinity) {
             return { reason: "wfi-hang", exitCode: 125, icount: h.icount, message: `hart ${h.hartId} waits (wfi) at pc ${hex(h.pc)} for an interrupt that can never arrive` };
           }
           this.skipped += d;
@@ -203,6 +227,7 @@ export class RiscvMachine {
       let limit = Math.min(max, h.icount + QUANTUM);
       const d = this.timer.nextTimerDeadline(h.hartId);
       if (d > 0 && d !== Infinity) limit = Math.min(limit, h.icount + d);
+      if (due !== Infinity) limit = Math.min(limit, h.icount + Math.max(1, due));
       const retired = h.icount;
       const traps = h.traps;
       this.runSlice(h, limit);

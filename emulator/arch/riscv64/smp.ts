@@ -31,15 +31,16 @@ export function runHarts(m: RiscvMachine, max: number): RunResult {
     if (total >= max) {
       return { reason: "max-insns", exitCode: 124, icount: total, message: `stopped after ${total} instructions (--max-insns)${harts.map((h) => `; hart ${h.hartId} pc ${hex(h.pc)}`).join("")}` };
     }
+    const due = m.runDue();
     const h = harts[sched.pickHart()]!;
-    const slice = sched.sliceLength();
+    const slice = due === Infinity ? sched.sliceLength() : Math.min(sched.sliceLength(), Math.max(1, due));
     if (!ready(m, h)) {
       m.idleRetired += slice;
       if (++idleTurns < 2 * n) continue;
       // Every hart had a turn and none could run: skip time, or give up.
       idleTurns = 0;
       if (harts.every((x) => !ready(m, x))) {
-        const d = nextDeadline(m);
+        const d = Math.min(nextDeadline(m), due);
         if (d === Infinity) return hang(m, total);
         m.skipped += d;
       }
