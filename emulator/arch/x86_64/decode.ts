@@ -66,6 +66,7 @@ export function decodeInsn(b: Uint8Array, start: number, limit: number, ins: Ins
  */
 function specialize(i: Insn): void {
   const reg = i.rm >= 0;
+  i.simple = !reg && i.base >= 0 && i.index < 0 && i.seg === SEG_NONE && !i.addr32 && !i.ripRel;
   if (!reg && !i.lock) {
     if (i.op === Op.MOV_RM_I) { i.op = Op.F_MOV_MI; return; }
     if (i.op === Op.ALU_RM_I && i.sub === 7) { i.op = Op.F_CMP_MI; return; }
@@ -112,7 +113,7 @@ function lockable(i: Insn): boolean {
 function reset(i: Insn): void {
   i.op = Op.UD; i.len = 1; i.size = 4; i.size2 = 0; i.reg = 0; i.rm = 0; i.base = NO_REG; i.index = NO_REG;
   i.scale = 0; i.disp = 0; i.seg = SEG_NONE; i.ripRel = false; i.addr32 = false; i.immLo = 0; i.immHi = 0;
-  i.sub = 0; i.rep = 0; i.lock = false;
+  i.sub = 0; i.rep = 0; i.lock = false; i.simple = false;
 }
 
 // Prefix and REX state of the instruction being decoded.

@@ -94,9 +94,16 @@ export function execute(c: X86Cpu): void {
         break;
       }
       case Op.F_MOV_LD: {
-        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
-        c.ea(ins);
-        const eLo = c.eaLo, eHi = c.eaHi;
+        let eLo: number, eHi: number;
+        if (ins.simple) {
+          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
+          eLo = s | 0;
+          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
+        } else {
+          c.nLo = nlo; c.nHi = nhi;
+          c.ea(ins);
+          eLo = c.eaLo; eHi = c.eaHi;
+        }
         const sl = (eLo >>> 12) & (FP_SLOTS - 1);
         const off = eLo & 0xfff;
         if (rTagLo[sl] === (eLo & ~0xfff) && rTagHi[sl] === eHi && off <= 4096 - ins.size) {
@@ -114,9 +121,16 @@ export function execute(c: X86Cpu): void {
         continue;
       }
       case Op.F_MOV_ST: {
-        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
-        c.ea(ins);
-        const eLo = c.eaLo, eHi = c.eaHi;
+        let eLo: number, eHi: number;
+        if (ins.simple) {
+          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
+          eLo = s | 0;
+          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
+        } else {
+          c.nLo = nlo; c.nHi = nhi;
+          c.ea(ins);
+          eLo = c.eaLo; eHi = c.eaHi;
+        }
         const sl = (eLo >>> 12) & (FP_SLOTS - 1);
         const off = eLo & 0xfff;
         if (wTagLo[sl] === (eLo & ~0xfff) && wTagHi[sl] === eHi && off <= 4096 - ins.size) {
@@ -131,9 +145,16 @@ export function execute(c: X86Cpu): void {
         continue;
       }
       case Op.F_MOV_ST_BW: {
-        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
-        c.ea(ins);
-        const eLo = c.eaLo, eHi = c.eaHi;
+        let eLo: number, eHi: number;
+        if (ins.simple) {
+          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
+          eLo = s | 0;
+          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
+        } else {
+          c.nLo = nlo; c.nHi = nhi;
+          c.ea(ins);
+          eLo = c.eaLo; eHi = c.eaHi;
+        }
         const sl = (eLo >>> 12) & (FP_SLOTS - 1);
         const off = eLo & 0xfff;
         if (wTagLo[sl] === (eLo & ~0xfff) && wTagHi[sl] === eHi && off <= 4096 - ins.size) {
@@ -148,9 +169,17 @@ export function execute(c: X86Cpu): void {
         continue;
       }
       case Op.F_MOVX_LD: {
-        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
-        c.ea(ins);
-        const eLo = c.eaLo, eHi = c.eaHi, sz = ins.size2;
+        let eLo: number, eHi: number;
+        if (ins.simple) {
+          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
+          eLo = s | 0;
+          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
+        } else {
+          c.nLo = nlo; c.nHi = nhi;
+          c.ea(ins);
+          eLo = c.eaLo; eHi = c.eaHi;
+        }
+        const sz = ins.size2;
         const sl = (eLo >>> 12) & (FP_SLOTS - 1);
         const off = eLo & 0xfff;
         let m: number;
@@ -169,9 +198,17 @@ export function execute(c: X86Cpu): void {
         break;
       }
       case Op.F_MOV_MI: {
-        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
-        c.ea(ins);
-        const eLo = c.eaLo, eHi = c.eaHi, sz = ins.size;
+        let eLo: number, eHi: number;
+        if (ins.simple) {
+          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
+          eLo = s | 0;
+          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
+        } else {
+          c.nLo = nlo; c.nHi = nhi;
+          c.ea(ins);
+          eLo = c.eaLo; eHi = c.eaHi;
+        }
+        const sz = ins.size;
         const sl = (eLo >>> 12) & (FP_SLOTS - 1);
         const off = eLo & 0xfff;
         if (wTagLo[sl] === (eLo & ~0xfff) && wTagHi[sl] === eHi && off <= 4096 - sz) {
@@ -188,9 +225,17 @@ export function execute(c: X86Cpu): void {
         continue;
       }
       case Op.F_CMP_MI: case Op.F_ALU_RLD: {
-        if (ins.ripRel) { c.nLo = nlo; c.nHi = nhi; }
-        c.ea(ins);
-        const eLo = c.eaLo, eHi = c.eaHi, sz = ins.size;
+        let eLo: number, eHi: number;
+        if (ins.simple) {
+          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
+          eLo = s | 0;
+          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
+        } else {
+          c.nLo = nlo; c.nHi = nhi;
+          c.ea(ins);
+          eLo = c.eaLo; eHi = c.eaHi;
+        }
+        const sz = ins.size;
         const sl = (eLo >>> 12) & (FP_SLOTS - 1);
         const off = eLo & 0xfff;
         let mLo: number, mHi = 0;

@@ -78,6 +78,8 @@ export class Insn {
   rep = 0;
   /** LOCK prefix present. */
   lock = false;
+  /** A memory operand of the form [base + disp] (no index, segment, RIP or 67h): the loop adds it inline. */
+  simple = false;
 }
 
 /** ALU kinds in opcode order (the /r of group 1 and bits 5:3 of the classic opcodes). */
