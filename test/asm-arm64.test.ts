@@ -281,6 +281,15 @@ describe("source syntax and directives", () => {
     expect(errorOf("mov x0, #typo")).toBe("t.s:1: mov x0, #typo: undefined symbol `typo'");
   });
 
+  it(".macro expands with its arguments; .if selects statements; unbalanced blocks are errors", () => {
+    expect(words(assembleArm64Raw(".macro put r, v=7\n mov \\r, #\\v\n.endm\nput x1\nput x2, 9\n.if 1 > 2\nnop\n.else\nret\n.endif"))).toEqual([0xd28000e1, 0xd2800122, 0xd65f03c0]);
+    expect(errorOf("nop\n.endif")).toBe("t.s:2: `.endif' without `.if'");
+    expect(errorOf(".if 1\nnop")).toBe("t.s:1: `.if' without `.endif'");
+    expect(errorOf(".macro m\nnop")).toBe("t.s:1: `.macro' without `.endm'");
+    expect(errorOf(".macro m\n m\n.endm\n m")).toMatch(/^t\.s:4: macros nested more than 100 deep/);
+    expect(errorOf(".macro m\n add x0, x0, #5000\n.endm\nnop\n m")).toBe("t.s:5: add x0, x0, #5000: immediate 5000 out of range [0, 4095]");
+  });
+
   it("every mnemonic is listed, including each b.cond", () => {
     const all = mnemonics();
     for (const m of ["add", "ldxr", "b.hs", "tlbi", "msr", "ldtrsw", "ubfiz", "csetm"]) expect(all).toContain(m);

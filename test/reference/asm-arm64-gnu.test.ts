@@ -368,6 +368,11 @@ describe.skipIf(!have)("AArch64 assembler matches GNU as + ld", () => {
     expect(compareWithGnu(`${src.join("\n")}\n`)).toBeUndefined();
   });
 
+  it(".macro (parameters, defaults, \\@) and conditional assembly (.if/.elseif/.else, .ifdef, .ifeq, .ifc, .ifnb)", () => {
+    const src = [".equ DEBUG, 1", ".macro ventry label, pad=4", "  .balign 128", "  b \\label", "  .if \\pad > 4", "  nop", "  .endif", ".endm", ".macro save a, b", "  stp \\a, \\b, [sp, #-16]!", ".endm", ".macro pushall", "  save x0, x1", "  save x2 x3", "lbl\\@: b lbl\\@", ".endm", "_start:", "  pushall", "  pushall", ".ifdef DEBUG", "  mov x0, #1", ".else", "  mov x0, #2", ".endif", ".ifndef NOPE", "  mov x1, #3", ".elseif 1", "  mov x1, #4", ".endif", ".if DEBUG == 2", "  nop", ".elseif DEBUG == 1", "  mov x2, #5", ".else", "  mov x2, #6", ".endif", ".ifeq DEBUG - 1", "  mov x3, #7", ".endif", ".ifc abc, abc", "  mov x4, #8", ".endif", ".ifnb x", "  mov x5, #9", ".endif", "vectors:", "  ventry h0", "  ventry h1, 8", "  ventry h0", "h0: eret", "h1: ret"];
+    expect(compareWithGnu(`${src.join("\n")}\n`)).toBeUndefined();
+  });
+
   it("directives, sections, local labels and alignment padding", () => {
     const src = [".equ K, 0x1234", ".set NEG, -77", "BIG = 1 << 40", ".text", ".globl _start", ".type _start, %function", "_start:",
       "  mov x0, #K", "  b 1f", "  .byte 1", "  .align 3", "1: add x0, x0, #NEG + 100", "  .hword 7", "  .balign 16", "  adrp x1, table",

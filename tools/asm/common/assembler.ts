@@ -10,11 +10,12 @@
  *  - at the end, every label is an absolute address and an unknown name is an error.
  */
 import type { Architecture, EmitContext, FixupRef, FixupSpec } from "./arch.js";
+import { branches, expandMacro, findClose, isIf, type Macro, macroArgs, parseMacroHead, word } from "./blocks.js";
 import { type DirectiveHost, DIRECTIVES, isIgnoredDirective } from "./directives.js";
 import { AsmError, fail, LineError, SourceError } from "./errors.js";
 import { evaluate, type Expr, type Lookup, type NameHook, type Val } from "./expr.js";
 import { placeSections, relaxSection } from "./layout.js";
-import { parseExpression } from "./operands.js";
+import { parseExpression, splitArgs } from "./operands.js";
 import { renderSection } from "./render.js";
 import { type DataKind, type Fixup, type Label, Section } from "./sections.js";
 import { splitStatements, type Statement } from "./source.js";
@@ -319,12 +320,17 @@ class Assembler implements DirectiveHost {
       this.defineSymbol(assign[1]!, this.expr(assign[2]!), false);
       return;
     }
-    const [, word = "", args = ""] = /^(\S+)\s*(.*)$/.exec(rest) ?? [];
-    const name = word.toLowerCase();
+    const [, first = "", args = ""] = /^(\S+)\s*(.*)$/.exec(rest) ?? [];
+    const name = first.toLowerCase();
+    const macro = this.macros.get(name);
+    if (macro) {
+      this.invoke(macro, args);
+      return;
+    }
     if (name.startsWith(".")) {
       const handler = this.arch.directives?.get(name) ?? DIRECTIVES.get(name);
       if (!handler) {
-        if (!isIgnoredDirective(name)) fail(`unknown directive \`${word}'`);
+        if (!isIgnoredDirective(name)) fail(`unknown directive \`${first}'`);
         return;
       }
       try {
@@ -349,11 +355,100 @@ class Assembler implements DirectiveHost {
     }
   }
 
+  private readonly macros = new Map<string, Macro>();
+  private macroCount = 0;
+  private macroDepth = 0;
+
+  /** Whether `name` is a label, constant or common symbol defined so far (`.ifdef`). */
+  private isDefined(name: string): boolean {
+    return this.labels.has(name) || this.equs.has(name) || this.commons.some((c) => c.name === name);
+  }
+
+  /** Whether the branch starting with conditional statement `text` is taken. */
+  private condition(text: string): boolean {
+    const [, dir = "", args = ""] = /^(\S+)\s*(.*)$/.exec(text) ?? [];
+    const d = dir.toLowerCase();
+    const value = (): bigint => this.constant(args, `${d} condition`);
+    const strings = (): [string, string] => {
+      const [a = "", b = ""] = splitArgs(args).map((x) => x.replace(/^"(.*)"$/, "$1"));
+      return [a, b];
+    };
+    switch (d) {
+      case ".else": return true;
+      case ".if": case ".elseif": case ".ifne": return value() !== 0n;
+      case ".ifeq": return value() === 0n;
+      case ".ifgt": return value() > 0n;
+      case ".ifge": return value() >= 0n;
+      case ".iflt": return value() < 0n;
+      case ".ifle": return value() <= 0n;
+      case ".ifdef": return this.isDefined(args.trim());
+      case ".ifndef": case ".ifnotdef": return !this.isDefined(args.trim());
+      case ".ifb": return args.trim() === "";
+      case ".ifnb": return args.trim() !== "";
+      case ".ifc": { const [a, b] = strings(); return a === b; }
+      case ".ifnc": { const [a, b] = strings(); return a !== b; }
+    }
+    fail(`unknown conditional \`${dir}'`);
+  }
+
+  /** `.macro` ... `.endm` starting at statement i: records the macro; returns the `.endm` index. */
+  private defineMacro(stmts: Statement[], i: number, to: number): number {
+    const st = stmts[i]!;
+    const close = findClose(stmts, i, to, (t) => word(t) === ".macro", ".endm");
+    if (close < 0) throw new AsmError(this.file, st.line, "`.macro' without `.endm'");
+    this.located(st.line, () => {
+      const head = parseMacroHead(st.text.replace(/^\S+\s*/, ""));
+      if (this.macros.has(head.name)) fail(`macro \`${head.name}' is already defined`);
+      this.macros.set(head.name, { params: head.params, body: stmts.slice(i + 1, close) });
+    });
+    return close;
+  }
+
+  /** A conditional block starting at statement i: runs the taken branch; returns the `.endif` index. */
+  private conditional(stmts: Statement[], i: number, to: number): { close: number; ended: boolean } {
+    const close = findClose(stmts, i, to, isIf, ".endif");
+    if (close < 0) throw new AsmError(this.file, stmts[i]!.line, "`.if' without `.endif'");
+    const starts = branches(stmts, i, close);
+    for (let k = 0; k < starts.length; k++) {
+      const at = starts[k]!;
+      if (this.located(stmts[at]!.line, () => this.condition(stmts[at]!.text))) {
+        return { close, ended: !this.run(stmts, at + 1, starts[k + 1] ?? close) };
+      }
+    }
+    return { close, ended: false };
+  }
+
+  /** Expands macro `macro` invoked with `args` on the current line. */
+  private invoke(macro: Macro, args: string): void {
+    if (this.macroDepth >= 100) fail("macros nested more than 100 deep (recursive macro?)");
+    const body = expandMacro(macro, macroArgs(args), this.macroCount++, this.line);
+    this.macroDepth++;
+    try {
+      this.run(body);
+    } finally {
+      this.macroDepth--;
+    }
+  }
+
   /** Runs statements [from, to); returns false when `.end` was reached. */
   run(stmts: Statement[], from = 0, to = stmts.length): boolean {
     for (let i = from; i < to; i++) {
       const st = stmts[i]!;
       this.line = st.line;
+      const w = word(st.text);
+      if (w === ".macro") {
+        i = this.defineMacro(stmts, i, to);
+        continue;
+      }
+      if (isIf(st.text)) {
+        const { close, ended } = this.conditional(stmts, i, to);
+        if (ended) return false;
+        i = close;
+        continue;
+      }
+      if (w === ".endm" || w === ".else" || w === ".elseif" || w === ".endif") {
+        throw new AsmError(this.file, st.line, `\`${w}' without \`${w === ".endm" ? ".macro" : ".if"}'`);
+      }
       const d = /^\.(rept|endr|end)\b\s*(.*)$/i.exec(st.text);
       const kind = d?.[1]!.toLowerCase();
       if (kind === "end") return false;

@@ -15,8 +15,9 @@
  * expressions with GNU precedence (evaluate/parseExpression), the common directives (.text
  * .data .rodata .bss .section .pushsection .popsection .previous .byte .hword/.half/.short
  * .word/.long .quad/.dword .ascii .asciz/.string .zero/.space/.skip .fill .align/.p2align
- * .balign .org .equ/.set/.equiv .globl/.global/.weak .type, ignored .size/.file/.cfi_*...;
- * `.rept`/`.endr`, `.end`), sections and fragments, relaxation passes, section placement (4 KiB
+ * .balign .org .equ/.set/.equiv .globl/.global/.weak .local .type .comm .lcomm, ignored
+ * .size/.file/.cfi_*...; `.rept`/`.endr`, `.end`, `.macro`/`.endm`, `.if`... `.endif` (blocks.ts)),
+ * sections and fragments, relaxation passes, section placement (4 KiB
  * apart from `base`), data fixups, `file:line: message` errors (AsmError), symbols, entry point.
  *
  * Errors: throw SourceError (or call `fail`) from anything that runs for one statement; the driver
