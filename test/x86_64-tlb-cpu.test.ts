@@ -61,6 +61,38 @@ describe.skipIf(missingBinutils !== undefined)("x86_64 CPU and the architectural
     expect(s.stale).toBe(1);
   });
 
+  it("INVPCID type 2 (all contexts) removes the stale entry; with CR4.PCIDE a MOV to CR3 with bit 63 set keeps it", () => {
+    const { elf } = buildAsm(`
+  .globl _start
+_start:
+  mov %cr4, %rax
+  or $0x20000, %rax          /* CR4.PCIDE (CR3[11:0] is 0) */
+  mov %rax, %cr4
+  mov $0x40000000, %edi
+  mov (%rdi), %r8
+  movq $0x400083, ${PDE}
+  mov %cr3, %rax
+  bts $63, %rax
+  mov %rax, %cr3             /* no-flush: the entry survives */
+  mov (%rdi), %r9
+  mov $2, %eax
+  invpcid desc(%rip), %rax
+  mov (%rdi), %r10
+  mov $0, %al
+  out %al, $0xf4
+  .align 16
+desc: .quad 0, 0
+`);
+    const pc = createX86Pc();
+    bootBareX86(pc, elf);
+    const bus = pc.machine.bus;
+    bus.write64(PDE, 0x200083n);
+    bus.write64(0x200000, 0xaaaan);
+    bus.write64(0x400000, 0xbbbbn);
+    expect(pc.machine.run({ maxInsns: 1000 }).reason).toBe("exit");
+    expect([8, 9, 10].map((i) => pc.cpu.reg(i))).toEqual([0xaaaan, 0xaaaan, 0xbbbbn]);
+  });
+
   it("with CR4.SMAP a supervisor read of a user page is #PF(P) unless STAC set RFLAGS.AC", () => {
     const source = (stac: boolean): string => `
   .text
