@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { A64, CODE, machineWith, msr, put, step } from "./fixtures/arm64/harness.js";
 import { REG } from "../emulator/arch/arm64/sysregs.js";
 import type { Arm64Cpu } from "../emulator/arch/arm64/cpu.js";
-import type { Arm64Virt } from "../boot/arm64/virt.js";
+import { createArm64Virt, type Arm64Virt } from "../boot/arm64/virt.js";
 
 const VBAR = 0x40090000;
 /** Every vector entry branches to itself, so a test can stop there. */
@@ -218,6 +218,29 @@ describe("aborts through the stage-1 MMU (ESR_EL1 and FAR_EL1)", () => {
     m2.c.setX(1, 0x40200000n);
     step(m2.c);
     expect(hex(m2.c.x(0))).toBe("0x1122334455667788");
+  });
+
+  it("strict TLB mode: replacing a valid leaf by another valid leaf without break-before-make is reported", () => {
+    const v = createArm64Virt({ strictTlb: true });
+    put(v, CODE, [A64.LDR(0, 1), A64.LDR(0, 1), A64.SELF]);
+    v.cpu.reset(CODE, 0, 0);
+    const bus = v.machine.bus;
+    bus.write64(0x40300008, 0x40301003n);
+    bus.write64(0x40301000, 0x40000705n);
+    bus.write64(0x40301008, 0x40302003n);
+    bus.write64(0x40302000, 0x40200747n);
+    msr(v.cpu, REG.MAIR_EL1, 0xff00n);
+    msr(v.cpu, REG.TCR_EL1, 0x200803519n);
+    msr(v.cpu, REG.TTBR0_EL1, 0x40300000n);
+    msr(v.cpu, REG.SCTLR_EL1, 0x00c50838n | 1n);
+    const reports: string[] = [];
+    v.strict!.onReport = (r) => reports.push(r.kind);
+    v.cpu.setX(1, 0x40200000n);
+    step(v.cpu);
+    bus.write64(0x40302000, 0x40205747n); // another output address, no invalid step, no TLBI
+    step(v.cpu);
+    expect(reports.length).toBeGreaterThan(0);
+    expect(v.cpu.pc).toBe(BigInt(CODE + 8));
   });
 
   it("a store through the fast path is seen by a later load, and an unaligned Normal access is allowed", () => {

@@ -14,6 +14,7 @@ import {
   TLBI_VAE1, TLBI_VAE1IS, TLBI_VALE1, TLBI_VALE1IS, TLBI_VMALLE1, TLBI_VMALLE1IS,
 } from "../../emulator/arch/arm64/mmu.js";
 import type { TlbiCodes } from "../../emulator/arch/arm64/system.js";
+import { Arm64StrictTlb } from "../../emulator/arch/arm64/bbm.js";
 import type { TranslatorFactory } from "../../emulator/arch/arm64/defs.js";
 import { Pl011 } from "../../emulator/devices/pl011.js";
 import { EM_AARCH64, ElfError, loadElfPhysical, parseElf } from "../elf.js";
@@ -38,8 +39,13 @@ export interface Arm64VirtOptions {
   console?: (byte: number) => void;
   /** Kernel command line for /chosen/bootargs. */
   bootargs?: string;
-  /** The MMU (default: mmu.ts's Arm64Mmu); tests substitute others. */
+  /** The MMU (default: mmu.ts's Arm64Mmu); tests substitute others. Not with `strictTlb`. */
   mmu?: TranslatorFactory;
+  /**
+   * Strict TLB mode (bbm.ts): break-before-make violations, TLBI without DSB and stale TLB uses are
+   * reported to `strict.onReport`. Turns the host fast path off; the run is otherwise identical.
+   */
+  strictTlb?: boolean;
 }
 
 export const DEFAULT_RAM_SIZE = 128 * 1024 * 1024;
@@ -50,6 +56,8 @@ export interface Arm64Virt {
   cpu: Arm64Cpu;
   uart: Pl011;
   dtb: Uint8Array;
+  /** The strict-TLB detector when `strictTlb` is on. */
+  strict: Arm64StrictTlb | undefined;
   /** Physical address the DTB is placed at by {@link bootBareArm64} (set there). */
   dtbAddr: number;
   ramBase: number;
@@ -67,21 +75,30 @@ export function createArm64Virt(opts: Arm64VirtOptions = {}): Arm64Virt {
   bus.addRam("ram", map.mem.base, ramSize);
   const uart = new Pl011("pl011", opts.console ?? (() => {}));
   bus.addDevice(uart, map.uart.base, map.uart.size);
+  const strictTlb = opts.strictTlb ?? false;
+  let mmu: Arm64Mmu | undefined;
   const cpu = new Arm64Cpu(bus, {
     tlb: opts.tlb ?? DEFAULT_TLB,
     pageShifts: arm64PageShifts,
-    mmu: opts.mmu ?? ((b, t) => new Arm64Mmu(b, t)),
+    mmu: !strictTlb && opts.mmu ? opts.mmu : (b, t) => (mmu = new Arm64Mmu(b, t)),
     tlbiCodes: ARM64_TLBI_CODES,
-    noFastPath: opts.noFastPath ?? false,
+    noFastPath: (opts.noFastPath ?? false) || strictTlb,
   });
   const machine = new Arm64Machine(bus, cpu);
+  let strict: Arm64StrictTlb | undefined;
+  if (strictTlb) {
+    strict = new Arm64StrictTlb();
+    strict.attach(mmu!, bus);
+    strict.watch(bus); // after the machine's own onRamWrite hook
+    strict.context = () => ({ pc: cpu.pc, icount: cpu.icount });
+  }
   cpu.firmware = psciCall({
     systemOff: () => machine.requestFinish("pass", 0, "guest powered off (PSCI SYSTEM_OFF)"),
     systemReset: () => machine.requestFinish("reset", 0, "guest requested a reset (PSCI SYSTEM_RESET)"),
     cpuOff: () => machine.requestFinish("fail", 125, "cpu 0 turned itself off (PSCI CPU_OFF): nothing is left to run"),
   });
   const dtb = buildArm64VirtDtb({ ramSize, bootargs: opts.bootargs });
-  return { machine, cpu, uart, dtb, dtbAddr: map.mem.base, ramBase: map.mem.base, ramSize };
+  return { machine, cpu, uart, dtb, strict, dtbAddr: map.mem.base, ramBase: map.mem.base, ramSize };
 }
 
 const MiB = 1024 * 1024;
