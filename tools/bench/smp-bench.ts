@@ -1,0 +1,150 @@
+/**
+ * Benchmarks of several harts and of process switching (issue "many processes on many harts"):
+ * - the aggregate MIPS of 4 harts running an M-mode loop, next to 1 hart (the cost of slicing);
+ * - SBI remote fences per second at 4 harts: hart 0 asks the firmware for remote_sfence_vma of one
+ *   page on harts 1-3, the shootdown path an SMP kernel uses;
+ * - the kernel's context switches per second: two processes that sched_yield to each other.
+ * Numbers from one run on a shared machine: compare ratios within a run, not across runs.
+ */
+import { bootKernel } from "../../boot/riscv64/kernel-boot.js";
+import { bootSbi, SBI_PAYLOAD_BASE } from "../../boot/riscv64/sbi-boot.js";
+import { bootBare, createRiscvVirt } from "../../boot/riscv64/virt.js";
+import { assembleRiscv64 } from "../asm/riscv64/index.js";
+
+/** Every hart counts down ITERS; hart 0 waits for the others and passes. 4 instructions per iteration. */
+const SPIN = (harts: number, iters: number): string => `
+    .text
+    .globl _start
+_start:
+    li      t0, ${iters}
+1:  addi    t0, t0, -1
+    addi    t1, t1, 1
+    xor     t2, t2, t1
+    bnez    t0, 1b
+    la      t3, done
+    li      t4, 1
+    amoadd.w zero, t4, (t3)
+    csrr    t5, mhartid
+    bnez    t5, 3f
+2:  lw      t4, 0(t3)
+    li      t6, ${harts}
+    bne     t4, t6, 2b
+    li      t0, 0x5555
+    li      t1, 0x100000
+    sw      t0, 0(t1)
+3:  wfi
+    j       3b
+    .data
+    .balign 8
+done: .word 0
+`;
+
+/** Hart 0 starts harts 1-3 (they idle in wfi) and makes N remote_sfence_vma calls to all three. */
+const RFENCES = (n: number): string => `
+    .equ HSM, 0x48534D
+    .equ RFENCE, 0x52464E43
+    .text
+    .globl _start
+_start:
+    li      s1, 1
+1:  mv      a0, s1
+    la      a1, idle
+    li      a2, 0
+    li      a6, 0
+    li      a7, HSM
+    ecall
+    addi    s1, s1, 1
+    li      t0, 4
+    blt     s1, t0, 1b
+    li      s2, ${n}
+2:  li      a0, 0xe
+    li      a1, 0
+    li      a2, 0x40000000
+    li      a3, 0x1000
+    li      a6, 1
+    li      a7, RFENCE
+    ecall
+    addi    s2, s2, -1
+    bnez    s2, 2b
+    li      a0, 0
+    li      a1, 0
+    li      a6, 0
+    li      a7, 0x53525354
+    ecall
+idle:
+    wfi
+    j       idle
+`;
+
+/** Parent and child each call sched_yield N times; every call switches to the other process. */
+const YIELDS = (n: number): string => `
+    .text
+    .globl _start
+_start:
+    li      a0, 17
+    li      a1, 0
+    li      a2, 0
+    li      a3, 0
+    li      a4, 0
+    li      a7, 220
+    ecall
+    mv      s0, a0
+    li      s1, ${n}
+1:  li      a7, 124
+    ecall
+    addi    s1, s1, -1
+    bnez    s1, 1b
+    beqz    s0, 2f
+    mv      a0, s0
+    li      a1, 0
+    li      a2, 0
+    li      a3, 0
+    li      a7, 260
+    ecall
+2:  li      a0, 0
+    li      a7, 93
+    ecall
+`;
+
+function timed<T>(f: () => T): { value: T; seconds: number } {
+  const t0 = performance.now();
+  const value = f();
+  return { value, seconds: (performance.now() - t0) / 1000 };
+}
+
+function spinMips(harts: number, iters: number): number {
+  const v = createRiscvVirt({ harts });
+  bootBare(v, assembleRiscv64(SPIN(harts, iters)).elf);
+  const { value: r, seconds } = timed(() => v.machine.run({ maxInsns: harts * iters * 5 + 100_000 }));
+  if (r.reason !== "pass") throw new Error(`smp bench: ${r.message}`);
+  return r.icount / seconds / 1e6;
+}
+
+function rfencesPerSecond(n: number): number {
+  const v = createRiscvVirt({ harts: 4 });
+  bootSbi(v, assembleRiscv64(RFENCES(n), { base: SBI_PAYLOAD_BASE }).elf);
+  const { value: r, seconds } = timed(() => v.machine.run({ maxInsns: n * 200 + 1_000_000 }));
+  if (r.reason !== "pass") throw new Error(`rfence bench: ${r.message}`);
+  return n / seconds;
+}
+
+function switchesPerSecond(n: number): number {
+  const km = bootKernel({ program: assembleRiscv64(YIELDS(n)).elf, args: ["yield"] });
+  const { value: r, seconds } = timed(() => km.machine.run({ maxInsns: n * 400 + 1_000_000 }));
+  if (r.reason !== "pass") throw new Error(`context-switch bench: ${r.message}`);
+  return (2 * n) / seconds;
+}
+
+/** Prints the SMP and process-switching numbers. `scale` shrinks the work (BENCH_ITERS). */
+export function smpBench(scale = 1): void {
+  const iters = Math.max(10_000, Math.floor(5_000_000 * scale));
+  spinMips(4, 100_000);
+  const one = spinMips(1, iters), four = spinMips(4, iters);
+  console.log(`\nSMP: M-mode loop on 1 hart ${one.toFixed(1)} MIPS; on 4 harts (round robin, 1000-instruction slices) ${four.toFixed(1)} MIPS in total (${(four / one).toFixed(2)}x)`);
+  const fences = Math.max(1000, Math.floor(200_000 * scale));
+  rfencesPerSecond(1000);
+  console.log(`SBI remote_sfence_vma of one page on 3 other harts, 4-hart machine: ${(rfencesPerSecond(fences) / 1e3).toFixed(1)} thousand shootdowns/s`);
+  const yields = Math.max(1000, Math.floor(100_000 * scale));
+  switchesPerSecond(1000);
+  console.log(`Kernel context switches (sched_yield between two processes, 1 hart): ${(switchesPerSecond(yields) / 1e3).toFixed(1)} thousand/s`);
+}
