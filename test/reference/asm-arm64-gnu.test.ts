@@ -204,7 +204,8 @@ function broadLines(): string[] {
   }
   for (const op of ["ldxp", "ldaxp"]) L.push(`${op} x0, x1, [x2]`, `${op} w0, w1, [sp]`);
   for (const op of ["stxp", "stlxp"]) L.push(`${op} w3, x0, x1, [x2]`, `${op} w3, w0, w1, [x2]`);
-  L.push("prfm pldl1keep, [x0]", "prfm pldl3strm, [x0, #8]", "prfm pstl2keep, [x0, x1, lsl #3]", "prfm plil1strm, [sp, #-8]", "prfm #31, [x0]", "prfm pldl1keep, fwd");
+  L.push("prfm pldl1keep, [x0]", "prfm pldl3strm, [x0, #8]", "prfm pstl2keep, [x0, x1, lsl #3]", "prfm plil1strm, [sp, #-8]", "prfm #31, [x0]", "prfm pldl1keep, fwd",
+    "prfum pldl1keep, [x0, #-8]", "prfum pstl3strm, [sp, #255]", "prfum #3, [x1]", "prfum pldl1keep, [x0, #256]");
   // PC-relative.
   for (const t of ["back", "fwd", "var", "msg", ". + 8", "_start - 4"]) {
     L.push(`b ${t}`, `bl ${t}`, `cbz x0, ${t}`, `cbnz w1, ${t}`, `tbz x2, #63, ${t}`, `tbnz w3, #0, ${t}`, `adr x0, ${t}`, `adrp x1, ${t}`, `ldr x0, ${t}`, `ldr w1, ${t}`, `ldrsw x2, ${t}`);

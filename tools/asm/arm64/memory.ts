@@ -3,7 +3,7 @@
  * offset, unscaled (LDUR...), pre/post-index, register offset and literal addressing; the
  * unprivileged LDTR/STTR family; `ldr Rt, =value` through literal pools (literals.ts);
  * LDP/STP/LDPSW/LDNP/STNP; exclusives and acquire/release
- * (LDXR, STXR, LDAXR, STLXR, LDXP, STXP, LDAXP, STLXP, LDAR, STLR); PRFM.
+ * (LDXR, STXR, LDAXR, STLXR, LDXP, STXP, LDAXP, STLXP, LDAR, STLR); PRFM, PRFUM.
  *
  * `ldr Rt, [Xn, #imm]` is encoded as GNU as does: the scaled unsigned-offset form when the offset
  * is a non-negative multiple of the access size that fits, else LDUR/STUR when it lies in
@@ -142,14 +142,23 @@ function single(root: string, kind: "any" | "unscaled" | "unpriv"): Handler {
 
 const PRF_TYPES = ["pld", "pli", "pst"], PRF_TARGETS = ["l1", "l2", "l3"], PRF_POLICIES = ["keep", "strm"];
 
+/** The prefetch operation operand: a name such as `pldl1keep` or #imm5. */
+function prefetchOp(a: Asm, ops: Operand[]): number {
+  const m = /^(pld|pli|pst)(l[123])(keep|strm)$/i.exec(ops[0]!.text);
+  if (m) return (PRF_TYPES.indexOf(m[1]!.toLowerCase()) << 3) | (PRF_TARGETS.indexOf(m[2]!.toLowerCase()) << 1) | PRF_POLICIES.indexOf(m[3]!.toLowerCase());
+  return inRange(constant(a, imm(ops, 0), "prefetch operation"), 0, 31, "prefetch operation");
+}
+
+/** PRFUM prfop|#imm5, [Xn{, #simm9}]. */
+const prfum: Handler = (ops, a) => {
+  count(ops, 2);
+  singleAccess(a, { size: 3, opc: 2 }, prefetchOp(a, ops), ops[1]!, true);
+};
+
 /** PRFM prfop|#imm5, address. */
 const prfm: Handler = (ops, a) => {
   count(ops, 2);
-  const first = ops[0]!;
-  let op: number;
-  const m = /^(pld|pli|pst)(l[123])(keep|strm)$/i.exec(first.text);
-  if (m) op = (PRF_TYPES.indexOf(m[1]!.toLowerCase()) << 3) | (PRF_TARGETS.indexOf(m[2]!.toLowerCase()) << 1) | PRF_POLICIES.indexOf(m[3]!.toLowerCase());
-  else op = inRange(constant(a, imm(ops, 0), "prefetch operation"), 0, 31, "prefetch operation");
+  const op = prefetchOp(a, ops);
   const o = ops[1]!;
   if (o.k === "imm") return literal(a, 3, op, o);
   singleAccess(a, { size: 3, opc: 2 }, op, o, false);
@@ -221,7 +230,7 @@ export const MEMORY: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...SINGLE_ROOTS.map((r): [string, Handler] => [r, single(r, "any")]),
   ...SINGLE_ROOTS.map((r): [string, Handler] => [unscaledName(r), single(r, "unscaled")]),
   ...SINGLE_ROOTS.map((r): [string, Handler] => [unprivName(r), single(r, "unpriv")]),
-  ["prfm", prfm],
+  ["prfm", prfm], ["prfum", prfum],
   ["ldp", pair(1, false, false)], ["stp", pair(0, false, false)], ["ldpsw", pair(1, true, false)],
   ["ldnp", pair(1, false, true)], ["stnp", pair(0, false, true)],
   ...([["", null], ["b", 0], ["h", 1]] as const).flatMap(([suffix, size]): [string, Handler][] => [
