@@ -15,7 +15,7 @@ export const enum Op {
   // data processing, immediate
   ADDI, SUBI, ADDSI, SUBSI, LOGI, MOVI, MOVK, ADR, ADRP, LSLI, LSRI, ASRI, BFM, EXTR,
   // data processing, register
-  MOVR, LOGR, ADDR, SUBR, ADDSR, SUBSR, ADDSUB_SH, ADDSUB_EXT, ADCSBC, CCMP, CSEL,
+  MOVR, ANDR, ORRR, EORR, ANDSR, LOGR, ADDR, SUBR, ADDSR, SUBSR, ADDSUB_SH, ADDSUB_EXT, ADCSBC, CCMP, CSEL,
   DIV, SHIFTV, ONESRC, MUL3,
   // loads and stores
   LDRX_U, LDRW_U, STRX_U, STRW_U, LD_IMM, ST_IMM, LD_REG, ST_REG, LD_LIT, LDP, STP, LDTR, STTR,
@@ -302,6 +302,7 @@ function decodeDpReg(w: number): Op {
     const opc = (w >>> 29) & 3, shift = (w >>> 22) & 3, n = (w >>> 21) & 1, amt = (w >>> 10) & 63;
     if (!sf && amt >= 32) return Op.UNKNOWN;
     if (opc === 1 && n === 0 && shift === 0 && amt === 0 && rn === 31) return put(Op.MOVR, zd(rd), 0, zs(rm), flags, 0, 0);
+    if (n === 0 && amt === 0) return put([Op.ANDR, Op.ORRR, Op.EORR, Op.ANDSR][opc]!, zd(rd), zs(rn), zs(rm), flags, 0, 0);
     return put(Op.LOGR, zd(rd), zs(rn), zs(rm), flags, amt, opc | n << 2 | shift << 3);
   }
   if ((op28_21 & 0xf9) === 0x58) {

@@ -127,6 +127,17 @@ export function execute(c: Arm64Cpu): void {
         break;
       // ---- register moves and add/sub ----
       case Op.MOVR: xl[rd] = xl[rm]!; xh[rd] = info & F_SF ? xh[rm]! : 0; break;
+      case Op.ANDR: xl[rd] = xl[rn]! & xl[rm]!; xh[rd] = info & F_SF ? xh[rn]! & xh[rm]! : 0; break;
+      case Op.ORRR: xl[rd] = xl[rn]! | xl[rm]!; xh[rd] = info & F_SF ? xh[rn]! | xh[rm]! : 0; break;
+      case Op.EORR: xl[rd] = xl[rn]! ^ xl[rm]!; xh[rd] = info & F_SF ? xh[rn]! ^ xh[rm]! : 0; break;
+      case Op.ANDSR: {
+        const lo = xl[rn]! & xl[rm]!;
+        const hi = info & F_SF ? xh[rn]! & xh[rm]! : lo;
+        c.nzcv = nzFlags(lo, hi);
+        xl[rd] = lo;
+        xh[rd] = info & F_SF ? hi : 0;
+        break;
+      }
       case Op.ADDR: {
         const al = xl[rn]!;
         const lo = (al + xl[rm]!) | 0;
