@@ -254,6 +254,27 @@ describe("aborts through the stage-1 MMU (ESR_EL1 and FAR_EL1)", () => {
   });
 });
 
+describe("native entries", () => {
+  it("a native entry at the lower-EL vector runs after exception entry and returns with ERET", () => {
+    const { v, c } = withVectors([A64.ERET]);
+    put(v, CODE + 0x100, [A64.SVC(9), A64.SELF]);
+    const seen: string[] = [];
+    c.registerNative(VBAR + 0x400, (cpu) => {
+      seen.push(`${cpu.el} ${hex(BigInt(cpu.esr >>> 0))}`);
+      cpu.setX(0, 77n);
+      cpu.eret();
+    });
+    msr(c, REG.ELR_EL1, BigInt(CODE + 0x100));
+    msr(c, REG.SPSR_EL1, 0n);
+    step(c, 3);
+    expect(seen).toEqual(["1 0x56000009"]);
+    expect(c.el).toBe(0);
+    expect(c.x(0)).toBe(77n);
+    expect(hex(c.pc)).toBe(hex(CODE + 0x104));
+    expect(() => c.registerNative(VBAR + 0x400, () => {})).toThrow(RangeError);
+  });
+});
+
 describe("the generic timer, WFI and PSCI", () => {
   it("the virtual timer raises an IRQ when PSTATE.I is clear: vector 0x280, ELR = the interrupted instruction", () => {
     const { v, c } = withVectors([A64.DAIFCLR(2), A64.SELF]);

@@ -12,7 +12,7 @@
 import type { Bus } from "../../core/memory.js";
 import { TlbSet, type TlbConfig } from "../../core/tlb.js";
 import { EC, ESR_IL, PSR, REG_SP, SCTLR, VECTOR, type Arm64Translator, type TranslatorFactory } from "./defs.js";
-import { DecodedPage, decodeInto } from "./decode.js";
+import { DecodedPage, decodeInto, markNative } from "./decode.js";
 import { takeException, exceptionReturn, type ExceptionEvent } from "./exceptions.js";
 import { execute } from "./execute.js";
 import { FP_SLOTS, fetchPage } from "./memory-access.js";
@@ -31,6 +31,14 @@ export const SCTLR_RESET = 0x00c50838;
  * UNDEFINED (there is no EL2 or EL3 to take it).
  */
 export type FirmwareCall = (cpu: Arm64Cpu, imm16: number, smc: boolean) => boolean;
+
+/**
+ * A native entry: TypeScript that stands at a physical address where kernel or firmware text would
+ * be. It runs when the core fetches that address at EL1, after everything the hardware does for any
+ * instruction fetch (translation, and for an exception vector the whole exception entry). It must
+ * leave by changing the pc: `cpu.eret()` or a jump.
+ */
+export type NativeEntry = (cpu: Arm64Cpu) => void;
 
 /** Options of one core. */
 export interface Arm64CpuOptions {
@@ -114,6 +122,9 @@ export class Arm64Cpu {
   /** The clock (timer ticks); set by the machine. */
   time: () => number = () => this.icount;
 
+  /** Native entries: physical address → index into {@link nativeFns}. */
+  private readonly nativeAt = new Map<number, number>();
+  private readonly nativeFns: NativeEntry[] = [];
   /** Decode cache: physical page number → decoded instructions. */
   readonly decoded = new Map<number, DecodedPage>();
   /** Host fast path for loads (r) and stores (w): direct-mapped by VA page. */
@@ -305,8 +316,45 @@ export class Arm64Cpu {
 
   /** Decodes slot `i` of `p` (the current fetch page) from RAM. */
   decodeSlot(p: DecodedPage, i: number): void {
-    this.bus.read(this.fetchPpn * 4096 + i * 4, 4);
+    const pa = this.fetchPpn * 4096 + i * 4;
+    const native = this.nativeAt.size === 0 ? undefined : this.nativeAt.get(pa);
+    if (native !== undefined) {
+      markNative(p, i, native);
+      return;
+    }
+    this.bus.read(pa, 4);
     decodeInto(p, i, this.bus.lo);
+  }
+
+  /**
+   * Places a native entry at physical address `pa` (4-byte aligned, in RAM). Throws RangeError for
+   * a misaligned or already used address.
+   */
+  registerNative(pa: number, fn: NativeEntry): void {
+    if (pa % 4 !== 0 || this.bus.find(pa, 4)?.ram === undefined) throw new RangeError(`registerNative: 0x${pa.toString(16)} is not a 4-byte aligned RAM address`);
+    if (this.nativeAt.has(pa)) throw new RangeError(`registerNative: 0x${pa.toString(16)} already holds a native entry`);
+    this.nativeAt.set(pa, this.nativeFns.length);
+    this.nativeFns.push(fn);
+    this.ramWritten(Math.floor(pa / 4096));
+  }
+
+  /**
+   * Runs native entry `index` as one retired instruction. At EL0 it is UNDEFINED (kernel text is
+   * never EL0-executable; this only happens with broken tables). Returns false if an exception was
+   * taken instead. Throws Error if the entry returns without changing the pc (a host bug).
+   */
+  runNative(index: number): boolean {
+    if (this.el === 0) {
+      this.undefined();
+      return false;
+    }
+    const lo = this.pcLo, hi = this.pcHi;
+    this.nativeFns[index]!(this);
+    if (this.pcLo === lo && this.pcHi === hi && !this.halted) {
+      throw new Error(`native entry at pc 0x${this.pc.toString(16)} returned without leaving (it must eret or jump)`);
+    }
+    this.dropFetch();
+    return true;
   }
 
   /** Invalidates the fetch fast path (after a branch to a misaligned target, ERET, ...). */

@@ -24,6 +24,8 @@ export const enum Op {
   B, BL, BR, BLR, RET, CBZ, CBNZ, TBZ, TBNZ, BCOND,
   // system
   SVC, HVC, SMC, BRK, ERET, MSRI, HINT, BARRIER, SYS, MRS, MSR,
+  /** A native entry: a registered TypeScript function stands at this address (imm = its index). */
+  NATIVE,
 }
 
 /** Flag bits of {@link DecodedPage.info} (bits 26..31). */
@@ -73,6 +75,14 @@ function put(op: Op, rd: number, rn: number, rm: number, flags: number, imm: num
   P.imm[I] = imm;
   P.aux[I] = aux;
   return op;
+}
+
+/** Marks slot `i` as the native entry number `index`. */
+export function markNative(p: DecodedPage, i: number, index: number): void {
+  p.info[i] = Op.NATIVE;
+  p.imm[i] = index;
+  p.aux[i] = 0;
+  p.raw[i] = 0;
 }
 
 /** Decodes word `w` into slot `i` of `p`. Returns the operation number. */

@@ -355,6 +355,14 @@ export function execute(c: Arm64Cpu): void {
         break;
       }
       case Op.PRFM: break;
+      case Op.NATIVE: {
+        c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
+        const ran = c.runNative(imm);
+        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
+        icount = c.icount; // a native may run the core itself (a firmware call from the kernel)
+        if (ran) icount++;
+        continue;
+      }
       // ---- the other data processing: no memory, no pc change ----
       case Op.BFM: case Op.EXTR: case Op.LOGR: case Op.ADDSUB_SH: case Op.ADDSUB_EXT: case Op.ADCSBC: case Op.CCMP:
       case Op.DIV: case Op.SHIFTV: case Op.ONESRC: case Op.MUL3:
