@@ -12,35 +12,25 @@
  */
 import type { Bus } from "../../core/memory.js";
 import { TlbSet, type TlbConfig } from "../../core/tlb.js";
-import { AC, FETCH, IMPLICIT, LOAD, STORE, USER, X86Mmu, x86PageShifts, type Access } from "./mmu.js";
+import { AC, IMPLICIT, LOAD, STORE, USER, X86Mmu, x86PageShifts, type Access } from "./mmu.js";
 import { RFLAGS, VEC } from "./defs.js";
 import { Insn, Op } from "./insn.js";
-import { decodeInsn, NEED_MORE } from "./decode.js";
 import { PortBus } from "./ports.js";
 import { FP_SLOTS, loadSlow, storeSlow } from "./memory-access.js";
 import { deliver, iret, type TrapEvent } from "./trap.js";
 import { sysret } from "./system.js";
 import { execute } from "./execute.js";
+import { DecodedPage, decodeAt, fetchCross, fetchSlow, INVALID_TAG } from "./fetch.js";
+
+export { DecodedPage };
 import type { X86StaleTlbDetector } from "./tlb-stale.js";
 
-const INVALID_TAG = 1;
 const TWO32 = 4294967296;
-
-/** Decoded instructions of one physical page, indexed by the byte offset of their first byte. */
-export class DecodedPage {
-  readonly insns: (Insn | undefined)[] = new Array<Insn | undefined>(4096);
-  /** @param bytes the page's RAM (a view, not a copy) */
-  constructor(readonly bytes: Uint8Array) {}
-}
 
 /** A decoded SYSRETQ (REX.W 0F 07), for {@link X86Cpu.sysretq}. */
 const SYSRETQ = new Insn();
 SYSRETQ.op = Op.SYSRET;
 SYSRETQ.size = 8;
-
-/** The marker for an instruction that continues on the next page (decoded afresh each time). */
-const CROSS_INSN = new Insn();
-CROSS_INSN.op = Op.CROSS;
 
 /** An interrupt controller as the CPU sees it (the local APIC). */
 export interface InterruptSource {
@@ -149,7 +139,8 @@ export class X86Cpu {
 
   /** Decode cache: physical page number → decoded page. */
   readonly decoded = new Map<number, DecodedPage>();
-  private readonly nativeAt = new Map<number, number>();
+  /** Native entries: physical address → index into the registered functions. */
+  readonly nativeAt = new Map<number, number>();
   private readonly nativeFns: NativeEntry[] = [];
   /** Host fast path for loads (r) and stores (w): direct-mapped by VA page. */
   readonly rTagLo = new Int32Array(FP_SLOTS).fill(INVALID_TAG);
@@ -166,8 +157,8 @@ export class X86Cpu {
   fetchPage: DecodedPage = new DecodedPage(new Uint8Array(4096));
   fetchPpn = -1;
   /** Scratch for instructions that straddle two pages. */
-  private readonly crossBytes = new Uint8Array(32);
-  private readonly crossInsn = new Insn();
+  readonly crossBytes = new Uint8Array(32);
+  readonly crossInsn = new Insn();
   /** The host fast path is on. */
   fastPath: boolean;
 
@@ -314,81 +305,20 @@ export class X86Cpu {
 
   /** Translates RIP and makes its page current. Returns false if a fault was delivered. */
   fetchSlow(): boolean {
-    const pa = this.mmu.translate(this.ripLo, this.ripHi, FETCH, this.cpl === 3 ? USER : 0);
-    if (pa < 0) return this.mmuFault();
-    const page = this.pageAt(pa);
-    if (page === undefined) {
-      // Fetching from a hole or a device: no instruction there.
-      return this.fault(VEC.UD);
-    }
-    this.fetchPage = page;
-    this.fetchPpn = Math.floor(pa / 4096);
-    if (this.fastPath) {
-      this.fetchTagLo = this.ripLo & ~0xfff;
-      this.fetchTagHi = this.ripHi;
-    } else {
-      this.fetchTagLo = INVALID_TAG;
-    }
-    return true;
+    return fetchSlow(this);
   }
 
-  /** The decoded page for RAM physical address `pa` (created on first use), or undefined if not RAM. */
-  private pageAt(pa: number): DecodedPage | undefined {
-    const ppn = Math.floor(pa / 4096);
-    let page = this.decoded.get(ppn);
-    if (page !== undefined) return page;
-    const r = this.bus.find(pa & ~0xfff, 4096);
-    if (r?.ram === undefined) return undefined;
-    const off = ppn * 4096 - r.base;
-    const view = r.ram.chunk(off);
-    page = new DecodedPage(new Uint8Array(view.buffer, view.byteOffset + (off % 65536), 4096));
-    this.decoded.set(ppn, page);
-    // Stores to this page must now take the slow path, which drops the decoded copy.
-    this.wTagLo.fill(INVALID_TAG);
-    return page;
-  }
-
-  /** Decodes the instruction at byte `off` of the current fetch page. */
+  /** Decodes the instruction at byte `off` of the current fetch page (and caches it there). */
   decodeAt(page: DecodedPage, off: number): Insn {
-    const pa = this.fetchPpn * 4096 + off;
-    const native = this.nativeAt.get(pa);
-    const ins = new Insn();
-    if (native !== undefined) {
-      ins.op = Op.NATIVE;
-      ins.immLo = native;
-      ins.len = 1;
-    } else if (decodeInsn(page.bytes, off, 4096, ins) === NEED_MORE) {
-      page.insns[off] = CROSS_INSN;
-      return CROSS_INSN;
-    }
-    page.insns[off] = ins;
-    return ins;
+    return decodeAt(this, page, off);
   }
 
   /**
-   * The instruction at RIP continues on the next page: translate that page for fetch (a fault
-   * there is a #PF with CR2 = the first byte of that page) and decode from both, uncached, in its
-   * general form (step.ts executes it).
-   * Returns null if a fault was delivered.
+   * The instruction at RIP continues on the next page: decoded from both pages, uncached, in its
+   * general form. Returns null if a fault was delivered (a #PF on the second page has CR2 = its first byte).
    */
   fetchCross(): Insn | null {
-    const off = this.ripLo & 0xfff;
-    const first = 4096 - off;
-    const b = this.crossBytes;
-    b.set(this.fetchPage.bytes.subarray(off), 0);
-    const lo2 = ((this.ripLo & ~0xfff) + 4096) | 0;
-    const hi2 = (this.ripHi + (lo2 === 0 ? 1 : 0)) | 0;
-    const pa = this.mmu.translate(lo2, hi2, FETCH, this.cpl === 3 ? USER : 0);
-    if (pa < 0) {
-      this.mmuFault();
-      return null;
-    }
-    const bus = this.bus;
-    for (let k = first; k < b.length; k++) b[k] = bus.read(pa + k - first, 1) ? bus.lo & 0xff : 0xff;
-    const ins = this.crossInsn;
-    decodeInsn(b, 0, b.length, ins, false);
-    this.fetchTagLo = INVALID_TAG;
-    return ins;
+    return fetchCross(this);
   }
 
   /** Places a native entry at physical address `pa` (in RAM). Throws RangeError if taken or not RAM. */
