@@ -43,20 +43,7 @@ function memResult<T>(r: MemResult<T>, ok: (v: T) => bigint): bigint {
 export function syscall(k: Kernel, p: Process, nr: number, a: bigint[]): bigint | undefined {
   switch (nr) {
     case SYS.write: return write(k, p, a[0]!, a[1]!, a[2]!);
-    case SYS.writev: {
-      const fd = a[0]!, iov = a[1]!, cnt = Number(a[2]! & 0xffffn);
-      if (cnt > 1024) return err(E.EINVAL);
-      const vec = copyFromUser(p.mm, iov, cnt * 16);
-      if (vec === undefined) return err(E.EFAULT);
-      const dv = new DataView(vec.buffer, vec.byteOffset, vec.length);
-      let total = 0n;
-      for (let i = 0; i < cnt; i++) {
-        const r = write(k, p, fd, dv.getBigUint64(i * 16, true), dv.getBigUint64(i * 16 + 8, true));
-        if (r! < 0n) return total > 0n ? total : r;
-        total += r!;
-      }
-      return total;
-    }
+    case SYS.writev: return writev(k, p, a[0]!, a[1]!, a[2]!);
     case SYS.exit:
     case SYS.exit_group:
       k.exit(p, { code: Number(a[0]! & 0xffn) });
@@ -105,12 +92,67 @@ export function syscall(k: Kernel, p: Process, nr: number, a: bigint[]): bigint 
   }
 }
 
+/**
+ * Linux access_ok: [va, va + len) lies inside user space (include/asm-generic/access_ok.h:
+ * `size <= TASK_SIZE_MAX && addr <= TASK_SIZE_MAX - size`). Checked before any byte moves, so a
+ * buffer that reaches into the kernel fails with -EFAULT however long it is, and nothing is written.
+ */
+function accessOk(p: Process, va: bigint, len: bigint): boolean {
+  const end = p.mm.userEnd;
+  return len <= end && va <= end - len;
+}
+
+/**
+ * write(fd, buf, count) as Linux fs/read_write.c vfs_write: -EBADF for a descriptor other than 1
+ * and 2, -EFAULT when [buf, buf + count) is not inside user space (access_ok) or not readable;
+ * counts above {@link MAX_WRITE} write that prefix.
+ */
 function write(k: Kernel, p: Process, fd: bigint, buf: bigint, count: bigint): bigint {
   if (fd !== 1n && fd !== 2n) return err(E.EBADF);
+  if (count === 0n) return 0n;
+  if (!accessOk(p, buf, count)) return err(E.EFAULT);
   const n = Number(count > BigInt(MAX_WRITE) ? BigInt(MAX_WRITE) : count);
-  if (n === 0) return 0n;
   const bytes = copyFromUser(p.mm, buf, n);
   if (bytes === undefined) return err(E.EFAULT);
   k.arch.consoleWrite(bytes);
   return BigInt(n);
+}
+
+/** The most iovecs one writev takes (include/uapi/linux/uio.h UIO_MAXIOV). */
+const UIO_MAXIOV = 1024;
+
+/**
+ * writev(fd, iov, iovcnt) as Linux does it (fs/read_write.c do_writev; lib/iov_iter.c
+ * __import_iovec): -EBADF for a bad descriptor; -EINVAL for more than {@link UIO_MAXIOV} vectors
+ * (iovcnt is taken as a 32-bit unsigned count); -EFAULT when the iovec array is unreadable or any
+ * vector reaches outside user space — checked for every vector before anything is written. Then
+ * the vectors are written in order, {@link MAX_WRITE} bytes in all at most; a vector that cannot be
+ * read (unmapped user memory) ends the call with the bytes written so far, or -EFAULT if none.
+ */
+function writev(k: Kernel, p: Process, fd: bigint, iov: bigint, iovcnt: bigint): bigint {
+  if (fd !== 1n && fd !== 2n) return err(E.EBADF);
+  const cnt = Number(BigInt.asUintN(32, iovcnt));
+  if (cnt > UIO_MAXIOV) return err(E.EINVAL);
+  if (cnt === 0) return 0n;
+  const vec = copyFromUser(p.mm, iov, cnt * 16);
+  if (vec === undefined) return err(E.EFAULT);
+  const dv = new DataView(vec.buffer, vec.byteOffset, vec.length);
+  const segments: { base: bigint; len: number }[] = [];
+  let room = BigInt(MAX_WRITE);
+  for (let i = 0; i < cnt; i++) {
+    const base = dv.getBigUint64(i * 16, true), len = dv.getBigUint64(i * 16 + 8, true);
+    if (!accessOk(p, base, len)) return err(E.EFAULT);
+    const take = len < room ? len : room;
+    room -= take;
+    segments.push({ base, len: Number(take) });
+  }
+  let total = 0;
+  for (const { base, len } of segments) {
+    if (len === 0) continue;
+    const bytes = copyFromUser(p.mm, base, len);
+    if (bytes === undefined) return total > 0 ? BigInt(total) : err(E.EFAULT);
+    k.arch.consoleWrite(bytes);
+    total += len;
+  }
+  return BigInt(total);
 }

@@ -102,7 +102,7 @@ describe("32-bit instructions (random)", () => {
 });
 
 /** A minimal ELF64 RISC-V executable with one RWX segment holding `code` at 0x8000_0000. */
-export function rawElf(code: Uint8Array, base = 0x8000_0000n): Uint8Array {
+function rawElf(code: Uint8Array, base = 0x8000_0000n): Uint8Array {
   const b = new Uint8Array(120 + code.length);
   const v = new DataView(b.buffer);
   b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);

@@ -15,7 +15,7 @@ import { applyMutations, elfMutationsArb, expectWellFormed, parseOrElfError } fr
 import { fuzzParams, PARSE_TIME_LIMIT_MS } from "./support/params.js";
 
 /** A valid executable with text, data, bss and a symbol table, at the assembler's base 0x8000_0000. */
-export const SAMPLE_BASE = 0x8000_0000n;
+const SAMPLE_BASE = 0x8000_0000n;
 const sample = assembleRiscv64(`
     .text
     .globl _start
