@@ -35,7 +35,12 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
   // reported through bus.onRamWrite exactly as a bus write is (decode caches, stale-TLB tracking).
   // An access that would cross a 64 KiB chunk takes the bus path.
   const chunkOf = (pa: number): number => (pa - ram.base) / CHUNK_SIZE;
-  const inChunk = (pa: number, len: number): boolean => ((pa - ram.base) % CHUNK_SIZE) + len <= CHUNK_SIZE;
+  /**
+   * Offset of `pa` inside its chunk. A bit mask, not `%`: offsets are integers below 2^53, whose low
+   * 16 bits survive ToInt32, and `%` on such doubles is a slow floating-point remainder.
+   */
+  const inChunkOffset = (pa: number): number => (pa - ram.base) & (CHUNK_SIZE - 1);
+  const inChunk = (pa: number, len: number): boolean => inChunkOffset(pa) + len <= CHUNK_SIZE;
   /** The chunk holding `pa` for reading, or undefined when it was never touched (reads 0). */
   const peek = (pa: number): DataView | undefined => ram.chunks[Math.floor(chunkOf(pa))];
   const written = (pa: number, len: number): void => {
@@ -52,29 +57,30 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     check(pa, 4);
     if (!inChunk(pa, 4)) { word(pa, 4); return bus.lo >>> 0; }
     const c = peek(pa);
-    return c === undefined ? 0 : c.getUint32((pa - ram.base) % CHUNK_SIZE, true);
+    return c === undefined ? 0 : c.getUint32(inChunkOffset(pa), true);
   };
   const write32 = (pa: number, v: number): void => {
     check(pa, 4);
     if (!inChunk(pa, 4)) { bus.write(pa, 4, v | 0); return; }
-    ram.chunk(pa - ram.base).setInt32((pa - ram.base) % CHUNK_SIZE, v | 0, true);
+    ram.chunk(pa - ram.base).setInt32(inChunkOffset(pa), v | 0, true);
     written(pa, 4);
   };
-  let lastHigh = 0;
+  /** The high half of the last read64Low (a typed array: storing a large number in it allocates nothing). */
+  const high = new Float64Array(1);
   const read64Low = (pa: number): number => {
     check(pa, 8);
-    if (!inChunk(pa, 8)) { word(pa, 8); lastHigh = bus.hi >>> 0; return bus.lo >>> 0; }
+    if (!inChunk(pa, 8)) { word(pa, 8); high[0] = bus.hi >>> 0; return bus.lo >>> 0; }
     const c = peek(pa);
-    if (c === undefined) { lastHigh = 0; return 0; }
-    const o = (pa - ram.base) % CHUNK_SIZE;
-    lastHigh = c.getUint32(o + 4, true);
+    if (c === undefined) { high[0] = 0; return 0; }
+    const o = inChunkOffset(pa);
+    high[0] = c.getUint32(o + 4, true);
     return c.getUint32(o, true);
   };
   const write64Halves = (pa: number, lo: number, hi: number): void => {
     check(pa, 8);
     if (!inChunk(pa, 8)) { bus.write(pa, 8, lo | 0, hi | 0); return; }
     const c = ram.chunk(pa - ram.base);
-    const o = (pa - ram.base) % CHUNK_SIZE;
+    const o = inChunkOffset(pa);
     c.setInt32(o, lo | 0, true);
     c.setInt32(o + 4, hi | 0, true);
     written(pa, 8);
@@ -108,7 +114,7 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
         return;
       }
       const c = ram.chunk(pa - ram.base);
-      const o = (pa - ram.base) % CHUNK_SIZE;
+      const o = inChunkOffset(pa);
       for (let i = 1; i < 32; i++) {
         c.setInt32(o + 8 * i, hart.xl[i]!, true);
         c.setInt32(o + 8 * i + 4, hart.xh[i]!, true);
@@ -126,7 +132,7 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
         return;
       }
       const c = peek(pa);
-      const o = (pa - ram.base) % CHUNK_SIZE;
+      const o = inChunkOffset(pa);
       for (let i = 1; i < 32; i++) {
         hart.xl[i] = c === undefined ? 0 : c.getInt32(o + 8 * i, true);
         hart.xh[i] = c === undefined ? 0 : c.getInt32(o + 8 * i + 4, true);
@@ -135,7 +141,7 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     sret: () => hart.sret(),
     sfenceVma: (va, asid) => hart.sfenceVma(va === undefined ? undefined : { lo: lo32(va), hi: hi32(va) }, asid),
     sfenceVmaPage: (va, asid) => {
-      fenceVa.lo = va % 4294967296 | 0;
+      fenceVa.lo = va | 0;
       fenceVa.hi = Math.floor(va / 4294967296) | 0;
       hart.sfenceVma(fenceVa, asid);
     },
@@ -162,7 +168,7 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     write64: (pa, v) => { bus.write(check(pa, 8), 8, lo32(v), hi32(v)); },
     write64Halves,
     read64Low,
-    get lastHigh() { return lastHigh; },
+    get lastHigh() { return high[0]!; },
     fill: (pa, len, byte) => { if (len > 0) bus.fill(check(pa, len), len, byte); },
     copy: (dst, src, len) => { if (len > 0) bus.load(check(dst, len), ram.readBytes(check(src, len) - ram.base, len)); },
     readBytes: (pa, len) => ram.readBytes(check(pa, len) - ram.base, len),

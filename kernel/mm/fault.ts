@@ -153,7 +153,7 @@ export const DEMAND_ZERO_NO_MEMORY = -2;
  */
 export function tryDemandZero(mm: ProcessMemory, va: number, access: FaultAccess): number {
   if (!(va >= 0 && va < mm.userEndNumber) || mm.parked.size !== 0) return DEMAND_ZERO_DECLINED;
-  const page = va - (va % 4096);
+  const page = va - (va & 4095); // va is an integer below 2^53 here: its low 12 bits survive ToInt32
   const vma = mm.vmas.findNumber(page);
   if (vma === undefined || (vma.flags & NEEDS[access]) === 0) return DEMAND_ZERO_DECLINED;
   if (mm.space.probePage(page) !== 0) return DEMAND_ZERO_DECLINED;

@@ -17,8 +17,11 @@ const LOW_PPN = 2 ** 22;
 /** 2^(12 + 9 * level): the span of one entry at each level (up to Sv48's root). */
 const SPAN = [2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39];
 
-/** The PPN of a frame address split into its low-half and high-half parts. */
-const ppnLow = (pa: number): number => ((pa / 4096) % LOW_PPN) * 1024;
+/**
+ * The PPN of a frame address split into its low-half and high-half parts. Masks rather than `%`:
+ * the values are integers below 2^53, whose low bits survive ToInt32.
+ */
+const ppnLow = (pa: number): number => ((pa / 4096) & (LOW_PPN - 1)) * 1024;
 const ppnHigh = (pa: number): number => Math.floor(pa / 4096 / LOW_PPN);
 
 /** The low-half permission bits of a leaf with `flags` (as pte.ts encodeLeaf). */
@@ -37,7 +40,7 @@ function leafBits(flags: MemoryFlags): number {
 /** The RISC-V number codec (Sv39 and Sv48 share the entry format). */
 export const RISCV_PTE32: PteCodec32 = {
   /** VPN[level] = va[20+9*level : 12+9*level] */
-  index: (va, level) => Math.floor(va / SPAN[level]!) % 512,
+  index: (va, level) => Math.floor(va / SPAN[level]!) & 511,
   valid: (lo) => (lo & V) !== 0,
   /** R, W or X set: a leaf; all clear: a pointer to the next level. */
   leaf: (lo) => (lo & (R | W | X)) !== 0,

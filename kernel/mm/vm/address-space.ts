@@ -333,7 +333,7 @@ export class AddressSpace {
     const c = this.arch.fast;
     // The walk of the probe just before is still good if no entry of this space was written since.
     const walked = va === this.probedVa && this.probedAt === this.changes ? this.fastLevel : this.walkFast(va);
-    if (c === undefined || walked < 0 || c.valid(this.fastLo, this.fastHi) || va % 4096 !== 0 || pa % 4096 !== 0) {
+    if (c === undefined || walked < 0 || c.valid(this.fastLo, this.fastHi) || (va & 4095) !== 0 || (pa & 4095) !== 0) {
       throw new Error(`AddressSpace.mapPageNow: ${hex(BigInt(va))} is not an unmapped 4 KiB user page this format can map by number`);
     }
     if (flags !== this.fastFlags) {
@@ -368,11 +368,15 @@ export class AddressSpace {
   private changes = 0;
   private probedVa = -1;
   private probedAt = -1;
-  /** Where {@link walkFast} stopped: the level, the entry's address and its halves. */
-  private fastLevel = 0;
-  private fastPteAddr = 0;
-  private fastLo = 0;
-  private fastHi = 0;
+  /**
+   * Where {@link walkFast} stopped: the level, the entry's address and its halves (in a typed array:
+   * numbers above 2^30 stored in plain fields may each allocate a heap number).
+   */
+  private readonly fastAt = new Float64Array(4);
+  private get fastLevel(): number { return this.fastAt[0]!; }
+  private get fastPteAddr(): number { return this.fastAt[1]!; }
+  private get fastLo(): number { return this.fastAt[2]!; }
+  private get fastHi(): number { return this.fastAt[3]!; }
   /** The last flags {@link mapPageNow} validated, and its table-page pool (reused: no allocation per fault). */
   private fastFlags = -1;
   private readonly fastPool: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
@@ -400,10 +404,11 @@ export class AddressSpace {
         hi = mem.read32(pteAddr + 4);
       }
       if (level === 0 || !c.valid(lo, hi) || c.leaf(lo, hi)) {
-        this.fastLevel = level;
-        this.fastPteAddr = pteAddr;
-        this.fastLo = lo;
-        this.fastHi = hi;
+        const at = this.fastAt;
+        at[0] = level;
+        at[1] = pteAddr;
+        at[2] = lo;
+        at[3] = hi;
         return level;
       }
       table = c.address(lo, hi);
