@@ -398,7 +398,7 @@ describe.skipIf(!have)("AArch64 assembler matches GNU as + ld", () => {
       "  ldr x2, [x1, :lo12:table + 8]", "  .p2align 4, 0", "  b 1b", "  .word 0x12345678, 1b - _start", "  .quad BIG",
       "  .section .rodata", "table: .quad 1, 2, 3", "ro: .string \"ro\"", ".ascii \"\\x41\\102\"",
       ".data", "d: .word d, 1f", "1: .2byte 3", ".4byte 5", ".8byte 6", ".short 8", ".zero 3", ".space 2, 0xaa", ".fill 3, 2, 0x1234",
-      ".rept 2", ".byte 9", ".endr", ".asciz \"hello\\n\"", ".xword d", ".bss", "buf: .zero 64", ".comm cbuf, 24, 16", ".lcomm lbuf, 8", ".local lc", ".comm lc, 4, 4", ".lcomm l2, 2",
+      ".rept 2", ".byte 9", ".endr", ".asciz \"hello\\n\"", ".xword d", ".byte 1", ".p2align 3,,0", ".byte 2", ".p2align 4,0,3", ".byte 3", ".balign 8,,7", ".byte 4", ".bss", "buf: .zero 64", ".comm cbuf, 24, 16", ".lcomm lbuf, 8", ".local lc", ".comm lc, 4, 4", ".lcomm l2, 2",
       ".align 4", ".skip 10", ".text", "  .inst 0xd503201f, 0xd65f03c0", "  ldr x0, [x1, :lo12:cbuf]",
       ".section .text.other, \"ax\", %progbits", "other: bl _start", "  b other", "  adr x0, d", "  ret"].join("\n") + "\n";
     expect(compareWithGnu(src)).toBeUndefined();

@@ -90,7 +90,8 @@ export function alignment(powerOfTwo: boolean): Handler {
       bytes = n;
     }
     const fillByte = fill === undefined || fill === "" ? null : Number(host.constant(fill, "fill value") & 0xffn);
-    const maxSkip = max === undefined ? bytes : Number(host.constant(max, "maximum skip"));
+    // GNU (write.c relax_align) applies only a nonzero maximum: 0 means no limit.
+    const maxSkip = max === undefined || max === "" ? bytes : Number(host.constant(max, "maximum skip")) || bytes;
     host.align(bytes, fillByte, maxSkip);
   };
 }
