@@ -25,6 +25,8 @@ export function execute(c: X86Cpu): void {
   const wTagLo = c.wTagLo, wTagHi = c.wTagHi, wView = c.wView, wOff = c.wOff;
   let ripLo = c.ripLo, ripHi = c.ripHi, icount = c.icount, stopAt = c.stopAt;
   let tagLo = c.fetchTagLo, tagHi = c.fetchTagHi, page = c.fetchPage;
+  /** Set by an inline case that cannot finish on its fast path: step() runs the instruction. */
+  let generalPath = false;
   while (icount < stopAt) {
     const lo = ripLo;
     if ((lo & ~0xfff) !== tagLo || ripHi !== tagHi) {
@@ -329,6 +331,51 @@ export function execute(c: X86Cpu): void {
         icount++;
         continue;
       }
+      case Op.F_PUSH: case Op.F_CALL: {
+        // The slot below RSP through the store fast path; anything else (a miss, a CALL leaving this
+        // 4 GiB, which must be checked for canonicality) takes the general path.
+        const sl = gl[4]!, sh = gh[4]!;
+        const al = (sl - 8) | 0, ah = (sl >>> 0) < 8 ? (sh - 1) | 0 : sh;
+        const slot = (al >>> 12) & (FP_SLOTS - 1);
+        const off = al & 0xfff;
+        let tLo = 0;
+        if (ins.op === Op.F_CALL) {
+          const rel = ins.immLo;
+          const t = (nlo >>> 0) + (rel >>> 0);
+          if (((nhi + (rel >> 31) + (t > 0xffffffff ? 1 : 0)) | 0) !== ripHi) { generalPath = true; break; }
+          tLo = t | 0;
+        }
+        if (wTagLo[slot] === (al & ~0xfff) && wTagHi[slot] === ah && off <= 4088) {
+          const v = wView[slot]!, o = wOff[slot]! + off;
+          if (ins.op === Op.F_PUSH) { v.setInt32(o, gl[ins.rm]!, true); v.setInt32(o + 4, gh[ins.rm]!, true); }
+          else { v.setInt32(o, nlo, true); v.setInt32(o + 4, nhi, true); }
+          gl[4] = al;
+          gh[4] = ah;
+          if (ins.op === Op.F_CALL) { ripLo = tLo; icount++; continue; }
+          break;
+        }
+        generalPath = true;
+        break;
+      }
+      case Op.F_POP: case Op.F_RET: {
+        const sl = gl[4]!, sh = gh[4]!;
+        const slot = (sl >>> 12) & (FP_SLOTS - 1);
+        const off = sl & 0xfff;
+        if (rTagLo[slot] === (sl & ~0xfff) && rTagHi[slot] === sh && off <= 4088) {
+          const v = rView[slot]!, o = rOff[slot]! + off;
+          const lo2 = v.getInt32(o, true), hi2 = v.getInt32(o + 4, true);
+          if (ins.op === Op.F_RET && hi2 !== ripHi) { generalPath = true; break; }
+          const nl = (sl + 8) | 0;
+          gh[4] = (nl >>> 0) < 8 ? (sh + 1) | 0 : sh;
+          gl[4] = nl;
+          if (ins.op === Op.F_RET) { ripLo = lo2; icount++; continue; }
+          gl[ins.rm] = lo2;
+          gh[ins.rm] = hi2;
+          break;
+        }
+        generalPath = true;
+        break;
+      }
       case Op.CROSS: {
         // Straddles two pages: decoded afresh (in its general form) and run by step().
         c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE
@@ -342,24 +389,15 @@ export function execute(c: X86Cpu): void {
         ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
         continue;
       }
-      default: {
-        c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
-        let ok: boolean;
-        switch (ins.op) {
-          case Op.F_PUSH:
-            ok = c.push(8, gl[ins.rm]!, gh[ins.rm]!);
-            break;
-          case Op.F_POP:
-            ok = c.pop(8);
-            if (ok) { gl[ins.rm] = c.vLo; gh[ins.rm] = c.vHi; }
-            break;
-          default:
-            ok = step(c, ins);
-        }
-        if (ok) { c.ripLo = c.nLo; c.ripHi = c.nHi; c.icount++; }
-        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
-        continue;
-      }
+      default:
+        generalPath = true;
+    }
+    if (generalPath) {
+      generalPath = false;
+      c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
+      if (step(c, ins)) { c.ripLo = c.nLo; c.ripHi = c.nHi; c.icount++; }
+      ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+      continue;
     }
     // Fall-through from `break`: a register-only instruction retires, or a branch leaves this 4 GiB.
     if (ins.op === Op.JCC || ins.op === Op.JMP_REL) {

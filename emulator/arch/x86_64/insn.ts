@@ -30,6 +30,8 @@ export const enum Op {
   F_MOV_MI, F_CMP_MI, F_ALU_RLD,
   // Byte/word stores from a low register (not AH..BH); MOVZX/MOVSX from memory to a 32/64-bit register.
   F_MOV_ST_BW, F_MOVX_LD,
+  // Near CALL rel32 and RET (no immediate), with the stack access inline.
+  F_CALL, F_RET,
 }
 
 /** ALU kind of a specialized F_ALU_* op that only sets flags (TEST). */

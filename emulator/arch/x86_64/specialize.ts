@@ -23,6 +23,8 @@ export function lockable(i: Insn): boolean {
  */
 export function specialize(i: Insn): void {
   const reg = i.rm >= 0;
+  if (i.op === Op.CALL_REL) { i.op = Op.F_CALL; return; }
+  if (i.op === Op.RET && i.size === 8 && i.immLo === 0) { i.op = Op.F_RET; return; }
   i.simple = !reg && i.base >= 0 && i.index < 0 && i.seg === SEG_NONE && !i.addr32 && !i.ripRel;
   if (!reg && !i.lock) {
     if (i.op === Op.MOV_RM_I) { i.op = Op.F_MOV_MI; return; }

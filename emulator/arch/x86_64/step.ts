@@ -70,10 +70,10 @@ export function step(c: X86Cpu, i: Insn): boolean {
       setReg(c, i.reg, size, mLo, mHi);
       return true;
     }
-    case Op.PUSH_R:
+    case Op.PUSH_R: case Op.F_PUSH:
       getReg(c, i.rm, size);
       return c.push(size, c.vLo, c.vHi);
-    case Op.POP_R:
+    case Op.POP_R: case Op.F_POP:
       if (!c.pop(size)) return false;
       setReg(c, i.rm, size, c.vLo, c.vHi);
       return true;
@@ -229,7 +229,7 @@ export function step(c: X86Cpu, i: Insn): boolean {
       return !cond(c.rflags, i.sub) || jumpRel(c, i.immLo);
     case Op.JMP_REL:
       return jumpRel(c, i.immLo);
-    case Op.CALL_REL: {
+    case Op.CALL_REL: case Op.F_CALL: {
       const rLo = c.nLo, rHi = c.nHi;
       if (!jumpRel(c, i.immLo)) return false;
       if (c.push(8, rLo, rHi)) return true;
@@ -247,7 +247,7 @@ export function step(c: X86Cpu, i: Insn): boolean {
       c.nHi = tHi;
       return true;
     }
-    case Op.RET: {
+    case Op.RET: case Op.F_RET: {
       const sl = c.gl[4]!, sh = c.gh[4]!;
       if (!c.ld(sl, sh, size, LOAD)) return false;
       const tLo = c.vLo, tHi = size === 8 ? c.vHi : 0;
