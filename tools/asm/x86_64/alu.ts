@@ -20,7 +20,10 @@ export function aluOp(n: number): Handler {
     const [src, dst] = insn.ops;
     if (isImm(src) && isRm(dst)) {
       const size = operandSize(insn, [dst], 4);
-      if (size !== 1 && fitsImm8(ctx, src.expr, size)) {
+      // With the size defaulted (no suffix, no register), GNU picks the immediate form from the
+      // value as written: $0xffffff80 is not a sign-extended imm8 then.
+      const defaulted = insn.suffix === undefined && !isGpr(dst);
+      if (size !== 1 && fitsImm8(ctx, src.expr, defaulted ? 8 : size)) {
         emit(ctx, insn, { opcode: [0x83], size, reg: n, rm: dst, imms: [imm8(ctx, src.expr, size)] });
       } else if (isAcc(dst)) {
         emit(ctx, insn, { opcode: [w(0x04 + 8 * n, size)], size, imms: [immFor(src.expr, size)], extraRegs: [(dst as Operand & { k: "reg" }).reg] });
@@ -91,6 +94,9 @@ export const imul: Handler = (insn, ctx) => {
   }
 };
 
+/** The shift-count register: %cl, or (as GNU also takes them) %ecx and %rcx, which mean %cl. */
+const isCountRegister = (o: Operand): boolean => o.k === "reg" && !o.star && ["cl", "ecx", "rcx"].includes(o.reg.name);
+
 /** Shifts and rotates: `n` is the opcode extension (ROL 0 ROR 1 RCL 2 RCR 3 SHL/SAL 4 SHR 5 SAR 7). */
 export function shift(n: number): Handler {
   return (insn, ctx) => {
@@ -100,7 +106,7 @@ export function shift(n: number): Handler {
     const size = operandSize(insn, [rm], 4);
     if (insn.ops.length === 1) return emit(ctx, insn, { opcode: [w(0xd0, size)], size, reg: n, rm });
     const count = insn.ops[0]!;
-    if (count.k === "reg" && count.reg.kind === "gpr" && count.reg.name === "cl") {
+    if (isCountRegister(count)) {
       return emit(ctx, insn, { opcode: [w(0xd2, size)], size, reg: n, rm });
     }
     if (!isImm(count)) mismatch(insn);
@@ -118,7 +124,7 @@ export function doubleShift(base: number): Handler {
     if (!isGpr(src) || !isRm(rm)) mismatch(insn);
     const size = operandSize(insn, [src, rm]);
     if (size === 1) mismatch(insn);
-    if (count === undefined || (count.k === "reg" && count.reg.name === "cl")) {
+    if (count === undefined || isCountRegister(count)) {
       return emit(ctx, insn, { opcode: [0x0f, base + 1], size, reg: src.reg, rm });
     }
     if (!isImm(count)) mismatch(insn);

@@ -77,9 +77,11 @@ function alignDirective(powerOfTwo: boolean): DirectiveHandler {
 export const X86_COMMENTS: CommentSyntax = { lineComments: ["#"], lineStartComments: ["/"] };
 
 /** `.comm`/`.lcomm`: checked here, allocated by the statements commonStorage appends to the source. */
-const commonSymbol: DirectiveHandler = (args) => {
-  const [name, size] = splitArgs(args);
+const commonSymbol: DirectiveHandler = (args, host) => {
+  const [name, size, align] = splitArgs(args);
   if (!name || !size) fail("expected `NAME, SIZE[, ALIGNMENT]'");
+  if (host.constant(size, "size") < 0n) fail(`size ${size} is negative`);
+  if (align !== undefined) host.constant(align, "alignment");
 };
 
 /** A fresh x86-64 architecture for one assembly. */

@@ -21,7 +21,8 @@ export const CONDITIONS: ReadonlyMap<string, number> = new Map([
  */
 function indirect(insn: Insn, ctx: X86Context, ext: number): boolean {
   const [op] = insn.ops;
-  if (!isGpr(op) && !(isMem(op) && op.star)) return false;
+  // Without `*', GNU still reads a register or a based memory operand as indirect (it warns).
+  if (!isGpr(op) && !(isMem(op) && (op.star || op.base || op.index))) return false;
   const size = operandSize(insn, [op], 8);
   if (size !== 8 && size !== 2) mismatch(insn);
   emit(ctx, insn, { opcode: [0xff], size, noW: true, reg: ext, rm: op });
@@ -31,7 +32,8 @@ function indirect(insn: Insn, ctx: X86Context, ext: number): boolean {
 /** The target of a direct branch: a memory-shaped operand that is only an expression. */
 function target(insn: Insn): NonNullable<(Insn["ops"][number] & { k: "mem" })["disp"]> {
   const [op] = insn.ops;
-  if (!isMem(op) || op.star || op.base || op.index || op.seg || op.disp === undefined) mismatch(insn);
+  // A segment override on a direct target is ignored, as by GNU.
+  if (!isMem(op) || op.star || op.base || op.index || op.disp === undefined) mismatch(insn);
   return op.disp;
 }
 

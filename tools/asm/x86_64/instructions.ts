@@ -89,7 +89,9 @@ export function assembleInstruction(mnemonic: string, args: string, ctx: X86Cont
     const ops: Operand[] = splitOperands(rest).map((o) => parseOperand(o, parseExpr));
     const insn: Insn = { name: found.name, ops, suffix: found.suffix, prefixes };
     if (prefixes.includes(LOCK) && !lockable(insn)) fail("expecting lockable instruction after `lock'");
-    const indirectBranch = (insn.name === "jmp" || insn.name === "call") && ops.length === 1 && (ops[0]!.k === "reg" || (ops[0]!.k === "mem" && ops[0]!.star));
+    const op = ops[0];
+    const indirectBranch = (insn.name === "jmp" || insn.name === "call") && ops.length === 1 &&
+      (op?.k === "reg" || (op?.k === "mem" && (op.star || op.base !== undefined || op.index !== undefined)));
     if (ops.some((o) => o.k !== "imm" && o.star) && !indirectBranch) fail(`indirect operand (\`*') for \`${insn.name}'`);
     if (prefixes.includes(NOTRACK) && !indirectBranch) fail("expecting indirect branch instruction after `notrack'");
     found.handler(insn, ctx);

@@ -93,16 +93,21 @@ export const movabs: Handler = (insn, ctx) => {
   mismatch(insn);
 };
 
-/** MOVZX/MOVSX/MOVSXD: `from` is the source size (undefined: from the source register, byte for memory). */
+/**
+ * MOVZX/MOVSX/MOVSXD: `from` is the source size (undefined: the suffix of `movzx`/`movsx`, which
+ * names the source size, else the source register, else a byte for memory).
+ */
 function extend(opcode: number[], from: Size | undefined, to: Size | undefined): Handler {
   return (insn, ctx) => {
     arity(insn, 2);
     const [src, dst] = insn.ops;
     if (!isRm(src) || !isGpr(dst)) mismatch(insn);
-    const srcSize = from ?? (isGpr(src) ? src.reg.size : 1);
+    const srcSize = from ?? insn.suffix ?? (isGpr(src) ? src.reg.size : 1);
     if (isGpr(src) && src.reg.size !== srcSize) mismatch(insn);
+    if (opcode.length === 1 ? srcSize !== 4 : srcSize > 2) mismatch(insn);
     const size = to ?? dst.reg.size;
-    if (dst.reg.size !== size || size <= srcSize) mismatch(insn);
+    // GNU also takes the 16-to-16-bit `movzx %ax, %si` (and movsxd to 32 bits).
+    if (dst.reg.size !== size || size < srcSize || size === 1) mismatch(insn);
     const op = opcode.length === 1 ? opcode : [0x0f, opcode[1]! + (srcSize === 2 ? 1 : 0)];
     emit(ctx, insn, { opcode: op, size, reg: dst.reg, rm: src });
   };
@@ -207,12 +212,12 @@ function regToRm(byteOp: number): Handler {
   };
 }
 
-/** CMPXCHG8B / CMPXCHG16B (0F C7/1). */
+/** CMPXCHG8B / CMPXCHG16B (0F C7/1); GNU takes `cmpxchg8bq` (no other suffix). */
 function cmpxchgNb(size: 4 | 8): Handler {
   return (insn, ctx) => {
     arity(insn, 1);
     const [m] = insn.ops;
-    if (!isMem(m)) mismatch(insn);
+    if (!isMem(m) || (insn.suffix !== undefined && insn.suffix !== 8)) mismatch(insn);
     emit(ctx, insn, { opcode: [0x0f, 0xc7], size, reg: 1, rm: m });
   };
 }

@@ -62,10 +62,13 @@ function system(opcode: number[], ext: number, reg?: "load" | "store", suffixes:
   return (insn, ctx) => {
     arity(insn, 1);
     const [op] = insn.ops;
-    if (insn.suffix !== undefined && !suffixes.includes(insn.suffix)) fail(`invalid instruction suffix for \`${insn.name}'`);
+    // A memory operand of the LDT/TR instructions is a 16-bit selector: only `w` names its size.
+    const allowed = isMem(op) && reg !== undefined ? [2] : suffixes;
+    if (insn.suffix !== undefined && !allowed.includes(insn.suffix)) fail(`invalid instruction suffix for \`${insn.name}'`);
     if (isMem(op)) return emit(ctx, insn, { opcode, reg: ext, rm: op });
     if (!reg || !isGpr(op) || op.reg.size === 1 || (reg === "load" && op.reg.size !== 2)) mismatch(insn);
-    emit(ctx, insn, { opcode, reg: ext, rm: op, size: reg === "store" && op.reg.size === 2 ? 2 : undefined });
+    const size = operandSize(insn, [op]);
+    emit(ctx, insn, { opcode, reg: ext, rm: op, size: reg === "store" && size === 2 ? 2 : undefined });
   };
 }
 
@@ -124,7 +127,8 @@ const nop: Handler = (insn, ctx) => {
  * String instructions (`stosb`, `rep movsq`, `stos %al, (%rdi)`): the size comes from the
  * suffix or the accumulator operand; explicit memory operands only document the implicit
  * `(%rsi)`/`(%rdi)` ones, but give the source a segment override and 32-bit registers the 0x67
- * prefix. (The destination `%es:(%rdi)` cannot be overridden.)
+ * prefix. (The destination `%es:(%rdi)` cannot be overridden: GNU refuses a segment on a
+ * `%rdi`-based operand.)
  */
 function stringOp(byteOp: number): Handler {
   return (insn, ctx) => {
@@ -136,14 +140,16 @@ function stringOp(byteOp: number): Handler {
         if (o.reg.name !== "dx") accs.push(o);
         continue;
       }
-      if (!isMem(o) || o.star || !o.base || o.index || o.base.kind !== "gpr") mismatch(insn);
-      if (o.disp !== undefined && ctx.constValue(o.disp) !== 0n) mismatch(insn);
+      // GNU takes any based memory operand here (index and displacement are ignored).
+      if (!isMem(o) || o.star || !o.base || o.base.kind !== "gpr") mismatch(insn);
       if (o.base.size === 4 && !prefixes.includes(0x67)) prefixes.push(0x67);
       if (o.base.num === 7 && o.seg && o.seg.name !== "es") fail(`\`%${o.seg.name}' cannot override the destination segment of \`${insn.name}'`);
       if (o.base.num !== 7 && o.seg && o.seg.name !== "ds") prefixes.push(SEGMENT_PREFIX[o.seg.num]!);
     }
     const size: Size = operandSize(insn, accs, 4);
-    if (size === 8 && (byteOp === 0x6c || byteOp === 0x6e)) mismatch(insn);
+    const port = byteOp === 0x6c || byteOp === 0x6e;
+    // INS/OUTS written with operands need both the memory operand and the port `(%dx)`.
+    if (port && (size === 8 || (insn.ops.length > 0 && (insn.ops.length !== 2 || !insn.ops.some(isDx))))) mismatch(insn);
     emit(ctx, insn, { opcode: [w(byteOp, size)], size, prefixes });
   };
 }
@@ -151,8 +157,8 @@ function stringOp(byteOp: number): Handler {
 /** The accumulator operand of IN/OUT: %al, %ax or %eax. */
 function accumulator(insn: Insn, o: Insn["ops"][number] | undefined): Size {
   if (o === undefined) {
-    const s = insn.suffix;
-    if (s === undefined || s === 8) mismatch(insn);
+    const s = insn.suffix ?? 4;
+    if (s === 8) mismatch(insn);
     return s;
   }
   if (!isGpr(o) || o.reg.num !== 0 || o.reg.size === 8) mismatch(insn);
