@@ -14,7 +14,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { ElfError } from "../boot/elf.js";
 import { BootError } from "../kernel/mm/phys/regions.js";
-import { AsmError, assembleRiscv64 } from "./asm/riscv64/index.js";
+import { AsmError } from "./asm/common/errors.js";
+import { assemble } from "./cli/arch.js";
 import { runDemo } from "./demo.js";
 import { runScenarioFiles } from "./scenario/report.js";
 import { PlanError } from "./campaign/plan.js";
@@ -27,7 +28,9 @@ const USAGE = `usage:
   multios run --arch riscv64 PROGRAM.elf|PROG.S [ARGS...] [options]   (kernel)
   multios run --arch riscv64 --bare IMAGE.elf|PROG.S [options]
   multios run --arch riscv64 --sbi PAYLOAD.elf|PROG.S [options]   (S-mode payload on the SBI firmware)
-  multios asm --arch riscv64 PROG.S -o OUT.elf [--base ADDR]   (default base 0x80000000)
+  multios run --arch arm64|x86_64 --bare IMAGE.elf|PROG.S [--max-insns N] [--ram SIZE] [--tlb SPEC] [--no-fast-path] [--strict-tlb]
+  multios asm --arch riscv64|arm64|x86_64 PROG.S -o OUT.elf [--base ADDR]   (default base: start of RAM;
+                           arm64 0x40080000, x86_64 0x100000)
   multios test FILE.scenario.json...   run scenarios (docs/scenarios.md); exit 0 all pass, 1 a failure, 2 a bad file
   multios campaign PLAN.json [options]   seeded fault-injection runs (docs/campaigns.md); exit 0 no
                            failing run, 1 an oops/hang/corruption, 2 a bad plan
@@ -115,13 +118,13 @@ function cmdTest(argv: string[]): number {
 
 function cmdAsm(argv: string[]): number {
   const { flags, args } = parseArgs(argv, ["--arch", "-o", "--base"], []);
-  requireArch(flags);
+  const arch = requireArch(flags);
   if (args.length !== 1) throw new UsageError(`asm takes one source file, got ${args.length}`);
   const outPath = flags.get("-o");
   if (outPath === undefined) throw new UsageError("asm needs -o OUT.elf");
   const base = flags.has("--base") ? parseAddress("--base", flags.get("--base")!) : undefined;
   const src = new TextDecoder().decode(readInput(args[0]!));
-  const r = assembleRiscv64(src, { fileName: basename(args[0]!), ...(base !== undefined ? { base } : {}) });
+  const r = assemble(arch, src, { fileName: basename(args[0]!), ...(base !== undefined ? { base } : {}) });
   writeFileSync(outPath, r.elf);
   return 0;
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { assembleRiscv64 } from "../asm/riscv64/index.js";
+import { ARCHES, assemble, type Arch } from "./arch.js";
 
 /** A usage error: printed as one line, exit status 2. */
 export class UsageError extends Error {}
@@ -44,10 +44,10 @@ export function readInput(path: string): Uint8Array {
   }
 }
 
-/** An ELF image, or a .S/.s source assembled on the fly (at `base`, default the start of RAM). */
-export function loadImage(path: string, base?: bigint): Uint8Array {
+/** An ELF image, or a .S/.s source assembled on the fly for `arch` (at `base`, default the assembler's). */
+export function loadImage(path: string, base?: bigint, arch: Arch = "riscv64"): Uint8Array {
   const bytes = readInput(path);
-  if (/\.[sS]$/.test(path)) return assembleRiscv64(new TextDecoder().decode(bytes), { fileName: basename(path), ...(base !== undefined ? { base } : {}) }).elf;
+  if (/\.[sS]$/.test(path)) return assemble(arch, new TextDecoder().decode(bytes), { fileName: basename(path), ...(base !== undefined ? { base } : {}) }).elf;
   return bytes;
 }
 
@@ -71,10 +71,11 @@ export function parseSeed(s: string | undefined): number {
   return n;
 }
 
-export function requireArch(flags: Map<string, string>): void {
+export function requireArch(flags: Map<string, string>): Arch {
   const arch = flags.get("--arch");
-  if (arch === undefined) throw new UsageError("--arch is required (riscv64)");
-  if (arch !== "riscv64") throw new UsageError(`architecture '${arch}' is not available yet; this build has riscv64`);
+  if (arch === undefined) throw new UsageError(`--arch is required (${ARCHES.join(", ")})`);
+  if (!(ARCHES as readonly string[]).includes(arch)) throw new UsageError(`unknown architecture '${arch}' (${ARCHES.join(", ")})`);
+  return arch as Arch;
 }
 
 /** A whole-number option value (a run count, a job count, a run number); `min` is its least value. */

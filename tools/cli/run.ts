@@ -10,6 +10,7 @@ import { parseTlbSpec, parseSize } from "../options.js";
 import { DEFAULT_EVERY, recordRun } from "../replay/index.js";
 import type { RunRecordFile } from "../replay/record.js";
 import { startRun, type RunIo, type RunSpec } from "../replay/spec.js";
+import { bootBareOther, type BareMachine } from "./arch.js";
 import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch, UsageError, wholeOption } from "./args.js";
 
 export function cmdRun(argv: string[]): number {
@@ -17,7 +18,8 @@ export function cmdRun(argv: string[]): number {
     ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum"],
     ["--bare", "--sbi", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
     ["--file"]);
-  requireArch(flags);
+  const arch = requireArch(flags);
+  if (arch !== "riscv64") return runOther(arch, flags, lists, args);
   const sbi = flags.has("--sbi");
   if (sbi && flags.has("--bare")) throw new UsageError("--sbi and --bare are different boots; give one");
   const bare = flags.has("--bare") || sbi;
@@ -87,6 +89,42 @@ export function cmdRun(argv: string[]): number {
   stale?.summary();
   if (r.reason === "max-insns" || r.reason === "wfi-hang") process.stderr.write(`multios: ${r.message}\n`);
   if (flags.has("--stats")) printStats(machine, machine.staleTlb ? machine.staleTlbReports : undefined);
+  return r.exitCode;
+}
+
+/** Options the arm64 and x86_64 machines take so far (all of them bare). */
+const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb"]);
+
+/** `multios run --arch arm64|x86_64 --bare IMAGE`: the kernel and the other options are riscv64-only so far. */
+function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
+  if (!flags.has("--bare")) throw new UsageError(`the TypeScript kernel runs on riscv64 only so far; run ${arch} images with --bare`);
+  for (const name of [...flags.keys(), ...lists.keys()]) {
+    if (!OTHER_ARCH_OPTIONS.has(name)) throw new UsageError(`${name} is not available for ${arch} yet`);
+  }
+  if (args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
+  const maxInsns = flags.has("--max-insns") ? wholeOption("--max-insns", flags.get("--max-insns")!, 0) : undefined;
+  const ramSize = flags.has("--ram") ? parseSize(flags.get("--ram")!, "--ram") : undefined;
+  const tlb = flags.has("--tlb") ? parseTlbSpec(flags.get("--tlb")) : undefined;
+  const image = args[0]!;
+  const bytes = loadImage(image, undefined, arch);
+  const out: number[] = [];
+  const flush = (): void => {
+    if (out.length) process.stdout.write(Uint8Array.from(out.splice(0)));
+  };
+  let m: BareMachine;
+  try {
+    m = bootBareOther(arch, bytes, {
+      ...(ramSize !== undefined ? { ramSize } : {}), ...(tlb ? { tlb } : {}),
+      noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"),
+      console: (b) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
+    });
+  } catch (e) {
+    if (e instanceof ElfError) throw new ElfError(`${image}: ${e.message}`);
+    throw e;
+  }
+  const r = m.run(maxInsns);
+  flush();
+  if (r.exitCode === 124 || r.exitCode === 125) process.stderr.write(`multios: ${r.message}\n`);
   return r.exitCode;
 }
 

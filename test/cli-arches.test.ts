@@ -1,0 +1,68 @@
+/**
+ * `multios run --bare` and `multios asm` for arm64 and x86_64, as a user runs them: the bundled
+ * hello programs print and end with the machine's exit convention (PSCI SYSTEM_OFF: 0;
+ * isa-debug-exit: (value << 1) | 1), assembled ELFs carry the architecture's e_machine, and what
+ * is riscv64-only so far is refused with one line.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const BIN = new URL("../bin/multios.js", import.meta.url).pathname;
+const example = (name: string): string => new URL(`../examples/${name}`, import.meta.url).pathname;
+const multios = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "latin1", timeout: 60_000 });
+
+describe("bare runs on the other machines", () => {
+  it("arm64: the hello program prints and PSCI SYSTEM_OFF exits 0", () => {
+    const r = multios("run", "--arch", "arm64", "--bare", example("hello-arm64.S"));
+    expect([r.stdout, r.stderr, r.status]).toEqual(["hello from arm64\n", "", 0]);
+  });
+
+  it("x86_64: the hello program prints and isa-debug-exit with 0 exits (0 << 1) | 1 = 1", () => {
+    const r = multios("run", "--arch", "x86_64", "--bare", example("hello-x86_64.S"));
+    expect([r.stdout, r.stderr, r.status]).toEqual(["hello from x86_64\n", "", 1]);
+  });
+
+  it("a runaway guest stops at --max-insns with exit 124 on every machine", () => {
+    for (const [arch, file] of [["arm64", "hello-arm64.S"], ["x86_64", "hello-x86_64.S"]] as const) {
+      const r = multios("run", "--arch", arch, "--bare", example(file), "--max-insns", "5");
+      expect(r.status).toBe(124);
+      expect(r.stderr).toMatch(/^multios: .*5/);
+    }
+  });
+});
+
+describe("multios asm for every architecture", () => {
+  const dir = mkdtempSync(join(tmpdir(), "multios-asm-"));
+  it.each([["arm64", "hello-arm64.S", 183], ["x86_64", "hello-x86_64.S", 62], ["riscv64", "smp-riscv64.S", 243]] as const)("%s: an ELF64 with e_machine %i", (arch, file, machine) => {
+    const out = join(dir, `${arch}.elf`);
+    const r = multios("asm", "--arch", arch, example(file), "-o", out);
+    expect(r.status).toBe(0);
+    const elf = readFileSync(out);
+    expect([...elf.subarray(0, 5)]).toEqual([0x7f, 0x45, 0x4c, 0x46, 2]);
+    expect(elf.readUInt16LE(18)).toBe(machine);
+  });
+});
+
+describe("one-line refusals", () => {
+  it.each([
+    [["run", "--arch", "arm64", example("hello-arm64.S")], "multios: the TypeScript kernel runs on riscv64 only so far; run arm64 images with --bare\n"],
+    [["run", "--arch", "x86_64", "--bare", example("hello-x86_64.S"), "--harts", "2"], "multios: --harts is not available for x86_64 yet\n"],
+    [["run", "--arch", "sparc", "--bare", "x.elf"], "multios: unknown architecture 'sparc' (riscv64, arm64, x86_64)\n"],
+    [["run", "--bare", "x.elf"], "multios: --arch is required (riscv64, arm64, x86_64)\n"],
+  ])("%j", (args, message) => {
+    const r = multios(...args);
+    expect([r.stderr, r.status]).toEqual([message, 2]);
+  });
+
+  it("an arm64 source with an error names the file and line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "multios-bad-"));
+    const bad = join(dir, "bad.S");
+    spawnSync("sh", ["-c", `printf 'nop\\nfrobnicate x0\\n' > ${bad}`]);
+    const r = multios("run", "--arch", "arm64", "--bare", bad);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^multios: bad\.S:2: /);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * The architectures the command line knows, and what each offers: its assembler, and how a bare
+ * image boots. riscv64 also runs the TypeScript kernel (tools/cli/run.ts); arm64 and x86_64 boot
+ * bare images so far.
+ */
+import { bootBareArm64, createArm64Virt } from "../../boot/arm64/virt.js";
+import { bootBareX86, createX86Pc } from "../../boot/x86_64/pc.js";
+import type { TlbConfig } from "../../emulator/core/tlb.js";
+import { assembleArm64 } from "../asm/arm64/index.js";
+import { assembleRiscv64 } from "../asm/riscv64/index.js";
+import { assembleX86_64 } from "../asm/x86_64/index.js";
+import type { AsmResult } from "../asm/common/output.js";
+
+export const ARCHES = ["riscv64", "arm64", "x86_64"] as const;
+export type Arch = (typeof ARCHES)[number];
+
+/** Assembles GNU-syntax `source` for `arch` (AsmError on bad input). */
+export function assemble(arch: Arch, source: string, opts: { fileName?: string; base?: bigint } = {}): AsmResult {
+  switch (arch) {
+    case "riscv64": return assembleRiscv64(source, opts);
+    case "arm64": return assembleArm64(source, opts);
+    case "x86_64": return assembleX86_64(source, opts);
+  }
+}
+
+/** What a bare run of the non-RISC-V machines needs. */
+export interface BareOptions {
+  ramSize?: number;
+  tlb?: TlbConfig;
+  noFastPath: boolean;
+  strictTlb: boolean;
+  console: (byte: number) => void;
+}
+
+/** A booted bare machine: run it to the end or to `maxInsns`. */
+export interface BareMachine {
+  run(maxInsns: number | undefined): { reason: string; exitCode: number; icount: number; message: string };
+}
+
+/** Builds `arch`'s machine (arm64-virt, x86_64-pc) and boots `elf` on it bare (ElfError on a bad image). */
+export function bootBareOther(arch: "arm64" | "x86_64", elf: Uint8Array, o: BareOptions): BareMachine {
+  const opts = {
+    ...(o.ramSize !== undefined ? { ramSize: o.ramSize } : {}), ...(o.tlb ? { tlb: o.tlb } : {}),
+    noFastPath: o.noFastPath, strictTlb: o.strictTlb, console: o.console,
+  };
+  if (arch === "arm64") {
+    const v = createArm64Virt(opts);
+    bootBareArm64(v, elf);
+    return { run: (maxInsns) => v.machine.run(maxInsns !== undefined ? { maxInsns } : {}) };
+  }
+  const pc = createX86Pc(opts);
+  bootBareX86(pc, elf);
+  return { run: (maxInsns) => pc.machine.run(maxInsns !== undefined ? { maxInsns } : {}) };
+}
