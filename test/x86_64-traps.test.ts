@@ -78,6 +78,16 @@ go:
     }
   });
 
+  it("LOCK on a register destination or a non-lockable instruction is #UD; an instruction longer than 15 bytes is #GP(0)", () => {
+    for (const bytes of [".byte 0xf0, 0x01, 0xc3 /* lock add %eax,%ebx */", ".byte 0xf0, 0x8b, 0x07 /* lock mov (%rdi),%eax */"]) {
+      const env = systemEnv(`\n  .text\ngo:\n  ${bytes}\n`, "go");
+      expect(env.pc.machine.run({ maxInsns: 1000 }).exitCode).toBe(status(6));
+    }
+    const env = systemEnv(`\n  .text\ngo:\n  .byte ${Array(14).fill("0x66").join(", ")}, 0x01, 0xc3\n`, "go");
+    expect(env.pc.machine.run({ maxInsns: 1000 }).exitCode).toBe(status(13));
+    expect(env.q(Number(env.q(env.sym("rec_rsp"))))).toBe(0n);
+  });
+
   it("a gate with IST=1 switches to TSS.IST1 even without a privilege change", () => {
     const env = systemEnv(`\n  .text\ngo:\n  int3\n`, "go", { ist: { 3: 1 } });
     expect(env.pc.machine.run({ maxInsns: 1000 }).exitCode).toBe(status(3));
