@@ -90,6 +90,16 @@ export function condHolds(cond: number, f: number): boolean {
   return (cond & 1) !== 0 ? !r : r;
 }
 
+/**
+ * ConditionHolds as a table: entry (cond << 4) | NZCV[3:0] is 1 when the condition holds.
+ * Index with `(cond << 4) | (nzcv >>> 28)`.
+ */
+export const COND_TABLE: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  for (let cond = 0; cond < 16; cond++) for (let f = 0; f < 16; f++) t[(cond << 4) | f] = condHolds(cond, f << 28) ? 1 : 0;
+  return t;
+})();
+
 /** ShiftReg: shift type 0 LSL, 1 LSR, 2 ASR, 3 ROR by `amt` on a 64- or 32-bit value. */
 export function shiftReg(t: Pair, type: number, lo: number, hi: number, amt: number, sf: boolean): void {
   if (!sf) {

@@ -18,7 +18,7 @@ export const enum Op {
   MOVR, ANDR, ORRR, EORR, ANDSR, LOGR, ADDR, SUBR, ADDSR, SUBSR, ADDSUB_SH, ADDSUB_EXT, ADCSBC, CCMP, CSEL,
   DIV, SHIFTV, ONESRC, MUL3,
   // loads and stores
-  LDRX_U, LDRW_U, STRX_U, STRW_U, LD_IMM, ST_IMM, LD_REG, ST_REG, LD_LIT, LDP, STP, LDTR, STTR,
+  LDRX_U, LDRW_U, STRX_U, STRW_U, LDRB_U, STRB_U, LD_IMM, ST_IMM, LD_REG, ST_REG, LD_LIT, LDP, STP, LDTR, STTR,
   EXCL, PRFM,
   // branches
   B, BL, BR, BLR, RET, CBZ, CBNZ, TBZ, TBNZ, BCOND,
@@ -278,6 +278,7 @@ function decodeLoadStore(w: number): Op {
     const off = ((w >>> 10) & 0xfff) << size;
     if (memop === 3) return put(load ? Op.LDRX_U : Op.STRX_U, r, rn, 0, 0, off, memop);
     if (memop === 2 && opc !== 2) return put(load ? Op.LDRW_U : Op.STRW_U, r, rn, 0, 0, off, memop);
+    if (memop === 0) return put(load ? Op.LDRB_U : Op.STRB_U, r, rn, 0, 0, off, memop);
     return put(load ? Op.LD_IMM : Op.ST_IMM, r, rn, 0, 0, off, memop);
   }
   const kind = (w >>> 10) & 3;

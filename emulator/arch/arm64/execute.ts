@@ -7,7 +7,7 @@
  */
 import type { Arm64Cpu } from "./cpu.js";
 import { F_SF, F_WB, F_POST, Op, type DecodedPage } from "./decode.js";
-import { adc32, adc64, asr64, condHolds, lsr64, nzFlags, shl64 } from "./alu.js";
+import { adc32, adc64, asr64, COND_TABLE, lsr64, nzFlags, shl64 } from "./alu.js";
 import { executeDp } from "./dp.js";
 import { executeMem } from "./mem-ops.js";
 import { executeSystem } from "./system.js";
@@ -162,7 +162,7 @@ export function execute(c: Arm64Cpu): void {
       case Op.CSEL: {
         const aux = pAux[i]!;
         let lo: number, hi: number;
-        if (condHolds(aux & 15, c.nzcv)) { lo = xl[rn]!; hi = xh[rn]!; }
+        if (COND_TABLE[((aux & 15) << 4) | (c.nzcv >>> 28)] === 1) { lo = xl[rn]!; hi = xh[rn]!; }
         else {
           lo = xl[rm]!; hi = xh[rm]!;
           if (aux & 32) { lo = ~lo; hi = ~hi; }
@@ -227,7 +227,7 @@ export function execute(c: Arm64Cpu): void {
         break;
       }
       case Op.BCOND:
-        if (condHolds(pAux[i]!, c.nzcv)) {
+        if (COND_TABLE[(pAux[i]! << 4) | (c.nzcv >>> 28)] === 1) {
           const lo = (pcLo + imm) | 0;
           pcHi = (pcHi + (imm >> 31) + ((lo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
           pcLo = lo;
@@ -295,6 +295,37 @@ export function execute(c: Arm64Cpu): void {
         const s = (lo >>> 12) & 0xff;
         if (wTagLo[s] === (lo & ~0xfff) && wTagHi[s] === hi && (lo & 0xfff) <= 4092 && (lo & am & 3) === 0 && (rn !== 32 || (blo & spa) === 0)) {
           wView[s]!.setInt32(wOff[s]! + (lo & 0xfff), xl[rd]!, true);
+          break;
+        }
+        c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
+        const ok = executeMem(c, op, info, imm, pAux[i]!);
+        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
+        if (!ok) continue;
+        break;
+      }
+      case Op.LDRB_U: {
+        const blo = xl[rn]!;
+        const lo = (blo + imm) | 0;
+        const hi = (xh[rn]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
+        const s = (lo >>> 12) & 0xff;
+        if (rTagLo[s] === (lo & ~0xfff) && rTagHi[s] === hi && (rn !== 32 || (blo & spa) === 0)) {
+          xl[rd] = rView[s]!.getUint8(rOff[s]! + (lo & 0xfff));
+          xh[rd] = 0;
+          break;
+        }
+        c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
+        const ok = executeMem(c, op, info, imm, pAux[i]!);
+        pcLo = c.pcLo; pcHi = c.pcHi; stopAt = c.stopAt; fetchTagLo = c.fetchTagLo; fetchTagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; pAux = page.aux; am = c.alignMask; spa = c.spAlignMask; // LOAD
+        if (!ok) continue;
+        break;
+      }
+      case Op.STRB_U: {
+        const blo = xl[rn]!;
+        const lo = (blo + imm) | 0;
+        const hi = (xh[rn]! + (imm >> 31) + ((lo >>> 0) < (blo >>> 0) ? 1 : 0)) | 0;
+        const s = (lo >>> 12) & 0xff;
+        if (wTagLo[s] === (lo & ~0xfff) && wTagHi[s] === hi && (rn !== 32 || (blo & spa) === 0)) {
+          wView[s]!.setUint8(wOff[s]! + (lo & 0xfff), xl[rd]! & 0xff);
           break;
         }
         c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE

@@ -94,11 +94,11 @@ export function executeMem(c: Arm64Cpu, op: Op, info: number, imm: number, aux: 
   const memop = op === Op.EXCL ? aux & 3 : aux;
   const size = (1 << (memop & 3)) as 1 | 2 | 4 | 8;
   switch (op) {
-    case Op.LDRX_U: case Op.LDRW_U: case Op.LD_IMM: case Op.LD_REG: case Op.LD_LIT: case Op.LDTR:
+    case Op.LDRX_U: case Op.LDRW_U: case Op.LDRB_U: case Op.LD_IMM: case Op.LD_REG: case Op.LD_LIT: case Op.LDTR:
       if (!load(c, lo, hi, size, el, false)) return false;
       writeLoaded(c, rd, c.ldLo, c.ldHi, memop);
       break;
-    case Op.STRX_U: case Op.STRW_U: case Op.ST_IMM: case Op.ST_REG: case Op.STTR:
+    case Op.STRX_U: case Op.STRW_U: case Op.STRB_U: case Op.ST_IMM: case Op.ST_REG: case Op.STTR:
       if (!store(c, lo, hi, size, xl[rd]!, xh[rd]!, el, false)) return false;
       break;
     case Op.LDP: {
