@@ -77,6 +77,23 @@ _start:
     expect(c.mmu.efer & 0x500n).toBe(0x500n);
   });
 
+  it("with la57 the hand-off is in 5-level paging (CR4.LA57, CR3 = the PML5) and the identity map still works", () => {
+    const { elf } = buildAsm(`
+  .globl _start
+_start:
+  mov %cr4, %rbx
+  mov %cr3, %rcx
+  mov 0x100000, %rdx
+  mov $0, %al
+  out %al, $0xf4
+`);
+    const pc = createX86Pc({ la57: true });
+    bootBareX86(pc, elf);
+    expect(pc.machine.run({ maxInsns: 100 }).reason).toBe("exit");
+    expect([pc.cpu.reg(3), pc.cpu.reg(1)]).toEqual([0x1020n, 0x9000n]);
+    expect(pc.cpu.reg(2)).toBe(pc.machine.bus.read64(0x100000));
+  });
+
   it("writes COM1 output and exits with (value << 1) | 1 through isa-debug-exit", () => {
     const { elf } = buildAsm(`
   .globl _start

@@ -50,6 +50,12 @@ export function writeIdentityMap(bus: Bus): number {
   return FIRMWARE.PML4;
 }
 
+/** With 5-level paging: a PML5 whose entry 0 points to the PML4 of {@link writeIdentityMap}. Returns its address. */
+export function writePml5(bus: Bus): number {
+  bus.write64(FIRMWARE.PML5, BigInt(FIRMWARE.PML4) | P | RW);
+  return FIRMWARE.PML5;
+}
+
 /** Writes the boot-info record and its e820 table; returns the record's address. */
 export function writeBootInfo(bus: Bus, e820: readonly E820Entry[]): number {
   const at = FIRMWARE.BOOT_INFO;

@@ -27,7 +27,7 @@ export interface E820Entry {
   type: number;
 }
 
-/** Firmware data inside its reserved area: GDT, boot info, page tables (PML4, PDPT, 4 PDs), stack top. */
+/** Firmware data inside its reserved area: GDT, boot info, page tables (PML4, PDPT, 4 PDs, PML5 with LA57), stack top. */
 export const FIRMWARE = {
   BASE: 0x1000,
   END: 0x20000,
@@ -36,6 +36,8 @@ export const FIRMWARE = {
   PML4: 0x3000,
   PDPT: 0x4000,
   PD: 0x5000,
+  /** With 5-level paging: the PML5, whose entry 0 points to the PML4. */
+  PML5: 0x9000,
   STACK_TOP: 0x20000,
 } as const;
 

@@ -3,7 +3,8 @@
  * port 0x3F8), QEMU's isa-debug-exit at port 0xF4, the local APIC at 0xFEE00000; and the bare boot
  * that starts a guest ELF in 64-bit mode as a UEFI-style firmware would hand off:
  * CPL 0, interrupts off, the firmware GDT (CS 0x08, SS/DS/ES 0x10), the identity map of the first
- * 4 GiB in CR3 (CR0 = PG|WP|NE|ET|MP|PE, CR4 = PAE, EFER = LME|LMA), RDI = the boot-info record,
+ * 4 GiB in CR3 (CR0 = PG|WP|NE|ET|MP|PE, CR4 = PAE (|LA57 with `la57`: 5-level paging, since LA57
+ * cannot change in long mode), EFER = LME|LMA), RDI = the boot-info record,
  * RSP = the top of the firmware stack minus 8 (a zero return address there, as if called).
  * Entry state and the boot-info layout are documented in docs/x86_64.md.
  */
@@ -18,7 +19,7 @@ import { COM1_PORT, UART_PORTS, UartPort } from "../../emulator/devices/uart-por
 import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORTS, IsaDebugExit } from "../../emulator/devices/isa-debug-exit.js";
 import { EM_X86_64, ElfError, loadElfPhysical, parseElf } from "../elf.js";
 import { e820Map, FIRMWARE, ramRanges, type E820Entry } from "./memory-map.js";
-import { FW_CS, FW_DS, writeBootInfo, writeGdt, writeIdentityMap } from "./firmware.js";
+import { FW_CS, FW_DS, writeBootInfo, writeGdt, writeIdentityMap, writePml5 } from "./firmware.js";
 
 /** Options of an `x86_64-pc` machine. */
 export interface X86PcOptions {
@@ -90,11 +91,13 @@ export function bootBareX86(pc: X86Pc, elf: Uint8Array): void {
   const bus = pc.machine.bus;
   loadElfPhysical(bus, image);
   const gdtLimit = writeGdt(bus);
-  const cr3 = writeIdentityMap(bus);
+  const la57 = pc.cpu.mmu.la57Supported;
+  const pml4 = writeIdentityMap(bus);
+  const cr3 = la57 ? writePml5(bus) : pml4;
   const bootInfo = writeBootInfo(bus, pc.e820);
   const rsp = FIRMWARE.STACK_TOP - 8;
   bus.write64(rsp, 0n);
-  resetLongMode(pc.cpu, cr3, gdtLimit);
+  resetLongMode(pc.cpu, cr3, gdtLimit, la57);
   const c = pc.cpu;
   c.setReg(7, BigInt(bootInfo));
   c.setReg(4, BigInt(rsp));
@@ -103,16 +106,17 @@ export function bootBareX86(pc: X86Pc, elf: Uint8Array): void {
 
 /** CR0 at hand-off: PG | WP | NE | ET | MP | PE. */
 export const ENTRY_CR0 = 0x80010033;
-/** CR4 at hand-off: PAE. */
+/** CR4 at hand-off: PAE (and LA57 = bit 12 on a machine built with `la57`: LA57 cannot change in long mode). */
 export const ENTRY_CR4 = 0x20;
+const CR4_LA57 = 1 << 12;
 /** EFER at hand-off: LME (LMA follows from PG). */
 export const ENTRY_EFER = 0x100;
 
-/** Puts `c` in 64-bit mode at CPL 0 with the firmware GDT and paging through `cr3`. */
-export function resetLongMode(c: X86Cpu, cr3: number, gdtLimit: number): void {
+/** Puts `c` in 64-bit mode at CPL 0 with the firmware GDT and paging through `cr3` (5-level with `la57`). */
+export function resetLongMode(c: X86Cpu, cr3: number, gdtLimit: number, la57 = false): void {
   const m = c.mmu;
   m.reset();
-  m.writeCr4(ENTRY_CR4, 0);
+  m.writeCr4(ENTRY_CR4 | (la57 ? CR4_LA57 : 0), 0);
   m.writeCr3(cr3, 0);
   m.writeEfer(ENTRY_EFER, 0);
   m.writeCr0(ENTRY_CR0, 0);
