@@ -4,7 +4,7 @@
  * nop padding.
  */
 import type { Architecture, EmitContext } from "../common/arch.js";
-import { alignment, data, type DirectiveHandler, type DirectiveHost, DIRECTIVES } from "../common/directives.js";
+import { alignment, data, type DirectiveHandler, DIRECTIVES } from "../common/directives.js";
 import { fail } from "../common/errors.js";
 import { PLAIN_EXPRESSIONS } from "../common/expr.js";
 import { splitArgs } from "../common/operands.js";
@@ -59,30 +59,8 @@ function nopFillsToCodePadding(sections: readonly Section[]): void {
   }
 }
 
-/**
- * `.align`/`.p2align`/`.balign`, with GNU's meaning of a maximum skip of 0: no limit
- * (write.c `relax_align` only applies a nonzero maximum). `.align` counts bytes on x86.
- */
-function alignDirective(powerOfTwo: boolean): DirectiveHandler {
-  const handler = alignment(powerOfTwo);
-  return (args, host) => {
-    const align: DirectiveHost["align"] = (bytes, fill, max) => host.align(bytes, fill, max === 0 ? bytes : max);
-    handler(args, new Proxy(host, {
-      get: (target, prop, receiver) => (prop === "align" ? align : Reflect.get(target, prop, receiver)),
-    }));
-  };
-}
-
 /** x86 comments: `#` anywhere, `/` at the start of a line (GNU `comment_chars`, `line_comment_chars`). */
-export const X86_COMMENTS: CommentSyntax = { lineComments: ["#"], lineStartComments: ["/"] };
-
-/** `.comm`/`.lcomm`: checked here, allocated by the statements commonStorage appends to the source. */
-const commonSymbol: DirectiveHandler = (args, host) => {
-  const [name, size, align] = splitArgs(args);
-  if (!name || !size) fail("expected `NAME, SIZE[, ALIGNMENT]'");
-  if (host.constant(size, "size") < 0n) fail(`size ${size} is negative`);
-  if (align !== undefined) host.constant(align, "alignment");
-};
+const X86_COMMENTS: CommentSyntax = { lineComments: ["#"], lineStartComments: ["/"] };
 
 /** A fresh x86-64 architecture for one assembly. */
 export function createX86_64(): Architecture {
@@ -91,13 +69,12 @@ export function createX86_64(): Architecture {
   return {
     syntax: { comments: X86_COMMENTS, modifiers: "none", expr: PLAIN_EXPRESSIONS },
     directives: new Map<string, DirectiveHandler>([
-      [".align", alignDirective(false)], [".balign", alignDirective(false)], [".p2align", alignDirective(true)],
+      [".align", alignment(false)],
       [".word", data(2)], [".int", data(4)],
       [".weak", (args, host) => {
         for (const name of splitArgs(args)) weak.add(name);
         DIRECTIVES.get(".weak")!(args, host);
       }],
-      [".comm", commonSymbol], [".lcomm", commonSymbol],
       [".code64", codeMode(64)], [".code32", codeMode(32)], [".code16", codeMode(16)],
     ]),
     codeAlignGranule: () => 1,

@@ -21,8 +21,7 @@
 import { assemble } from "../common/assembler.js";
 import { type AsmOptions, type AsmResult, flatImage, toResult } from "../common/output.js";
 import { EM_X86_64 } from "../elf-writer.js";
-import { createX86_64, X86_COMMENTS } from "./arch.js";
-import { commonStorage } from "./common-symbols.js";
+import { createX86_64 } from "./arch.js";
 
 /** The error every assembly problem is reported with. */
 export { AsmError } from "../common/errors.js";
@@ -39,8 +38,7 @@ export const DEFAULT_BASE = 0x10_0000n;
  * @throws AsmError with message `file:line: what is wrong` for any error in the source.
  */
 export function assembleX86_64(source: string, opts: AsmOptions = {}): AsmResult {
-  const full = source + commonStorage(source, X86_COMMENTS);
-  const asm = assemble(full, opts.fileName ?? "input.s", opts.base ?? DEFAULT_BASE, createX86_64());
+  const asm = assemble(source, opts.fileName ?? "input.s", opts.base ?? DEFAULT_BASE, createX86_64());
   return toResult(asm, EM_X86_64);
 }
 
