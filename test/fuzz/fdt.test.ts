@@ -103,11 +103,13 @@ describe("the firmware's memory map from a mutated device tree", () => {
   it("never makes the firmware's boot of the kernel throw anything but a BootError (apart from the same gaps)", () => {
     const program = assembleRiscv64(".text\n.globl _start\n_start: li a0, 0\n li a7, 93\n ecall\n", { fileName: "exit.S" }).elf;
     fc.assert(fc.property(fdtMutationsArb(VIRT_DTB), (ms) => {
-      const km = bootKernel({ program, args: ["exit"], ramSize: 16 << 20 });
+      const log: string[] = [];
+      const km = bootKernel({ program, args: ["exit"], ramSize: 16 << 20, log: (l) => log.push(l) });
       km.machine.bus.load(km.dtbAddr, applyFdtMutations(km.dtb, ms));
       try {
         const r = km.machine.run({ maxInsns: 1_000_000 });
         expect(["pass", "fail"]).toContain(r.reason);
+        expect(log.join("\n")).not.toMatch(/kernel oops/);
       } catch (e) {
         if (e instanceof BootError) expect(e.message).toMatch(/^firmware: /);
         else if (!isKnownMemoryMapGap(e)) throw e;

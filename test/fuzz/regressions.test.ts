@@ -14,6 +14,10 @@
  *   host exception that is not a BootError.
  * - kernel/proc/process.ts Process.spawn allocates the kernel stack before building the image and
  *   does not free it when the image is refused: the leak detector reports "pid 1 kernel stack".
+ * - kernel/proc/sleep.ts / clock.ts: nanosleep accepts a wake-up tick at or past 2^64, which the
+ *   wrapping `time` CSR never reaches; the kernel then re-arms the timer every 2^53 ticks forever,
+ *   a timer trap every two instructions, and a run spends its whole instruction budget at a
+ *   thousandth of normal speed (syscalls.test.ts, campaign seed 1: nanosleep(buf + 62, -1)).
  */
 import { describe, expect, it } from "vitest";
 import { buildFdt, encodeFdtValue, parseFdt } from "../../boot/fdt.js";
@@ -167,5 +171,27 @@ describe("ELF loading (elf-exec.test.ts)", () => {
     const r = runKernelFuzz(bytes, { maxInsns: 100_000, debug: true });
     expect(r.result.exitCode).toBe(2);
     expect(r.kernel.leakReport()[0]).toMatch(/ 0 owner\(s\) of exited processes leaking$/);
+  });
+});
+
+describe("nanosleep (syscalls.test.ts, FUZZ_SEED=1 FUZZ_RUNS=300, run 251)", () => {
+  it.fails("a sleep longer than the timer can count (4.5 million years) does not turn the idle loop into a timer storm (needs the fix in kernel/proc/sleep.ts or clock.ts)", () => {
+    const r = runKernelFuzz(assembleRiscv64(`
+    .text
+    .globl _start
+_start:
+    la      a0, ts
+    li      a1, 0
+    li      a7, ${SYS.nanosleep}
+    ecall
+    li      a0, 0
+    li      a7, ${SYS.exit}
+    ecall
+    .data
+    .balign 8
+ts: .dword 0x800020480000, 262144
+`, { fileName: "sleep.S" }).elf, { maxInsns: 20_000 });
+    expect(r.calls[0]!.result).toBe(0n);
+    expect(r.result.reason).not.toBe("max-insns");
   });
 });

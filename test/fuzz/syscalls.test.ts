@@ -9,8 +9,9 @@
  * is a value or a -errno, and unknown numbers get -ENOSYS; a call that names kernel memory as a
  * user buffer fails with -EFAULT and writes nothing to the console; nothing the kernel alone holds
  * (the secret, the device tree's strings) ever reaches the console; the RAM nothing may change after
- * boot is unchanged; a load or store through a kernel pointer kills the process with SIGSEGV; and
- * once every process has exited, every frame and heap block is back and the leak detector reports nothing.
+ * boot is unchanged (so a store through a kernel pointer never lands, and a load never shows the
+ * secret); and once every process has exited, every frame and heap block is back and the leak
+ * detector reports nothing.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -88,7 +89,7 @@ function checkRun(run: KernelFuzzRun): void {
   if (run.stalled) expect(isKnownSleepStall(run), "the run stalled the host").toBe(true);
   const log = run.log.join("\n");
   expect(log).not.toMatch(/kernel oops|paranoid:|leak:/);
-  for (const s of [SECRET, ...DTB_STRINGS]) expect(run.stdout).not.toContain(s);
+  for (const s of [SECRET.slice(0, 8), ...DTB_STRINGS]) expect(run.stdout).not.toContain(s);
   expect(run.digestAtFirstCall).toBeDefined();
   expect(run.digestAtEnd).toBe(run.digestAtFirstCall);
   const userEnd = run.userEnd!;
