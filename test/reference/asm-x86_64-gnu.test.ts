@@ -420,6 +420,16 @@ describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
     expect(compareWithGnu(src)).toBeUndefined();
   });
 
+  it("macros and conditionals of the common core with x86 operands (an interrupt stub table)", () => {
+    const src = [
+      ".macro ISR n, err=0", "  .globl isr\\n", "isr\\n:", "  .if \\err == 0", "  pushq $0", "  .endif", "  pushq $\\n", "  jmp isr_common", ".endm",
+      ".text", "_start:", "ISR 0", "ISR 1", "ISR 8, 1", "ISR 13, 1", "ISR 14, 1", ".rept 3", "  nop", ".endr",
+      "isr_common: iretq", ".ifdef isr8", "  .byte 0xcc", ".else", "  .byte 0x90", ".endif",
+      ".data", "vectors: .quad isr0, isr1, isr8, isr13, isr14",
+    ].join("\n");
+    expect(compareWithGnu(`${src}\n`)).toBeUndefined();
+  });
+
   it(".comm and .lcomm go after everything else in .bss, aligned as GNU does", () => {
     const src = ".text\n_start: lea a(%rip), %rax\n  lea b(%rip), %rax\n  lea c(%rip), %rax\n  lea d(%rip), %rax\n  lea e(%rip), %rax\n" +
       ".bss\n.byte 0\n.local a\n.comm a,3,1\n.local b\n.comm b,5\n.lcomm c,7\n.lcomm d,10\n.local e\n.comm e,100,32\n.byte 0\n" +
