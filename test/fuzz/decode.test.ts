@@ -16,16 +16,16 @@ import { CAUSE, CSR, MSTATUS, PRV_M, PRV_NAME, PRV_S, PRV_U } from "../../emulat
 import { DecodedPage, decodeInto, Op } from "../../emulator/arch/riscv64/decode.js";
 import { expandCompressed } from "../../emulator/arch/riscv64/rvc.js";
 import { fuzzParams, fuzzRuns } from "./support/params.js";
-import { CODE, PRIVILEGES, Stepper } from "./support/step.js";
+import { CODE, CROSSING, PRIVILEGES, Stepper } from "./support/step.js";
 
 /** Every 16-bit parcel that is a compressed instruction (low bits not 11). */
 const COMPRESSED = Array.from({ length: 0x10000 }, (_, c) => c).filter((c) => (c & 3) !== 3);
 
 /** The cause and tval of an illegal-instruction trap taken at CODE, or undefined for any other outcome. */
-function illegalTval(s: Stepper, bits: number, len: 2 | 4, priv: number): bigint | undefined {
-  const t = s.step(bits, len, priv);
+function illegalTval(s: Stepper, bits: number, len: 2 | 4, priv: number, at = CODE): bigint | undefined {
+  const t = s.step(bits, len, priv, at);
   if (t === undefined || t.interrupt || t.cause !== CAUSE.ILLEGAL) return undefined;
-  expect(t.epc).toBe(BigInt(CODE));
+  expect(t.epc).toBe(BigInt(at));
   return t.tval;
 }
 
@@ -85,7 +85,7 @@ const word32 = fc.oneof(
 const PRIVILEGED_OPS = new Set([Op.MRET, Op.SRET, Op.WFI, Op.SFENCE_VMA]);
 
 describe("32-bit instructions (random)", () => {
-  it("each is executed or raises illegal-instruction with tval = its 32 bits at U, S and M; the decoder's illegal ones always trap, privileged ones at U", () => {
+  it("each is executed or raises illegal-instruction with tval = its 32 bits at U, S and M, also across a page boundary; the decoder's illegal ones always trap, privileged ones at U", () => {
     const s = new Stepper();
     const scratch = new DecodedPage();
     fc.assert(fc.property(word32, (w) => {
@@ -93,6 +93,7 @@ describe("32-bit instructions (random)", () => {
       for (const priv of PRIVILEGES) {
         const tval = illegalTval(s, w, 4, priv);
         if (tval !== undefined) expect(tval).toBe(BigInt(w));
+        expect(illegalTval(s, w, 4, priv, CROSSING)).toBe(tval);
         if (op === Op.ILLEGAL || (priv === PRV_U && PRIVILEGED_OPS.has(op))) expect(tval).toBe(BigInt(w));
         const csrPriv = (w >>> 28) & 3;
         if (op >= Op.CSRRW && op <= Op.CSRRCI && csrPriv > priv) expect(tval).toBe(BigInt(w));

@@ -28,10 +28,10 @@ const IMPLEMENTED = new Set<number>(Object.values(SYS));
 const MAX_INSNS = 2_000_000;
 const execTarget = assembleRiscv64(EXEC_TARGET, { fileName: "t.S" }).elf;
 
-/** Runs the program of `actions` under the kernel in paranoid mode. */
-function runActions(actions: readonly Action[], debug = true): KernelFuzzRun {
+/** Runs the program of `actions` under the kernel in paranoid mode; a `seed` randomises the user layout (ASLR). */
+function runActions(actions: readonly Action[], seed?: number): KernelFuzzRun {
   const { elf } = assembleRiscv64(programSource(actions), { fileName: "fuzz.S" });
-  return runKernelFuzz(elf, { files: [{ name: "t", bytes: execTarget }], maxInsns: MAX_INSNS, debug, ramSize: 32 << 20 });
+  return runKernelFuzz(elf, { files: [{ name: "t", bytes: execTarget }], maxInsns: MAX_INSNS, debug: true, ramSize: 32 << 20, seed });
 }
 
 /** Unsigned `a + b` crosses `end` (or wraps past 2^64). */
@@ -108,8 +108,8 @@ function checkRun(run: KernelFuzzRun): void {
 describe("random system calls from user mode", () => {
   it("never crash the host or the kernel, never reach kernel memory, and leave nothing behind", () => {
     let finished = 0, calls = 0;
-    fc.assert(fc.property(actionsArb(), (actions) => {
-      const run = runActions(actions);
+    fc.assert(fc.property(actionsArb(), fc.option(fc.nat(), { nil: undefined }), (actions, seed) => {
+      const run = runActions(actions, seed);
       checkRun(run);
       calls += run.calls.length;
       if (run.result.reason !== "max-insns") finished++;

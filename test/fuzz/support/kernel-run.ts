@@ -67,6 +67,8 @@ export interface KernelFuzzOptions {
   /** Paranoid mode: invariants checked after every trap. */
   debug?: boolean;
   ramSize?: number;
+  /** KernelOptions.seed: randomises the user layout (ASLR); unset, the fixed layout. */
+  seed?: number;
   /** Host milliseconds the run may take before it counts as stalled (default {@link HOST_BUDGET_MS}). */
   hostBudgetMs?: number;
 }
@@ -100,7 +102,7 @@ export function runKernelFuzz(program: Uint8Array, opts: KernelFuzzOptions): Ker
   let stdout = "";
   const log: string[] = [];
   const km = bootKernel({
-    program, args: ["prog"], files: opts.files ?? [], debug: opts.debug, ramSize: opts.ramSize,
+    program, args: ["prog"], files: opts.files ?? [], debug: opts.debug, ramSize: opts.ramSize, seed: opts.seed,
     log: (line) => log.push(line), console: (b) => { stdout += String.fromCharCode(b); },
   });
   const kernel = km.kernel, hart = km.machine.harts[0]!, bus = km.machine.bus;

@@ -10,6 +10,8 @@ import type { TrapEvent } from "../../../emulator/arch/riscv64/trap.js";
 
 /** Where the instruction under test is placed, and the M-mode trap vector (a `nop`). */
 export const CODE = 0x8000_0000, VECTOR = 0x8000_1000;
+/** The last halfword of the page after CODE's: a 32-bit instruction there straddles two pages. */
+export const CROSSING = 0x8000_2ffe;
 const NOP = 0x00000013;
 
 /** One machine reused for every step. */
@@ -24,14 +26,15 @@ export class Stepper {
   }
 
   /**
-   * Executes the `len`-byte instruction `bits` once at privilege `priv` from a reset hart (x
-   * registers 0), and returns the first trap it caused, or undefined if it retired without one.
+   * Executes the `len`-byte instruction `bits` once at physical address `at` (default {@link CODE};
+   * {@link CROSSING} puts a 32-bit one across a page boundary) at privilege `priv` from a reset
+   * hart (x registers 0), and returns the first trap it caused, or undefined if it retired without one.
    */
-  step(bits: number, len: 2 | 4, priv: number = PRV_M): TrapEvent | undefined {
+  step(bits: number, len: 2 | 4, priv: number = PRV_M, at: number = CODE): TrapEvent | undefined {
     const h = this.hart, bus = this.v.machine.bus;
-    bus.write(CODE, len, bits | 0);
-    if (len === 2) bus.write(CODE + 2, 2, NOP & 0xffff);
-    h.reset(CODE, 0, 0);
+    bus.write(at, 2, bits & 0xffff);
+    bus.write(at + 2, 2, len === 4 ? bits >>> 16 : NOP & 0xffff);
+    h.reset(at, 0, 0);
     h.csrLo[CSR.mtvec] = VECTOR | 0;
     h.priv = priv;
     h.translationChanged();
