@@ -1,34 +1,21 @@
 /**
- * The architecture-neutral assembler driver: walks the statements once, building sections (fragments, fixups,
- * labels), then lays them out, resolves symbols and renders bytes.
- *
- * Symbol values are looked up in three phases with the same rules:
- *  - while assembling, a label is an offset from its anchor, the latest variable-size fragment
- *    of its section (base `section#anchor`), so only distances with nothing variable in between
- *    are constants;
- *  - while relaxing, a label is an offset in its section (base = section name);
- *  - at the end, every label is an absolute address and an unknown name is an error.
+ * The architecture-neutral assembler driver: walks the statements once, building sections
+ * (fragments, fixups, labels), then lays them out, resolves symbols (symbols.ts, in three phases)
+ * and renders bytes.
  */
 import type { Architecture, EmitContext, FixupRef, FixupSpec } from "./arch.js";
-import { branches, expandMacro, findClose, isIf, type Macro, macroArgs, parseMacroHead, word } from "./blocks.js";
+import { branches, condition, expandMacro, findClose, isIf, type Macro, macroArgs, parseMacroHead, word } from "./blocks.js";
 import { type DirectiveHost, DIRECTIVES, isIgnoredDirective } from "./directives.js";
 import { AsmError, fail, LineError, SourceError } from "./errors.js";
 import { evaluate, type Expr, type Lookup, type NameHook, type Val } from "./expr.js";
 import { placeSections, relaxSection } from "./layout.js";
-import { parseExpression, splitArgs } from "./operands.js";
+import { parseExpression } from "./operands.js";
 import { renderSection } from "./render.js";
 import { type DataKind, type Fixup, type Label, Section } from "./sections.js";
 import { splitStatements, type Statement } from "./source.js";
+import { type SymbolInfo, Symbols } from "./symbols.js";
 
-/** A symbol of the assembled program. */
-export interface SymbolInfo {
-  name: string;
-  value: bigint;
-  /** The section of a label; undefined for `.equ` constants. */
-  section?: Section;
-  global: boolean;
-  type?: "func" | "object";
-}
+export { internalSymbol, type SymbolInfo } from "./symbols.js";
 
 /** The result of assembling: sections in layout order with their bytes, symbols and entry point. */
 export interface Assembly {
@@ -50,20 +37,6 @@ function defaultFlags(name: string): { flags: string; nobits: boolean } {
   return { flags: "rw", nobits: false };
 }
 
-/** Internal symbol names start with a control character so they never clash with user names. */
-const ANON = "\u0001";
-const LOCAL = "\u0002";
-const INTERNAL = "\u0003";
-const isInternal = (name: string): boolean => name.startsWith(ANON) || name.startsWith(LOCAL) || name.startsWith(INTERNAL);
-
-/**
- * A symbol name no source can write, for symbols an architecture defines for itself (AArch64
- * literal pool entries): usable in expressions, left out of the symbol table.
- */
-export function internalSymbol(tag: string): string {
-  return `${INTERNAL}${tag}`;
-}
-
 const NO_FIXUP: FixupRef = { fixupId: -1 };
 
 /** Maps the handles given to architectures back to fixups (for FixupSpec.pair). */
@@ -74,82 +47,28 @@ class Assembler implements DirectiveHost {
   private section: Section;
   private previous: Section;
   private readonly sectionStack: [Section, Section][] = [];
-  private readonly labels = new Map<string, Label>();
-  private readonly equs = new Map<string, { expr: Expr; value: bigint | undefined }>();
-  private readonly globals = new Set<string>();
-  private readonly types = new Map<string, "func" | "object">();
-  private readonly localCounts = new Map<string, number>();
-  private readonly display = new Map<string, string>();
-  private anonCount = 0;
   private readonly fixupsById: FixupTable = new Map();
   private line = 0;
+  private readonly syms: Symbols;
+  private readonly hook: NameHook;
+  private readonly parseLookup: Lookup;
+  private readonly relaxLookup: Lookup;
+  private readonly finalLookup: Lookup;
 
   constructor(private readonly file: string, private readonly arch: Architecture) {
     this.section = this.previous = this.getSection(".text");
+    this.syms = new Symbols(arch.syntax.expr, () => this.section.here());
+    this.hook = this.syms.hook;
+    this.parseLookup = this.syms.lookup("parse");
+    this.relaxLookup = this.syms.lookup("relax");
+    this.finalLookup = this.syms.lookup("final");
   }
 
   // ---- symbols ----
 
-  private readonly hook: NameHook = (tok) => {
-    if (tok.t === "local") return { k: "sym", name: this.localRef(tok.n, tok.dir) };
-    if (tok.s === ".") {
-      const name = `${ANON}${this.anonCount++}`;
-      this.labels.set(name, this.section.here());
-      return { k: "sym", name };
-    }
-    const value = this.equs.get(tok.s)?.value;
-    return value !== undefined ? { k: "num", v: value } : { k: "sym", name: tok.s };
-  };
-
-  private localRef(n: string, dir: "b" | "f"): string {
-    const count = this.localCounts.get(n) ?? 0;
-    if (dir === "b" && count === 0) fail(`no previous definition of local label ${n} (for \`${n}b')`);
-    const name = `${LOCAL}${n}#${dir === "b" ? count : count + 1}`;
-    if (!this.display.has(name)) this.display.set(name, `${n}${dir}`);
-    return name;
-  }
-
-  private makeLookup(labelValue: (l: Label) => Val, strict: boolean): Lookup {
-    const visiting = new Set<string>();
-    const lookup: Lookup = (name) => {
-      const label = this.labels.get(name);
-      if (label) return labelValue(label);
-      const equ = this.equs.get(name);
-      if (equ) {
-        if (equ.value !== undefined) return { base: null, off: equ.value };
-        if (visiting.has(name)) fail(`symbol \`${name}' is defined in terms of itself`);
-        visiting.add(name);
-        try {
-          return evaluate(equ.expr, lookup, this.arch.syntax.expr);
-        } finally {
-          visiting.delete(name);
-        }
-      }
-      if (strict) fail(`undefined symbol \`${this.display.get(name) ?? name}'`);
-      return undefined;
-    };
-    return lookup;
-  }
-
-  private readonly parseLookup = this.makeLookup((l) => ({ base: `${l.sec.name}#${l.anchor}`, off: BigInt(l.anchorOff) }), false);
-  private readonly relaxLookup = this.makeLookup((l) => ({ base: l.sec.name, off: BigInt(l.sec.frags[l.frag]!.start + l.off) }), false);
-  private readonly finalLookup = this.makeLookup((l) => ({ base: null, off: l.sec.addr + BigInt(l.sec.frags[l.frag]!.start + l.off) }), true);
-
   private constValue(e: Expr): bigint | undefined {
     const v = evaluate(e, this.parseLookup, this.arch.syntax.expr);
     return v !== undefined && v.base === null ? v.off : undefined;
-  }
-
-  private defineLabel(name: string): void {
-    if (/^[0-9]+$/.test(name)) {
-      const n = String(Number(name));
-      const count = (this.localCounts.get(n) ?? 0) + 1;
-      this.localCounts.set(n, count);
-      this.labels.set(`${LOCAL}${n}#${count}`, this.section.here());
-      return;
-    }
-    if (this.labels.has(name) || this.equs.has(name)) fail(`symbol \`${name}' is already defined`);
-    this.labels.set(name, this.section.here());
   }
 
   // ---- DirectiveHost ----
@@ -239,23 +158,21 @@ class Assembler implements DirectiveHost {
   }
 
   defineSymbol(name: string, e: Expr, mustBeNew: boolean): void {
-    if (this.labels.has(name)) fail(`symbol \`${name}' is already defined as a label`);
-    if (mustBeNew && this.equs.has(name)) fail(`symbol \`${name}' is already defined`);
-    this.equs.set(name, { expr: e, value: this.constValue(e) });
+    this.syms.defineEqu(name, e, this.constValue(e), mustBeNew);
   }
 
-  declareGlobal(name: string): void { this.globals.add(name); }
-  declareType(name: string, type: "func" | "object"): void { this.types.set(name, type); }
+  declareGlobal(name: string): void { this.syms.globals.add(name); }
+  declareType(name: string, type: "func" | "object"): void { this.syms.types.set(name, type); }
 
   private readonly commons: { name: string; size: number; align: number; local: boolean; line: number }[] = [];
   private readonly locals = new Set<string>();
   declareCommon(name: string, size: number, align: number, local: boolean): void {
-    if (this.labels.has(name) || this.equs.has(name)) fail(`symbol \`${name}' is already defined`);
-    const isLocal = local || this.locals.has(name);
-    if (!isLocal) this.globals.add(name);
+    if (this.syms.isDefined(name)) fail(`symbol \`${name}' is already defined`);
+    const isLocal = local || this.syms.locals.has(name);
+    if (!isLocal) this.syms.globals.add(name);
     this.commons.push({ name, size, align, local: isLocal, line: this.line });
   }
-  declareLocal(name: string): void { this.locals.add(name); }
+  declareLocal(name: string): void { this.syms.locals.add(name); }
 
   /** Allocates the `.comm` symbols at the end of .bss: local ones, then global ones, each in order. */
   private allocateCommons(): void {
@@ -267,7 +184,7 @@ class Assembler implements DirectiveHost {
       this.line = c.line;
       this.located(c.line, () => {
         this.align(c.align, null, c.align);
-        this.defineLabel(c.name);
+        this.syms.defineLabel(c.name);
         this.emitFill(c.size, 0);
       });
     }
@@ -291,7 +208,7 @@ class Assembler implements DirectiveHost {
     return {
       constValue: (e: Expr) => self.constValue(e),
       parseExpr: (text: string) => self.expr(text),
-      nameHook: self.hook,
+      get nameHook() { return self.hook; },
       emit: (value: number | bigint, size: number, fix?: FixupSpec): FixupRef => {
         const here = self.section.here();
         self.section.data().push(value, size);
@@ -311,7 +228,7 @@ class Assembler implements DirectiveHost {
     for (;;) {
       const m = /^([A-Za-z_.$][A-Za-z0-9_.$]*|[0-9]+)\s*:/.exec(rest);
       if (!m) break;
-      this.defineLabel(m[1]!);
+      this.syms.defineLabel(m[1]!);
       rest = rest.slice(m[0].length).trimStart();
     }
     if (rest === "") return;
@@ -361,34 +278,7 @@ class Assembler implements DirectiveHost {
 
   /** Whether `name` is a label, constant or common symbol defined so far (`.ifdef`). */
   private isDefined(name: string): boolean {
-    return this.labels.has(name) || this.equs.has(name) || this.commons.some((c) => c.name === name);
-  }
-
-  /** Whether the branch starting with conditional statement `text` is taken. */
-  private condition(text: string): boolean {
-    const [, dir = "", args = ""] = /^(\S+)\s*(.*)$/.exec(text) ?? [];
-    const d = dir.toLowerCase();
-    const value = (): bigint => this.constant(args, `${d} condition`);
-    const strings = (): [string, string] => {
-      const [a = "", b = ""] = splitArgs(args).map((x) => x.replace(/^"(.*)"$/, "$1"));
-      return [a, b];
-    };
-    switch (d) {
-      case ".else": return true;
-      case ".if": case ".elseif": case ".ifne": return value() !== 0n;
-      case ".ifeq": return value() === 0n;
-      case ".ifgt": return value() > 0n;
-      case ".ifge": return value() >= 0n;
-      case ".iflt": return value() < 0n;
-      case ".ifle": return value() <= 0n;
-      case ".ifdef": return this.isDefined(args.trim());
-      case ".ifndef": case ".ifnotdef": return !this.isDefined(args.trim());
-      case ".ifb": return args.trim() === "";
-      case ".ifnb": return args.trim() !== "";
-      case ".ifc": { const [a, b] = strings(); return a === b; }
-      case ".ifnc": { const [a, b] = strings(); return a !== b; }
-    }
-    fail(`unknown conditional \`${dir}'`);
+    return this.syms.isDefined(name) || this.commons.some((c) => c.name === name);
   }
 
   /** `.macro` ... `.endm` starting at statement i: records the macro; returns the `.endm` index. */
@@ -411,7 +301,11 @@ class Assembler implements DirectiveHost {
     const starts = branches(stmts, i, close);
     for (let k = 0; k < starts.length; k++) {
       const at = starts[k]!;
-      if (this.located(stmts[at]!.line, () => this.condition(stmts[at]!.text))) {
+      const taken = this.located(stmts[at]!.line, () => condition(stmts[at]!.text, {
+        constant: (text, what) => this.constant(text, what),
+        isDefined: (name) => this.isDefined(name),
+      }));
+      if (taken) {
         return { close, ended: !this.run(stmts, at + 1, starts[k + 1] ?? close) };
       }
     }
@@ -492,22 +386,7 @@ class Assembler implements DirectiveHost {
       for (const sec of order) bytes.set(sec, renderSection(sec, this.finalLookup, this.arch));
     });
 
-    const symbols: SymbolInfo[] = [];
-    for (const [name, label] of this.labels) {
-      if (isInternal(name)) continue;
-      const value = this.finalLookup(name)!.off;
-      symbols.push({ name, value, section: label.sec, global: this.globals.has(name), type: this.types.get(name) });
-    }
-    for (const name of this.equs.keys()) {
-      if (isInternal(name)) continue;
-      let value: bigint | undefined;
-      try {
-        value = this.finalLookup(name)?.off;
-      } catch {
-        value = undefined;
-      }
-      if (value !== undefined) symbols.push({ name, value, global: this.globals.has(name) });
-    }
+    const symbols = this.syms.collect(this.finalLookup);
     const start = symbols.find((s) => s.name === "_start");
     const text = this.sections.get(".text");
     const entry = start?.value ?? (text && text.size > 0 ? text.addr : base);

@@ -87,3 +87,42 @@ export function expandMacro(macro: Macro, args: string[], count: number, line: n
     }),
   }));
 }
+
+/** What evaluating a condition needs from the driver. */
+export interface ConditionHost {
+  /** An expression that must be a constant now. */
+  constant(text: string, what: string): bigint;
+  /** Whether a symbol is defined so far. */
+  isDefined(name: string): boolean;
+}
+
+/**
+ * Whether the branch starting with conditional statement `text` (`.if expr`, `.ifdef sym`,
+ * `.elseif expr`, `.else`...) is taken.
+ * @throws SourceError for a non-constant expression or an unknown conditional.
+ */
+export function condition(text: string, host: ConditionHost): boolean {
+  const [, dir = "", args = ""] = /^(\S+)\s*(.*)$/.exec(text) ?? [];
+  const d = dir.toLowerCase();
+  const value = (): bigint => host.constant(args, `${d} condition`);
+  const strings = (): [string, string] => {
+    const [a = "", b = ""] = splitArgs(args).map((x) => x.replace(/^"(.*)"$/, "$1"));
+    return [a, b];
+  };
+  switch (d) {
+    case ".else": return true;
+    case ".if": case ".elseif": case ".ifne": return value() !== 0n;
+    case ".ifeq": return value() === 0n;
+    case ".ifgt": return value() > 0n;
+    case ".ifge": return value() >= 0n;
+    case ".iflt": return value() < 0n;
+    case ".ifle": return value() <= 0n;
+    case ".ifdef": return host.isDefined(args.trim());
+    case ".ifndef": case ".ifnotdef": return !host.isDefined(args.trim());
+    case ".ifb": return args.trim() === "";
+    case ".ifnb": return args.trim() !== "";
+    case ".ifc": { const [a, b] = strings(); return a === b; }
+    case ".ifnc": { const [a, b] = strings(); return a !== b; }
+  }
+  fail(`unknown conditional \`${dir}'`);
+}
