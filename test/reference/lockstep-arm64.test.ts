@@ -15,7 +15,7 @@
  *   PSTATE=400003c5 -Z-- EL1h
  */
 import { describe, expect, it } from "vitest";
-import { assembleFixture, haveGnu, haveQemu, lockstep } from "../fixtures/arm64/support.js";
+import { assembleFixture, buildCProgram, haveClang, haveGnu, haveQemu, lockstep } from "../fixtures/arm64/support.js";
 
 if (!haveQemu || !haveGnu) console.log("skipping the arm64 lockstep test: qemu-system-aarch64 or aarch64-linux-gnu-as/ld is not installed");
 
@@ -25,5 +25,10 @@ describe.skipIf(!haveQemu || !haveGnu)("arm64 lockstep with qemu-system-aarch64 
   it.each(PROGRAMS)("%s: PC, X0-X30, SP and PSTATE agree before every step", (name) => {
     const { path, elf } = assembleFixture(name);
     expect(lockstep(path, elf)).toBeGreaterThan(100);
+  });
+
+  it.skipIf(!haveClang).each([false, true])("clang -O2 C program, small sizes (MMU on: %s): every step agrees", (mmu) => {
+    const { path, elf } = buildCProgram(mmu ? "cprog-small-mmu" : "cprog-small", mmu, ["N_ARR=40", "N_SIEVE=300", "FIB_N=9"]);
+    expect(lockstep(path, elf)).toBeGreaterThan(10_000);
   });
 });
