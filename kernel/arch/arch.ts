@@ -29,8 +29,11 @@ export interface UserPageFault {
   access: "read" | "write" | "execute";
 }
 
-/** Size in bytes of a saved user register frame. */
-export const USER_FRAME_SIZE = 256;
+/**
+ * Size in bytes of a saved user register frame: room for every architecture's (riscv64: pc and
+ * x1..x31, 32 words; arm64: pc, SPSR, x0..x30 and SP_EL0, 34 words).
+ */
+export const USER_FRAME_SIZE = 512;
 
 /** The architecture layer of the kernel. */
 export interface KernelArch {
