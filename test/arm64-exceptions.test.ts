@@ -243,6 +243,16 @@ describe("aborts through the stage-1 MMU (ESR_EL1 and FAR_EL1)", () => {
     expect(v.cpu.pc).toBe(BigInt(CODE + 8));
   });
 
+  it("the trace receives the walk's TLB fill and the exception", () => {
+    const { v, c } = withMmu([A64.LDR(0, 1), A64.LDR(0, 2)]);
+    const events: { type: string }[] = [];
+    v.machine.setTrace((e) => events.push(e));
+    c.setX(1, 0x40200000n);
+    c.setX(2, 0x40201000n);
+    step(c, 3);
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(["tlb-fill", "trap"]));
+  });
+
   it("a store through the fast path is seen by a later load, and an unaligned Normal access is allowed", () => {
     const { c } = withMmu([A64.STR(2, 1), A64.LDR(0, 1), A64.LDRW(3, 4)]);
     c.setX(1, 0x40200010n);

@@ -10,6 +10,7 @@ import type { Bus } from "../../core/memory.js";
 import { hex, type TraceSink } from "../../core/trace.js";
 import type { Arm64Cpu } from "./cpu.js";
 import { PSR } from "./defs.js";
+import type { FillEvent } from "./mmu-types.js";
 
 /** Why a run ended. */
 export type StopReason = "pass" | "fail" | "reset" | "max-insns" | "wfi-hang" | "trap-loop";
@@ -65,7 +66,7 @@ export class Arm64Machine {
     this.cpu.halted = true;
   }
 
-  /** Sends exceptions and TLB invalidations to `sink`. */
+  /** Sends exceptions, TLB fills (when the MMU reports them) and TLB invalidations to `sink`. */
   setTrace(sink: TraceSink | undefined): void {
     const arch = this.arch, c = this.cpu;
     c.onTrap = sink && ((e) => sink({
@@ -73,6 +74,14 @@ export class Arm64Machine {
       name: e.kind === 0 ? `EC 0x${(e.esr >>> 26).toString(16)}, ESR_EL1 0x${e.esr.toString(16)}` : "IRQ",
       tval: hex(e.far ?? 0n), epc: hex(e.elr), from: `EL${e.from}`, to: "EL1",
     }));
+    const mmu = c.mmu as { onFill?: ((e: FillEvent) => void) | undefined };
+    if ("onFill" in mmu) {
+      mmu.onFill = sink && ((e) => sink({
+        type: "tlb-fill", arch, hart: 0, icount: c.icount, va: hex(e.va), asid: e.asid, global: e.global,
+        level: e.level, pageSize: 2 ** e.pageShift, pa: hex(e.pa), perm: `0x${e.perm.toString(16)}`,
+        steps: e.steps.map((s) => ({ level: s.level, pteAddr: hex(s.descAddr), pte: hex(s.desc) })),
+      }));
+    }
     c.tlbs.onInvalidate = sink && ((scope, removed) => sink({
       type: "tlb-invalidate", arch, hart: 0, icount: c.icount, kind: scope.kind,
       ...(scope.vpn !== undefined ? { va: hex(scope.vpn * 4096) } : {}),
