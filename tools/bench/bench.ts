@@ -2,7 +2,7 @@
  * `npm run bench`: guest MIPS of an S-mode integer loop with loads and stores (satp Bare and Sv39),
  * the cost of an architectural TLB hit, host memory for a large sparse machine, and the kernel's
  * fault and frame-allocation costs (kernel-bench.ts), several harts, remote fences and context
- * switches (smp-bench.ts).
+ * switches (smp-bench.ts), and the arm64 and x86_64 machines' MIPS with translation on (arch-bench.ts).
  * Numbers from one run on a shared machine: compare ratios within a run, not across runs.
  */
 import loopSource from "./loop-riscv64.S?raw";
@@ -11,6 +11,7 @@ import { Tlb } from "../../emulator/core/tlb.js";
 import { assembleRiscv64 } from "../asm/riscv64/index.js";
 import { kernelBench } from "./kernel-bench.js";
 import { smpBench } from "./smp-bench.js";
+import { archBench } from "./arch-bench.js";
 
 const ITERS = Number(process.env.BENCH_ITERS ?? 30_000_000);
 const INSNS_PER_ITER = 7;
@@ -64,6 +65,7 @@ function main(): void {
   console.log(`  => cost of a translation that hits the architectural TLB (per fetch or data access): ${perAccess.toFixed(1)} ns`);
   console.log(`Tlb.lookup alone (64-entry 4-way, hit): ${tlbLookupNs().toFixed(1)} ns`);
   console.log(`Host memory for a 64 GiB riscv64-virt running the loop: +${sparseRam().mib.toFixed(0)} MiB RSS`);
+  archBench(ITERS);
   kernelBench();
   smpBench(Math.min(1, ITERS / 30_000_000));
 }

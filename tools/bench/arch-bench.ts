@@ -1,0 +1,99 @@
+/**
+ * Guest MIPS of the arm64 and x86_64 machines with translation on, on the same 7-instruction
+ * load/add/store loop shape as the RV64 bench (tools/bench/bench.ts). x86_64 runs in long mode
+ * with the firmware's identity map (2 MiB pages, paging on by definition); arm64 turns its MMU on
+ * with one 1 GiB identity block per range before the loop.
+ */
+import { bootBareArm64, createArm64Virt } from "../../boot/arm64/virt.js";
+import { bootBareX86, createX86Pc } from "../../boot/x86_64/pc.js";
+import { assembleArm64 } from "../asm/arm64/index.js";
+import { assembleX86_64 } from "../asm/x86_64/index.js";
+
+const X86_LOOP = (iters: number): string => `
+    .text
+    .globl _start
+_start:
+    lea     buf(%rip), %rbx
+    mov     $${iters}, %rcx
+1:  mov     (%rbx), %rax
+    add     $3, %rax
+    mov     %rax, 8(%rbx)
+    mov     8(%rbx), %rdx
+    xor     %rdx, %rax
+    dec     %rcx
+    jnz     1b
+    mov     $0xf4, %dx
+    mov     $0, %al
+    out     %al, %dx
+2:  hlt
+    jmp     2b
+    .data
+    .balign 16
+buf: .quad 1, 2
+`;
+
+/** MMU on: TTBR0 -> a level-1 table whose entry 1 is a 1 GiB block over RAM (0x4000_0000), Normal WB. */
+const ARM64_LOOP = (iters: number): string => `
+    .text
+    .globl _start
+_start:
+    adr     x0, l1
+    ldr     x1, =0x40000000 | 0x401 | (0 << 2) | (3 << 8)
+    str     x1, [x0, #8]
+    ldr     x1, =0x00000000 | 0x401 | (1 << 2)
+    str     x1, [x0]
+    msr     ttbr0_el1, x0
+    ldr     x1, =0x04ff
+    msr     mair_el1, x1
+    ldr     x1, =(25) | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | (5 << 32)
+    msr     tcr_el1, x1
+    isb
+    mrs     x1, sctlr_el1
+    orr     x1, x1, #1
+    msr     sctlr_el1, x1
+    isb
+    adr     x3, buf
+    ldr     x4, =${iters}
+1:  ldr     x5, [x3]
+    add     x5, x5, #3
+    str     x5, [x3, #8]
+    ldr     x6, [x3, #8]
+    eor     x5, x5, x6
+    subs    x4, x4, #1
+    b.ne    1b
+    ldr     x0, =0x84000008
+    hvc     #0
+2:  b       2b
+    .data
+    .balign 4096
+l1: .fill 512, 8, 0
+buf: .quad 1, 2
+`;
+
+function mips(run: () => { icount: number; reason: string; message: string }, want: string): number {
+  const t0 = performance.now();
+  const r = run();
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.reason !== want) throw new Error(`arch bench: ${r.message}`);
+  return r.icount / seconds / 1e6;
+}
+
+function x86Mips(iters: number): number {
+  const pc = createX86Pc();
+  bootBareX86(pc, assembleX86_64(X86_LOOP(iters)).elf);
+  return mips(() => pc.machine.run({ maxInsns: iters * 8 + 1000 }), "exit");
+}
+
+function arm64Mips(iters: number): number {
+  const v = createArm64Virt();
+  bootBareArm64(v, assembleArm64(ARM64_LOOP(iters)).elf);
+  return mips(() => v.machine.run({ maxInsns: iters * 8 + 1000 }), "pass");
+}
+
+/** Prints MIPS for arm64 (MMU on) and x86_64 (paging on). `iters` loop iterations of 7 instructions each. */
+export function archBench(iters: number): void {
+  x86Mips(100_000);
+  console.log(`\nx86_64 loop, long mode, paging on: ${x86Mips(iters).toFixed(1)} MIPS  [target >= 100]`);
+  arm64Mips(100_000);
+  console.log(`arm64 loop, EL1, MMU on (TTBR0, 1 GiB block): ${arm64Mips(iters).toFixed(1)} MIPS  [target >= 100]`);
+}
