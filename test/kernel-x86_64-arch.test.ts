@@ -42,7 +42,8 @@ function setup() {
   return { hal, cpu, arch: x86KernelArch(cpu, hal) };
 }
 
-const pf = (errorCode: number, cs = 0x23): X86Entry => ({ kind: "vector", vector: 14, errorCode, rip: 0x40_1000n, cs, rflags: 0x202n, rsp: 0x3f_ffff_e000n, ss: 0x1b });
+type VectorEntry = Extract<X86Entry, { kind: "vector" }>;
+const pf = (errorCode: number, cs = 0x23): VectorEntry => ({ kind: "vector", vector: 14, errorCode, rip: 0x40_1000n, cs, rflags: 0x202n, rsp: 0x3f_ffff_e000n, ss: 0x1b });
 
 describe("entries", () => {
   it("SYSCALL: a system call from user mode; RCX is already past the instruction", () => {
