@@ -75,6 +75,8 @@ function pcRelative(page: number): Handler {
 export const CONTROL: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ["b", branch(0)], ["bl", branch(1)],
   ...[...CONDITIONS].map(([name, c]): [string, Handler] => [`b.${name}`, branchCond(c)]),
+  // GNU also takes the condition without the dot (GCC writes `bhi`, `beq`...), except al and nv.
+  ...[...CONDITIONS].filter(([, c]) => c < 14).map(([name, c]): [string, Handler] => [`b${name}`, branchCond(c)]),
   ["cbz", compareBranch(0)], ["cbnz", compareBranch(1)],
   ["tbz", testBranch(0)], ["tbnz", testBranch(1)],
   ["br", branchReg(0)], ["blr", branchReg(1)], ["ret", branchReg(2, 30)],

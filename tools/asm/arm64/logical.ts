@@ -162,5 +162,12 @@ export const LOGICAL: ReadonlyMap<string, Handler> = new Map<string, Handler>([
     logicalReg(a, 1, 1, rd, ZR(rd.x), rz(ops, 1), ops[2]);
   }],
   ["mov", mov],
+  // GNU's `uxtw Rd, Wn` (GCC writes it): a 32-bit register move, which zero-extends.
+  ["uxtw", (ops, a) => {
+    count(ops, 2);
+    const rd = rz(ops, 0), rn = rz(ops, 1);
+    sameWidth(false, rn);
+    logicalReg(a, 1, 0, { ...rd, x: false }, ZR(false), rn, undefined);
+  }],
   ["movz", wide(2)], ["movn", wide(0)], ["movk", wide(3)],
 ]);
