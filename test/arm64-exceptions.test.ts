@@ -13,8 +13,8 @@ import { createArm64Virt, type Arm64Virt } from "../boot/arm64/virt.js";
 
 const VBAR = 0x40090000;
 /** Every vector entry branches to itself, so a test can stop there. */
-function withVectors(words: number[]): { v: Arm64Virt; c: Arm64Cpu } {
-  const m = machineWith(words);
+function withVectors(words: number[], gic = true): { v: Arm64Virt; c: Arm64Cpu } {
+  const m = machineWith(words, CODE, { gic });
   for (let off = 0; off < 0x800; off += 0x80) put(m.v, VBAR + off, [A64.SELF]);
   msr(m.c, REG.VBAR_EL1, BigInt(VBAR));
   return m;
@@ -286,14 +286,41 @@ describe("native entries", () => {
 });
 
 describe("the generic timer, WFI and PSCI", () => {
-  it("the virtual timer raises an IRQ when PSTATE.I is clear: vector 0x280, ELR = the interrupted instruction", () => {
-    const { v, c } = withVectors([A64.DAIFCLR(2), A64.SELF]);
+  it("without a GIC the virtual timer raises an IRQ when PSTATE.I is clear: vector 0x280, ELR = the interrupted instruction", () => {
+    const { v, c } = withVectors([A64.DAIFCLR(2), A64.SELF], false);
     msr(c, REG.CNTV_TVAL_EL0, 50n);
     msr(c, REG.CNTV_CTL_EL0, 1n);
     v.machine.run({ maxInsns: 200 });
     expect(hex(c.pc)).toBe(hex(VBAR + 0x280));
     expect(hex(sys(c, REG.ELR_EL1))).toBe(hex(CODE + 4));
     expect(c.lastEc).toBe(-1);
+  });
+
+  it("with the GICv2 the timer's PPI 27 reaches the core once enabled; IAR acknowledges it, EOIR ends it", () => {
+    const { v, c } = withVectors([A64.DAIFCLR(2), A64.SELF]);
+    const gic = v.gic!;
+    msr(c, REG.CNTV_TVAL_EL0, 20n);
+    msr(c, REG.CNTV_CTL_EL0, 1n);
+    v.machine.run({ maxInsns: 100 });
+    expect(hex(c.pc)).toBe(hex(CODE + 4)); // the GIC is off: no IRQ
+    const bus = v.machine.bus;
+    bus.write(0x08000000, 4, 1); // GICD_CTLR
+    bus.write(0x08000100, 4, 1 << 27); // GICD_ISENABLER0
+    bus.write(0x08000400 + 27, 1, 0x80); // GICD_IPRIORITYR
+    bus.write(0x08010004, 4, 0xff); // GICC_PMR
+    bus.write(0x08010000, 4, 1); // GICC_CTLR
+    expect(gic.irqOut()).toBe(true);
+    v.machine.run({ maxInsns: 200 });
+    expect(hex(c.pc)).toBe(hex(VBAR + 0x280));
+    bus.read(0x0801000c, 4); // GICC_IAR
+    expect(bus.lo).toBe(27);
+    expect(gic.irqOut()).toBe(false); // active
+    bus.read(0x0801000c, 4);
+    expect(bus.lo).toBe(1023); // nothing else pending
+    bus.write(0x08010010, 4, 27); // GICC_EOIR
+    expect(gic.irqOut()).toBe(true); // the level is still high
+    msr(c, REG.CNTV_CTL_EL0, 0n);
+    expect(gic.irqOut()).toBe(false);
   });
 
   it("WFI with nothing that can wake the core ends the run: exit 125", () => {

@@ -2,7 +2,8 @@
  * The device tree of the `arm64-virt` machine, shaped like the one QEMU's `virt` board generates
  * for `-M virt -cpu cortex-a57` (QEMU hw/arm/virt.c: `create_fdt`, `fdt_add_psci_node`,
  * `fdt_add_cpu_nodes`, `fdt_add_timer_nodes`, `create_uart`), restricted to the devices MultiOS
- * emulates: RAM, one PL011 and the generic timer. There is no GIC, so no node has `interrupts`.
+ * emulates: RAM, one PL011, the generic timer and (optionally) a GICv2. Without the GIC no node has
+ * `interrupts`.
  */
 import { buildFdt, fdtNode, type FdtNode } from "../fdt.js";
 import { PSCI } from "./psci.js";
@@ -11,12 +12,16 @@ import { PSCI } from "./psci.js";
  * Physical memory map of the QEMU `virt` board (QEMU hw/arm/virt.c `base_memmap[]`); only the
  * regions MultiOS implements. RAM's size is chosen per machine.
  *
- * | region | base        | size    | device     |
- * |--------|-------------|---------|------------|
- * | uart   | 0x0900_0000 | 0x1000  | PL011      |
+ * | region  | base        | size    | device                      |
+ * |---------|-------------|---------|-----------------------------|
+ * | gicDist | 0x0800_0000 | 0x10000 | GICv2 distributor (optional) |
+ * | gicCpu  | 0x0801_0000 | 0x10000 | GICv2 CPU interface          |
+ * | uart    | 0x0900_0000 | 0x1000  | PL011                       |
  * | mem    | 0x4000_0000 | config  | RAM        |
  */
 export const ARM64_VIRT_MEMORY_MAP = {
+  gicDist: { base: 0x08000000, size: 0x10000 },
+  gicCpu: { base: 0x08010000, size: 0x10000 },
   uart: { base: 0x09000000, size: 0x1000 },
   mem: { base: 0x40000000 },
 } as const;
@@ -30,7 +35,13 @@ export interface Arm64VirtDtbConfig {
   ramSize: number;
   /** Kernel command line for /chosen (omitted if undefined). */
   bootargs?: string;
+  /** A GICv2 is present: `/intc@8000000`, and `interrupts` on the timer and the UART. */
+  gic?: boolean;
 }
+
+/** GIC interrupt specifier flags for one CPU, level-high (QEMU: GIC_FDT_IRQ_FLAGS_LEVEL_HI | cpu mask << 8). */
+const PPI_FLAGS = 0x104, SPI_LEVEL_HI = 4;
+const GIC_PPI = 1, GIC_SPI = 0;
 
 /**
  * The device tree for an `arm64-virt` machine, as nodes: `/` (linux,dummy-virt), `/psci`
@@ -44,13 +55,27 @@ export function arm64VirtTree(cfg: Arm64VirtDtbConfig): FdtNode {
   /** A `reg` entry with 2 address cells and 2 size cells. */
   const regProp = (base: number, size: number): number[] => [Math.floor(base / 2 ** 32), base % 2 ** 32, Math.floor(size / 2 ** 32), size % 2 ** 32];
   const { uart, mem } = ARM64_VIRT_MEMORY_MAP;
-  const clockPhandle = 1;
+  const clockPhandle = 1, gicPhandle = 2;
+  const gic = cfg.gic ?? false;
   const uartPath = `/pl011@${hex(uart.base)}`;
   const chosen: Record<string, string> = { "stdout-path": uartPath };
   if (cfg.bootargs !== undefined) chosen.bootargs = cfg.bootargs;
-  return fdtNode("", {
-    "#address-cells": 2, "#size-cells": 2, compatible: "linux,dummy-virt", model: "linux,dummy-virt",
-  }, [
+  const rootProps: Record<string, number | string> = { "#address-cells": 2, "#size-cells": 2, compatible: "linux,dummy-virt", model: "linux,dummy-virt" };
+  if (gic) rootProps["interrupt-parent"] = gicPhandle;
+  const timerProps: Record<string, number[] | string[]> = { compatible: ["arm,armv8-timer", "arm,armv7-timer"], "always-on": [] };
+  // Secure physical, non-secure physical, virtual, hypervisor timer PPIs (QEMU's order).
+  if (gic) timerProps.interrupts = [13, 14, 11, 10].flatMap((n) => [GIC_PPI, n, PPI_FLAGS]);
+  const uartProps: Record<string, number[] | string[]> = {
+    compatible: ["arm,pl011", "arm,primecell"], reg: regProp(uart.base, uart.size),
+    clocks: [clockPhandle, clockPhandle], "clock-names": ["uartclk", "apb_pclk"],
+  };
+  if (gic) uartProps.interrupts = [GIC_SPI, 1, SPI_LEVEL_HI];
+  const { gicDist, gicCpu } = ARM64_VIRT_MEMORY_MAP;
+  const intc = gic ? [fdtNode(`intc@${hex(gicDist.base)}`, {
+    compatible: "arm,cortex-a15-gic", "#interrupt-cells": 3, "interrupt-controller": [], "#address-cells": 2, "#size-cells": 2,
+    reg: [...regProp(gicDist.base, gicDist.size), ...regProp(gicCpu.base, gicCpu.size)], phandle: gicPhandle,
+  })] : [];
+  return fdtNode("", rootProps, [
     fdtNode("psci", {
       compatible: ["arm,psci-1.0", "arm,psci-0.2", "arm,psci"], method: "hvc",
       cpu_suspend: PSCI.CPU_SUSPEND64, cpu_off: PSCI.CPU_OFF, cpu_on: PSCI.CPU_ON64, migrate: 0xc4000005,
@@ -59,15 +84,13 @@ export function arm64VirtTree(cfg: Arm64VirtDtbConfig): FdtNode {
     fdtNode("cpus", { "#address-cells": 1, "#size-cells": 0 }, [
       fdtNode("cpu@0", { device_type: "cpu", compatible: "arm,cortex-a57", reg: 0 }),
     ]),
-    fdtNode("timer", { compatible: ["arm,armv8-timer", "arm,armv7-timer"], "always-on": [] }),
+    ...intc,
+    fdtNode("timer", timerProps),
     fdtNode("apb-pclk", {
       compatible: "fixed-clock", "#clock-cells": 0, "clock-frequency": VIRT_APB_PCLK_HZ,
       "clock-output-names": "clk24mhz", phandle: clockPhandle,
     }),
-    fdtNode(`pl011@${hex(uart.base)}`, {
-      compatible: ["arm,pl011", "arm,primecell"], reg: regProp(uart.base, uart.size),
-      clocks: [clockPhandle, clockPhandle], "clock-names": ["uartclk", "apb_pclk"],
-    }),
+    fdtNode(`pl011@${hex(uart.base)}`, uartProps),
     fdtNode("chosen", chosen),
   ]);
 }

@@ -1,6 +1,7 @@
 /**
  * The `arm64-virt` machine preset: QEMU's `virt` board memory map with RAM at 0x4000_0000, a
- * PL011 UART at 0x0900_0000, PSCI firmware over HVC/SMC, the generic timer, a device tree, and the
+ * PL011 UART at 0x0900_0000, a GICv2 at 0x0800_0000, PSCI firmware over HVC/SMC, the generic
+ * timer, a device tree, and the
  * bare boot that starts a guest ELF like
  * `qemu-system-aarch64 -M virt -cpu cortex-a57 -kernel IMAGE.elf`: EL1h, MMU off, DAIF masked,
  * X0 = the DTB address, pc = the ELF entry.
@@ -17,6 +18,7 @@ import type { TlbiCodes } from "../../emulator/arch/arm64/system.js";
 import { Arm64StrictTlb } from "../../emulator/arch/arm64/bbm.js";
 import type { TranslatorFactory } from "../../emulator/arch/arm64/defs.js";
 import { Pl011 } from "../../emulator/devices/pl011.js";
+import { GicV2, INTID_PHYS_TIMER, INTID_UART, INTID_VIRT_TIMER } from "../../emulator/arch/arm64/gicv2.js";
 import { EM_AARCH64, ElfError, loadElfPhysical, parseElf } from "../elf.js";
 import { psciCall } from "./psci.js";
 import { ARM64_VIRT_MEMORY_MAP, buildArm64VirtDtb } from "./virt-dtb.js";
@@ -46,6 +48,11 @@ export interface Arm64VirtOptions {
    * reported to `strict.onReport`. Turns the host fast path off; the run is otherwise identical.
    */
   strictTlb?: boolean;
+  /**
+   * A GICv2 at 0x0800_0000/0x0801_0000 between the timer/UART and the core, as on QEMU `virt`
+   * (default true). Without it the timer's output drives the core's IRQ input directly.
+   */
+  gic?: boolean;
 }
 
 export const DEFAULT_RAM_SIZE = 128 * 1024 * 1024;
@@ -56,6 +63,8 @@ export interface Arm64Virt {
   cpu: Arm64Cpu;
   uart: Pl011;
   dtb: Uint8Array;
+  /** The interrupt controller, unless built with `gic: false`. */
+  gic: GicV2 | undefined;
   /** The strict-TLB detector when `strictTlb` is on. */
   strict: Arm64StrictTlb | undefined;
   /** Physical address the DTB is placed at by {@link bootBareArm64} (set there). */
@@ -97,8 +106,18 @@ export function createArm64Virt(opts: Arm64VirtOptions = {}): Arm64Virt {
     systemReset: () => machine.requestFinish("reset", 0, "guest requested a reset (PSCI SYSTEM_RESET)"),
     cpuOff: () => machine.requestFinish("fail", 125, "cpu 0 turned itself off (PSCI CPU_OFF): nothing is left to run"),
   });
-  const dtb = buildArm64VirtDtb({ ramSize, bootargs: opts.bootargs });
-  return { machine, cpu, uart, dtb, strict, dtbAddr: map.mem.base, ramBase: map.mem.base, ramSize };
+  let gic: GicV2 | undefined;
+  if (opts.gic ?? true) {
+    const t = cpu.timer;
+    const g = new GicV2((id) => id === INTID_VIRT_TIMER ? t.virt.output() : id === INTID_PHYS_TIMER ? t.phys.output() : id === INTID_UART ? uart.interruptPending() : false);
+    bus.addDevice(g.distributor, map.gicDist.base, map.gicDist.size);
+    bus.addDevice(g.cpuInterface, map.gicCpu.base, map.gicCpu.size);
+    g.onChange = () => cpu.interruptsChanged();
+    cpu.irqLine = () => g.irqOut();
+    gic = g;
+  }
+  const dtb = buildArm64VirtDtb({ ramSize, bootargs: opts.bootargs, gic: gic !== undefined });
+  return { machine, cpu, uart, dtb, gic, strict, dtbAddr: map.mem.base, ramBase: map.mem.base, ramSize };
 }
 
 const MiB = 1024 * 1024;
@@ -133,6 +152,7 @@ export function bootBareArm64(v: Arm64Virt, elf: Uint8Array): void {
   v.dtbAddr = arm64DtbAddress(v.ramBase, v.ramSize, low, high, v.dtb.length);
   if (v.dtbAddr + v.dtb.length > v.ramBase + v.ramSize) throw new ElfError(`no room for the device tree after the image (image ends at 0x${high.toString(16)})`);
   const start = (): void => {
+    v.gic?.reset();
     loadElfPhysical(v.machine.bus, image);
     v.machine.bus.load(v.dtbAddr, v.dtb);
     const entry = image.entry;

@@ -11,7 +11,7 @@ if (!haveQemu) console.log("skipping arm64 QEMU reference tests: qemu-system-aar
 if (!haveGnu) console.log("skipping arm64 QEMU reference tests: aarch64-linux-gnu-as/ld are not installed (apt-get install binutils-aarch64-linux-gnu)");
 if (!haveClang) console.log("skipping the arm64 C reference program: clang is not installed");
 
-const PROGRAMS = ["hello", "alu", "memory", "exceptions"];
+const PROGRAMS = ["hello", "alu", "memory", "exceptions", "timer"];
 
 describe.skipIf(!haveQemu || !haveGnu)(`bare-metal programs under QEMU and MultiOS (${AS})`, () => {
   it.each(PROGRAMS)("%s: same console bytes and exit status", (name) => {

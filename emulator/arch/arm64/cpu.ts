@@ -286,9 +286,15 @@ export class Arm64Cpu {
     this.exception(EC.UNKNOWN, 0);
   }
 
-  /** Physical IRQ input: the generic timer's outputs (there is no interrupt controller). */
+  /**
+   * The physical IRQ input: by default the generic timer's outputs directly (no interrupt
+   * controller); a machine with a GIC sets its output here.
+   */
+  irqLine: () => boolean = () => this.timer.irq();
+
+  /** The IRQ input is high (whether or not PSTATE.I masks it). */
   irqPending(): boolean {
-    return this.timer.irq();
+    return this.irqLine();
   }
 
   /** Takes the IRQ exception if one is pending and PSTATE.I is clear. Returns true if it did. */

@@ -116,7 +116,8 @@ export class Arm64Machine {
         c.waiting = false;
         if (!c.irqPending()) {
           const d = c.timer.deadline();
-          if (d === Infinity) {
+          // d === 0: the timer fired but its interrupt does not reach the core (masked at the GIC).
+          if (d === Infinity || d === 0) {
             return { reason: "wfi-hang", exitCode: 125, icount: c.icount, message: `cpu 0 waits (wfi) at pc ${hex(c.pc)} for an interrupt that can never arrive` };
           }
           this.skipped += d;
