@@ -15,7 +15,7 @@ import { csrWrite } from "../../emulator/arch/riscv64/csr.js";
 import { CAUSE, CSR, MSTATUS, PRV_M, PRV_NAME, PRV_S, PRV_U } from "../../emulator/arch/riscv64/defs.js";
 import { DecodedPage, decodeInto, Op } from "../../emulator/arch/riscv64/decode.js";
 import { expandCompressed } from "../../emulator/arch/riscv64/rvc.js";
-import { fuzzParams, fuzzRuns } from "./support/params.js";
+import { fuzzParams, fuzzTimeout } from "./support/params.js";
 import { CODE, CROSSING, PRIVILEGES, Stepper } from "./support/step.js";
 
 /** Every 16-bit parcel that is a compressed instruction (low bits not 11). */
@@ -99,7 +99,7 @@ describe("32-bit instructions (random)", () => {
         if (op >= Op.CSRRW && op <= Op.CSRRCI && csrPriv > priv) expect(tval).toBe(BigInt(w));
       }
     }), fuzzParams(3000, 0xdec032));
-  });
+  }, fuzzTimeout(3000, 20));
 });
 
 /** A minimal ELF64 RISC-V executable with one RWX segment holding `code` at 0x8000_0000. */
@@ -179,12 +179,12 @@ describe("random words as a guest program", () => {
         illegal += r.illegal;
       }), fuzzParams(60, priv === PRV_S ? 0xdec0051 : 0xdec0050));
       expect(illegal).toBeGreaterThan(0);
-    });
+    }, fuzzTimeout(60, 1000));
   }
 
   it("the same program run twice is the same run (no host state leaks between runs)", () => {
     fc.assert(fc.property(randomCode, (code) => {
       expect(runAt(code, PRV_U)).toEqual(runAt(code, PRV_U));
-    }), fuzzParams(Math.min(20, fuzzRuns(20)), 0xdec0052));
-  });
+    }), fuzzParams(20, 0xdec0052));
+  }, fuzzTimeout(20, 2000));
 });

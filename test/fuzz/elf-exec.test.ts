@@ -14,7 +14,7 @@ import { SYS } from "../../kernel/proc/syscalls.js";
 import { assembleRiscv64 } from "../../tools/asm/riscv64/index.js";
 import { applyMutations, type ElfMutation, elfMutationsArb } from "./support/elf-mutate.js";
 import { runKernelFuzz, type KernelFuzzRun } from "./support/kernel-run.js";
-import { fuzzParams } from "./support/params.js";
+import { fuzzParams, fuzzTimeout } from "./support/params.js";
 
 /** The target: prints "ok", touches its bss, exits 0. */
 const target = assembleRiscv64(`
@@ -119,9 +119,9 @@ function spawnMutated(mutations: readonly ElfMutation[]): void {
 describe("mutated executables in the kernel", () => {
   it("execve runs them or fails cleanly (ENOEXEC exactly when the parser refuses), and the kernel stays sound", () => {
     fc.assert(fc.property(elfMutationsArb(target, TARGET_BASE), (ms) => execMutated(ms)), fuzzParams(20, 0xe1fe01));
-  });
+  }, fuzzTimeout(20, 5000));
 
   it("as the first program, they are refused before boot, refused by the kernel with status 2, or run soundly", () => {
     fc.assert(fc.property(elfMutationsArb(target, TARGET_BASE), (ms) => spawnMutated(ms)), fuzzParams(20, 0xe1fe02));
-  });
+  }, fuzzTimeout(20, 5000));
 });

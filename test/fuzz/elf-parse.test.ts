@@ -12,7 +12,7 @@ import { EM_RISCV, ElfError, loadElfPhysical, parseElf } from "../../boot/elf.js
 import { Bus } from "../../emulator/core/memory.js";
 import { assembleRiscv64 } from "../../tools/asm/riscv64/index.js";
 import { applyMutations, elfMutationsArb, expectWellFormed, parseOrElfError } from "./support/elf-mutate.js";
-import { fuzzParams, PARSE_TIME_LIMIT_MS } from "./support/params.js";
+import { fuzzParams, fuzzTimeout, PARSE_TIME_LIMIT_MS } from "./support/params.js";
 
 /** A valid executable with text, data, bss and a symbol table, at the assembler's base 0x8000_0000. */
 const SAMPLE_BASE = 0x8000_0000n;
@@ -62,7 +62,7 @@ describe("parseElf returns a well-formed image or throws ElfError", () => {
       if (!(parseChecked(applyMutations(sample, mutations), EM_RISCV) instanceof ElfError)) accepted++;
     }), fuzzParams(600, 0xe1f003));
     expect(accepted).toBeGreaterThan(0);
-  });
+  }, fuzzTimeout(600, 20));
 });
 
 describe("loadElfPhysical places a parsed image inside RAM or throws ElfError", () => {

@@ -15,7 +15,7 @@ import { memoryMapFromDtb } from "../../boot/riscv64/memory-map.js";
 import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
 import { assembleRiscv64 } from "../../tools/asm/riscv64/index.js";
 import { applyFdtMutations, fdtMutationsArb, isKnownMemoryMapGap, VIRT_DTB } from "./support/fdt-mutate.js";
-import { fuzzParams, PARSE_TIME_LIMIT_MS } from "./support/params.js";
+import { fuzzParams, fuzzTimeout, PARSE_TIME_LIMIT_MS } from "./support/params.js";
 
 /** Runs `f`; passes when it returns or throws `type`, rethrowing anything else. */
 function returnsOr<T>(type: new (...a: never[]) => Error, f: () => T): T | Error {
@@ -115,5 +115,5 @@ describe("the firmware's memory map from a mutated device tree", () => {
         else if (!isKnownMemoryMapGap(e)) throw e;
       }
     }), fuzzParams(150, 0xfd7005));
-  });
+  }, fuzzTimeout(150, 500));
 });

@@ -19,7 +19,7 @@ import { SYS } from "../../kernel/proc/syscalls.js";
 import { assembleRiscv64 } from "../../tools/asm/riscv64/index.js";
 import { DTB_STRINGS, runKernelFuzz, SECRET, type KernelFuzzRun, type SyscallRecord } from "./support/kernel-run.js";
 import { actionsArb, type Action, EXEC_TARGET, programSource } from "./support/syscall-program.js";
-import { fuzzParams } from "./support/params.js";
+import { fuzzParams, fuzzTimeout } from "./support/params.js";
 
 const EFAULT = -14n, ENOSYS = -38n;
 /** Every number the kernel implements. */
@@ -116,5 +116,5 @@ describe("random system calls from user mode", () => {
     }), fuzzParams(12, 0x5c5c01));
     expect(finished).toBeGreaterThan(0);
     expect(calls).toBeGreaterThan(0);
-  });
+  }, fuzzTimeout(12, 10_000));
 });

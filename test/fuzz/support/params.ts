@@ -43,3 +43,11 @@ export function fuzzParams<T>(defaultRuns: number, defaultSeed: number): Paramet
 
 /** The wall-clock limit one input may take to parse before it counts as a hang (milliseconds). */
 export const PARSE_TIME_LIMIT_MS = 1000;
+
+/**
+ * A vitest timeout for a property of `defaultRuns` runs (scaled as {@link fuzzRuns}) that may take
+ * up to `msPerRun` each, so a campaign's long properties are not cut off by the default timeout.
+ */
+export function fuzzTimeout(defaultRuns: number, msPerRun: number): number {
+  return Math.max(60_000, fuzzRuns(defaultRuns) * msPerRun);
+}
