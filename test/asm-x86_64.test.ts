@@ -102,8 +102,10 @@ describe("immediate forms as GNU as picks them", () => {
     expect(text("mov $0xffffffff, %rax")).toBe("48 b8 ff ff ff ff 00 00 00 00");
     expect(text("movabs $1, %r10")).toBe("49 ba 01 00 00 00 00 00 00 00");
   });
-  it("moffs (A0-A3) only for movabs or an address beyond disp32", () => {
+  it("moffs (A0-A3) only for movabs or an address beyond disp32; movabs $imm only into a 64-bit register", () => {
     expect(text("mov 0x123456789, %eax")).toBe("a1 89 67 45 23 01 00 00 00");
+    expect(text("movabs 0x10, %ax")).toBe("66 a1 10 00 00 00 00 00 00 00");
+    expect(asmError("movabs $1, %eax").message).toMatch(/operand type mismatch for `movabs'/);
     expect(asmError("mov 0x123456789, %ebx").message).toMatch(/operand type mismatch for `mov'/);
   });
   it("shifts by 1 use D0/D1; by %cl D2/D3; else C0/C1 ib", () => {

@@ -7,7 +7,7 @@
  *   IMUL (F7/5, 0F AF, 69, 6B), SAL/SAR/SHL/SHR and RCL/RCR/ROL/ROR (C0, C1, D0–D3), SHLD/SHRD.
  */
 import {
-  arity, emit, fitsImm8, type Handler, imm8, immFor, isGpr, isImm, isMem, isRm, mismatch, operandSize, w,
+  arity, emit, fitsImm8, type Handler, imm8, immFor, type Insn, isGpr, isImm, isMem, isRm, mismatch, operandSize, w,
 } from "./forms.js";
 import type { Operand } from "./operands.js";
 
@@ -94,8 +94,15 @@ export const imul: Handler = (insn, ctx) => {
   }
 };
 
-/** The shift-count register: %cl, or (as GNU also takes them) %ecx and %rcx, which mean %cl. */
-const isCountRegister = (o: Operand): boolean => o.k === "reg" && !o.star && ["cl", "ecx", "rcx"].includes(o.reg.name);
+/**
+ * The shift-count register: %cl, or (as GNU also takes them) %ecx and %rcx, which mean %cl;
+ * with a suffix, those two must have its size.
+ */
+function isCountRegister(o: Operand, insn: Insn): boolean {
+  if (o.k !== "reg" || o.star || !["cl", "ecx", "rcx"].includes(o.reg.name)) return false;
+  if (o.reg.name !== "cl" && insn.suffix !== undefined && o.reg.size !== insn.suffix) mismatch(insn);
+  return true;
+}
 
 /** Shifts and rotates: `n` is the opcode extension (ROL 0 ROR 1 RCL 2 RCR 3 SHL/SAL 4 SHR 5 SAR 7). */
 export function shift(n: number): Handler {
@@ -106,7 +113,7 @@ export function shift(n: number): Handler {
     const size = operandSize(insn, [rm], 4);
     if (insn.ops.length === 1) return emit(ctx, insn, { opcode: [w(0xd0, size)], size, reg: n, rm });
     const count = insn.ops[0]!;
-    if (isCountRegister(count)) {
+    if (isCountRegister(count, insn)) {
       return emit(ctx, insn, { opcode: [w(0xd2, size)], size, reg: n, rm });
     }
     if (!isImm(count)) mismatch(insn);
@@ -124,7 +131,7 @@ export function doubleShift(base: number): Handler {
     if (!isGpr(src) || !isRm(rm)) mismatch(insn);
     const size = operandSize(insn, [src, rm]);
     if (size === 1) mismatch(insn);
-    if (count === undefined || isCountRegister(count)) {
+    if (count === undefined || isCountRegister(count, insn)) {
       return emit(ctx, insn, { opcode: [0x0f, base + 1], size, reg: src.reg, rm });
     }
     if (!isImm(count)) mismatch(insn);

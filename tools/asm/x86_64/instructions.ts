@@ -61,6 +61,21 @@ export function resolve(mnemonic: string): { handler: Handler; name: string; suf
   return undefined;
 }
 
+/** True for `jmp`/`call` through a register or memory (GNU reads a based operand as indirect even without `*`). */
+function isIndirectBranch(insn: Insn): boolean {
+  const [op] = insn.ops;
+  return (insn.name === "jmp" || insn.name === "call") && insn.ops.length === 1 &&
+    (op?.k === "reg" || (op?.k === "mem" && (op.star || op.base !== undefined || op.index !== undefined)));
+}
+
+/** GNU's checks of `lock`, `notrack` and `*` against the instruction they apply to. */
+function checkPrefixesAndIndirection(insn: Insn): void {
+  if (insn.prefixes.includes(LOCK) && !lockable(insn)) fail("expecting lockable instruction after `lock'");
+  const indirect = isIndirectBranch(insn);
+  if (insn.ops.some((o) => o.k !== "imm" && o.star) && !indirect) fail(`indirect operand (\`*') for \`${insn.name}'`);
+  if (insn.prefixes.includes(NOTRACK) && !indirect) fail("expecting indirect branch instruction after `notrack'");
+}
+
 /**
  * Assembles one statement `mnemonic args` (mnemonic lower case). A prefix alone on a statement
  * (`rep; stosb`) emits just its byte, as in GNU as.
@@ -88,12 +103,7 @@ export function assembleInstruction(mnemonic: string, args: string, ctx: X86Cont
     if (!found) fail(`unknown instruction \`${name}'`);
     const ops: Operand[] = splitOperands(rest).map((o) => parseOperand(o, parseExpr));
     const insn: Insn = { name: found.name, ops, suffix: found.suffix, prefixes };
-    if (prefixes.includes(LOCK) && !lockable(insn)) fail("expecting lockable instruction after `lock'");
-    const op = ops[0];
-    const indirectBranch = (insn.name === "jmp" || insn.name === "call") && ops.length === 1 &&
-      (op?.k === "reg" || (op?.k === "mem" && (op.star || op.base !== undefined || op.index !== undefined)));
-    if (ops.some((o) => o.k !== "imm" && o.star) && !indirectBranch) fail(`indirect operand (\`*') for \`${insn.name}'`);
-    if (prefixes.includes(NOTRACK) && !indirectBranch) fail("expecting indirect branch instruction after `notrack'");
+    checkPrefixesAndIndirection(insn);
     found.handler(insn, ctx);
   } catch (e) {
     if (e instanceof SourceError) throw new SourceError(`${text}: ${e.message}`);

@@ -87,7 +87,8 @@ function movSpecial(insn: Insn, ctx: X86Context, special: RegOp, other: RegOp | 
 export const movabs: Handler = (insn, ctx) => {
   arity(insn, 2);
   const [src, dst] = insn.ops;
-  if (isImm(src) && isGpr(dst)) return movImmReg(insn, ctx, src.expr, dst, true);
+  // The immediate form exists only with a 64-bit register (B8+r io).
+  if (isImm(src) && isGpr(dst) && operandSize(insn, [dst]) === 8) return movImmReg(insn, ctx, src.expr, dst, true);
   if (isAbsolute(src) && isGpr(dst)) return moffs(insn, ctx, src, dst, false);
   if (isGpr(src) && isAbsolute(dst)) return moffs(insn, ctx, dst, src, true);
   mismatch(insn);
