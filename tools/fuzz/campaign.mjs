@@ -18,11 +18,15 @@ import { spawnSync } from "node:child_process";
 
 const SUITES = ["elf-parse", "elf-exec", "fdt", "decode", "syscalls"];
 const args = process.argv.slice(2);
+const usage = (message) => {
+  console.error(`campaign: ${message}\nusage: node tools/fuzz/campaign.mjs [--scale N] [--runs N] [--rounds R] [--seed S] [${SUITES.join("|")}...]`);
+  process.exit(2);
+};
 const opt = (name, fallback) => {
   const i = args.indexOf(name);
   if (i < 0) return fallback;
   const v = args.splice(i, 2)[1];
-  if (v === undefined || !/^\d+$/.test(v)) throw new Error(`${name} needs a non-negative integer, not ${v}`);
+  if (v === undefined || !/^\d+$/.test(v)) usage(`${name} needs a non-negative integer, not ${v}`);
   return Number(v);
 };
 const scale = opt("--scale", 20);
@@ -30,7 +34,7 @@ const runs = opt("--runs", undefined);
 const rounds = opt("--rounds", 1);
 const seed0 = opt("--seed", Date.now() % 0x7fffffff);
 const unknown = args.filter((a) => !SUITES.includes(a));
-if (unknown.length > 0) throw new Error(`unknown suite(s) ${unknown.join(", ")}; known: ${SUITES.join(", ")}`);
+if (unknown.length > 0) usage(`unknown suite or option ${unknown.join(", ")}`);
 const suites = args.length > 0 ? args : SUITES;
 
 let failed = 0;
