@@ -75,6 +75,16 @@ describe("device tree", () => {
     expect(fdtGetString(findNode(root, "/chosen")!, "bootargs")).toBe("console=ttyAMA0");
     expect(fdtGetU32(findNode(root, "/apb-pclk")!, "clock-frequency")).toBe(24_000_000);
     expect(ARM64_VIRT_MEMORY_MAP.uart.base).toBe(0x09000000);
+    const intc = findNode(root, "/intc@8000000")!;
+    expect(fdtGetString(intc, "compatible")).toBe("arm,cortex-a15-gic");
+    expect(fdtGetU32(root, "interrupt-parent")).toBe(fdtGetU32(intc, "phandle"));
+  });
+
+  it("without the GIC there is no interrupt controller node and no interrupts property", () => {
+    const root = parseFdt(createArm64Virt({ gic: false }).dtb);
+    expect(findNode(root, "/intc@8000000")).toBeUndefined();
+    expect(findNode(root, "/timer")!.props.has("interrupts")).toBe(false);
+    expect(findNode(parseFdt(createArm64Virt().dtb), "/timer")!.props.has("interrupts")).toBe(true);
   });
 });
 
