@@ -249,6 +249,125 @@ const COMPILERS: [name: string, args: string[]][] = [
   ...(native ? [["gcc", ["-fcf-protection=none"]] as [string, string[]]] : []),
 ];
 
+/** Long-mode kernel entry code as MultiOS boot code writes it: GDT/IDT, far return, CRs, MSRs, SYSCALL entry. */
+const BOOT_CODE = `# A long-mode kernel entry as MultiOS boot code would write it.
+        .code64
+        .set KERNEL_CS, 0x08
+        .set KERNEL_DS, 0x10
+        .set MSR_EFER, 0xc0000080
+        .set MSR_STAR, 0xc0000081
+        .set MSR_LSTAR, 0xc0000082
+        .set MSR_FMASK, 0xc0000084
+        .set MSR_GS_BASE, 0xc0000101
+        .text
+        .globl _start
+_start:
+        cli
+        cld
+        lea     stack_top(%rip), %rsp
+        lgdt    gdtr(%rip)
+        mov     $KERNEL_DS, %ax
+        mov     %ax, %ds
+        mov     %ax, %es
+        mov     %ax, %ss
+        xor     %eax, %eax
+        mov     %eax, %fs
+        mov     %eax, %gs
+        pushq   $KERNEL_CS
+        lea     1f(%rip), %rax
+        pushq   %rax
+        lretq
+1:      lidt    idtr(%rip)
+        mov     %cr4, %rax
+        or      $(1 << 7) | (1 << 17), %rax      # PGE, PCIDE
+        mov     %rax, %cr4
+        mov     $pml4, %eax
+        mov     %rax, %cr3
+        mov     $MSR_EFER, %ecx
+        rdmsr
+        or      $1, %eax                          # SCE
+        wrmsr
+        mov     $MSR_LSTAR, %ecx
+        lea     syscall_entry(%rip), %rax
+        mov     %rax, %rdx
+        shr     $32, %rdx
+        wrmsr
+        mov     $MSR_STAR, %ecx
+        xor     %eax, %eax
+        mov     $((0x1b << 16) | KERNEL_CS), %edx
+        wrmsr
+        mov     $MSR_FMASK, %ecx
+        mov     $0x47700, %eax
+        xor     %edx, %edx
+        wrmsr
+        movabs  $0xffff800000000000, %rbx
+        invlpg  (%rbx)
+        mov     $1, %eax
+        invpcid pcid_desc(%rip), %rax
+        stac
+        movb    $'A', %al
+        mov     $0x3f8, %dx
+        outb    %al, %dx
+        clac
+        sti
+2:      hlt
+        jmp     2b
+
+        .p2align 4
+syscall_entry:
+        swapgs
+        mov     %rsp, %gs:8
+        mov     %gs:0, %rsp
+        push    %r11
+        push    %rcx
+        cmp     $NR_MAX, %rax
+        jae     3f
+        call    *syscall_table(,%rax,8)
+3:      pop     %rcx
+        pop     %r11
+        mov     %gs:8, %rsp
+        swapgs
+        sysretq
+
+        .p2align 4
+isr_common:
+        push    %rax
+        push    %rcx
+        mov     16(%rsp), %rax
+        lock incq irq_count(,%rax,8)
+        pop     %rcx
+        pop     %rax
+        add     $16, %rsp
+        iretq
+
+sys_nop: xor %eax, %eax
+        ret
+
+        .section .rodata
+        .p2align 3
+syscall_table:
+        .quad sys_nop, sys_nop
+        .set NR_MAX, (. - syscall_table) / 8
+        .data
+        .p2align 4
+gdt:    .quad 0
+        .quad 0x00af9a000000ffff
+        .quad 0x00cf92000000ffff
+gdt_end:
+gdtr:   .word gdt_end - gdt - 1
+        .quad gdt
+idtr:   .word 256 * 16 - 1
+        .quad idt
+pcid_desc: .quad 1, 0
+        .bss
+        .p2align 12
+pml4:   .zero 4096
+idt:    .zero 4096
+irq_count: .zero 8 * 256
+        .zero 16384
+stack_top:
+`;
+
 describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
   it("prints the GNU version used", () => {
     console.log(run(AS, ["--version"]).out.split("\n")[0]);
@@ -428,6 +547,10 @@ describe.skipIf(!have)("matches GNU as --64 + ld byte for byte", () => {
       ".data", "vectors: .quad isr0, isr1, isr8, isr13, isr14",
     ].join("\n");
     expect(compareWithGnu(`${src}\n`)).toBeUndefined();
+  });
+
+  it("kernel entry code (segments, lretq, control registers, MSRs, SYSCALL entry, forward .set)", () => {
+    expect(compareWithGnu(BOOT_CODE)).toBeUndefined();
   });
 
   it(".comm and .lcomm go after everything else in .bss, aligned as GNU does", () => {
