@@ -85,6 +85,28 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     c.setInt32(o + 4, hi | 0, true);
     written(pa, 8);
   };
+  /** A byte view of each RAM chunk the kernel has filled, made once per chunk (same buffer as the chunk). */
+  const byteViews: (Uint8Array | undefined)[] = [];
+  /**
+   * Fills [pa, pa + len) with `byte`: within one chunk, straight into the chunk's bytes (a chunk
+   * never touched already reads as 0, so a zero fill leaves it untouched, as SparseRam.fill does),
+   * reported through bus.onRamWrite like a bus fill; across chunks, through the bus.
+   */
+  const fill = (pa: number, len: number, byte: number): void => {
+    if (len <= 0) return;
+    check(pa, len);
+    if (!inChunk(pa, len)) { bus.fill(pa, len, byte); return; }
+    const i = Math.floor(chunkOf(pa));
+    let bytes = byteViews[i];
+    if (bytes === undefined) {
+      if (byte === 0 && ram.chunks[i] === undefined) { written(pa, len); return; }
+      bytes = new Uint8Array(ram.chunk(pa - ram.base).buffer);
+      byteViews[i] = bytes;
+    }
+    const o = inChunkOffset(pa);
+    bytes.fill(byte, o, o + len);
+    written(pa, len);
+  };
   /** sfence.vma's rs1 operand, reused (the hart reads it during the call). */
   const fenceVa = { lo: 0, hi: 0 };
   const cpu: RiscvCpu = {
@@ -169,7 +191,7 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     write64Halves,
     read64Low,
     get lastHigh() { return high[0]!; },
-    fill: (pa, len, byte) => { if (len > 0) bus.fill(check(pa, len), len, byte); },
+    fill,
     copy: (dst, src, len) => { if (len > 0) bus.load(check(dst, len), ram.readBytes(check(src, len) - ram.base, len)); },
     readBytes: (pa, len) => ram.readBytes(check(pa, len) - ram.base, len),
     writeBytes: (pa, bytes) => { if (bytes.length > 0) bus.load(check(pa, bytes.length), bytes); },
