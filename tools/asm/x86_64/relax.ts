@@ -62,12 +62,22 @@ function crossesRegion(frags: readonly Frag[], from: number, off: number): boole
  */
 export function jumpSizer(weak: ReadonlySet<string>): (spec: JumpSpec, at: number, target: Val | undefined, sec: Section) => number {
   const states = new WeakMap<JumpSpec, JumpState>();
+  const indexes = new WeakMap<Section, Map<unknown, number>>();
+  /** Index of the fragment of `spec` in `sec` (the fragment list is fixed during layout). */
+  const fragIndex = (sec: Section, spec: JumpSpec): number => {
+    let map = indexes.get(sec);
+    if (!map) {
+      map = new Map(sec.frags.flatMap((f, i) => (f.kind === "relax" ? [[f.spec, i] as const] : [])));
+      indexes.set(sec, map);
+    }
+    return map.get(spec) ?? -1;
+  };
   return (spec, at, target, sec) => {
     const preemptible = spec.target.k === "sym" && weak.has(spec.target.name);
     const local = target !== undefined && target.base === sec.name && !preemptible;
     const state = states.get(spec);
     if (!state) {
-      const index = sec.frags.findIndex((f) => f.kind === "relax" && f.spec === spec);
+      const index = fragIndex(sec, spec);
       const size = local ? SHORT : nearSize(spec);
       states.set(spec, { index, at, size });
       return size;
