@@ -113,8 +113,8 @@ describe("random system calls from user mode", () => {
       checkRun(run);
       calls += run.calls.length;
       if (run.result.reason !== "max-insns") finished++;
-    }), fuzzParams(12, 0x5c5c01));
+    }), fuzzParams(30, 0x5c5c01));
     expect(finished).toBeGreaterThan(0);
     expect(calls).toBeGreaterThan(0);
-  }, fuzzTimeout(12, 10_000));
+  }, fuzzTimeout(30, 10_000));
 });

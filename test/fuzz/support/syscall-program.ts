@@ -11,8 +11,11 @@ import { FIRMWARE_BASE, KERNEL_BASE, MODULE_BASE } from "../../../boot/riscv64/k
 import { SYS } from "../../../kernel/proc/syscalls.js";
 import { directMap, imageVa, SECRET_PAS } from "./kernel-run.js";
 
-/** A register value: a constant, or a label of the program's data plus an offset. */
-export type Arg = { kind: "imm"; value: bigint } | { kind: "user"; label: Label; off: number };
+/**
+ * A register value: a constant, a label of the program's data plus an offset, or the result of
+ * the previous system call (kept in s1: an mmap'd address to unmap, a child's pid, an error).
+ */
+export type Arg = { kind: "imm"; value: bigint } | { kind: "user"; label: Label; off: number } | { kind: "last" };
 export type Action =
   | { kind: "syscall"; nr: bigint; args: Arg[] }
   | { kind: "fork" }
@@ -58,7 +61,38 @@ export const argArb: fc.Arbitrary<Arg> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(0n, 1n, 2n, 3n, 0x22n, 0x32n, (1n << 64n) - 1n).map((value) => ({ kind: "imm" as const, value })) },
   { weight: 1, arbitrary: fc.constantFrom(0x1000n, 0x10_0000n, 0x7000_0000n).map((value) => ({ kind: "imm" as const, value })) },
   { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((value) => ({ kind: "imm" as const, value })) },
+  { weight: 1, arbitrary: fc.constant({ kind: "last" as const }) },
 );
+
+const imm = (value: bigint): Arg => ({ kind: "imm", value });
+const immArb = (values: bigint[]): fc.Arbitrary<Arg> => fc.constantFrom(...values).map(imm);
+const lengthArg = length.map(imm);
+/** A pointer: the pool, or the previous result. */
+const pointer: fc.Arbitrary<Arg> = fc.oneof({ weight: 4, arbitrary: argArb }, { weight: 1, arbitrary: fc.constant({ kind: "last" as const }) });
+const protArg = fc.nat(7).map((p) => imm(BigInt(p)));
+/** mmap flags: MAP_PRIVATE|MAP_ANONYMOUS, with MAP_FIXED, or anything. */
+const mmapFlags = fc.oneof(immArb([0x22n, 0x22n, 0x32n]), fc.nat({ max: 0xffff }).map((f) => imm(BigInt(f))));
+const ZERO = imm(0n);
+
+/**
+ * Calls shaped like real ones (right flags, descriptors and NULLs where the kernel insists, one
+ * argument from the pool), so the paths past the first check are exercised too.
+ */
+const shapedArb: fc.Arbitrary<Action> = fc.oneof(
+  fc.tuple(immArb([1n, 2n]), pointer, lengthArg).map(([fd, buf, n]) => call(SYS.write, [fd, buf, n])),
+  fc.tuple(immArb([1n, 2n]), fc.oneof(fc.constant<Arg>({ kind: "user", label: "iov", off: 0 }), pointer), immArb([1n, 2n, 3n, 4n, 1025n, 0x1_0000_0000n])).map(([fd, iov, n]) => call(SYS.writev, [fd, iov, n])),
+  fc.tuple(fc.oneof(immArb([0n]), pointer), lengthArg, protArg, mmapFlags).map(([a, n, prot, f]) => call(SYS.mmap, [a, n, prot, f, imm((1n << 64n) - 1n), ZERO])),
+  fc.tuple(pointer, lengthArg).map(([a, n]) => call(SYS.munmap, [a, n])),
+  fc.tuple(pointer, lengthArg, protArg).map(([a, n, prot]) => call(SYS.mprotect, [a, n, prot])),
+  fc.oneof(fc.constant<Arg>({ kind: "user", label: "buf_end", off: 0 }), pointer).map((a) => call(SYS.brk, [a])),
+  fc.tuple(fc.oneof(fc.constant<Arg>({ kind: "user", label: "ts", off: 0 }), pointer), fc.oneof(immArb([0n]), pointer)).map(([req, rem]) => call(SYS.nanosleep, [req, rem])),
+  fc.tuple(fc.oneof(fc.constant<Arg>({ kind: "user", label: "path", off: 0 }), pointer), fc.oneof(fc.constantFrom<Arg>({ kind: "user", label: "argv_ok", off: 0 }, { kind: "user", label: "argv_kernel", off: 0 }), immArb([0n]), pointer), fc.oneof(immArb([0n]), pointer))
+    .map(([path, argv, envp]) => call(SYS.execve, [path, argv, envp])),
+);
+
+function call(nr: number, args: Arg[]): Action {
+  return { kind: "syscall", nr: BigInt(nr), args: [...args, ...Array.from({ length: 6 - args.length }, () => ZERO)] };
+}
 
 /** The calls the kernel implements and that keep the program running (exit, clone and execve are rarer). */
 const COMMON = [SYS.write, SYS.writev, SYS.nanosleep, SYS.sched_yield, SYS.getpid, SYS.getppid, SYS.brk, SYS.munmap, SYS.mmap, SYS.mprotect, SYS.wait4, SYS.execve];
@@ -80,7 +114,8 @@ const probeAddress: fc.Arbitrary<Arg> = fc.oneof(kernelAddress, boundary).map((v
 /** A program: up to `max` actions, at most two forks. */
 export function actionsArb(max = 24): fc.Arbitrary<Action[]> {
   const action: fc.Arbitrary<Action> = fc.oneof(
-    { weight: 40, arbitrary: syscallArb },
+    { weight: 15, arbitrary: syscallArb },
+    { weight: 30, arbitrary: shapedArb },
     { weight: 2, arbitrary: fc.constant({ kind: "fork" as const }) },
     { weight: 4, arbitrary: argArb.map((status) => ({ kind: "wait" as const, status })) },
     { weight: 1, arbitrary: probeAddress.map((addr) => ({ kind: "load" as const, addr })) },
@@ -96,6 +131,7 @@ const hex = (v: bigint): string => "0x" + BigInt.asUintN(64, v).toString(16);
 
 function load(reg: string, a: Arg): string {
   if (a.kind === "imm") return `    li      ${reg}, ${hex(a.value)}\n`;
+  if (a.kind === "last") return `    mv      ${reg}, s1\n`;
   return `    la      ${reg}, ${a.label}\n    li      t6, ${a.off}\n    add     ${reg}, ${reg}, t6\n`;
 }
 
@@ -103,11 +139,11 @@ function load(reg: string, a: Arg): string {
 function render(a: Action): string {
   switch (a.kind) {
     case "syscall":
-      return a.args.map((arg, i) => load(`a${i}`, arg)).join("") + `    li      a7, ${hex(a.nr)}\n    ecall\n`;
+      return a.args.map((arg, i) => load(`a${i}`, arg)).join("") + `    li      a7, ${hex(a.nr)}\n    ecall\n    mv      s1, a0\n`;
     case "fork":
-      return `    li      a0, 17\n    li      a1, 0\n    li      a7, ${SYS.clone}\n    ecall\n`;
+      return `    li      a0, 17\n    li      a1, 0\n    li      a7, ${SYS.clone}\n    ecall\n    mv      s1, a0\n`;
     case "wait":
-      return `    li      a0, -1\n${load("a1", a.status)}    li      a2, 0\n    li      a7, ${SYS.wait4}\n    ecall\n`;
+      return `    li      a0, -1\n${load("a1", a.status)}    li      a2, 0\n    li      a7, ${SYS.wait4}\n    ecall\n    mv      s1, a0\n`;
     case "load":
       return `${load("t0", a.addr)}    ld      t1, 0(t0)\n    la      a1, buf\n    sd      t1, 0(a1)\n    li      a0, 1\n    li      a2, 8\n    li      a7, ${SYS.write}\n    ecall\n`;
     case "store":
