@@ -11,8 +11,10 @@ import { adc32, adc64, asr64, COND_TABLE, lsr64, nzFlags, shl64 } from "./alu.js
 import { executeDp } from "./dp.js";
 import { executeMem } from "./mem-ops.js";
 import { executeSystem } from "./system.js";
+import { PSR } from "./defs.js";
 
 const INVALID_TAG = 1;
+const N_FLAG = PSR.N, Z_FLAG = PSR.Z, C_FLAG = PSR.C, V_FLAG = PSR.V;
 
 /** Runs `c` until c.icount reaches c.stopAt (re-read after every call out of the loop). */
 export function execute(c: Arm64Cpu): void {
@@ -72,10 +74,20 @@ export function execute(c: Arm64Cpu): void {
         c.nzcv = info & F_SF ? adc64(t, xl[rn]!, xh[rn]!, imm, 0, 0) : adc32(t, xl[rn]!, imm, 0);
         xl[rd] = t.lo; xh[rd] = t.hi;
         break;
-      case Op.SUBSI:
-        c.nzcv = info & F_SF ? adc64(t, xl[rn]!, xh[rn]!, ~imm, -1, 1) : adc32(t, xl[rn]!, ~imm, 1);
-        xl[rd] = t.lo; xh[rd] = t.hi;
+      case Op.SUBSI: {
+        if ((info & F_SF) === 0) {
+          c.nzcv = adc32(t, xl[rn]!, ~imm, 1);
+          xl[rd] = t.lo; xh[rd] = 0;
+          break;
+        }
+        // 64-bit a - imm (0 <= imm < 2^24): C = no borrow, V only when a < 0 and the result >= 0.
+        const al = xl[rn]!, ah = xh[rn]!;
+        const borrow = (al >>> 0) < imm ? 1 : 0;
+        const lo = (al - imm) | 0, hi = (ah - borrow) | 0;
+        c.nzcv = (hi & N_FLAG) | ((lo | hi) === 0 ? Z_FLAG : 0) | (borrow === 1 && ah === 0 ? 0 : C_FLAG) | (ah < 0 && hi >= 0 ? V_FLAG : 0);
+        xl[rd] = lo; xh[rd] = hi;
         break;
+      }
       case Op.LOGI: {
         const hiImm = pAux[i]!;
         let lo: number, hi: number;
