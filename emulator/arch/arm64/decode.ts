@@ -7,7 +7,7 @@
  * XZR is 31 (always zero), a destination XZR is 33 (a sink), and SP is 32.
  * @spec Arm ARM (DDI 0487) C4.1 "A64 instruction set encoding" and the C6 instruction pages
  */
-import { REG_SINK, REG_SP, REG_ZR } from "./defs.js";
+import { REG_SINK, REG_SP } from "./defs.js";
 
 /** Operation numbers. 0 means "not decoded yet". */
 export const enum Op {
@@ -52,7 +52,7 @@ export class DecodedPage {
   readonly raw = new Int32Array(SLOTS);
 }
 
-/** Source register n where 31 is XZR. */
+/** Source register n where 31 is XZR (index 31 of the register file always reads zero). */
 const zs = (n: number): number => n;
 /** Destination register n where 31 is XZR (the sink). */
 const zd = (n: number): number => (n === 31 ? REG_SINK : n);
@@ -369,4 +369,3 @@ function decodeDpReg(w: number): Op {
   return Op.UNKNOWN;
 }
 
-export { REG_ZR };
