@@ -5,7 +5,8 @@
  *
  * - One area per PT_LOAD with the segment's permissions: the file part is copied into fresh frames
  *   (eager loading), the rest of its last page is zero; memory beyond that (bss) is a demand-zero
- *   area. Segments in kernel space, overlapping segments and W+X segments are refused.
+ *   area. Segments in kernel space, overlapping segments and W+X segments are refused; a segment
+ *   that grants no access is PROT_NONE (its loaded frames parked, see loadPages).
  * - The heap (brk) starts at the first page boundary above the highest segment.
  * - The stack is an area `[pageDown(sp), stackTop)` that grows down to `stackTop - stackMax`, with a
  *   guard page below that. Its initial contents, from `stackTop` down:
@@ -193,15 +194,23 @@ function segmentFlags(pf: number): MemoryFlags {
   return F.USER | (pf & PF_R ? F.READ : 0) | (pf & PF_W ? F.WRITE : 0) | (pf & PF_X ? F.EXECUTE : 0);
 }
 
-/** Fills the pages of `vma` with `bytes` placed at `vaddr`; the description of the failing page on OOM. */
+/**
+ * Fills the pages of `vma` with `bytes` placed at `vaddr`; the description of the failing page on OOM.
+ * A segment whose p_flags grant no access (no R, W or X) is PROT_NONE, as Linux maps it: its pages
+ * are filled through a readable mapping and then parked, as mprotect(PROT_NONE) leaves pages
+ * (kernel/mm/process-memory.ts: XWR=000 cannot be a leaf), so a later mprotect finds the file's bytes.
+ */
 function loadPages(mm: ProcessMemory, vma: Vma, vaddr: bigint, bytes: Uint8Array): string | undefined {
   const fileEnd = vaddr + BigInt(bytes.length);
+  const none = (vma.flags & (F.READ | F.WRITE | F.EXECUTE)) === 0;
+  const flags = pteFlags(none ? F.USER | F.READ : vma.flags, false);
   for (let page = vma.start; page < vma.end; page += PAGE) {
-    const pa = mm.allocatePage(page, pteFlags(vma.flags, false));
+    const pa = mm.allocatePage(page, flags);
     if (pa === undefined) return `${hex(page)} of ${describeVma(vma)}`;
     const from = page > vaddr ? page : vaddr;
     const to = page + PAGE < fileEnd ? page + PAGE : fileEnd;
     if (to > from) mm.mem.writeBytes(pa + Number(from - page), bytes.subarray(Number(from - vaddr), Number(to - vaddr)));
+    if (none) mm.parked.set(page, mm.takePage(page)!);
   }
   return undefined;
 }

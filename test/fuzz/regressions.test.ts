@@ -3,6 +3,9 @@
  * that found it and the input verbatim (so it does not depend on the generators staying the same).
  *
  * Fixed here:
+ * - A PT_LOAD whose p_flags grant no access (R, W and X clear) made exec map a leaf with XWR=000,
+ *   which the page-table code refuses: a kernel oops from any user with execve. Such a segment is
+ *   now PROT_NONE, as on Linux: loaded, then parked until mprotect grants access.
  * - writev wrote the vectors before a kernel-space one and returned a partial count; Linux checks
  *   every vector with access_ok first (lib/iov_iter.c __import_iovec) and fails with -EFAULT, writing
  *   nothing. write likewise checks [buf, buf + count) against user space before capping the count.
@@ -193,5 +196,47 @@ ts: .dword 0x800020480000, 262144
 `, { fileName: "sleep.S" }).elf, { maxInsns: 20_000 });
     expect(r.calls[0]!.result).toBe(0n);
     expect(r.result.reason).not.toBe("max-insns");
+  });
+});
+
+describe("exec (elf-exec.test.ts, FUZZ_SEED=777 FUZZ_SCALE=10: phdr[0].p_flags = 0)", () => {
+  /** Makes its data page readable, prints it, exits 0. */
+  const target = assembleRiscv64(`
+    .text
+    .globl _start
+_start:
+    la      a0, msg
+    li      a1, 4096
+    li      a2, 1
+    li      a7, ${SYS.mprotect}
+    ecall
+    bnez    a0, 1f
+    li      a0, 1
+    la      a1, msg
+    li      a2, 3
+    li      a7, ${SYS.write}
+    ecall
+    li      a0, 0
+1:  li      a7, ${SYS.exit}
+    ecall
+    .data
+    .balign 4096
+msg: .ascii "ok\\n"
+`, { fileName: "prot-none.S" }).elf;
+  const phdrFlags = (i: number) => ({ kind: "field" as const, what: `phdr[${i}].p_flags`, off: 64 + 56 * i + 4, size: 4 as const, value: 0n });
+
+  it("a text segment that grants no access is PROT_NONE: the process starts, faults on its first fetch and is killed with SIGSEGV; no oops, nothing leaks", () => {
+    const r = runKernelFuzz(applyMutations(target, [phdrFlags(0)]), { maxInsns: 100_000, debug: true });
+    expect(r.log.join("\n")).not.toMatch(/kernel oops|paranoid:/);
+    expect(r.result.exitCode).toBe(139);
+    expect(r.kernel.leakReport()[0]).toMatch(/ 0 owner\(s\) of exited processes leaking$/);
+  });
+
+  it("a data segment that grants no access keeps its file bytes: mprotect(PROT_READ) makes them readable", () => {
+    const r = runKernelFuzz(applyMutations(target, [phdrFlags(1)]), { maxInsns: 100_000, debug: true });
+    expect(r.log.join("\n")).not.toMatch(/kernel oops|paranoid:/);
+    expect(r.stdout).toBe("ok\n");
+    expect(r.result.exitCode).toBe(0);
+    expect(r.kernel.leakReport()[0]).toMatch(/ 0 owner\(s\) of exited processes leaking$/);
   });
 });
