@@ -47,9 +47,24 @@ export interface TlbControl {
   flushAll(): void;
 }
 
+/**
+ * A memory error the platform reports (its RAS error records, as ACPI GHES or a RAS agent hands them
+ * to Linux's memory_failure()): the physical address, and whether the hardware corrected the data
+ * (so the page's contents are still good and only the frame must go) or not (the data is lost).
+ */
+export interface MemoryError {
+  readonly pa: number;
+  readonly corrected: boolean;
+}
+
 /** Everything the kernel needs from the machine. */
 export interface Hal extends PhysMemory {
   readonly tlb: TlbControl;
   /** Writes bytes to the console. */
   console(bytes: Uint8Array): void;
+  /**
+   * The memory errors reported since the last call, acknowledging them (and the interrupt that
+   * announced them: a "memory-error" trap). Absent on platforms without error reporting.
+   */
+  takeMemoryErrors?(): MemoryError[];
 }

@@ -5,6 +5,8 @@
  *
  * Architecture-neutral: everything architectural goes through {@link KernelArch}.
  */
+import { SIGBUS, SIGILL, SIGSEGV } from "./proc/signals.js";
+import { memoryFailure } from "./proc/memory-failure.js";
 import type { KernelArch, TrapInfo, UserPageFault } from "./arch/arch.js";
 import { readBootInfo } from "./boot-info.js";
 import { AsidAllocator } from "./mm/asid.js";
@@ -60,10 +62,7 @@ export interface KernelImageLayout extends KernelImage {
   idleOffset: number;
 }
 
-/** Exit status reported for a process killed by a fault, as a shell reports SIGSEGV. */
-export const SIGSEGV = 11;
-export const SIGILL = 4;
-export const SIGBUS = 7;
+export { SIGBUS, SIGILL, SIGSEGV };
 
 export class Kernel {
   memory: KernelMemory | undefined;
@@ -152,6 +151,10 @@ export class Kernel {
       const fault = this.idling || this.opts.debug ? undefined : this.arch.userPageFault?.();
       if (fault !== undefined && this.fastFault(fault)) return;
       t = this.arch.trapInfo();
+      if (t.kind === "memory-error") {
+        this.memoryErrors(t);
+        return;
+      }
       if (this.idling && !t.fromUser && t.kind === "timer") {
         this.idling = false;
         this.timerTick();
@@ -192,6 +195,20 @@ export class Kernel {
     } catch (e) {
       this.oops(e, t);
     }
+  }
+
+  /**
+   * The platform reported memory errors (from user mode or the idle loop): each is handled by
+   * memoryFailure (retire the frame; move or kill its users), then the next runnable process runs,
+   * which is the interrupted one unless it was killed.
+   */
+  private memoryErrors(t: TrapInfo): void {
+    const p = t.fromUser ? this.procs.current : undefined;
+    if (p !== undefined) this.arch.saveUserContext(p.frame);
+    for (const e of this.hal.takeMemoryErrors?.() ?? []) memoryFailure(this, e);
+    this.idling = false;
+    if (this.opts.debug && !invariantsHold(this, t)) return;
+    this.resume();
   }
 
   /**

@@ -10,6 +10,7 @@
  * | `spurious-irq` | `sip.SSIP` or `sip.STIP` is raised without a cause | no (for the platform): nothing asked for it |
  * | `ipi-lose` | the next IPI the firmware delivers (SBI send_ipi, to one target) never arrives | no: a lost interrupt message |
  * | `ipi-delay` | the next IPI arrives `ticks` (default 10 000) later than it would | yes: delivery latency is not bounded by the spec |
+ * | `bad-frame` | the platform reports a memory error in one frame (`target`: a page of the running process, or a free frame; `mode`: `hard` = uncorrected, data lost; `soft` = corrected) through the supervisor external interrupt; the kernel must retire the frame and move or kill its users | yes: memory fails |
  * | `heap-corrupt` | bit `bit` (0..127) of the 16-byte header of one live kernel heap block, in RAM, is flipped | no: a memory error (or a kernel bug that wrote past a block) |
  *
  * The PTE is found through the kernel's own page-table walk (AddressSpace.walkPageTable) over the
@@ -24,6 +25,8 @@ import { HEADER } from "../../kernel/mm/heap/layout.js";
 import { heapMemoryOf } from "../../kernel/mm/kernel-heap.js";
 import type { SplitMix64 } from "../../kernel/random.js";
 import type { KernelMachine } from "./kernel-boot.js";
+import type { RiscvHal } from "./kernel-hal.js";
+import { MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
 
 /** One hardware fault of a plan. `at`: the instruction count (hart 0) to apply it at; unset: drawn from the plan's seed. */
 export type HwFault =
@@ -32,6 +35,7 @@ export type HwFault =
   | { kind: "tlb-corrupt"; at?: number }
   | { kind: "spurious-irq"; at?: number; irq?: "software" | "timer" }
   | { kind: "heap-corrupt"; at?: number; bit?: number }
+  | { kind: "bad-frame"; at?: number; target?: "user" | "free"; mode?: "hard" | "soft" }
   | { kind: "ipi-lose"; at?: number }
   | { kind: "ipi-delay"; at?: number; ticks?: number };
 
@@ -97,6 +101,13 @@ export function applyHwFault(km: KernelMachine, fault: HwFault, rng: SplitMix64)
       mem.write8(at, old ^ (1 << (bit & 7)));
       return { ...base, owner: b.owner, detail: `block 0x${mem.vaOf(b.addr).toString(16)} of "${b.owner}": header bit ${bit} flipped` };
     }
+    case "bad-frame": {
+      const pa = fault.target === "free" ? freeFrame(km, rng) : userFrame(km, rng);
+      if (pa === undefined) return undefined;
+      const corrected = fault.mode === "soft";
+      (km.kernel.hal as RiscvHal).reportMemoryError({ pa, corrected });
+      return { ...base, detail: `memory error reported at 0x${pa.toString(16)} (${corrected ? "corrected" : "uncorrected"}, ${fault.target ?? "user"} frame)` };
+    }
     case "ipi-lose":
     case "ipi-delay": {
       if (km.sbi === undefined) return undefined;
@@ -112,6 +123,29 @@ export function applyHwFault(km: KernelMachine, fault: HwFault, rng: SplitMix64)
       return { ...base, detail: `sip.${irq === IRQ.STI ? "STIP" : "SSIP"} raised` };
     }
   }
+}
+
+/** A frame one of the running process's present pages maps (its data pages first), or undefined. */
+function userFrame(km: KernelMachine, rng: SplitMix64): number | undefined {
+  const p = km.kernel.procs.current;
+  if (p === undefined || p.state === "zombie") return undefined;
+  const pages = p.mm.presentPages(0n, p.mm.userEnd);
+  const data = pages.filter((pg) => (pg.flags & MemoryFlags.EXECUTE) === 0);
+  const pool = data.length > 0 ? data : pages;
+  return pool.length === 0 ? undefined : pool[below(rng, pool.length)]!.pa;
+}
+
+/** A free Usable frame, drawn at random (a few tries), or undefined. */
+function freeFrame(km: KernelMachine, rng: SplitMix64): number | undefined {
+  const frames = km.kernel.memory?.frames;
+  if (frames === undefined) return undefined;
+  const count = (frames.managedEnd - frames.managedBase) / 4096;
+  for (let tries = 0; tries < 64; tries++) {
+    const pa = frames.managedBase + below(rng, count) * 4096;
+    const usable = frames.regions.some((r) => r.kind === MemoryRegionKind.Usable && pa >= r.base && pa < r.base + r.size);
+    if (usable && pa >= frames.metadataBase + frames.metadataBytes && frames.refCount(pa) === 0) return pa;
+  }
+  return undefined;
 }
 
 /** Valid leaf PTEs mapping the running process's areas (writable ones only for "data"), in address order. */

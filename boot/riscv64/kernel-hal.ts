@@ -4,16 +4,21 @@
  * through the hart's CSR rules, sfence.vma through its TLB, and an SBI call is a real `ecall` from
  * S-mode that the M-mode firmware handles (visible in traces as a trap with cause 9).
  */
-import { CAUSE, PRV_S } from "../../emulator/arch/riscv64/defs.js";
+import { CAUSE, IRQ, PRV_S } from "../../emulator/arch/riscv64/defs.js";
 import { csrAccessible, csrRead, csrWrite } from "../../emulator/arch/riscv64/csr.js";
 import type { Hart } from "../../emulator/arch/riscv64/hart.js";
 import { LOAD, STORE } from "../../emulator/arch/riscv64/mmu.js";
 import { CHUNK_SIZE, type Bus, type SparseRam } from "../../emulator/core/memory.js";
-import type { Hal, TlbControl } from "../../kernel/hal.js";
+import type { Hal, MemoryError, TlbControl } from "../../kernel/hal.js";
 import type { RiscvCpu, SbiResult } from "../../kernel/arch/riscv64/cpu.js";
 
-/** The kernel's HAL on RISC-V: memory, TLB control and the hart. */
-export type RiscvHal = Hal & { readonly cpu: RiscvCpu };
+/**
+ * The kernel's HAL on RISC-V: memory, TLB control and the hart, and the platform's memory-error
+ * reporting: `reportMemoryError` (the platform side: fault injection, a memory scrubber) queues an
+ * error record and raises the supervisor external interrupt; the kernel takes the records with
+ * `takeMemoryErrors`, which lowers it.
+ */
+export type RiscvHal = Hal & { readonly cpu: RiscvCpu; reportMemoryError(e: MemoryError): void };
 
 const lo32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
 const hi32 = (v: bigint): number => Number(BigInt.asIntN(32, v >> 32n));
@@ -179,9 +184,19 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     flushAsid: (asid) => cpu.sfenceVma(undefined, asid),
     flushAll: () => cpu.sfenceVma(undefined, undefined),
   };
+  const memoryErrors: MemoryError[] = [];
   return {
     cpu,
     tlb,
+    reportMemoryError(e) {
+      memoryErrors.push(e);
+      hart.mipSoft |= 1 << IRQ.SEI;
+      hart.interruptsChanged();
+    },
+    takeMemoryErrors() {
+      hart.mipSoft &= ~(1 << IRQ.SEI);
+      return memoryErrors.splice(0);
+    },
     read8: (pa) => { word(pa, 1); return bus.lo & 0xff; },
     write8: (pa, v) => { bus.write(check(pa, 1), 1, v); },
     read32,

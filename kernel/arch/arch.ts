@@ -7,7 +7,8 @@ import type { ArchPaging } from "../mm/vm/arch.js";
 
 /** Neutral description of the trap being handled. */
 export interface TrapInfo {
-  kind: "syscall" | "page-fault" | "timer" | "exception";
+  /** "memory-error": the platform reports memory errors (Hal.takeMemoryErrors has them). */
+  kind: "syscall" | "page-fault" | "timer" | "memory-error" | "exception";
   /** The trap came from user mode. */
   fromUser: boolean;
   /** The interrupted (or faulting) instruction. */

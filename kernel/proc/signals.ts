@@ -17,8 +17,8 @@
 import type { Kernel } from "../kernel.js";
 import type { Process } from "./process.js";
 
-/** Signal numbers (asm-generic/signal.h). */
-export const SIGKILL = 9, SIGSEGV = 11;
+/** Signal numbers (asm-generic/signal.h): the ones the kernel kills with. A killed process's status is 128 + the number, as a shell reports it. */
+export const SIGILL = 4, SIGBUS = 7, SIGKILL = 9, SIGSEGV = 11;
 /** The highest signal number (_NSIG). */
 const NSIG = 64;
 const ESRCH = 3, EINVAL = 22;

@@ -40,16 +40,19 @@ export interface LoadedPlan {
 
 type Obj = Record<string, unknown>;
 
-const HW_FIELDS: Record<HwFault["kind"], readonly string[]> = {
-  "pte-flip": ["at", "bit", "mode", "target"],
-  "tlb-drop": ["at"],
-  "tlb-corrupt": ["at"],
-  "spurious-irq": ["at", "irq"],
-  "heap-corrupt": ["at", "bit"],
-  "ipi-lose": ["at"],
-  "ipi-delay": ["at", "ticks"],
+/** Each hardware fault's fields: a whole number up to a bound, or one of a list. */
+type FieldRule = { max: number } | { oneOf: readonly string[] };
+const AT: FieldRule = { max: Number.MAX_SAFE_INTEGER };
+const HW_FIELDS: Record<HwFault["kind"], Record<string, FieldRule>> = {
+  "pte-flip": { at: AT, bit: { max: 63 }, mode: { oneOf: ["flip", "clear"] }, target: { oneOf: ["data", "any"] } },
+  "tlb-drop": { at: AT },
+  "tlb-corrupt": { at: AT },
+  "spurious-irq": { at: AT, irq: { oneOf: ["software", "timer"] } },
+  "heap-corrupt": { at: AT, bit: { max: 127 } },
+  "bad-frame": { at: AT, target: { oneOf: ["user", "free"] }, mode: { oneOf: ["hard", "soft"] } },
+  "ipi-lose": { at: AT },
+  "ipi-delay": { at: AT, ticks: AT },
 };
-const HW_ENUMS: Record<string, readonly string[]> = { mode: ["flip", "clear"], target: ["data", "any"], irq: ["software", "timer"] };
 const FAULT_FIELDS = ["probability", "interval", "times", "nth", "filter"];
 
 const show = (v: unknown): string => (typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? "an array" : v === null ? "null" : typeof v === "object" ? "an object" : String(v));
@@ -142,13 +145,16 @@ export function loadPlan(path: string, runs?: number): LoadedPlan {
   const hardware = (o.hardware === undefined ? [] : array(o.hardware, "hardware")).map((h, i) => {
     const at = `hardware[${i}]`;
     const kinds = Object.keys(HW_FIELDS);
-    const kind = object(h, at, ["kind"], Object.keys(HW_ENUMS).concat("at", "bit")).kind;
+    const allFields = [...new Set(Object.values(HW_FIELDS).flatMap((f) => Object.keys(f)))];
+    const kind = object(h, at, ["kind"], allFields).kind;
     if (typeof kind !== "string" || !kinds.includes(kind)) fail(`${at}.kind`, `expected one of ${kinds.join(", ")}, got ${show(kind)}`);
-    const ho = object(h, at, ["kind"], HW_FIELDS[kind as HwFault["kind"]]);
-    if (ho.at !== undefined) count(ho.at, `${at}.at`);
-    if (ho.bit !== undefined && !(count(ho.bit, `${at}.bit`) <= 63)) fail(`${at}.bit`, `expected 0..63, got ${show(ho.bit)}`);
-    for (const [k, allowed] of Object.entries(HW_ENUMS)) {
-      if (ho[k] !== undefined && !allowed.includes(ho[k] as string)) fail(`${at}.${k}`, `expected one of ${allowed.join(", ")}, got ${show(ho[k])}`);
+    const rules = HW_FIELDS[kind as HwFault["kind"]];
+    const ho = object(h, at, ["kind"], Object.keys(rules));
+    for (const [k, rule] of Object.entries(rules)) {
+      if (ho[k] === undefined) continue;
+      if ("oneOf" in rule) {
+        if (!rule.oneOf.includes(ho[k] as string)) fail(`${at}.${k}`, `expected one of ${rule.oneOf.join(", ")}, got ${show(ho[k])}`);
+      } else if (!(count(ho[k], `${at}.${k}`) <= rule.max)) fail(`${at}.${k}`, `expected 0..${rule.max}, got ${show(ho[k])}`);
     }
     return ho as unknown as HwFault;
   });

@@ -13,6 +13,8 @@ export const SCSR = {
 /** sstatus and sie bits. */
 export const SSTATUS = { SIE: 1n << 1n, SPIE: 1n << 5n, SPP: 1n << 8n, SUM: 1n << 18n, MXR: 1n << 19n } as const;
 export const SIE_STIE = 1n << 5n;
+/** sie.SEIE: supervisor external interrupts (this platform's memory-error notification). */
+export const SIE_SEIE = 1n << 9n;
 
 /** scause exception codes the kernel handles. @spec RV-S table "scauses" */
 export const SCAUSE = {
@@ -20,6 +22,7 @@ export const SCAUSE = {
   STORE_MISALIGNED: 6, STORE_ACCESS: 7, ECALL_U: 8, INSN_PAGE: 12, LOAD_PAGE: 13, STORE_PAGE: 15,
   /** Interrupt codes (scause with the Interrupt bit set). */
   IRQ_STIMER: 5,
+  IRQ_SEXTERNAL: 9,
 } as const;
 
 /** The result of an SBI call: a0 (error) and a1 (value). */

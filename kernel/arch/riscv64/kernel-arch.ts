@@ -8,7 +8,7 @@
 import type { PhysMemory } from "../../hal.js";
 import { type KernelArch, type TrapInfo, USER_FRAME_SIZE, type UserPageFault } from "../arch.js";
 import { RISCV_SV39 } from "./paging.js";
-import { SCAUSE, SCSR, SIE_STIE, SSTATUS, type RiscvCpu } from "./cpu.js";
+import { SCAUSE, SCSR, SIE_SEIE, SIE_STIE, SSTATUS, type RiscvCpu } from "./cpu.js";
 
 /** SBI extension ids the kernel uses. @spec RISC-V SBI v2.0 */
 const SBI_TIME = 0x54494d45, SBI_DBCN = 0x4442434e, SBI_SRST = 0x53525354;
@@ -64,6 +64,7 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
       const pc = cpu.csr(SCSR.sepc);
       const stval = cpu.csr(SCSR.stval);
       if (interrupt) {
+        if (code === SCAUSE.IRQ_SEXTERNAL) return { kind: "memory-error", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: "supervisor external interrupt (memory error report)" };
         return { kind: code === SCAUSE.IRQ_STIMER ? "timer" : "exception", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: code === SCAUSE.IRQ_STIMER ? "supervisor timer interrupt" : `interrupt ${code}` };
       }
       const access = code === SCAUSE.INSN_PAGE || code === SCAUSE.INSN_ACCESS || code === SCAUSE.INSN_MISALIGNED ? "execute"
@@ -107,8 +108,10 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
     setSyscallReturn: (frame, v) => mem.write64(frameWord(frame, REG_A0), BigInt.asUintN(64, v)),
     advancePastSyscall: (frame) => mem.write64(frameWord(frame, 0), mem.read64(frameWord(frame, 0)) + 4n),
 
+    /** Also enables the supervisor external interrupt, which carries the platform's memory-error reports. */
     installTrapVector(va) {
       cpu.setCsr(SCSR.stvec, va);
+      cpu.setCsr(SCSR.sie, cpu.csr(SCSR.sie) | SIE_SEIE);
     },
 
     /** @spec RV-S §satp: "ASIDLEN … may be determined by writing one to every bit position in the ASID field, then reading back" */

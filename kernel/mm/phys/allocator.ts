@@ -86,6 +86,8 @@ export class FrameAllocator implements FrameSource {
   private readonly owners = new OwnerTable();
   private usableFrames = 0;
   private hint = 0;
+  /** Allocated frames found bad: retired (made BadMemory) when their last reference is freed. */
+  private readonly retiring = new Set<number>();
   private readonly counters: AllocatorCounters = {
     allocations: 0, frees: 0, contiguousAllocations: 0, failedAllocations: 0, peakUsedFrames: 0, corruptionsDetected: 0,
   };
@@ -286,6 +288,15 @@ export class FrameAllocator implements FrameSource {
     const rc = this.records.refCount(i);
     const id = this.records.ownerId(i);
     if (rc > 1) { this.records.write(i, rc - 1, id); return; }
+    if (this.retiring.size > 0 && this.retiring.has(pa)) {
+      this.retiring.delete(pa);
+      this.records.write(i, 0, id);
+      this.bitmap.setBit(i, false);
+      this.owners.remove(id, i);
+      this.counters.frees++;
+      this.reserveRange(pa, PAGE_SIZE, MemoryRegionKind.BadMemory);
+      return;
+    }
     if (this.debug) poisonFrame(this.mem, pa);
     else this.mem.fill(pa, PAGE_SIZE, 0);
     this.records.write(i, 0, id);
@@ -293,6 +304,27 @@ export class FrameAllocator implements FrameSource {
     this.bitmap.setBit(i, false);
     this.owners.remove(id, i);
     this.counters.frees++;
+  }
+
+  /**
+   * Takes the frame at `pa` out of service for good (a memory error): a free frame becomes
+   * BadMemory at once ("withdrawn"); an allocated one when its last reference is freed ("pending";
+   * its contents are not touched on that free, since they may be unreadable). Returns which.
+   * @throws RangeError for a frame outside managed Usable RAM.
+   */
+  retire(pa: number): "withdrawn" | "pending" {
+    if (this.kindAt(pa) !== MemoryRegionKind.Usable) throw new RangeError(`retire: ${hex(pa)} is not a Usable frame`);
+    if (this.refCount(pa) === 0) {
+      this.reserveRange(pa, PAGE_SIZE, MemoryRegionKind.BadMemory);
+      return "withdrawn";
+    }
+    this.retiring.add(pa);
+    return "pending";
+  }
+
+  /** Frames waiting to be retired when freed ({@link retire}). */
+  get retiringFrames(): readonly number[] {
+    return [...this.retiring];
   }
 
   /** Frees `count` frames starting at `pa` (a run from {@link allocateContiguous}), one reference each. */
