@@ -20,7 +20,7 @@
  * - kernel/proc/sleep.ts / clock.ts: nanosleep accepts a wake-up tick at or past 2^64, which the
  *   wrapping `time` CSR never reaches; the kernel then re-arms the timer every 2^53 ticks forever,
  *   a timer trap every two instructions, and a run spends its whole instruction budget at a
- *   thousandth of normal speed (syscalls.test.ts, campaign seed 1: nanosleep(buf + 62, -1)).
+ *   thousandth of normal speed (syscalls.test.ts, first generator, seed 1: nanosleep(buf + 62, -1)).
  */
 import { describe, expect, it } from "vitest";
 import { buildFdt, encodeFdtValue, parseFdt } from "../../boot/fdt.js";
@@ -177,7 +177,7 @@ describe("ELF loading (elf-exec.test.ts)", () => {
   });
 });
 
-describe("nanosleep (syscalls.test.ts, FUZZ_SEED=1 FUZZ_RUNS=300, run 251)", () => {
+describe("nanosleep (syscalls.test.ts, first generator, FUZZ_SEED=1 FUZZ_RUNS=300, run 251)", () => {
   it.fails("a sleep longer than the timer can count (4.5 million years) does not turn the idle loop into a timer storm (needs the fix in kernel/proc/sleep.ts or clock.ts)", () => {
     const r = runKernelFuzz(assembleRiscv64(`
     .text
