@@ -25,6 +25,16 @@ describe("bare runs on the other machines", () => {
     expect([r.stdout, r.stderr, r.status]).toEqual(["hello from x86_64\n", "", 1]);
   });
 
+  it("--trace writes JSON Lines of TLB fills with their walk steps, --stats prints the counters", () => {
+    const dir = mkdtempSync(join(tmpdir(), "multios-trace-"));
+    const trace = join(dir, "x86.jsonl");
+    const r = multios("run", "--arch", "x86_64", "--bare", example("hello-x86_64.S"), "--trace", trace, "--stats");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^stats: instructions \d+\n/);
+    const first = JSON.parse(readFileSync(trace, "utf8").split("\n")[0]!) as { type: string; arch: string; steps: unknown[] };
+    expect([first.type, first.arch, first.steps.length]).toEqual(["tlb-fill", "x86_64", 3]);
+  });
+
   it("a runaway guest stops at --max-insns with exit 124 on every machine", () => {
     for (const [arch, file] of [["arm64", "hello-arm64.S"], ["x86_64", "hello-x86_64.S"]] as const) {
       const r = multios("run", "--arch", arch, "--bare", example(file), "--max-insns", "5");

@@ -5,7 +5,11 @@
  */
 import { bootBareArm64, createArm64Virt } from "../../boot/arm64/virt.js";
 import { bootBareX86, createX86Pc } from "../../boot/x86_64/pc.js";
-import type { TlbConfig } from "../../emulator/core/tlb.js";
+import type { TlbConfig, TlbSet } from "../../emulator/core/tlb.js";
+import type { RunResult } from "../../emulator/core/run.js";
+import type { TraceSink } from "../../emulator/core/trace.js";
+import { formatStrictReport } from "../../emulator/arch/arm64/bbm.js";
+import { formatX86StaleTlbReport } from "../../emulator/arch/x86_64/tlb-stale.js";
 import { assembleArm64 } from "../asm/arm64/index.js";
 import { assembleRiscv64 } from "../asm/riscv64/index.js";
 import { assembleX86_64 } from "../asm/x86_64/index.js";
@@ -32,9 +36,14 @@ export interface BareOptions {
   console: (byte: number) => void;
 }
 
-/** A booted bare machine: run it to the end or to `maxInsns`. */
+/** A booted bare machine: run it to the end or to `maxInsns`; trace it; read its TLB counters. */
 export interface BareMachine {
-  run(maxInsns: number | undefined): { reason: string; exitCode: number; icount: number; message: string };
+  run(maxInsns: number | undefined): RunResult;
+  setTrace(sink: TraceSink): void;
+  /** Strict TLB mode's reports as one line each (only when the machine was built with strictTlb). */
+  onStrictReport(print: (line: string) => void): void;
+  tlbStats(): ReturnType<TlbSet["stats"]>;
+  icount(): number;
 }
 
 /** Builds `arch`'s machine (arm64-virt, x86_64-pc) and boots `elf` on it bare (ElfError on a bad image). */
@@ -46,9 +55,21 @@ export function bootBareOther(arch: "arm64" | "x86_64", elf: Uint8Array, o: Bare
   if (arch === "arm64") {
     const v = createArm64Virt(opts);
     bootBareArm64(v, elf);
-    return { run: (maxInsns) => v.machine.run(maxInsns !== undefined ? { maxInsns } : {}) };
+    return {
+      run: (maxInsns) => v.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
+      setTrace: (sink) => v.machine.setTrace(sink),
+      onStrictReport: (print) => { if (v.strict) v.strict.onReport = (r) => print(formatStrictReport(r)); },
+      tlbStats: () => v.cpu.tlbs.stats(),
+      icount: () => v.cpu.icount,
+    };
   }
   const pc = createX86Pc(opts);
   bootBareX86(pc, elf);
-  return { run: (maxInsns) => pc.machine.run(maxInsns !== undefined ? { maxInsns } : {}) };
+  return {
+    run: (maxInsns) => pc.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
+    setTrace: (sink) => pc.machine.setTrace(sink),
+    onStrictReport: (print) => { pc.machine.onStaleTlb = (r) => print(formatX86StaleTlbReport(r)); },
+    tlbStats: () => pc.cpu.tlbs.stats(),
+    icount: () => pc.cpu.icount,
+  };
 }

@@ -2,6 +2,7 @@
 import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { ElfError } from "../../boot/elf.js";
 import type { RiscvMachine, RunResult } from "../../emulator/arch/riscv64/machine.js";
+import type { RunResult as AnyRunResult } from "../../emulator/core/run.js";
 import { MAX_HARTS } from "../../boot/riscv64/virt.js";
 import { SBI_PAYLOAD_BASE } from "../../boot/riscv64/sbi-boot.js";
 import type { TraceEvent } from "../../emulator/core/trace.js";
@@ -93,7 +94,7 @@ export function cmdRun(argv: string[]): number {
 }
 
 /** Options the arm64 and x86_64 machines take so far (all of them bare). */
-const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb"]);
+const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats"]);
 
 /** `multios run --arch arm64|x86_64 --bare IMAGE`: the kernel and the other options are riscv64-only so far. */
 function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
@@ -122,9 +123,26 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
     if (e instanceof ElfError) throw new ElfError(`${image}: ${e.message}`);
     throw e;
   }
-  const r = m.run(maxInsns);
-  flush();
+  const trace = flags.has("--trace") ? traceWriter(openTrace(flags.get("--trace")!)) : undefined;
+  if (trace) m.setTrace(trace.write);
+  if (flags.has("--strict-tlb")) m.onStrictReport((line) => { flush(); process.stderr.write(`multios: ${line}\n`); });
+  let r: AnyRunResult;
+  try {
+    r = m.run(maxInsns);
+  } finally {
+    flush();
+    trace?.close();
+  }
   if (r.exitCode === 124 || r.exitCode === 125) process.stderr.write(`multios: ${r.message}\n`);
+  if (flags.has("--stats")) {
+    const s = m.tlbStats();
+    process.stderr.write([
+      `instructions ${m.icount()}`,
+      `tlb hits ${s.hits} (slow path) misses ${s.misses} fills ${s.fills} evictions ${s.evictions}`,
+      `walks ${s.walks} walk memory references ${s.walkRefs}`,
+      `invalidations ${Object.entries(s.invalidations).map(([k, n]) => `${k}: ${n}`).join(", ") || "none"} (entries removed ${s.invalidated})`,
+    ].map((l) => `stats: ${l}\n`).join(""));
+  }
   return r.exitCode;
 }
 

@@ -8,29 +8,16 @@
  */
 import type { Bus } from "../../core/memory.js";
 import { hex, type TraceSink } from "../../core/trace.js";
+import type { RunOptions, RunResult as CoreRunResult } from "../../core/run.js";
 import type { Arm64Cpu } from "./cpu.js";
 import { PSR } from "./defs.js";
 import type { FillEvent } from "./mmu-types.js";
 
-/** Why a run ended. */
+/** Why an arm64 run ended (emulator/core/run.ts): SYSTEM_OFF is "pass" with exit 0. */
 export type StopReason = "pass" | "fail" | "reset" | "max-insns" | "wfi-hang" | "trap-loop";
-
-/** The outcome of {@link Arm64Machine.run} (the same shape as the riscv64 machine's). */
-export interface RunResult {
-  reason: StopReason;
-  /** Process exit status: 0 for SYSTEM_OFF, 124 for the limit, 125 for a hang or a trap loop. */
-  exitCode: number;
-  /** Instructions retired. */
-  icount: number;
-  /** One line describing the outcome. */
-  message: string;
-}
-
-/** Run options. */
-export interface RunOptions {
-  /** Stop after this many instructions (default: unlimited). */
-  maxInsns?: number;
-}
+/** The outcome of {@link Arm64Machine.run}. */
+export type RunResult = CoreRunResult<StopReason>;
+export type { RunOptions };
 
 const QUANTUM = 1 << 20;
 /** Consecutive exceptions without a retired instruction that count as a livelock. */

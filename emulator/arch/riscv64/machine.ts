@@ -7,6 +7,7 @@
  * event. So a run is a pure function of the image and the configuration.
  */
 import type { Bus } from "../../core/memory.js";
+import type { RunOptions, RunResult as CoreRunResult } from "../../core/run.js";
 import { hex, type TraceSink } from "../../core/trace.js";
 import type { Hart } from "./hart.js";
 import { IRQ, PRV_NAME } from "./defs.js";
@@ -23,25 +24,11 @@ export interface TimerSource {
   nextTimerDeadline(hart: number): number;
 }
 
-/** Why a run ended. */
+/** Why a riscv64 run ended (emulator/core/run.ts). */
 export type StopReason = "pass" | "fail" | "reset" | "max-insns" | "wfi-hang" | "trap-loop";
-
-/** The outcome of {@link RiscvMachine.run}. */
-export interface RunResult {
-  reason: StopReason;
-  /** Process exit status: the finisher's code, 124 for the limit, 125 for a hang or a trap loop. */
-  exitCode: number;
-  /** Instructions retired by all harts. */
-  icount: number;
-  /** One line describing the outcome. */
-  message: string;
-}
-
-/** Run options. */
-export interface RunOptions {
-  /** Stop once all harts together have retired this many instructions (default: unlimited). */
-  maxInsns?: number;
-}
+/** The outcome of {@link RiscvMachine.run}: the finisher's code, 124 for the limit, 125 for a hang or a trap loop. */
+export type RunResult = CoreRunResult<StopReason>;
+export type { RunOptions };
 
 /** Machine options. */
 export interface MachineOptions {

@@ -7,6 +7,7 @@
  * interrupts enabled skips ahead to the next timer expiry. So a run is a pure function of the image
  * and the configuration.
  */
+import type { RunOptions, RunResult } from "../../core/run.js";
 import type { Bus } from "../../core/memory.js";
 import { hex, type TraceSink } from "../../core/trace.js";
 import type { X86Cpu } from "./cpu.js";
@@ -15,25 +16,11 @@ import type { LocalApic } from "../../devices/lapic.js";
 import { TLB_PERM } from "./paging-defs.js";
 import { X86StaleTlbDetector, x86StaleTlbTraceEvent, type StaleTlbReport } from "./tlb-stale.js";
 
-/** Why a run ended. */
+/** Why an x86_64 run ended (emulator/core/run.ts). */
 export type X86StopReason = "exit" | "max-insns" | "hlt-hang" | "triple-fault" | "trap-loop";
-
-/** The outcome of {@link X86Machine.run} (the same shape as the RISC-V machine's RunResult). */
-export interface X86RunResult {
-  reason: X86StopReason;
-  /** Process exit status: the debug-exit status, 124 for the limit, 125 for a hang, shutdown or trap loop. */
-  exitCode: number;
-  /** Instructions retired. */
-  icount: number;
-  /** One line describing the outcome. */
-  message: string;
-}
-
-/** Run options. */
-export interface X86RunOptions {
-  /** Stop after this many instructions (default: unlimited). */
-  maxInsns?: number;
-}
+/** The outcome of {@link X86Machine.run}: the debug-exit status, 124 for the limit, 125 for a hang, shutdown or trap loop. */
+export type X86RunResult = RunResult<X86StopReason>;
+export type X86RunOptions = RunOptions;
 
 /** Machine options. */
 export interface X86MachineOptions {
