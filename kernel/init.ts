@@ -60,6 +60,7 @@ export function initMemory(ctx: MemoryInitContext, hal: Hal, arch: KernelArch, i
   const total = BigInt(ctx.kernelEnd - ctx.kernelStart);
   must("kernel text", space.map(image.va, BigInt(ctx.kernelStart), text, MemoryFlags.kernelRx() | MemoryFlags.GLOBAL), hal);
   if (total > text) must("kernel data", space.map(image.va + text, BigInt(ctx.kernelStart) + text, total - text, rw), hal);
-  arch.switchAddressSpace(space.rootRegister());
+  if (arch.installKernelSpace) arch.installKernelSpace(space.rootRegister());
+  else arch.switchAddressSpace(space.rootRegister());
   return { frames, space, map };
 }

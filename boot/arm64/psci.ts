@@ -19,6 +19,13 @@ export const PSCI = {
   FEATURES: 0x8400000a,
 } as const;
 
+/**
+ * MultiOS's vendor call "power off with exit status X1" (SMC32 fast call, OEN 6: vendor-specific
+ * hypervisor service), what the kernel uses to end a run with a non-zero status.
+ * @spec Arm DEN0028 SMCCC §6.1 "Function Identifier" (bit 31 fast call, OEN 29:24, 0x06 vendor hypervisor)
+ */
+export const MULTIOS_EXIT = 0x86000001;
+
 /** Return codes. */
 export const PSCI_SUCCESS = 0, PSCI_NOT_SUPPORTED = -1, PSCI_INVALID_PARAMETERS = -2, PSCI_ALREADY_ON = -4;
 /** PSCI 1.1 (major 1, minor 1), what QEMU 7.2 reports. */
@@ -36,11 +43,14 @@ export interface PsciHost {
   systemReset(): void;
   /** CPU_OFF of the only CPU: nothing is left to run. */
   cpuOff(): void;
+  /** MULTIOS_EXIT: end the run with `status` (X1); without it the call is NOT_SUPPORTED. */
+  exit?(status: number): void;
 }
 
 /**
  * The HVC/SMC handler: every call is a PSCI call (function ID in W0, whatever the immediate), as
- * QEMU 7.2 treats HVC on `virt`; unknown IDs return NOT_SUPPORTED in X0.
+ * QEMU 7.2 treats HVC on `virt`, or {@link MULTIOS_EXIT} when the host supports it; unknown IDs
+ * return NOT_SUPPORTED in X0.
  */
 export function psciCall(host: PsciHost): (cpu: Arm64Cpu, imm16: number, smc: boolean) => boolean {
   return (cpu) => {
@@ -60,6 +70,11 @@ export function psciCall(host: PsciHost): (cpu: Arm64Cpu, imm16: number, smc: bo
       case PSCI.MIGRATE_INFO_TYPE: ret = TOS_NOT_PRESENT; break;
       case PSCI.SYSTEM_OFF: host.systemOff(); ret = PSCI_SUCCESS; break;
       case PSCI.SYSTEM_RESET: host.systemReset(); ret = PSCI_SUCCESS; break;
+      case MULTIOS_EXIT:
+        if (!host.exit) { ret = PSCI_NOT_SUPPORTED; break; }
+        host.exit(arg(1));
+        ret = PSCI_SUCCESS;
+        break;
       case PSCI.FEATURES: ret = IMPLEMENTED.has(arg(1)) ? PSCI_SUCCESS : PSCI_NOT_SUPPORTED; break;
       default: ret = PSCI_NOT_SUPPORTED; break;
     }

@@ -70,6 +70,18 @@ export interface KernelArch {
   asidBits(): number;
   /** Makes `rootRegister` (from AddressSpace.rootRegister()) the current address space. */
   switchAddressSpace(rootRegister: bigint): void;
+  /**
+   * Installs the kernel's own address space (its rootRegister()) and turns translation on, where
+   * the kernel half has a root register of its own (arm64: TTBR1_EL1). Without it, initMemory makes
+   * the kernel space current with {@link switchAddressSpace}.
+   */
+  installKernelSpace?(rootRegister: bigint): void;
+  /**
+   * Whether every user root table must carry the kernel half (default true: riscv64, x86_64 copy
+   * the kernel's top-level entries into each user root). False where the kernel half is translated
+   * from a table of its own (arm64 TTBR1_EL1).
+   */
+  readonly kernelHalfInUserTables?: boolean;
   /** Restores the frame's registers and returns to user mode there (the handler's last act). */
   returnToUser(frame: number): void;
   /** Requests a timer interrupt `ticks` from now; `undefined` cancels. */

@@ -70,8 +70,12 @@ function kernelHalf(k: Kernel): { first: number; count: number; bytes: number } 
   return { first: entries / 2, count: entries / 2, bytes: k.arch.paging.entryBytes };
 }
 
-/** Every address space shares the kernel's upper-half tables (global mappings), as Linux does. */
+/**
+ * Every address space shares the kernel's upper-half tables (global mappings), as Linux does;
+ * nothing to do where the kernel half has its own root register (KernelArch.kernelHalfInUserTables).
+ */
 export function shareKernelHalf(k: Kernel, space: AddressSpace): void {
+  if (k.arch.kernelHalfInUserTables === false) return;
   const { first, count, bytes } = kernelHalf(k);
   const from = Number(k.memory!.space.rootPa), to = Number(space.rootPa);
   k.hal.copy(to + first * bytes, from + first * bytes, count * bytes);
@@ -79,6 +83,7 @@ export function shareKernelHalf(k: Kernel, space: AddressSpace): void {
 
 /** Detaches the shared kernel half so that destroying the space frees only user tables. */
 export function unshareKernelHalf(k: Kernel, space: AddressSpace): void {
+  if (k.arch.kernelHalfInUserTables === false) return;
   const { first, count, bytes } = kernelHalf(k);
   k.hal.fill(Number(space.rootPa) + first * bytes, count * bytes, 0);
 }

@@ -15,6 +15,7 @@
 import { type KernelArch, type TrapInfo, USER_FRAME_SIZE, type UserPageFault } from "../arch.js";
 import { ARM64_4K_48 } from "./paging.js";
 import { EC, SPSR, type Arm64Cpu } from "./cpu.js";
+import { MAIR_VALUE } from "./descriptors.js";
 
 /** Kernel layout: the direct map starts the TTBR1 half used by this kernel. */
 export const ARM64_PHYSICAL_OFFSET = 0xffff_8000_0000_0000n;
@@ -28,6 +29,22 @@ export const PSCI_SYSTEM_OFF = 0x8400_0008n;
  * hypervisor service call (OEN 6). @spec Arm DEN0028 SMCCC §6 "Function Identifier" ranges
  */
 export const MULTIOS_EXIT = 0x8600_0001n;
+
+/**
+ * TCR_EL1 as the kernel programs it: T0SZ = T1SZ = 16 (48-bit ranges), both 4 KiB granules
+ * (TG0 = 0b00, TG1 = 0b10), table walks Inner Shareable write-back read/write-allocate
+ * (SHx = 0b11, IRGNx = ORGNx = 0b01), IPS = 0b101 (48-bit PA), AS = 1 (16-bit ASIDs), A1 = 0
+ * (the ASID comes from TTBR0_EL1).
+ * @spec Arm ARM D19.2 TCR_EL1
+ */
+export const TCR_VALUE =
+  16n | (1n << 8n) | (1n << 10n) | (3n << 12n) | (0n << 14n) |
+  (16n << 16n) | (1n << 24n) | (1n << 26n) | (3n << 28n) | (2n << 30n) |
+  (5n << 32n) | (1n << 36n);
+/** TCR_EL1.EPD0 (bit 7): no walks through TTBR0_EL1 (set until the first user address space). */
+export const TCR_EPD0 = 1n << 7n;
+/** SCTLR_EL1.M (stage-1 MMU), C (data cacheability), I (instruction cacheability). @spec Arm ARM D19.2 SCTLR_EL1 */
+export const SCTLR_M = 1n << 0n, SCTLR_C = 1n << 2n, SCTLR_I = 1n << 12n;
 
 /** Frame word indices. */
 const PC = 0, PSTATE = 1, X0 = 2, SP = 33;
@@ -52,12 +69,15 @@ const isMmuFault = (fsc: number): boolean => fsc >= 0x04 && fsc <= 0x0f;
 export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: number, b: number): void; read64(pa: number): bigint; write64(pa: number, v: bigint): void }, console: (bytes: Uint8Array) => void, trapKind: () => "sync" | "irq"): KernelArch {
   const word = (frame: number, i: number): number => frame + 8 * i;
   let ttbr0 = cpu.sysReg("TTBR0_EL1");
+  /** TCR_EL1.EPD0 is set (by installKernelSpace) and no user space has been switched to yet. */
+  let userRangeOff = false;
   const timebaseHz = Number(cpu.sysReg("CNTFRQ_EL0")) || 62_500_000;
   const fault: UserPageFault = { va: 0, access: "read" };
   return {
     name: "arm64",
     elfMachine: 183,
     paging: ARM64_4K_48,
+    kernelHalfInUserTables: false,
     physicalOffset: ARM64_PHYSICAL_OFFSET,
     userTop: ARM64_USER_TOP,
 
@@ -120,7 +140,24 @@ export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: numb
       return ((mmfr0 >> 4n) & 0xfn) === 2n && as16 ? 16 : 8;
     },
 
+    /** MAIR, TCR (EPD0 set: no user range yet), TTBR1 = the kernel's table, then the MMU on. */
+    installKernelSpace(rootRegister) {
+      cpu.setSysReg("MAIR_EL1", MAIR_VALUE);
+      cpu.setSysReg("TCR_EL1", TCR_VALUE | TCR_EPD0);
+      userRangeOff = true;
+      cpu.setSysReg("TTBR1_EL1", rootRegister);
+      cpu.isb();
+      cpu.setSysReg("SCTLR_EL1", cpu.sysReg("SCTLR_EL1") | SCTLR_M | SCTLR_C | SCTLR_I);
+      cpu.isb();
+    },
+
+    /** TTBR0_EL1 = the space's table and ASID; the first switch also clears TCR_EL1.EPD0. */
     switchAddressSpace(rootRegister) {
+      if (userRangeOff) {
+        userRangeOff = false;
+        cpu.setSysReg("TCR_EL1", cpu.sysReg("TCR_EL1") & ~TCR_EPD0);
+        cpu.isb();
+      }
       if (ttbr0 === rootRegister) return;
       ttbr0 = rootRegister;
       cpu.setSysReg("TTBR0_EL1", rootRegister);

@@ -1,0 +1,171 @@
+/**
+ * Booting the TypeScript kernel on arm64-virt, the AArch64 counterpart of boot/riscv64/kernel-boot.ts:
+ * the firmware (a native entry at the reset address) starts in EL1h with the MMU off and X0 = the
+ * DTB, builds the boot-info record from the device tree, and jumps to the kernel entry with X0 = the
+ * record; the kernel turns the MMU on (its own space in TTBR1_EL1) and runs the program module as
+ * the first user process at EL0 (its space in TTBR0_EL1). PSCI (boot/arm64/psci.ts) ends the run:
+ * SYSTEM_OFF for exit status 0, MultiOS's MULTIOS_EXIT call for any other.
+ *
+ * Physical layout (RAM starts at 0x4000_0000 on `virt`):
+ *
+ * | range | what |
+ * |---|---|
+ * | 0x4000_0000 + 2 MiB | firmware (Reserved): reset entry at +0, boot-info record at +0x1000, arguments at +0x2000, device tree at +0x20000 |
+ * | 0x4020_0000 + 2 MiB | kernel image (KernelAndModules): entry at +0, idle loop at +0x100, vector table (VBAR_EL1) at +0x800; data from +0x1000 |
+ * | 0x4040_0000 + size | the program (KernelAndModules) |
+ * | next page + size | the initial ramdisk, a newc cpio archive of the `files` |
+ *
+ * The machine is built without the GIC (`gic: false`): the generic timer drives the core's IRQ
+ * input directly, so the kernel needs no interrupt-controller driver (docs/arm64.md).
+ */
+import { Kernel, type KernelOptions } from "../../kernel/kernel.js";
+import { arm64KernelArch } from "../../kernel/arch/arm64/kernel-arch.js";
+import { writeBootInfo, bootInfoSize } from "../../kernel/boot-info.js";
+import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
+import { type ArchiveFile, newcArchive, PATH_MAX, ramdiskName } from "../../kernel/proc/ramdisk.js";
+import { EM_AARCH64, parseElf } from "../elf.js";
+import { memoryMapFromDtb } from "../riscv64/memory-map.js";
+import { arm64Hal } from "./kernel-hal.js";
+import { MULTIOS_EXIT, psciCall } from "./psci.js";
+import { ARM64_TLBI_CODES, type Arm64Virt, type Arm64VirtOptions, createArm64Virt } from "./virt.js";
+import { ARM64_VIRT_MEMORY_MAP } from "./virt-dtb.js";
+
+export const FIRMWARE_BASE = 0x4000_0000;
+export const FIRMWARE_SIZE = 0x20_0000;
+export const BOOT_INFO_ADDR = FIRMWARE_BASE + 0x1000;
+export const ARGS_ADDR = FIRMWARE_BASE + 0x2000;
+export const ARGS_MAX = 0x1e000 - 0x1000;
+export const DTB_ADDR = FIRMWARE_BASE + 0x20000;
+export const KERNEL_BASE = 0x4020_0000;
+export const KERNEL_SIZE = 0x20_0000;
+export const MODULE_BASE = 0x4040_0000;
+/** The kernel image's virtual address (TTBR1 range, as on riscv64). */
+export const KERNEL_VA = 0xffff_ffff_8000_0000n;
+/** Kernel text offsets: the idle loop, and the vector table (VBAR_EL1 must be 2 KiB aligned). */
+const IDLE_OFFSET = 0x100, VECTOR_OFFSET = 0x800, TEXT_SIZE = 0x1000;
+/**
+ * Vector slots the kernel takes exceptions through, from VBAR_EL1: current EL with SP_ELx
+ * (the idle loop) and lower EL in AArch64 (user programs), synchronous and IRQ.
+ * @spec Arm ARM D1.10.2 "Exception vectors", table D1-7
+ */
+const SLOTS = [
+  { offset: 0x200, kind: "sync" }, { offset: 0x280, kind: "irq" },
+  { offset: 0x400, kind: "sync" }, { offset: 0x480, kind: "irq" },
+] as const;
+/** The idle loop: `wfi` then `b .-4`. */
+const IDLE_WORDS = [0xd503207f, 0x17ffffff];
+/** Room kept free after the modules (frames for the kernel's first needs). */
+const HEADROOM = 4 * 1024 * 1024;
+const pageUp = (n: number): number => Math.ceil(n / 4096) * 4096;
+
+/** Options of a kernel boot (`gic` is ignored: the kernel boots without the GIC). */
+export interface KernelBootOptions extends Arm64VirtOptions, KernelOptions {
+  /** The first user program (an AArch64 ELF) and its arguments (argv[0] first). */
+  program: Uint8Array;
+  args: string[];
+  /** Files of the initial ramdisk, in order; the first program is in it too, under argv[0]. */
+  files?: readonly ArchiveFile[];
+}
+
+/** A machine with firmware, kernel and program in place, ready to run. */
+export interface KernelMachine extends Arm64Virt {
+  kernel: Kernel;
+}
+
+/**
+ * Builds the machine and places firmware, kernel, program and ramdisk. Throws ElfError for a
+ * program that is not a loadable AArch64 ELF, BootError for modules that do not fit, arguments that
+ * are too long, or ramdisk files with a bad or repeated name.
+ */
+export function bootKernelArm64(opts: KernelBootOptions): KernelMachine {
+  const v = createArm64Virt({ ...opts, gic: false });
+  const core = v.cpu;
+  const bus = v.machine.bus;
+  const ram = bus.ramAt(v.ramBase)!;
+  const ramEnd = v.ramBase + v.ramSize;
+  parseElf(opts.program, EM_AARCH64);
+  if (v.dtb.length > FIRMWARE_SIZE - (DTB_ADDR - FIRMWARE_BASE)) throw new BootError(`device tree of ${v.dtb.length} bytes does not fit in the firmware area`);
+  const moduleEnd = MODULE_BASE + pageUp(opts.program.length);
+  if (moduleEnd + HEADROOM > ramEnd) throw new BootError(`program of ${opts.program.length} bytes does not fit in RAM (use --ram)`);
+  const archive = ramdiskArchive(opts.files ?? [], opts.args[0]);
+  const ramdiskBase = moduleEnd, ramdiskEnd = ramdiskBase + pageUp(archive.length);
+  if (ramdiskEnd + HEADROOM > ramEnd) throw new BootError(`initial ramdisk of ${archive.length} bytes does not fit in RAM (use --ram)`);
+  const argBytes = new TextEncoder().encode(opts.args.map((a) => a + "\0").join(""));
+  if (argBytes.length > ARGS_MAX) throw new BootError(`arguments take ${argBytes.length} bytes; at most ${ARGS_MAX} fit`);
+  v.dtbAddr = DTB_ADDR;
+  bus.load(MODULE_BASE, opts.program);
+  if (archive.length) bus.load(ramdiskBase, archive);
+  if (argBytes.length) bus.load(ARGS_ADDR, argBytes);
+  bus.load(DTB_ADDR, v.dtb);
+  IDLE_WORDS.forEach((w, i) => bus.write(KERNEL_BASE + IDLE_OFFSET + 4 * i, 4, w | 0));
+
+  const hal = arm64Hal(bus, core, ram, ARM64_TLBI_CODES);
+  let trapKind: "sync" | "irq" = "sync";
+  const uart = ARM64_VIRT_MEMORY_MAP.uart.base;
+  const console = (bytes: Uint8Array): void => { for (const b of bytes) bus.write(uart, 1, b); };
+  const arch = arm64KernelArch(hal.cpu, hal, console, () => trapKind);
+  const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: VECTOR_OFFSET, idleOffset: IDLE_OFFSET }, opts);
+
+  core.firmware = psciCall({
+    systemOff: () => v.machine.requestFinish("pass", 0, "guest powered off (PSCI SYSTEM_OFF)"),
+    systemReset: () => v.machine.requestFinish("reset", 0, "guest requested a reset (PSCI SYSTEM_RESET)"),
+    cpuOff: () => v.machine.requestFinish("fail", 125, "cpu 0 turned itself off (PSCI CPU_OFF): nothing is left to run"),
+    exit: (status) => v.machine.requestFinish("fail", status, `the kernel powered off with exit status ${status} (MULTIOS_EXIT 0x${MULTIOS_EXIT.toString(16)})`),
+  });
+  const buildBootInfo = (dtbAddr: number): void => {
+    const dtb = ram.readBytes(dtbAddr - ram.base, v.dtb.length);
+    const memoryMap = memoryMapFromDtb(dtb, [
+      { base: FIRMWARE_BASE, size: FIRMWARE_SIZE, kind: MemoryRegionKind.Reserved },
+      { base: KERNEL_BASE, size: KERNEL_SIZE, kind: MemoryRegionKind.KernelAndModules },
+      { base: MODULE_BASE, size: moduleEnd - MODULE_BASE, kind: MemoryRegionKind.KernelAndModules },
+      ...(archive.length ? [{ base: ramdiskBase, size: ramdiskEnd - ramdiskBase, kind: MemoryRegionKind.KernelAndModules }] : []),
+    ]);
+    if (bootInfoSize(memoryMap.length) > ARGS_ADDR - BOOT_INFO_ADDR) throw new BootError("firmware: memory map too large for the boot-info page");
+    writeBootInfo(hal, BOOT_INFO_ADDR, {
+      hartId: core.mpidr & 0xffffff, dtb: { base: dtbAddr, size: v.dtb.length }, kernelStart: KERNEL_BASE, kernelEnd: KERNEL_BASE + KERNEL_SIZE,
+      module: { base: MODULE_BASE, size: opts.program.length }, args: { base: ARGS_ADDR, size: argBytes.length },
+      ramdisk: { base: archive.length ? ramdiskBase : 0, size: archive.length }, memoryMap,
+    });
+  };
+  // Firmware reset entry: boot info from the DTB in X0, then to the kernel with X0 = the record.
+  core.registerNative(FIRMWARE_BASE, (c) => {
+    try {
+      buildBootInfo(Number(c.x(0)));
+    } catch (e) {
+      kernel.report(`firmware: ${e instanceof Error ? e.message : String(e)}`);
+      v.machine.requestFinish("fail", 1, "firmware: cannot build the boot information");
+      return;
+    }
+    c.setX(0, BigInt(BOOT_INFO_ADDR));
+    c.pcLo = KERNEL_BASE | 0;
+    c.pcHi = 0;
+  });
+  core.registerNative(KERNEL_BASE, (c) => kernel.entry(Number(c.x(0))));
+  for (const slot of SLOTS) {
+    core.registerNative(KERNEL_BASE + VECTOR_OFFSET + slot.offset, () => {
+      trapKind = slot.kind;
+      kernel.trap();
+    });
+  }
+  core.reset(FIRMWARE_BASE | 0, 0, DTB_ADDR);
+  return { ...v, kernel };
+}
+
+/**
+ * The newc archive of `files` (empty when there are none). Throws BootError for a name that is
+ * empty, has a NUL or is too long once its leading "/" is gone, or is used twice or by the program.
+ */
+function ramdiskArchive(files: readonly ArchiveFile[], programName: string | undefined): Uint8Array {
+  if (files.length === 0) return new Uint8Array(0);
+  const taken = new Map<string, string>();
+  if (programName) taken.set(ramdiskName(programName), "the program (argv[0])");
+  const named = files.map((f) => {
+    const name = ramdiskName(f.name);
+    if (name === "" || name.includes("\0") || new TextEncoder().encode(name).length >= PATH_MAX) throw new BootError(`ramdisk file name "${f.name}" is empty, has a NUL, or is ${PATH_MAX} bytes or longer`);
+    const other = taken.get(name);
+    if (other !== undefined) throw new BootError(`ramdisk file name "${name}" is already used by ${other}`);
+    taken.set(name, "another file");
+    return { name, bytes: f.bytes };
+  });
+  return newcArchive(named);
+}
