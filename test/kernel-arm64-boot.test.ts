@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bootKernelArm64, type KernelMachine } from "../boot/arm64/kernel-boot.js";
+import { bootKernelArm64, type KernelBootOptions, type KernelMachine } from "../boot/arm64/kernel-boot.js";
 import type { FaultStats } from "../kernel/mm/process-memory.js";
 import { SYS } from "../kernel/proc/syscalls.js";
 import { readSysreg, REG } from "../emulator/arch/arm64/sysregs.js";
@@ -37,11 +37,11 @@ interface Run {
   km: KernelMachine;
 }
 
-function run(program: string | Uint8Array, args: string[] = ["prog"], maxInsns = 5_000_000): Run {
+function run(program: string | Uint8Array, args: string[] = ["prog"], maxInsns = 5_000_000, machine: Omit<KernelBootOptions, "program" | "args"> = {}, before?: (km: KernelMachine) => void): Run {
   const elf = typeof program === "string" ? assembleArm64(program, { base: USER_BASE, fileName: "prog.S" }).elf : program;
   let stdout = "";
   const log: string[] = [];
-  const km = bootKernelArm64({ program: elf, args, log: (l) => log.push(l), console: (b) => { stdout += String.fromCharCode(b); } });
+  const km = bootKernelArm64({ ...machine, program: elf, args, log: (l) => log.push(l), console: (b) => { stdout += String.fromCharCode(b); } });
   const checkpoints: FaultStats[] = [];
   const ttbr0: bigint[] = [];
   const irqs: string[] = [];
@@ -52,6 +52,7 @@ function run(program: string | Uint8Array, args: string[] = ["prog"], maxInsns =
     checkpoints.push({ ...km.kernel.procs.current!.mm.stats });
     ttbr0.push(readSysreg(km.cpu, REG.TTBR0_EL1)!);
   });
+  before?.(km);
   const r = km.machine.run({ maxInsns });
   return { exitCode: r.exitCode, reason: r.reason, stdout, log, checkpoints, ttbr0, irqs, km };
 }
@@ -67,6 +68,37 @@ const exit = (code: number | string): string => `
     mov     x0, ${typeof code === "number" ? `#${code}` : code}
     mov     x8, #93
     svc     #0`;
+
+/** fork, the child writes and exits 7, the parent waits and exits with the child's status. */
+const FORK_WAIT = `
+    .globl _start
+_start:
+    mov     x0, #17         // SIGCHLD
+    mov     x1, #0
+    mov     x2, #0
+    mov     x3, #0
+    mov     x4, #0
+    mov     x8, #220        // clone
+    svc     #0
+    cbnz    x0, parent
+    ${write("child", 6)}
+    ${exit(7)}
+parent:
+    sub     sp, sp, #16
+    mov     x0, #-1
+    mov     x1, sp
+    mov     x2, #0
+    mov     x3, #0
+    mov     x8, #260        // wait4
+    svc     #0
+    ${write("par", 7)}
+    ldr     w0, [sp]
+    ubfx    x0, x0, #8, #8  // WEXITSTATUS
+    mov     x8, #93
+    svc     #0
+child: .ascii "child\\n"
+par: .ascii "parent\\n"
+`;
 
 describe("the kernel on arm64-virt runs a user program at EL0", () => {
   it("write then exit(0): the bytes reach the PL011, and SYSTEM_OFF ends the run with status 0", () => {
@@ -146,35 +178,7 @@ _start:
   });
 
   it("fork + wait4: the child runs, exits 7, and the parent reads 7 from the status word", () => {
-    const r = run(`
-    .globl _start
-_start:
-    mov     x0, #17         // SIGCHLD
-    mov     x1, #0
-    mov     x2, #0
-    mov     x3, #0
-    mov     x4, #0
-    mov     x8, #220        // clone
-    svc     #0
-    cbnz    x0, parent
-    ${write("child", 6)}
-    ${exit(7)}
-parent:
-    sub     sp, sp, #16
-    mov     x0, #-1
-    mov     x1, sp
-    mov     x2, #0
-    mov     x3, #0
-    mov     x8, #260        // wait4
-    svc     #0
-    ${write("par", 7)}
-    ldr     w0, [sp]
-    ubfx    x0, x0, #8, #8  // WEXITSTATUS
-    mov     x8, #93
-    svc     #0
-child: .ascii "child\\n"
-par: .ascii "parent\\n"
-`);
+    const r = run(FORK_WAIT);
     expect(r.stdout).toBe("child\nparent\n");
     expect(r.exitCode).toBe(7);
   });
@@ -208,6 +212,131 @@ _start:
 `);
     expect(r.exitCode).toBe(139);
     expect(r.log.join("\n")).toMatch(/SIGSEGV|segfault|signal 11/i);
+  });
+});
+
+/** Parent (P) and child (C) each write their letter `count` times, spinning `delay` iterations between; the parent waits. */
+const SPIN = (count: number, delay: number): string => `
+    .globl _start
+_start:
+    mov     x0, #17         // SIGCHLD
+    mov     x1, #0
+    mov     x2, #0
+    mov     x3, #0
+    mov     x4, #0
+    mov     x8, #220        // clone
+    svc     #0
+    mov     x19, x0         // 0 in the child
+    adr     x20, letters
+    cbz     x19, 1f
+    add     x20, x20, #1
+1:  mov     x21, #${count}
+2:  mov     x0, #1
+    mov     x1, x20
+    mov     x2, #1
+    mov     x8, #64
+    svc     #0
+    ldr     x9, =${delay}
+3:  subs    x9, x9, #1
+    b.ne    3b
+    subs    x21, x21, #1
+    b.ne    2b
+    cbz     x19, 4f
+    mov     x0, #-1
+    mov     x1, #0
+    mov     x2, #0
+    mov     x3, #0
+    mov     x8, #260        // wait4
+    svc     #0
+4:  mov     x0, #0
+    mov     x8, #93
+    svc     #0
+letters: .ascii "CP"
+`;
+
+describe("execve and ASIDs", () => {
+  it("execve of a ramdisk program replaces the image; its exit status is the run's", () => {
+    const other = assembleArm64(`
+    .globl _start
+_start: ${write("msg", 6)} ${exit(5)}
+msg: .ascii "other\\n"
+`, { base: USER_BASE, fileName: "other.S" }).elf;
+    const r = run(`
+    .globl _start
+_start:
+    adr     x0, path
+    sub     sp, sp, #32
+    stp     x0, xzr, [sp]
+    mov     x1, sp
+    add     x2, sp, #8
+    mov     x8, #221        // execve
+    svc     #0
+    ${exit(99)}
+path: .asciz "/other"
+`, ["prog"], 5_000_000, { files: [{ name: "/other", bytes: other }] });
+    expect(r.stdout).toBe("other\n");
+    expect(r.exitCode).toBe(5);
+  });
+
+  it("with 2 ASID bits, a chain of forks rolls the ASID generation over (TLBI VMALLE1IS) and still runs correctly", () => {
+    const r = run(`
+    .globl _start
+_start:
+    mov     x22, #6
+1:  mov     x0, #17
+    mov     x1, #0
+    mov     x2, #0
+    mov     x3, #0
+    mov     x4, #0
+    mov     x8, #220        // clone
+    svc     #0
+    cbnz    x0, 2f
+    subs    x22, x22, #1    // the child continues the chain
+    b.ne    1b
+    ${exit(0)}
+2:  mov     x0, #-1
+    sub     sp, sp, #16
+    mov     x1, sp
+    mov     x2, #0
+    mov     x3, #0
+    mov     x8, #260        // wait4
+    svc     #0
+    ldr     w0, [sp]
+    ubfx    x0, x0, #8, #8
+    add     x0, x0, #1
+    mov     x8, #93
+    svc     #0
+`, ["prog"], 5_000_000, { asidBits: 2 });
+    expect(r.exitCode).toBe(6);
+    expect(r.km.kernel.asids!.stats.rollovers).toBeGreaterThan(0);
+  });
+});
+
+describe("scheduling", () => {
+  it("the timer (IRQ taken from EL0 at VBAR_EL1 + 0x480) interleaves two processes spinning between system calls", () => {
+    const count = 10;
+    const r = run(SPIN(count, 6000), ["prog"], 5_000_000, { timeslice: 10_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^[PC]{${2 * count}}$`));
+    expect(r.stdout.indexOf("C")).toBeLessThan(r.stdout.lastIndexOf("P"));
+    expect(r.stdout.indexOf("P")).toBeLessThan(r.stdout.lastIndexOf("C"));
+    expect(r.irqs).toContain("EL0");
+  });
+});
+
+describe("the kernel's TLB maintenance and the host fast path", () => {
+  it("strict TLB mode: fork, copy-on-write, wait and exit break no break-before-make rule and every TLBI has its DSB", () => {
+    const reports: string[] = [];
+    const r = run(FORK_WAIT, ["prog"], 5_000_000, { strictTlb: true }, (km) => { km.strict!.onReport = (rep) => reports.push(JSON.stringify(rep)); });
+    expect(r.exitCode).toBe(7);
+    expect(reports).toEqual([]);
+    expect(r.km.strict!.count).toBe(0);
+  });
+
+  it("the fast path changes nothing: same output, status and instruction count without it", () => {
+    const fast = run(FORK_WAIT);
+    const slow = run(FORK_WAIT, ["prog"], 5_000_000, { noFastPath: true });
+    expect([slow.stdout, slow.exitCode, slow.km.cpu.icount]).toEqual([fast.stdout, fast.exitCode, fast.km.cpu.icount]);
   });
 });
 
