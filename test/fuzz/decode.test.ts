@@ -98,8 +98,8 @@ describe("32-bit instructions (random)", () => {
         const csrPriv = (w >>> 28) & 3;
         if (op >= Op.CSRRW && op <= Op.CSRRCI && csrPriv > priv) expect(tval).toBe(BigInt(w));
       }
-    }), fuzzParams(3000, 0xdec032));
-  }, fuzzTimeout(3000, 20));
+    }), fuzzParams(1500, 0xdec032));
+  }, fuzzTimeout(1500, 20));
 });
 
 /** A minimal ELF64 RISC-V executable with one RWX segment holding `code` at 0x8000_0000. */
@@ -177,14 +177,14 @@ describe("random words as a guest program", () => {
         expect(["max-insns", "pass", "fail", "reset", "wfi-hang", "trap-loop"]).toContain(r.reason);
         expect(r.wrong).toEqual([]);
         illegal += r.illegal;
-      }), fuzzParams(60, priv === PRV_S ? 0xdec0051 : 0xdec0050));
+      }), fuzzParams(30, priv === PRV_S ? 0xdec0051 : 0xdec0050));
       expect(illegal).toBeGreaterThan(0);
-    }, fuzzTimeout(60, 1000));
+    }, fuzzTimeout(30, 1000));
   }
 
   it("the same program run twice is the same run (no host state leaks between runs)", () => {
     fc.assert(fc.property(randomCode, (code) => {
       expect(runAt(code, PRV_U)).toEqual(runAt(code, PRV_U));
-    }), fuzzParams(20, 0xdec0052));
-  }, fuzzTimeout(20, 2000));
+    }), fuzzParams(10, 0xdec0052));
+  }, fuzzTimeout(10, 2000));
 });
