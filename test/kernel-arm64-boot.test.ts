@@ -15,6 +15,7 @@ import { bootKernelArm64, type KernelBootOptions, type KernelMachine } from "../
 import type { FaultStats } from "../kernel/mm/process-memory.js";
 import { SYS } from "../kernel/proc/syscalls.js";
 import { readSysreg, REG } from "../emulator/arch/arm64/sysregs.js";
+import { MAIR_VALUE } from "../kernel/arch/arm64/descriptors.js";
 import { assembleArm64 } from "../tools/asm/arm64/index.js";
 import { AS, haveGnu, LD } from "./fixtures/arm64/support.js";
 
@@ -132,7 +133,12 @@ _start:
 `);
     const c = r.km.cpu;
     const sysreg = (n: "SCTLR_EL1" | "TCR_EL1" | "TTBR1_EL1" | "TTBR0_EL1" | "VBAR_EL1"): bigint => readSysreg(c, REG[n])!;
-    expect(sysreg("SCTLR_EL1") & 1n).toBe(1n);
+    expect(sysreg("SCTLR_EL1") & 0x1005n).toBe(0x1005n); // M, C, I
+    const tcr = sysreg("TCR_EL1");
+    const field = (lsb: bigint, bits: bigint): bigint => (tcr >> lsb) & ((1n << bits) - 1n);
+    expect([field(0n, 6n), field(16n, 6n), field(14n, 2n), field(30n, 2n), field(32n, 3n), field(36n, 1n), field(22n, 1n)])
+      .toEqual([16n, 16n, 0n, 2n, 5n, 1n, 0n]); // T0SZ, T1SZ, TG0 = 4K, TG1 = 4K, IPS = 48 bits, AS, A1
+    expect(readSysreg(c, REG.MAIR_EL1)).toBe(MAIR_VALUE);
     expect(sysreg("TCR_EL1") & (1n << 7n)).toBe(0n); // EPD0 cleared by the first user switch
     expect(sysreg("TTBR1_EL1") & 0xffff_ffff_f000n).toBe(r.km.kernel.memory!.space.rootPa);
     expect(r.ttbr0).toHaveLength(1);
