@@ -260,6 +260,35 @@ _start:
 letters: .ascii "CP"
 `;
 
+describe("user pointers and fatal exceptions", () => {
+  it("write from an unmapped buffer returns -EFAULT (the kernel's EL1 translation with PAN clear fails)", () => {
+    const r = run(`
+    .globl _start
+_start:
+    mov     x0, #1
+    mov     x1, #0x10
+    mov     x2, #4
+    mov     x8, #64
+    svc     #0
+    neg     x0, x0
+    mov     x8, #93
+    svc     #0
+`);
+    expect(r.exitCode).toBe(14);
+  });
+
+  it("an undefined instruction at EL0 (EC 0) kills the process, and the kernel log names the exception", () => {
+    const r = run(`
+    .globl _start
+_start:
+    .word   0
+    ${exit(0)}
+`);
+    expect(r.exitCode).toBeGreaterThan(128);
+    expect(r.log.join("\n")).toMatch(/undefined instruction at pc 0x400000/);
+  });
+});
+
 describe("execve and ASIDs", () => {
   it("execve of a ramdisk program replaces the image; its exit status is the run's", () => {
     const other = assembleArm64(`
