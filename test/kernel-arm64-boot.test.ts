@@ -11,6 +11,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MULTIOS_EXIT, PSCI_NOT_SUPPORTED } from "../boot/arm64/psci.js";
+import { createArm64Virt } from "../boot/arm64/virt.js";
 import { bootKernelArm64, type KernelBootOptions, type KernelMachine } from "../boot/arm64/kernel-boot.js";
 import type { FaultStats } from "../kernel/mm/process-memory.js";
 import { SYS } from "../kernel/proc/syscalls.js";
@@ -259,6 +261,16 @@ _start:
     svc     #0
 letters: .ascii "CP"
 `;
+
+describe("MULTIOS_EXIT (HVC, W0 = 0x8600_0001, X1 = status)", () => {
+  it("is NOT_SUPPORTED on the bare machine's PSCI firmware, which has no exit-status hook", () => {
+    const v = createArm64Virt();
+    v.cpu.setX(0, BigInt(MULTIOS_EXIT));
+    v.cpu.setX(1, 3n);
+    expect(v.cpu.firmware!(v.cpu, 0, false)).toBe(true);
+    expect(BigInt.asIntN(64, v.cpu.x(0))).toBe(BigInt(PSCI_NOT_SUPPORTED));
+  });
+});
 
 describe("user pointers and fatal exceptions", () => {
   it("write from an unmapped buffer returns -EFAULT (the kernel's EL1 translation with PAN clear fails)", () => {
