@@ -188,7 +188,7 @@ export class Kernel {
           this.timerTick();
           break;
         default:
-          this.kill(p, t.name.includes("illegal") ? SIGILL : SIGBUS, `${t.name} at pc 0x${t.pc.toString(16)}${t.faultAddr ? `, address 0x${t.faultAddr.toString(16)}` : ""}`);
+          this.kill(p, t.illegal ? SIGILL : SIGBUS, `${t.name} at pc 0x${t.pc.toString(16)}${t.faultAddr ? `, address 0x${t.faultAddr.toString(16)}` : ""}`);
       }
       if (this.opts.debug && !invariantsHold(this, t)) return;
       this.resume();

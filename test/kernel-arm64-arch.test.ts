@@ -59,7 +59,7 @@ describe("trap decoding (ESR_EL1, FAR_EL1, SPSR_EL1)", () => {
     ["instruction abort from EL0, permission fault", esr(EC.INSN_ABORT_LOWER, 0x0f), { kind: "page-fault", access: "execute" }],
     ["data abort from EL0, alignment fault (0x21)", esr(EC.DATA_ABORT_LOWER, 0x21), { kind: "exception", access: "read" }],
     ["data abort from EL0, external abort (0x10)", esr(EC.DATA_ABORT_LOWER, 0x10), { kind: "exception" }],
-    ["undefined instruction (EC 0)", esr(EC.UNKNOWN), { kind: "exception", faultAddr: 0n, name: "undefined instruction" }],
+    ["undefined instruction (EC 0)", esr(EC.UNKNOWN), { kind: "exception", faultAddr: 0n, name: "undefined instruction", illegal: true }],
   ] as const)("%s", (_, value, want) => {
     const { cpu, arch } = setup();
     cpu.sys.set("ESR_EL1", value).set("SPSR_EL1", SPSR.EL0T).set("FAR_EL1", 0x40_2008n);

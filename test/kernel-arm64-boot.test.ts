@@ -289,15 +289,15 @@ _start:
     expect(r.exitCode).toBe(14);
   });
 
-  it("an undefined instruction at EL0 (EC 0) kills the process, and the kernel log names the exception", () => {
+  it("an undefined instruction at EL0 (EC 0) kills the process with SIGILL (132), and the kernel log names the exception", () => {
     const r = run(`
     .globl _start
 _start:
     .word   0
     ${exit(0)}
 `);
-    expect(r.exitCode).toBeGreaterThan(128);
-    expect(r.log.join("\n")).toMatch(/undefined instruction at pc 0x400000/);
+    expect(r.exitCode).toBe(132);
+    expect(r.log.join("\n")).toMatch(/killed by signal 4: undefined instruction at pc 0x400000/);
   });
 });
 

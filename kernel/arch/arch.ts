@@ -19,6 +19,8 @@ export interface TrapInfo {
   /** The architecture's own code and name for the cause ("store/AMO page fault", scause 15). */
   cause: number;
   name: string;
+  /** An instruction the processor refuses (RISC-V illegal instruction, Arm EC 0, x86 #UD): a fatal one kills with SIGILL. */
+  illegal?: boolean;
 }
 
 /**

@@ -94,7 +94,7 @@ export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: numb
       const access = instruction ? "execute" : write ? "write" : "read";
       const kind = ec === EC.SVC64 ? "syscall" : abort && isMmuFault(fsc) ? "page-fault" : "exception";
       const faultAddr = abort || ec === EC.PC_ALIGN ? cpu.sysReg("FAR_EL1") : 0n;
-      return { kind, fromUser, pc, faultAddr, access, cause: ec, name: NAMES[ec] ?? `exception class 0x${ec.toString(16)}` };
+      return { kind, fromUser, pc, faultAddr, access, cause: ec, name: NAMES[ec] ?? `exception class 0x${ec.toString(16)}`, ...(ec === EC.UNKNOWN ? { illegal: true } : {}) };
     },
 
     /** EC 0x20/0x24 (abort from EL0) with a translation, access-flag or permission FSC; FAR_EL1 is the VA. */

@@ -72,7 +72,7 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
       const kind = code === SCAUSE.ECALL_U ? "syscall"
         : code === SCAUSE.INSN_PAGE || code === SCAUSE.LOAD_PAGE || code === SCAUSE.STORE_PAGE ? "page-fault" : "exception";
       const addressed = [0, 1, 4, 5, 6, 7, 12, 13, 15].includes(code);
-      return { kind, fromUser, pc, faultAddr: addressed ? stval : 0n, access, cause: code, name: NAMES[code] ?? `exception ${code}` };
+      return { kind, fromUser, pc, faultAddr: addressed ? stval : 0n, access, cause: code, name: NAMES[code] ?? `exception ${code}`, ...(code === SCAUSE.ILLEGAL ? { illegal: true } : {}) };
     },
 
     /**

@@ -65,7 +65,7 @@ export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, 
         // A reserved-bit violation is a broken page table, not a fault to resolve.
         return { kind: (ec & PF_ERR.RSVD) !== 0 ? "exception" : "page-fault", fromUser, pc: e.rip, faultAddr: cpu.readCr(2), access, cause: 14, name: NAMES[14]! };
       }
-      return { kind: "exception", fromUser, pc: e.rip, faultAddr: 0n, access: "read", cause: e.vector, name: NAMES[e.vector] ?? `vector ${e.vector}` };
+      return { kind: "exception", fromUser, pc: e.rip, faultAddr: 0n, access: "read", cause: e.vector, name: NAMES[e.vector] ?? `vector ${e.vector}`, ...(e.vector === VECTOR.UD ? { illegal: true } : {}) };
     },
 
     /** #PF from CPL 3 without RSVD: CR2 and the access from the error code's W and I/D bits. */
