@@ -44,6 +44,13 @@ describe("bare runs on the other machines", () => {
   });
 });
 
+describe("the kernel on arm64", () => {
+  it("runs a static AArch64 Linux program: its output, and its exit status as the run's", () => {
+    const r = multios("run", "--arch", "arm64", example("kernel/hello-arm64.S"));
+    expect([r.stdout, r.stderr, r.status]).toEqual(["hello from the kernel on arm64\n", "", 7]);
+  });
+});
+
 describe("multios asm for every architecture", () => {
   const dir = mkdtempSync(join(tmpdir(), "multios-asm-"));
   it.each([["arm64", "hello-arm64.S", 183], ["x86_64", "hello-x86_64.S", 62], ["riscv64", "smp-riscv64.S", 243]] as const)("%s: an ELF64 with e_machine %i", (arch, file, machine) => {
@@ -58,7 +65,8 @@ describe("multios asm for every architecture", () => {
 
 describe("one-line refusals", () => {
   it.each([
-    [["run", "--arch", "arm64", example("hello-arm64.S")], "multios: the TypeScript kernel runs on riscv64 only so far; run arm64 images with --bare\n"],
+    [["run", "--arch", "x86_64", example("hello-x86_64.S")], "multios: the TypeScript kernel runs on riscv64 and arm64 so far; run x86_64 images with --bare\n"],
+    [["run", "--arch", "arm64", "--bare", example("hello-arm64.S"), "--seed", "1"], "multios: --seed is a kernel option; it does not apply with --bare\n"],
     [["run", "--arch", "x86_64", "--bare", example("hello-x86_64.S"), "--harts", "2"], "multios: --harts is not available for x86_64 yet\n"],
     [["run", "--arch", "sparc", "--bare", "x.elf"], "multios: unknown architecture 'sparc' (riscv64, arm64, x86_64)\n"],
     [["run", "--bare", "x.elf"], "multios: --arch is required (riscv64, arm64, x86_64)\n"],

@@ -1,9 +1,10 @@
 /**
- * The architectures the command line knows, and what each offers: its assembler, and how a bare
- * image boots. riscv64 also runs the TypeScript kernel (tools/cli/run.ts); arm64 and x86_64 boot
- * bare images so far.
+ * The architectures the command line knows, and what each offers: its assembler, how a bare image
+ * boots, and (riscv64 in tools/cli/run.ts, arm64 here) the TypeScript kernel; x86_64 boots bare
+ * images so far.
  */
 import { bootBareArm64, createArm64Virt } from "../../boot/arm64/virt.js";
+import { bootKernelArm64 } from "../../boot/arm64/kernel-boot.js";
 import { bootBareX86, createX86Pc } from "../../boot/x86_64/pc.js";
 import type { TlbConfig, TlbSet } from "../../emulator/core/tlb.js";
 import type { RunResult } from "../../emulator/core/run.js";
@@ -44,6 +45,32 @@ export interface BareMachine {
   onStrictReport(print: (line: string) => void): void;
   tlbStats(): ReturnType<TlbSet["stats"]>;
   icount(): number;
+}
+
+/** What a kernel run on arm64 takes beyond the machine options. */
+export interface KernelRunOptions {
+  args: string[];
+  files: { name: string; bytes: Uint8Array }[];
+  seed: number;
+  aslr: boolean;
+  debug: boolean;
+  log: (line: string) => void;
+}
+
+/** Boots the TypeScript kernel on arm64-virt with `program` as the first process (ElfError, BootError on bad input). */
+export function bootKernelOther(arch: "arm64", program: Uint8Array, o: BareOptions, k: KernelRunOptions): BareMachine {
+  const km = bootKernelArm64({
+    ...(o.ramSize !== undefined ? { ramSize: o.ramSize } : {}), ...(o.tlb ? { tlb: o.tlb } : {}),
+    noFastPath: o.noFastPath, strictTlb: o.strictTlb, console: o.console,
+    program, args: k.args, files: k.files, seed: k.seed, aslr: k.aslr, debug: k.debug, log: k.log,
+  });
+  return {
+    run: (maxInsns) => km.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
+    setTrace: (sink) => km.machine.setTrace(sink),
+    onStrictReport: (print) => { if (km.strict) km.strict.onReport = (r) => print(formatStrictReport(r)); },
+    tlbStats: () => km.cpu.tlbs.stats(),
+    icount: () => km.cpu.icount,
+  };
 }
 
 /** Builds `arch`'s machine (arm64-virt, x86_64-pc) and boots `elf` on it bare (ElfError on a bad image). */

@@ -55,12 +55,12 @@ export function loadImage(path: string, base?: bigint, arch: Arch = "riscv64"): 
 export const programName = (path: string): string => basename(path).replace(/\.[sS]$/, "");
 
 /** A --file value: "NAME=PATH" (split at the first "="), or PATH named after its base name. */
-export function ramdiskFile(spec: string): { name: string; bytes: Uint8Array } {
+export function ramdiskFile(spec: string, arch: Arch = "riscv64"): { name: string; bytes: Uint8Array } {
   const eq = spec.indexOf("=");
   const name = eq >= 0 ? spec.slice(0, eq) : programName(spec);
   const path = eq >= 0 ? spec.slice(eq + 1) : spec;
   if (name === "" || path === "") throw new UsageError(`--file '${spec}': expected [NAME=]PATH with a non-empty name and path`);
-  return { name, bytes: loadImage(path) };
+  return { name, bytes: loadImage(path, undefined, arch) };
 }
 
 /** The --seed value: a whole number below 2^53. */

@@ -11,7 +11,7 @@ import { parseTlbSpec, parseSize } from "../options.js";
 import { DEFAULT_EVERY, recordRun } from "../replay/index.js";
 import type { RunRecordFile } from "../replay/record.js";
 import { startRun, type RunIo, type RunSpec } from "../replay/spec.js";
-import { bootBareOther, type BareMachine } from "./arch.js";
+import { bootBareOther, bootKernelOther, type BareMachine } from "./arch.js";
 import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch, UsageError, wholeOption } from "./args.js";
 
 export function cmdRun(argv: string[]): number {
@@ -48,7 +48,7 @@ export function cmdRun(argv: string[]): number {
   const spec: RunSpec = {
     arch: "riscv64", bare, ...(sbi ? { sbi } : {}), image: { name: programName(image), bytes: loadImage(image, sbi ? SBI_PAYLOAD_BASE : undefined) },
     args: bare ? [] : [programName(image), ...args.slice(1)],
-    files: bare ? [] : (lists.get("--file") ?? []).map(ramdiskFile),
+    files: bare ? [] : (lists.get("--file") ?? []).map((f) => ramdiskFile(f)),
     ...options,
   };
   const every = flags.has("--checkpoint-every") ? wholeOption("--checkpoint-every", flags.get("--checkpoint-every")!, 1) : DEFAULT_EVERY;
@@ -93,16 +93,24 @@ export function cmdRun(argv: string[]): number {
   return r.exitCode;
 }
 
-/** Options the arm64 and x86_64 machines take so far (all of them bare). */
+/** Options the arm64 and x86_64 machines take so far; the kernel ones apply to arm64 without --bare. */
 const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats"]);
+const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"]);
 
-/** `multios run --arch arm64|x86_64 --bare IMAGE`: the kernel and the other options are riscv64-only so far. */
+/**
+ * `multios run --arch arm64|x86_64 ...`: bare images on both, the kernel on arm64; SMP, record and
+ * the RISC-V-specific options are riscv64-only so far.
+ */
 function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
-  if (!flags.has("--bare")) throw new UsageError(`the TypeScript kernel runs on riscv64 only so far; run ${arch} images with --bare`);
+  const bare = flags.has("--bare");
+  if (!bare && arch === "x86_64") throw new UsageError("the TypeScript kernel runs on riscv64 and arm64 so far; run x86_64 images with --bare");
   for (const name of [...flags.keys(), ...lists.keys()]) {
-    if (!OTHER_ARCH_OPTIONS.has(name)) throw new UsageError(`${name} is not available for ${arch} yet`);
+    if (OTHER_KERNEL_OPTIONS.has(name)) {
+      if (bare) throw new UsageError(`${name} is a kernel option; it does not apply with --bare`);
+    } else if (!OTHER_ARCH_OPTIONS.has(name)) throw new UsageError(`${name} is not available for ${arch} yet`);
   }
-  if (args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
+  if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
+  if (bare && args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
   const maxInsns = flags.has("--max-insns") ? wholeOption("--max-insns", flags.get("--max-insns")!, 0) : undefined;
   const ramSize = flags.has("--ram") ? parseSize(flags.get("--ram")!, "--ram") : undefined;
   const tlb = flags.has("--tlb") ? parseTlbSpec(flags.get("--tlb")) : undefined;
@@ -113,11 +121,16 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
     if (out.length) process.stdout.write(Uint8Array.from(out.splice(0)));
   };
   let m: BareMachine;
+  const machineOpts = {
+    ...(ramSize !== undefined ? { ramSize } : {}), ...(tlb ? { tlb } : {}),
+    noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"),
+    console: (b: number) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
+  };
   try {
-    m = bootBareOther(arch, bytes, {
-      ...(ramSize !== undefined ? { ramSize } : {}), ...(tlb ? { tlb } : {}),
-      noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"),
-      console: (b) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
+    m = bare ? bootBareOther(arch, bytes, machineOpts) : bootKernelOther("arm64", bytes, machineOpts, {
+      args: [programName(image), ...args.slice(1)], files: (lists.get("--file") ?? []).map((f) => ramdiskFile(f, arch)),
+      seed: parseSeed(flags.get("--seed")), aslr: !flags.has("--no-aslr"), debug: flags.has("--debug"),
+      log: (line) => { flush(); process.stderr.write(line + "\n"); },
     });
   } catch (e) {
     if (e instanceof ElfError) throw new ElfError(`${image}: ${e.message}`);
