@@ -299,6 +299,11 @@ export class Kernel {
         this.clock.program(false, wakeAt);
         this.idling = true;
         this.arch.idle(this.image.va + BigInt(this.image.idleOffset));
+      } else if (this.sleepers.sleepsForever()) {
+        // Only sleeps that never end: idle with no timer, as a real machine would wait forever.
+        this.clock.program(false, undefined);
+        this.idling = true;
+        this.arch.idle(this.image.va + BigInt(this.image.idleOffset));
       } else if (this.procs.waitingCount() > 0) this.oops(new Error("every process is waiting: deadlock"));
       else this.arch.powerOff(this.initExit ?? 0);
       return;

@@ -30,6 +30,17 @@ export function memoryMapFromDtb(dtb: Uint8Array, carves: Carve[]): MemoryRegion
     if (e instanceof FdtError) throw new BootError(`firmware: bad device tree: ${e.message}`);
     throw e;
   }
+  try {
+    return regionsOf(root, carves);
+  } catch (e) {
+    // A reg that does not fit the cell counts, or cell counts no address can have.
+    if (!(e instanceof BootError) && (e instanceof FdtError || e instanceof RangeError)) throw new BootError(`firmware: bad device tree: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The memory map of a parsed tree (see {@link memoryMapFromDtb}). */
+function regionsOf(root: FdtNode, carves: Carve[]): MemoryRegion[] {
   const ac = fdtGetU32(root, "#address-cells") ?? 2;
   const sc = fdtGetU32(root, "#size-cells") ?? 1;
   const ram = root.children

@@ -55,6 +55,7 @@ export class Process {
     if (frame === undefined) throw new KernelPanic(`spawn: no memory for the kernel stack of pid ${pid}`);
     const built = buildImage(k, pid, image, { argv, envp });
     if (!built.ok) {
+      k.memory!.frames.freeFrame(frame);
       if (built.error.kind === "OutOfMemory") throw new KernelPanic(`spawn: ${built.error.message}`);
       throw new ElfError(built.error.message);
     }

@@ -22,6 +22,13 @@ interface Sleeper {
   readonly seq: number;
 }
 
+/**
+ * Wake-up ticks at or past this never come: the `time` counter is 64 bits and a run would need
+ * millions of simulated years to get there. Such a sleep lasts until the process is killed (Linux
+ * clamps the same requests to KTIME_MAX, "forever"), and arms no timer.
+ */
+export const NEVER = 1n << 63n;
+
 /** The sleeping processes, earliest wake-up first. */
 export class Sleepers {
   private list: Sleeper[] = [];
@@ -48,10 +55,16 @@ export class Sleepers {
     return woken;
   }
 
-  /** The earliest wake-up of a process still asleep (one killed in its sleep is dropped), or undefined. */
+  /** The earliest wake-up that can come, of a process still asleep (one killed in its sleep is dropped), or undefined. */
   earliest(): bigint | undefined {
     while (this.list.length > 0 && this.list[0]!.p.state !== "sleeping") this.list.shift();
-    return this.list[0]?.wakeAt;
+    const at = this.list[0]?.wakeAt;
+    return at === undefined || at >= NEVER ? undefined : at;
+  }
+
+  /** Whether some process sleeps until {@link NEVER}. */
+  sleepsForever(): boolean {
+    return this.list.some((s) => s.p.state === "sleeping" && s.wakeAt >= NEVER);
   }
 }
 
@@ -78,6 +91,7 @@ export function nanosleep(k: Kernel, p: Process, req: bigint, rem: bigint): bigi
   if (rem !== 0n) copyToUser(p.mm, rem, new Uint8Array(16));
   const ticks = durationTicks(sec, nsec, k.arch.timebaseHz);
   if (ticks === 0n) return 0n;
-  k.sleepers.add(p, k.arch.now() + ticks);
+  const wakeAt = k.arch.now() + ticks;
+  k.sleepers.add(p, wakeAt < NEVER ? wakeAt : NEVER);
   return 0n;
 }
