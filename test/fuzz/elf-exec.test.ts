@@ -90,12 +90,6 @@ function execMutated(mutations: readonly ElfMutation[]): void {
   else if (exec!.result !== undefined) expect([EACCES, E2BIG, ENOMEM]).toContain(exec!.result);
 }
 
-/**
- * Process.spawn (kernel/proc/process.ts) keeps the first process's kernel stack when the kernel
- * refuses its image; kept in regressions.test.ts with the fix it needs. Any other leak fails.
- */
-const KNOWN_SPAWN_LEAK = /^ {2}leak: 1 frame of "pid 1 kernel stack": 0x[0-9a-f]+$/;
-
 /** Boots `mutations` of the target as the first program: refused with ElfError before the run, or run soundly. */
 function spawnMutated(mutations: readonly ElfMutation[]): void {
   const bytes = applyMutations(target, mutations);
@@ -109,8 +103,7 @@ function spawnMutated(mutations: readonly ElfMutation[]): void {
   if (run.log.some((l) => l.startsWith("kernel: cannot run the program"))) {
     expect(run.result.exitCode).toBe(2);
     expect(run.log.join("\n")).not.toMatch(/kernel oops|paranoid:/);
-    const leaks = run.kernel.leakReport().filter((l) => l.startsWith("  leak:"));
-    expect(leaks.filter((l) => !KNOWN_SPAWN_LEAK.test(l))).toEqual([]);
+    expect(run.kernel.leakReport()[0]).toMatch(/ 0 owner\(s\) of exited processes leaking$/);
     return;
   }
   expectSoundKernel(run);

@@ -4,7 +4,6 @@
  * truncation. A mutation list is plain data, kept verbatim by regression tests.
  */
 import fc from "fast-check";
-import { FdtError } from "../../../boot/fdt.js";
 import { buildRiscvVirtDtb } from "../../../boot/riscv64/virt-dtb.js";
 
 /** The riscv64-virt tree as a machine with 128 MiB and two harts hands it to the firmware. */
@@ -51,14 +50,3 @@ export function fdtMutationsArb(blob: Uint8Array): fc.Arbitrary<FdtMutation[]> {
   );
   return fc.array(mutation, { minLength: 1, maxLength: 4 });
 }
-
-/**
- * The two ways a bad tree escapes memoryMapFromDtb today as something other than a BootError
- * (boot/riscv64/memory-map.ts reads #address-cells, #size-cells and `reg` outside its try, and passes
- * cell counts from the tree to fdtGetRegs, which takes counts above 4 for a caller's mistake). They
- * are kept, with the fix they need, in regressions.test.ts; any other escape fails the property.
- */
-export function isKnownMemoryMapGap(e: unknown): boolean {
-  return e instanceof FdtError || (e instanceof RangeError && e.message.startsWith("fdtGetRegs: cell counts"));
-}
-
