@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { causeOf, defineScenario, kindOf, loadScenarioFile, parseScenarioJson, runScenario, ScenarioError, TRAP_KINDS, type Scenario } from "../tools/scenario/index.js";
+import { defineScenario, kindOf, loadScenarioFile, parseScenarioJson, runScenario, runScenarioAll, ScenarioError, TRAP_KINDS, type Scenario } from "../tools/scenario/index.js";
+import type { TrapTraceEvent } from "../emulator/core/trace.js";
 
 const DIR = "examples/scenarios";
 const examples = readdirSync(DIR).filter((f) => f.endsWith(".scenario.json")).sort();
@@ -35,11 +36,18 @@ describe("scenario examples", () => {
   it("ships the four examples", () => {
     expect(examples).toEqual(["demand-zero.scenario.json", "fork-cow.scenario.json", "mmu-faults.scenario.json", "segfault.scenario.json"]);
   });
-  it.each(examples)("%s passes", (file) => {
+  it.each(examples)("%s passes on every architecture it names", (file) => {
     const l = loadScenarioFile(join(DIR, file));
-    const r = runScenario(l.scenario, { baseDir: l.baseDir });
-    expect(r.failures).toEqual([]);
-    expect(r.passed).toBe(true);
+    for (const r of runScenarioAll(l.scenario, { baseDir: l.baseDir })) {
+      expect({ arch: r.arch, failures: r.failures }).toEqual({ arch: r.arch, failures: [] });
+    }
+  });
+
+  it("the kernel scenarios are stated once and run on riscv64 and arm64", () => {
+    for (const file of ["demand-zero.scenario.json", "fork-cow.scenario.json", "segfault.scenario.json"]) {
+      const l = loadScenarioFile(join(DIR, file));
+      expect(runScenarioAll(l.scenario, { baseDir: l.baseDir }).map((r) => [r.arch, r.passed])).toEqual([["riscv64", true], ["arm64", true]]);
+    }
   });
 });
 
@@ -87,11 +95,23 @@ describe("runScenario", () => {
 });
 
 describe("trap kinds", () => {
-  it("every neutral kind maps to a distinct RISC-V cause and back", () => {
-    const causes = TRAP_KINDS.map((k) => causeOf("riscv64", k));
-    expect(new Set(causes).size).toBe(TRAP_KINDS.length);
-    for (const k of TRAP_KINDS) expect(kindOf("riscv64", causeOf("riscv64", k))).toBe(k);
-    expect(causeOf("riscv64", "store-page-fault")).toBe(15);
+  const trap = (cause: number, extra: Partial<TrapTraceEvent> = {}): TrapTraceEvent => ({
+    type: "trap", arch: "x", hart: 0, icount: 0, cause, interrupt: false, name: "", tval: "0x0", epc: "0x0", from: "U", to: "S", ...extra,
+  });
+
+  it("RISC-V: every neutral kind is a distinct cause (store page fault = 15)", () => {
+    const kinds = Array.from({ length: 16 }, (_, c) => kindOf("riscv64", trap(c))).filter((k) => k !== undefined);
+    expect(new Set(kinds).size).toBe(TRAP_KINDS.length);
+    expect(kindOf("riscv64", trap(15))).toBe("store-page-fault");
+  });
+
+  it.each([
+    [0x24, 0x47, "EL0", "store-page-fault"], [0x24, 0x07, "EL0", "load-page-fault"], [0x24, 0x4f, "EL0", "store-page-fault"],
+    [0x20, 0x0f, "EL0", "instruction-page-fault"], [0x24, 0x10, "EL0", "load-access-fault"], [0x24, 0x61, "EL0", "store-misaligned"],
+    [0x00, 0x00, "EL0", "illegal-instruction"], [0x15, 0x00, "EL0", "ecall-user"], [0x15, 0x00, "EL1", "ecall-supervisor"], [0x3c, 0x00, "EL0", "breakpoint"],
+  ] as const)("Arm: EC 0x%s with ISS 0x%s from %s is %s", (ec, iss, from, kind) => {
+    const esr = ((ec << 26) | (1 << 25) | iss) >>> 0;
+    expect(kindOf("arm64", trap(ec, { syndrome: `0x${esr.toString(16)}`, from }))).toBe(kind);
   });
 });
 
@@ -109,7 +129,10 @@ describe("scenario validation", () => {
   });
   it("names missing and mistyped fields", () => {
     expect(errorOf(() => parseScenarioJson(JSON.stringify({ ...base, name: undefined })))).toBe("name: required field is missing");
-    expect(bad({ machine: { arch: "arm64" } })).toBe('machine.arch: expected one of riscv64, got "arm64"');
+    expect(bad({ machine: { arch: "sparc" } })).toBe('machine.arch: expected one of riscv64, arm64, got "sparc"');
+    expect(bad({ machine: { arch: ["riscv64", "arm64"] } })).toBe("program: a scenario on several architectures needs one program per architecture (program.riscv64, program.arm64, ...)");
+    expect(bad({ machine: { arch: ["riscv64", "arm64"] }, program: { riscv64: { asm: "" } } })).toBe("program.arm64: the scenario runs on this architecture but gives no program for it");
+    expect(bad({ machine: { arch: ["riscv64", "riscv64"] } })).toBe("machine.arch: an architecture is listed twice");
     expect(bad({ machine: { arch: "riscv64", tlb: "33/4" } })).toBe("machine.tlb: --tlb '33/4': entries/ways must be a power of two");
     expect(bad({ machine: { arch: "riscv64", ram: "lots" } })).toBe("machine.ram: machine.ram 'lots' is not a size (examples: 128M, 4G)");
     expect(bad({ program: { asm: "", elf: "a.elf" } })).toBe("program: expected exactly one of asm, asmFile, elf, got asm, elf");
@@ -135,8 +158,9 @@ describe("multios test", () => {
     const r = cli("test", ...examples.map((f) => join(DIR, f)));
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(examples.length);
-    expect(r.stdout).toContain(`${examples.length} scenario(s): ${examples.length} passed, 0 failed`);
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(7);
+    expect(r.stdout).toContain(`${examples.length} scenario(s), 7 run(s): 7 passed, 0 failed`);
+    expect(r.stdout).toContain("✓ segfault: a store to an unmapped page kills the process [arm64]");
   });
 
   it("exit 1 with the failing expectations under the ✗", () => {
@@ -144,7 +168,7 @@ describe("multios test", () => {
     const r = cli("test", join(DIR, "segfault.scenario.json"), p);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(`✗ wrong (${p})\n    expect.exitCode: expected 0, got 139\n`);
-    expect(r.stdout).toContain("2 scenario(s): 1 passed, 1 failed");
+    expect(r.stdout).toContain("2 scenario(s), 3 run(s): 2 passed, 1 failed");
   });
 
   it("exit 2 for a bad file, naming the file and the field, running nothing", () => {
@@ -160,7 +184,7 @@ describe("multios test", () => {
     expect(cli("test", join(tmp, "missing.scenario.json")).stdout).toContain("cannot read: ENOENT");
     const asm = cli("test", write("asm.scenario.json", { ...segfault, program: { asm: "bogus x1\n" } }));
     expect(asm.status).toBe(2);
-    expect(asm.stdout).toMatch(/^! segfault \(.*\): /m);
+    expect(asm.stdout).toMatch(/^! segfault \[riscv64\] \(.*\): /m);
     expect(cli("test").status).toBe(2);
   });
 });

@@ -17,9 +17,11 @@ export interface TrapTraceEvent {
   name: string;
   tval: string;
   epc: string;
-  /** Privilege before and after ("U", "S", "M"). */
+  /** Privilege before and after (RISC-V "U", "S", "M"; Arm "EL0", "EL1"). */
   from: string;
   to: string;
+  /** The architecture's syndrome when it has one beyond the cause (Arm: ESR_EL1), hex. */
+  syndrome?: string;
 }
 
 /** One PTE read by a page walk. */

@@ -11,22 +11,9 @@ import type { RunResult } from "../../emulator/core/run.js";
 import type { TraceSink } from "../../emulator/core/trace.js";
 import { formatStrictReport } from "../../emulator/arch/arm64/bbm.js";
 import { formatX86StaleTlbReport } from "../../emulator/arch/x86_64/tlb-stale.js";
-import { assembleArm64 } from "../asm/arm64/index.js";
-import { assembleRiscv64 } from "../asm/riscv64/index.js";
-import { assembleX86_64 } from "../asm/x86_64/index.js";
-import type { AsmResult } from "../asm/common/output.js";
 
-export const ARCHES = ["riscv64", "arm64", "x86_64"] as const;
-export type Arch = (typeof ARCHES)[number];
-
-/** Assembles GNU-syntax `source` for `arch` (AsmError on bad input). */
-export function assemble(arch: Arch, source: string, opts: { fileName?: string; base?: bigint } = {}): AsmResult {
-  switch (arch) {
-    case "riscv64": return assembleRiscv64(source, opts);
-    case "arm64": return assembleArm64(source, opts);
-    case "x86_64": return assembleX86_64(source, opts);
-  }
-}
+export { assemble } from "../asm/index.js";
+export { ASM_ARCHES as ARCHES, type AsmArch as Arch } from "../asm/index.js";
 
 /** What a bare run of the non-RISC-V machines needs. */
 export interface BareOptions {

@@ -5,15 +5,15 @@
  */
 import { ElfError } from "../../boot/elf.js";
 import { BootError } from "../../kernel/mm/phys/regions.js";
-import { AsmError } from "../asm/riscv64/index.js";
+import { AsmError } from "../asm/common/errors.js";
 import { loadScenarioFile, type LoadedScenario } from "./file.js";
-import { runScenario, type ScenarioResult } from "./run.js";
+import { runScenario, scenarioArches, type ScenarioResult } from "./run.js";
 import { ScenarioError } from "./validate.js";
 
 /** The report lines of one result: "✓ name (file)" or "✗ name (file)" then its failures indented. */
-export function formatResult(r: ScenarioResult, file?: string): string[] {
+export function formatResult(r: ScenarioResult, file?: string, showArch = false): string[] {
   const where = file === undefined ? "" : ` (${file})`;
-  return [`${r.passed ? "✓" : "✗"} ${r.name}${where}`, ...r.failures.map((f) => `    ${f}`)];
+  return [`${r.passed ? "✓" : "✗"} ${r.name}${showArch ? ` [${r.arch}]` : ""}${where}`, ...r.failures.map((f) => `    ${f}`)];
 }
 
 /** Errors that mean the scenario's program cannot be used, as opposed to a failed expectation. */
@@ -37,21 +37,25 @@ export function runScenarioFiles(paths: readonly string[], write: (line: string)
     write(`${bad} bad scenario file(s); nothing run`);
     return 2;
   }
-  let passed = 0, failed = 0;
+  let passed = 0, failed = 0, runs = 0;
   for (const l of loaded) {
-    let r: ScenarioResult;
-    try {
-      r = runScenario(l.scenario, { baseDir: l.baseDir });
-    } catch (e) {
-      if (!isLoadError(e)) throw e;
-      write(`! ${l.scenario.name} (${l.path}): ${e.message}`);
-      bad++;
-      continue;
+    const arches = scenarioArches(l.scenario);
+    for (const arch of arches) {
+      runs++;
+      let r: ScenarioResult;
+      try {
+        r = runScenario(l.scenario, { baseDir: l.baseDir, arch });
+      } catch (e) {
+        if (!isLoadError(e)) throw e;
+        write(`! ${l.scenario.name} [${arch}] (${l.path}): ${e.message}`);
+        bad++;
+        continue;
+      }
+      for (const line of formatResult(r, l.path, arches.length > 1)) write(line);
+      if (r.passed) passed++;
+      else failed++;
     }
-    for (const line of formatResult(r, l.path)) write(line);
-    if (r.passed) passed++;
-    else failed++;
   }
-  write(`${loaded.length} scenario(s): ${passed} passed, ${failed} failed${bad ? `, ${bad} could not run` : ""}`);
+  write(`${loaded.length} scenario(s), ${runs} run(s): ${passed} passed, ${failed} failed${bad ? `, ${bad} could not run` : ""}`);
   return bad ? 2 : failed ? 1 : 0;
 }

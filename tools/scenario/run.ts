@@ -11,10 +11,14 @@ import type { TraceEvent, TrapTraceEvent } from "../../emulator/core/trace.js";
 import { FAULT_CLASSES, type FaultClass } from "../../kernel/mm/perf.js";
 import { Process } from "../../kernel/proc/process.js";
 import type { Kernel } from "../../kernel/kernel.js";
-import { assembleRiscv64 } from "../asm/riscv64/index.js";
+import { bootBareArm64, createArm64Virt } from "../../boot/arm64/virt.js";
+import { bootKernelArm64 } from "../../boot/arm64/kernel-boot.js";
+import type { RunResult } from "../../emulator/core/run.js";
+import { assemble } from "../asm/index.js";
+import type { Arch } from "./kinds.js";
 import { parseSize, parseTlbSpec } from "../options.js";
 import { checkExpectations } from "./check.js";
-import type { Scenario } from "./types.js";
+import type { Scenario, ScenarioProgramSource } from "./types.js";
 
 /** Instruction budget when the scenario gives none. */
 export const DEFAULT_MAX_INSNS = 50_000_000;
@@ -43,9 +47,10 @@ export interface ScenarioStats {
   kernel?: KernelStats;
 }
 
-/** A scenario's verdict: `failures` has one line per unmet expectation, naming expected and actual. */
+/** A scenario's verdict on one architecture: `failures` has one line per unmet expectation, naming expected and actual. */
 export interface ScenarioResult {
   name: string;
+  arch: Arch;
   passed: boolean;
   failures: string[];
   events: TraceEvent[];
@@ -55,21 +60,34 @@ export interface ScenarioResult {
 export interface RunScenarioOptions {
   /** Directory `asmFile` and `elf` paths are relative to. */
   baseDir?: string;
+  /** The architecture to run on (default: the scenario's first). */
+  arch?: Arch;
 }
 
 const KILL_LINE = /^\[pid \d+\] killed by signal /;
 const OOPS_LINE = /^kernel oops: /;
 
-/** The program's ELF image and its argv[0]. Throws AsmError or a Node file error. */
-function programImage(s: Scenario, baseDir: string): { elf: Uint8Array; name: string } {
-  const p = s.program;
-  if ("asm" in p) return { elf: assembleRiscv64(p.asm, { fileName: `${s.name}.S` }).elf, name: s.name };
+/** The architectures `s` runs on, in the order given. */
+export function scenarioArches(s: Scenario): Arch[] {
+  return Array.isArray(s.machine.arch) ? s.machine.arch : [s.machine.arch];
+}
+
+/** The program's ELF image for `arch` and its argv[0]. Throws AsmError or a Node file error. */
+function programImage(s: Scenario, arch: Arch, baseDir: string): { elf: Uint8Array; name: string } {
+  const all = s.program as Record<string, ScenarioProgramSource | undefined>;
+  const p = (all[arch] ?? s.program) as ScenarioProgramSource;
+  if ("asm" in p) return { elf: assemble(arch, p.asm, { fileName: `${s.name}.S` }).elf, name: s.name };
   if ("asmFile" in p) {
     const path = resolve(baseDir, p.asmFile);
-    return { elf: assembleRiscv64(readFileSync(path, "utf8"), { fileName: basename(path) }).elf, name: basename(path).replace(/\.[sS]$/, "") };
+    return { elf: assemble(arch, readFileSync(path, "utf8"), { fileName: basename(path) }).elf, name: basename(path).replace(/\.[sS]$/, "") };
   }
   const path = resolve(baseDir, p.elf);
   return { elf: readFileSync(path), name: basename(path) };
+}
+
+/** Runs `s` on every architecture it names (see {@link runScenario}), one result each. */
+export function runScenarioAll(s: Scenario, opts: RunScenarioOptions = {}): ScenarioResult[] {
+  return scenarioArches(s).map((arch) => runScenario(s, { ...opts, arch }));
 }
 
 /**
@@ -77,29 +95,36 @@ function programImage(s: Scenario, baseDir: string): { elf: Uint8Array; name: st
  * only for a program that cannot be loaded (missing file, assembly or ELF error, boot error).
  */
 export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): ScenarioResult {
-  const { elf, name } = programImage(s, opts.baseDir ?? process.cwd());
+  const arch = opts.arch ?? scenarioArches(s)[0]!;
+  const { elf, name } = programImage(s, arch, opts.baseDir ?? process.cwd());
   const m = s.machine;
   const ramSize = m.ram === undefined ? undefined : typeof m.ram === "number" ? m.ram : parseSize(m.ram, "machine.ram");
   let stdout = "";
-  const machineOpts: RiscvVirtOptions = {
-    ramSize, tlb: parseTlbSpec(m.tlb), svadu: m.ad === "svadu",
-    console: (b) => { stdout += String.fromCharCode(b); },
+  const common = {
+    ...(ramSize !== undefined ? { ramSize } : {}), tlb: parseTlbSpec(m.tlb),
+    console: (b: number) => { stdout += String.fromCharCode(b); },
   };
+  const riscvOpts: RiscvVirtOptions = { ...common, svadu: m.ad === "svadu" };
   const events: TraceEvent[] = [];
   const maxInsns = s.maxInsns ?? DEFAULT_MAX_INSNS;
-  let result;
+  let result: RunResult;
   let kernel: KernelStats | undefined;
   if (s.mode === "bare") {
-    const v = createRiscvVirt(machineOpts);
-    bootBare(v, elf);
-    v.machine.setTrace((e) => events.push(e));
-    result = v.machine.run({ maxInsns });
+    if (arch === "arm64") {
+      const v = createArm64Virt(common);
+      bootBareArm64(v, elf);
+      v.machine.setTrace((e) => events.push(e));
+      result = v.machine.run({ maxInsns });
+    } else {
+      const v = createRiscvVirt(riscvOpts);
+      bootBare(v, elf);
+      v.machine.setTrace((e) => events.push(e));
+      result = v.machine.run({ maxInsns });
+    }
   } else {
     const log: string[] = [];
-    const km = bootKernel({
-      ...machineOpts, program: elf, args: [name, ...(s.args ?? [])],
-      seed: s.kernel?.seed, aslr: s.kernel?.aslr, debug: s.kernel?.debug, log: (line) => log.push(line),
-    });
+    const boot = { program: elf, args: [name, ...(s.args ?? [])], seed: s.kernel?.seed, aslr: s.kernel?.aslr, debug: s.kernel?.debug, log: (line: string) => log.push(line) };
+    const km = arch === "arm64" ? bootKernelArm64({ ...common, ...boot }) : bootKernel({ ...riscvOpts, ...boot });
     km.machine.setTrace((e) => events.push(e));
     let baseline: number | undefined;
     const spawn = Process.spawn;
@@ -125,6 +150,6 @@ export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Scenari
   }
   const traps = events.filter((e): e is TrapTraceEvent => e.type === "trap");
   const stats: ScenarioStats = { exitCode: result.exitCode, reason: result.reason, icount: result.icount, stdout, traps: traps.length, kernel };
-  const failures = checkExpectations(s, stats, traps);
-  return { name: s.name, passed: failures.length === 0, failures, events, stats };
+  const failures = checkExpectations(s, arch, stats, traps);
+  return { name: s.name, arch, passed: failures.length === 0, failures, events, stats };
 }

@@ -18,7 +18,8 @@ import { validateScenario } from "./validate.js";
 
 /** The machine to build. */
 export interface ScenarioMachine {
-  arch: Arch;
+  /** One architecture, or several: the scenario then runs on each, with the same expectations. */
+  arch: Arch | Arch[];
   /** RAM size: bytes, or a size string like "128M" (default 128 MiB). */
   ram?: number | string;
   /** TLB geometry in the CLI's `--tlb` syntax: "L1ENTRIES/WAYS[,split|unified][,l2=E/W|,nol2]". */
@@ -31,7 +32,10 @@ export interface ScenarioMachine {
  * The guest program: assembly source inline (`asm`), an assembly file (`asmFile`) or an ELF image
  * (`elf`). Paths are relative to the scenario file (or the working directory in TypeScript).
  */
-export type ScenarioProgram = { asm: string } | { asmFile: string } | { elf: string };
+export type ScenarioProgramSource = { asm: string } | { asmFile: string } | { elf: string };
+
+/** One program for every architecture, or one per architecture (keyed by arch) for a scenario that runs on several. */
+export type ScenarioProgram = ScenarioProgramSource | Partial<Record<Arch, ScenarioProgramSource>>;
 
 /** Kernel options (mode "kernel" only). */
 export interface ScenarioKernelOptions {

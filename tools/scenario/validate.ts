@@ -68,25 +68,44 @@ function parsed<T>(field: string, f: () => T): T {
   }
 }
 
+/** Checks a single program: exactly one of asm, asmFile, elf, a string. */
+function programSource(v: unknown, field: string): void {
+  const p = object(v, field, [], ["asm", "asmFile", "elf"]);
+  const given = Object.keys(p);
+  if (given.length !== 1) throw new ScenarioError(field, `expected exactly one of asm, asmFile, elf, got ${given.length ? given.join(", ") : "none"}`);
+  string(p[given[0]!], `${field}.${given[0]}`);
+}
+
 /** Checks `v` as a scenario; returns it typed. Throws ScenarioError for the first bad field. */
 export function validateScenario(v: unknown): Scenario {
   const o = object(v, "", ["name", "machine", "mode", "program", "expect"], ["args", "kernel", "maxInsns", "$schema", "description"]);
   string(o.name, "name");
   if (o.description !== undefined) string(o.description, "description");
   const m = object(o.machine, "machine", ["arch"], ["ram", "tlb", "ad"]);
-  oneOf(m.arch, "machine.arch", ARCHES);
+  const arches = Array.isArray(m.arch) ? m.arch : [m.arch];
+  if (arches.length === 0) throw new ScenarioError("machine.arch", "expected an architecture or a non-empty list of them");
+  arches.forEach((a, i) => oneOf(a, Array.isArray(m.arch) ? `machine.arch[${i}]` : "machine.arch", ARCHES));
+  if (new Set(arches).size !== arches.length) throw new ScenarioError("machine.arch", "an architecture is listed twice");
   if (m.ram !== undefined) {
     if (typeof m.ram === "number") count(m.ram, "machine.ram");
     else parsed("machine.ram", () => parseSize(string(m.ram, "machine.ram"), "machine.ram"));
   }
   if (m.tlb !== undefined) parsed("machine.tlb", () => parseTlbSpec(string(m.tlb, "machine.tlb")));
   if (m.ad !== undefined) oneOf(m.ad, "machine.ad", ["svade", "svadu"] as const);
+  if (m.ad === "svadu" && arches.some((a) => a !== "riscv64")) throw new ScenarioError("machine.ad", "svadu is a RISC-V option");
   const mode = oneOf(o.mode, "mode", ["kernel", "bare"] as const);
 
-  const p = object(o.program, "program", [], ["asm", "asmFile", "elf"]);
-  const given = Object.keys(p);
-  if (given.length !== 1) throw new ScenarioError("program", `expected exactly one of asm, asmFile, elf, got ${given.length ? given.join(", ") : "none"}`);
-  string(p[given[0]!], `program.${given[0]}`);
+  const p = object(o.program, "program", [], ["asm", "asmFile", "elf", ...ARCHES]);
+  if (Object.keys(p).some((k) => (ARCHES as readonly string[]).includes(k))) {
+    for (const a of arches) if (p[a] === undefined) throw new ScenarioError(`program.${a}`, "the scenario runs on this architecture but gives no program for it");
+    for (const [a, src] of Object.entries(p)) {
+      if (!(ARCHES as readonly string[]).includes(a)) throw new ScenarioError(`program.${a}`, "mix a per-architecture program map with a single program");
+      programSource(src, `program.${a}`);
+    }
+  } else {
+    programSource(p, "program");
+    if (arches.length > 1 && !("elf" in p)) throw new ScenarioError("program", "a scenario on several architectures needs one program per architecture (program.riscv64, program.arm64, ...)");
+  }
 
   if (o.args !== undefined) {
     if (!Array.isArray(o.args)) throw new ScenarioError("args", `expected an array of strings, got ${show(o.args)}`);

@@ -60,6 +60,7 @@ export class Arm64Machine {
       type: "trap", arch, hart: 0, icount: e.icount, cause: e.kind === 0 ? e.esr >>> 26 : -1, interrupt: e.kind !== 0,
       name: e.kind === 0 ? `EC 0x${(e.esr >>> 26).toString(16)}, ESR_EL1 0x${e.esr.toString(16)}` : "IRQ",
       tval: hex(e.far ?? 0n), epc: hex(e.elr), from: `EL${e.from}`, to: "EL1",
+      ...(e.kind === 0 ? { syndrome: hex(e.esr >>> 0) } : {}),
     }));
     const mmu = c.mmu as { onFill?: ((e: FillEvent) => void) | undefined };
     if ("onFill" in mmu) {
