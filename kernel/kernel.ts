@@ -171,7 +171,9 @@ export class Kernel {
       switch (t.kind) {
         case "syscall": {
           this.arch.advancePastSyscall(p.frame);
-          const nr = this.arch.syscallNumber(p.frame);
+          const raw = this.arch.syscallNumber(p.frame);
+          const table = this.arch.syscallTable;
+          const nr = table === undefined ? raw : table.get(raw) ?? -1;
           const args = [0, 1, 2, 3, 4, 5].map((i) => this.arch.syscallArg(p.frame, i));
           const r = syscall(this, p, nr, args);
           if (r !== undefined) this.arch.setSyscallReturn(p.frame, r);

@@ -62,6 +62,12 @@ export interface KernelArch {
   initUserFrame(frame: number, entry: bigint, sp: bigint): void;
   /** System-call ABI over a saved frame. */
   syscallNumber(frame: number): number;
+  /**
+   * This architecture's system-call numbers translated to the generic ones the kernel dispatches
+   * on (kernel/proc/syscalls.ts SYS); absent where they are the generic ones (riscv64, arm64). A
+   * number missing from the table is unknown (-ENOSYS).
+   */
+  readonly syscallTable?: ReadonlyMap<number, number>;
   syscallArg(frame: number, i: number): bigint;
   setSyscallReturn(frame: number, v: bigint): void;
   /** Moves the saved pc past the system-call instruction. */

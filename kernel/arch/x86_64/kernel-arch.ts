@@ -16,6 +16,7 @@
 import { type KernelArch, type TrapInfo, USER_FRAME_SIZE, type UserPageFault } from "../arch.js";
 import { X86_4LEVEL_PAGING } from "./paging.js";
 import { GPR, PF_ERR, VECTOR, type X86Cpu } from "./cpu.js";
+import { X86_SYS, X86_SYSCALL_TABLE } from "./syscalls.js";
 
 /** Kernel layout: the direct map starts the upper half. */
 export const X86_PHYSICAL_OFFSET = 0xffff_8000_0000_0000n;
@@ -25,8 +26,8 @@ export const X86_USER_TOP = 0x40_0000_0000n;
 export const TIMER_VECTOR = 32;
 /**
  * COM1's data port, and the exit port a kernel run uses to power off with a status byte: QEMU's
- * isa-debug-exit (port 0xF4) can only report odd statuses ((v << 1) | 1), so the x86_64-pc machine
- * gets this port together with the x86_64 kernel boot (not yet in this build).
+ * isa-debug-exit (port 0xF4) can only report odd statuses ((v << 1) | 1), so the x86_64 kernel boot
+ * (boot/x86_64/kernel-boot.ts) adds MultiOS's exit port (emulator/devices/exit-port.ts) here.
  */
 export const COM1 = 0x3f8;
 export const EXIT_PORT = 0x501;
@@ -35,6 +36,8 @@ export const EXIT_PORT = 0x501;
 const RFLAGS_USER = (1n << 9n) | 2n;
 const IA32_TSC_KHZ_DEFAULT = 1_000_000;
 const CR3_NOFLUSH = 1n << 63n;
+/** The signal fork's child reports to its parent (clone's flags for fork). */
+const SIGCHLD = 17n;
 
 const NAMES: Record<number, string> = { 0: "divide error (#DE)", 6: "invalid opcode (#UD)", 13: "general protection (#GP)", 14: "page fault (#PF)" };
 
@@ -98,7 +101,12 @@ export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, 
     },
 
     syscallNumber: (frame) => Number(BigInt.asIntN(32, mem.read64(word(frame, G + GPR.RAX)))),
-    syscallArg: (frame, i) => mem.read64(word(frame, G + [GPR.RDI, GPR.RSI, GPR.RDX, GPR.R10, GPR.R8, GPR.R9][i]!)),
+    syscallTable: X86_SYSCALL_TABLE,
+    /** fork takes no arguments: it is clone(SIGCHLD, 0), so those are its arguments. */
+    syscallArg: (frame, i) => {
+      if (mem.read64(word(frame, G + GPR.RAX)) === BigInt(X86_SYS.fork)) return i === 0 ? SIGCHLD : 0n;
+      return mem.read64(word(frame, G + [GPR.RDI, GPR.RSI, GPR.RDX, GPR.R10, GPR.R8, GPR.R9][i]!));
+    },
     setSyscallReturn: (frame, v) => mem.write64(word(frame, G + GPR.RAX), BigInt.asUintN(64, v)),
     /** Nothing to do: SYSCALL saved the address of the next instruction in RCX. */
     advancePastSyscall: () => {},
