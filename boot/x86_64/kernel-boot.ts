@@ -1,0 +1,239 @@
+/**
+ * Booting the TypeScript kernel on `x86_64-pc`, the x86_64 counterpart of boot/arm64/kernel-boot.ts:
+ * the firmware (a native entry at the reset address, running in 64-bit mode at CPL 0 on the
+ * firmware's identity map, pc.ts resetLongMode) builds the boot-info record from the e820 map and
+ * jumps to the kernel entry with RDI = the record; the kernel builds its page tables (the kernel
+ * half at PML4 entries 256..511, shared by every process), switches CR3 to them and runs the
+ * program module as the first user process at CPL 3. A byte written to the exit port (0x501,
+ * emulator/devices/exit-port.ts) ends the run with that status.
+ *
+ * The firmware's host-side setup, as a loader would leave it: a GDT (kernel code 0x08, kernel data
+ * 0x10, user code32 0x18, user data 0x23, user code64 0x2b, 64-bit TSS 0x30), an IDT whose gates
+ * 0..31 (exceptions) and 32 (the local APIC timer) are interrupt gates to native entries in the
+ * kernel text, a TSS whose RSP0 is the kernel stack, STAR/LSTAR/FMASK with EFER.SCE for SYSCALL
+ * (EFER.NXE for the XD bit), CR4.PGE|PCIDE|SMEP|SMAP. The GDT, IDT and TSS are reached through
+ * the kernel's direct map (their bases are physicalOffset + their physical addresses), which every
+ * address space carries.
+ *
+ * Physical layout (RAM continues from 1 MiB on a PC):
+ *
+ * | range | what |
+ * |---|---|
+ * | 0x1000 .. 0x2_0000 | the PC firmware area (Reserved): identity map for the firmware phase |
+ * | 0x10_0000 + 2 MiB | boot area (Reserved): GDT at +0, TSS at +0x100, IDT at +0x1000, boot-info record at +0x2000, arguments at +0x3000, firmware entry at +0x2_0000, kernel stack below +0x20_0000 |
+ * | 0x30_0000 + 2 MiB | kernel image (KernelAndModules): entry at +0, idle loop at +0x100, SYSCALL entry at +0x200, IDT entries at +0x400 + 16·vector; data from +0x1000 |
+ * | 0x50_0000 + size | the program (KernelAndModules) |
+ * | next page + size | the initial ramdisk, a newc cpio archive of the `files` |
+ * @spec Intel SDM Vol. 3A §3.4.5 (segment descriptors), §5.8.8 (SYSCALL/SYSRET MSRs), §6.14.1
+ *       (64-bit IDT gates), §7.7 (64-bit TSS), §4.10.1 (PCIDs)
+ */
+import { Kernel, type KernelOptions } from "../../kernel/kernel.js";
+import { EXIT_PORT, X86_PHYSICAL_OFFSET, x86KernelArch } from "../../kernel/arch/x86_64/kernel-arch.js";
+import { writeBootInfo, bootInfoSize } from "../../kernel/boot-info.js";
+import { BootError, type MemoryRegion, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
+import { type ArchiveFile, newcArchive, PATH_MAX, ramdiskName } from "../../kernel/proc/ramdisk.js";
+import { HAS_ERROR_CODE, MSR, RFLAGS } from "../../emulator/arch/x86_64/defs.js";
+import { CR4, EFER } from "../../emulator/arch/x86_64/paging-defs.js";
+import { wrmsr } from "../../emulator/arch/x86_64/msr.js";
+import { ExitPort, EXIT_PORT_COUNT } from "../../emulator/devices/exit-port.js";
+import { EM_X86_64, parseElf } from "../elf.js";
+import { writeGdt, writeIdentityMap } from "./firmware.js";
+import { E820, LOW_TOP_MAX } from "./memory-map.js";
+import { x86Hal } from "./kernel-hal.js";
+import { createX86Pc, resetLongMode, type X86Pc, type X86PcOptions } from "./pc.js";
+
+export const BOOT_BASE = 0x10_0000;
+export const BOOT_SIZE = 0x20_0000;
+export const GDT_ADDR = BOOT_BASE, TSS_ADDR = BOOT_BASE + 0x100, IDT_ADDR = BOOT_BASE + 0x1000;
+export const BOOT_INFO_ADDR = BOOT_BASE + 0x2000;
+export const ARGS_ADDR = BOOT_BASE + 0x3000;
+export const ARGS_MAX = 0x1d000;
+/** The firmware's reset entry (a native entry), after the arguments. */
+export const FIRMWARE_ENTRY = BOOT_BASE + 0x2_0000;
+/** Top of the kernel stack (TSS.RSP0), physical. */
+export const STACK_TOP = BOOT_BASE + BOOT_SIZE;
+export const KERNEL_BASE = 0x30_0000;
+export const KERNEL_SIZE = 0x20_0000;
+export const MODULE_BASE = 0x50_0000;
+/** The kernel image's virtual address (the top 2 GiB, as Linux's kernel text and the other ports). */
+export const KERNEL_VA = 0xffff_ffff_8000_0000n;
+/** Kernel text offsets: the idle loop, the SYSCALL entry (LSTAR), the IDT entries (16 bytes each). */
+const IDLE_OFFSET = 0x100, SYSCALL_OFFSET = 0x200, VECTOR_OFFSET = 0x400, TEXT_SIZE = 0x1000;
+/** The vectors with gates: the 32 exceptions and the local APIC timer. */
+const GATES = 33;
+/** The idle loop: `sti; hlt; jmp .-2` (back to the sti). */
+const IDLE_BYTES = [0xfb, 0xf4, 0xeb, 0xfc];
+/** GDT selectors (user ones with RPL 3). SYSRET takes CS = STAR[63:48] + 16, SS = STAR[63:48] + 8. */
+export const SEL = { kernelCs: 0x08, kernelSs: 0x10, user32Cs: 0x1b, userSs: 0x23, userCs: 0x2b, tss: 0x30 } as const;
+/** GDT: null; kernel code (L, DPL 0); kernel data; user code32 (DPL 3); user data (DPL 3); user code64 (L, DPL 3); then the TSS. */
+const GDT: readonly bigint[] = [0n, 0x00af9a000000ffffn, 0x00cf92000000ffffn, 0x00cffa000000ffffn, 0x00cff2000000ffffn, 0x00affa000000ffffn];
+const TSS_LIMIT = 0x67;
+/** FMASK: IF, TF, DF, AC cleared on SYSCALL (as Linux does). */
+const FMASK = RFLAGS.IF | RFLAGS.TF | RFLAGS.DF | RFLAGS.AC | RFLAGS.NT;
+/** Room kept free after the modules (frames for the kernel's first needs). */
+const HEADROOM = 4 * 1024 * 1024;
+const pageUp = (n: number): number => Math.ceil(n / 4096) * 4096;
+
+/** Options of a kernel boot on x86_64-pc (`la57` is ignored: the kernel uses 4-level paging). */
+export interface KernelBootOptions extends X86PcOptions, KernelOptions {
+  /** The first user program (an x86_64 ELF) and its arguments (argv[0] first). */
+  program: Uint8Array;
+  args: string[];
+  /** Files of the initial ramdisk, in order; the first program is in it too, under argv[0]. */
+  files?: readonly ArchiveFile[];
+}
+
+/** A machine with firmware, kernel and program in place, ready to run. */
+export interface KernelMachine extends X86Pc {
+  kernel: Kernel;
+}
+
+/**
+ * Builds the machine and places firmware tables, kernel, program and ramdisk. Throws ElfError for a
+ * program that is not a loadable x86_64 ELF, BootError for more than 3 GiB of RAM, modules that do
+ * not fit, arguments that are too long, or ramdisk files with a bad or repeated name.
+ */
+export function bootKernelX86(opts: KernelBootOptions): KernelMachine {
+  const pc = createX86Pc({ ...opts, la57: false });
+  const core = pc.cpu;
+  const bus = pc.machine.bus;
+  if (pc.ramSize > LOW_TOP_MAX) throw new BootError(`the x86_64 kernel boot uses RAM below 3 GiB only: ${pc.ramSize} bytes is too much`);
+  const ram = bus.ramAt(KERNEL_BASE)!;
+  const ramEnd = ram.base + ram.size;
+  parseElf(opts.program, EM_X86_64);
+  const moduleEnd = MODULE_BASE + pageUp(opts.program.length);
+  if (moduleEnd + HEADROOM > ramEnd) throw new BootError(`program of ${opts.program.length} bytes does not fit in RAM (use --ram)`);
+  const archive = ramdiskArchive(opts.files ?? [], opts.args[0]);
+  const ramdiskBase = moduleEnd, ramdiskEnd = ramdiskBase + pageUp(archive.length);
+  if (ramdiskEnd + HEADROOM > ramEnd) throw new BootError(`initial ramdisk of ${archive.length} bytes does not fit in RAM (use --ram)`);
+  const argBytes = new TextEncoder().encode(opts.args.map((a) => a + "\0").join(""));
+  if (argBytes.length > ARGS_MAX) throw new BootError(`arguments take ${argBytes.length} bytes; at most ${ARGS_MAX} fit`);
+  bus.load(MODULE_BASE, opts.program);
+  if (archive.length) bus.load(ramdiskBase, archive);
+  if (argBytes.length) bus.load(ARGS_ADDR, argBytes);
+  bus.load(KERNEL_BASE + IDLE_OFFSET, new Uint8Array(IDLE_BYTES));
+  const direct = (pa: number): bigint => X86_PHYSICAL_OFFSET + BigInt(pa);
+
+  const { hal, entries } = x86Hal(bus, core, ram, SEL, { topVa: direct(STACK_TOP), topPa: STACK_TOP });
+  const arch = x86KernelArch(hal.cpu, hal);
+  const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: SYSCALL_OFFSET, idleOffset: IDLE_OFFSET }, opts);
+  core.ports.add(new ExitPort((status) => pc.machine.requestExit(status)), EXIT_PORT, EXIT_PORT_COUNT);
+
+  // The firmware phase: 64-bit mode on the identity map, then the kernel's tables.
+  resetLongMode(core, writeIdentityMap(bus), writeGdt(bus));
+  writeDescriptorTables(pc, direct);
+  const m = core.mmu;
+  m.writeEfer(Number(m.efer & 0xffffffffn) | EFER.SCE | EFER.NXE, 0);
+  m.writeCr4(Number(m.cr4 & 0xffffffffn) | CR4.PGE | CR4.PCIDE | CR4.SMEP | CR4.SMAP, 0);
+  core.contextChanged();
+  const msr = (n: number, v: bigint): void => { if (!wrmsr(core, n, v)) throw new Error(`kernel boot: WRMSR 0x${n.toString(16)} refused`); };
+  msr(MSR.STAR, (BigInt(SEL.user32Cs & ~3) << 48n) | (BigInt(SEL.kernelCs) << 32n));
+  msr(MSR.LSTAR, KERNEL_VA + BigInt(SYSCALL_OFFSET));
+  msr(MSR.FMASK, BigInt(FMASK));
+
+  const memoryMap = kernelMemoryMap(pc, [
+    { base: 0, size: 0x10_0000, kind: MemoryRegionKind.Reserved },
+    { base: BOOT_BASE, size: BOOT_SIZE, kind: MemoryRegionKind.Reserved },
+    { base: KERNEL_BASE, size: KERNEL_SIZE, kind: MemoryRegionKind.KernelAndModules },
+    { base: MODULE_BASE, size: moduleEnd - MODULE_BASE, kind: MemoryRegionKind.KernelAndModules },
+    ...(archive.length ? [{ base: ramdiskBase, size: ramdiskEnd - ramdiskBase, kind: MemoryRegionKind.KernelAndModules }] : []),
+  ]);
+  if (bootInfoSize(memoryMap.length) > ARGS_ADDR - BOOT_INFO_ADDR) throw new BootError("firmware: memory map too large for the boot-info page");
+  // Firmware reset entry: the boot-info record, then to the kernel with RDI = the record.
+  core.registerNative(FIRMWARE_ENTRY, (c) => {
+    writeBootInfo(hal, BOOT_INFO_ADDR, {
+      hartId: 0, dtb: { base: 0, size: 0 }, kernelStart: KERNEL_BASE, kernelEnd: KERNEL_BASE + KERNEL_SIZE,
+      module: { base: MODULE_BASE, size: opts.program.length }, args: { base: ARGS_ADDR, size: argBytes.length },
+      ramdisk: { base: archive.length ? ramdiskBase : 0, size: archive.length }, memoryMap,
+    });
+    c.setReg(7, BigInt(BOOT_INFO_ADDR));
+    c.setRip(BigInt(KERNEL_BASE));
+  });
+  core.registerNative(KERNEL_BASE, (c) => kernel.entry(Number(c.reg(7))));
+  core.registerNative(KERNEL_BASE + SYSCALL_OFFSET, () => {
+    entries.syscall();
+    kernel.trap();
+  });
+  for (let v = 0; v < GATES; v++) {
+    const external = v >= 32;
+    core.registerNative(KERNEL_BASE + VECTOR_OFFSET + 16 * v, () => {
+      entries.vector(v, !external && HAS_ERROR_CODE.has(v));
+      // The local APIC's end of interrupt, as a handler's first act.
+      if (external) bus.write(0xfee000b0, 4, 0);
+      kernel.trap();
+    });
+  }
+  core.setRip(BigInt(FIRMWARE_ENTRY));
+  core.setReg(4, direct(STACK_TOP));
+  return { ...pc, kernel };
+}
+
+/** Writes the GDT (with the TSS descriptor), the TSS (RSP0 = the kernel stack) and the IDT, and loads GDTR, IDTR and TR. */
+function writeDescriptorTables(pc: X86Pc, direct: (pa: number) => bigint): void {
+  const bus = pc.machine.bus, c = pc.cpu;
+  GDT.forEach((d, i) => bus.write64(GDT_ADDR + 8 * i, d));
+  // 64-bit TSS descriptor (type 0xB, busy: TR is loaded). @spec SDM Vol. 3A §7.2.3 Figure 7-4
+  const tssVa = direct(TSS_ADDR);
+  const base = BigInt.asUintN(64, tssVa);
+  const lowDesc = BigInt(TSS_LIMIT) | ((base & 0xffffffn) << 16n) | (0x8bn << 40n) | (((base >> 24n) & 0xffn) << 56n);
+  bus.write64(GDT_ADDR + SEL.tss, lowDesc);
+  bus.write64(GDT_ADDR + SEL.tss + 8, base >> 32n);
+  bus.fill(TSS_ADDR, TSS_LIMIT + 1, 0);
+  bus.write64(TSS_ADDR + 4, direct(STACK_TOP));
+  // Interrupt gates (type 0xE, DPL 0, present) to the native entries. @spec SDM Vol. 3A §6.14.1 Figure 6-8
+  for (let v = 0; v < GATES; v++) {
+    const target = KERNEL_VA + BigInt(VECTOR_OFFSET + 16 * v);
+    const g0 = (target & 0xffffn) | (BigInt(SEL.kernelCs) << 16n) | (0x8en << 40n) | (((target >> 16n) & 0xffffn) << 48n);
+    bus.write64(IDT_ADDR + 16 * v, g0);
+    bus.write64(IDT_ADDR + 16 * v + 8, target >> 32n);
+  }
+  c.gdtrBase = direct(GDT_ADDR);
+  c.gdtrLimit = SEL.tss + 15;
+  c.idtrBase = direct(IDT_ADDR);
+  c.idtrLimit = GATES * 16 - 1;
+  c.trSel = SEL.tss;
+  c.trBase = tssVa;
+  c.trLimit = TSS_LIMIT;
+}
+
+/**
+ * The kernel's memory map: the e820 map's RAM below 3 GiB and its reserved ranges, with `carves`
+ * (boot area, kernel, modules) cut out of the usable RAM they lie in. Sorted by base.
+ */
+function kernelMemoryMap(pc: X86Pc, carves: MemoryRegion[]): MemoryRegion[] {
+  const out: MemoryRegion[] = [...carves];
+  for (const e of pc.e820) {
+    if (e.type !== E820.USABLE) {
+      if (!carves.some((c) => c.base <= e.base && e.base + e.size <= c.base + c.size)) out.push({ base: e.base, size: e.size, kind: MemoryRegionKind.Reserved });
+      continue;
+    }
+    let pieces = [{ base: e.base, end: e.base + e.size }];
+    for (const c of carves) {
+      pieces = pieces.flatMap((p) => [
+        { base: p.base, end: Math.min(p.end, c.base) },
+        { base: Math.max(p.base, c.base + c.size), end: p.end },
+      ]).filter((p) => p.end > p.base);
+    }
+    for (const p of pieces) out.push({ base: p.base, size: p.end - p.base, kind: MemoryRegionKind.Usable });
+  }
+  return out.sort((a, b) => a.base - b.base);
+}
+
+/**
+ * The newc archive of `files` (empty when there are none). Throws BootError for a name that is
+ * empty, has a NUL or is too long once its leading "/" is gone, or is used twice or by the program.
+ */
+function ramdiskArchive(files: readonly ArchiveFile[], programName: string | undefined): Uint8Array {
+  if (files.length === 0) return new Uint8Array(0);
+  const taken = new Map<string, string>();
+  if (programName) taken.set(ramdiskName(programName), "the program (argv[0])");
+  const named = files.map((f) => {
+    const name = ramdiskName(f.name);
+    if (name === "" || name.includes("\0") || new TextEncoder().encode(name).length >= PATH_MAX) throw new BootError(`ramdisk file name "${f.name}" is empty, has a NUL, or is ${PATH_MAX} bytes or longer`);
+    const other = taken.get(name);
+    if (other !== undefined) throw new BootError(`ramdisk file name "${name}" is already used by ${other}`);
+    taken.set(name, "another file");
+    return { name, bytes: f.bytes };
+  });
+  return newcArchive(named);
+}

@@ -1,0 +1,186 @@
+/**
+ * Binds the kernel's hardware interface (kernel/hal.ts, kernel/arch/x86_64/cpu.ts) to the emulated
+ * x86_64 CPU. Every operation is what the corresponding instruction would do: MOV to CR3 with the
+ * CPU's reserved-bit check and the MMU's PCID rules, RDMSR/WRMSR through msr.ts, INVLPG and INVPCID
+ * through the MMU (dropping the host fast path as the instructions do), IRETQ over a frame built on
+ * the kernel stack, OUT through the port bus, the local APIC timer through its registers, and a
+ * CPL 0 data translation with RFLAGS.AC set (SMAP off for that access) for user pointers.
+ *
+ * The entry the kernel is handling is recorded by the native entry points (boot/x86_64/kernel-boot.ts):
+ * SYSCALL at LSTAR, and the IDT gates, whose frame the CPU pushed on the kernel stack is read back
+ * from guest memory.
+ * @spec Intel SDM Vol. 2A "INVLPG", "INVPCID", "IRET/IRETD/IRETQ"; Vol. 3A §4.10.4 (TLB
+ *       invalidation), §6.14.2 (64-bit interrupt stack frame), §11.5.4 (APIC timer)
+ */
+import type { X86Cpu as Core } from "../../emulator/arch/x86_64/cpu.js";
+import { AC, LOAD, STORE } from "../../emulator/arch/x86_64/mmu.js";
+import { cr3WriteFaults } from "../../emulator/arch/x86_64/mmu-regs.js";
+import { rdmsr, wrmsr } from "../../emulator/arch/x86_64/msr.js";
+import { MSR, RFLAGS } from "../../emulator/arch/x86_64/defs.js";
+import type { Bus, SparseRam } from "../../emulator/core/memory.js";
+import { LAPIC_BASE, LAPIC_REG, LVT_MASKED, SVR_ENABLE } from "../../emulator/devices/lapic.js";
+import type { Hal, TlbControl } from "../../kernel/hal.js";
+import type { X86Cpu, X86Entry } from "../../kernel/arch/x86_64/cpu.js";
+
+/** The kernel's HAL on x86_64: physical memory, TLB control, and the processor. */
+export type X86Hal = Hal & { readonly cpu: X86Cpu };
+
+/** Segment selectors of the kernel boot's GDT (kernel-boot.ts), as IRETQ needs them. */
+export interface X86Selectors {
+  kernelCs: number;
+  kernelSs: number;
+  userCs: number;
+  userSs: number;
+}
+
+/** Where the kernel stack is: its top as a virtual address (TSS.RSP0) and as a physical one. */
+export interface X86KernelStack {
+  topVa: bigint;
+  topPa: number;
+}
+
+/** The entry recorder the native entry points write to, and the CPU reads from. */
+export interface X86EntryRecorder {
+  /** SYSCALL at LSTAR. */
+  syscall(): void;
+  /** A delivery through IDT vector `vector`, whose frame (with an error code when `hasError`) is at RSP. */
+  vector(vector: number, hasError: boolean): void;
+}
+
+const lo32 = (v: bigint): number => Number(BigInt.asUintN(32, v)) | 0;
+const hi32 = (v: bigint): number => Number(BigInt.asUintN(32, v >> 32n)) | 0;
+
+/**
+ * Builds the HAL for `core` (RAM `ram` on `bus`). `directMap` is the kernel's physicalOffset: the
+ * kernel stack is reached through it. Returns the HAL and the entry recorder for the native entries.
+ */
+export function x86Hal(bus: Bus, core: Core, ram: SparseRam, sel: X86Selectors, stack: X86KernelStack): { hal: X86Hal; entries: X86EntryRecorder } {
+  const end = ram.base + ram.size;
+  const check = (pa: number, len: number): number => {
+    if (!(pa >= ram.base && pa + len <= end)) throw new RangeError(`kernel: physical access [0x${pa.toString(16)}, +${len}) is outside RAM`);
+    return pa;
+  };
+  const read = (pa: number, size: 1 | 4 | 8): void => {
+    if (!bus.read(check(pa, size), size)) throw new RangeError(`kernel: physical read at 0x${pa.toString(16)} failed`);
+  };
+  const read64 = (pa: number): bigint => { read(pa, 8); return (BigInt(bus.hi >>> 0) << 32n) | BigInt(bus.lo >>> 0); };
+  const write64 = (pa: number, v: bigint): void => { bus.write(check(pa, 8), 8, lo32(v), hi32(v)); };
+  /** The physical address of kernel-stack address `va` (the stack is one known range). */
+  const stackPa = (va: bigint): number => stack.topPa - Number(stack.topVa - va);
+
+  let current: X86Entry = { kind: "syscall" };
+  const entries: X86EntryRecorder = {
+    syscall: () => { current = { kind: "syscall" }; },
+    vector: (vector, hasError) => {
+      let at = stackPa(core.reg(4));
+      const errorCode = hasError ? Number(read64(at) & 0xffffffffn) : 0;
+      if (hasError) at += 8;
+      current = {
+        kind: "vector", vector, errorCode, rip: read64(at), cs: Number(read64(at + 8) & 0xffffn),
+        rflags: read64(at + 16), rsp: read64(at + 24), ss: Number(read64(at + 32) & 0xffffn),
+      };
+    },
+  };
+  /** IRETQ to `cs:rip` with `rflags` and `ss:rsp` from a frame at the top of the kernel stack. */
+  const iretTo = (rip: bigint, cs: number, rflags: bigint, rsp: bigint, ss: number): void => {
+    const frame = stack.topVa - 40n;
+    const pa = stackPa(frame);
+    [rip, BigInt(cs), rflags, rsp, BigInt(ss)].forEach((v, i) => write64(pa + 8 * i, v));
+    core.setReg(4, frame);
+    if (!core.iretq()) throw new RangeError(`kernel: IRETQ to 0x${rip.toString(16)} faulted (vector ${core.lastVector})`);
+  };
+  const lapic = (reg: number, v: number): void => { bus.write(LAPIC_BASE + reg, 4, v | 0); };
+
+  const cpu: X86Cpu = {
+    reg: (i) => core.reg(i),
+    setReg: (i, v) => core.setReg(i, v),
+    entry: () => current,
+    readCr: (n) => (n === 2 ? core.mmu.cr2 : n === 3 ? core.mmu.cr3 : core.mmu.cr4),
+    writeCr3: (v) => {
+      const lo = lo32(v), hi = hi32(v);
+      if (cr3WriteFaults(core.mmu, hi)) throw new RangeError(`kernel: MOV to CR3 of 0x${BigInt.asUintN(64, v).toString(16)} is #GP`);
+      core.mmu.writeCr3(lo, hi);
+      core.contextChanged();
+    },
+    rdmsr: (msr) => {
+      const v = rdmsr(core, msr);
+      if (v === undefined) throw new RangeError(`kernel: RDMSR 0x${msr.toString(16)} is #GP`);
+      return v;
+    },
+    wrmsr: (msr, v) => {
+      if (!wrmsr(core, msr, BigInt.asUintN(64, v))) throw new RangeError(`kernel: WRMSR 0x${msr.toString(16)} is #GP`);
+    },
+    storeRegisters: (pa) => {
+      check(pa, 16 * 8);
+      for (let i = 0; i < 16; i++) bus.write(pa + 8 * i, 8, core.gl[i]!, core.gh[i]!);
+    },
+    loadRegisters: (pa) => {
+      check(pa, 16 * 8);
+      for (let i = 0; i < 16; i++) {
+        bus.read(pa + 8 * i, 8);
+        core.gl[i] = bus.lo;
+        core.gh[i] = bus.hi;
+      }
+    },
+    iretToUser: (rip, rflags, rsp) => iretTo(rip, sel.userCs, rflags, rsp, sel.userSs),
+    iretToKernel: (rip) => iretTo(rip, sel.kernelCs, BigInt(RFLAGS.IF | RFLAGS.FIXED), stack.topVa, sel.kernelSs),
+    invlpg: (va) => {
+      core.mmu.invlpg(lo32(va), hi32(va));
+      core.flushFast();
+    },
+    invpcid: (type, pcid, va) => {
+      if (!core.mmu.invpcid(type, pcid & 0xfff, lo32(va), hi32(va))) throw new RangeError(`kernel: INVPCID type ${type} PCID ${pcid} is #GP`);
+      core.flushFast();
+    },
+    outb: (port, value) => core.ports.write(port & 0xffff, 1, value & 0xff),
+    translate: (va, write) => {
+      const m = core.mmu;
+      const cr2 = m.cr2;
+      const pa = m.translate(lo32(va), hi32(va), write ? STORE : LOAD, AC);
+      m.cr2 = cr2;
+      return pa < 0 || bus.find(pa)?.ram === undefined ? undefined : pa;
+    },
+    apicTimer: (ticks, vector) => {
+      lapic(LAPIC_REG.SVR, SVR_ENABLE | 0xff);
+      lapic(LAPIC_REG.TIMER_DIVIDE, 0xb);
+      if (ticks === undefined) {
+        lapic(LAPIC_REG.LVT_TIMER, LVT_MASKED | vector);
+        lapic(LAPIC_REG.TIMER_INITIAL, 0);
+        return;
+      }
+      lapic(LAPIC_REG.LVT_TIMER, vector & 0xff);
+      lapic(LAPIC_REG.TIMER_INITIAL, Math.min(0xffff_ffff, Math.max(1, Math.ceil(ticks))));
+    },
+    rdtsc: () => rdmsr(core, MSR.TSC)!,
+  };
+  const tlb: TlbControl = {
+    flushPage: (va, asid) => (asid === core.mmu.pcid ? cpu.invlpg(va) : cpu.invpcid(0, asid, va)),
+    flushPageNumber: (va, asid) => tlb.flushPage(BigInt(va), asid),
+    flushAsid: (asid) => cpu.invpcid(1, asid, 0n),
+    flushAll: () => cpu.invpcid(2, 0, 0n),
+  };
+  const high = new Float64Array(1);
+  const hal: X86Hal = {
+    cpu,
+    tlb,
+    read8: (pa) => { read(pa, 1); return bus.lo & 0xff; },
+    write8: (pa, v) => { bus.write(check(pa, 1), 1, v); },
+    read32: (pa) => { read(pa, 4); return bus.lo >>> 0; },
+    write32: (pa, v) => { bus.write(check(pa, 4), 4, v | 0); },
+    read64,
+    write64,
+    write64Halves: (pa, lo, hi) => { bus.write(check(pa, 8), 8, lo | 0, hi | 0); },
+    read64Low: (pa) => {
+      read(pa, 8);
+      high[0] = bus.hi >>> 0;
+      return bus.lo >>> 0;
+    },
+    get lastHigh() { return high[0]!; },
+    fill: (pa, len, byte) => { if (len > 0) bus.fill(check(pa, len), len, byte); },
+    copy: (dst, src, len) => { if (len > 0) bus.load(check(dst, len), ram.readBytes(check(src, len) - ram.base, len)); },
+    readBytes: (pa, len) => ram.readBytes(check(pa, len) - ram.base, len),
+    writeBytes: (pa, bytes) => { if (bytes.length > 0) bus.load(check(pa, bytes.length), bytes); },
+    console: () => { throw new RangeError("kernel: the console is COM1 (KernelArch.consoleWrite)"); },
+  };
+  return { hal, entries };
+}
