@@ -43,20 +43,17 @@ function run(program: string | Uint8Array, args: string[] = ["prog"], maxInsns =
   const checkpoints: FaultStats[] = [];
   const cr3: bigint[] = [];
   const irqs: string[] = [];
-  const lstarPa = Number(km.cpu.lstar - KERNEL_VA) + 0x30_0000;
   km.machine.setTrace((e) => {
     if (e.type === "trap" && e.interrupt) irqs.push(e.from);
   });
-  // getpid checkpoints: seen at the SYSCALL native entry (no trace event for SYSCALL).
-  const native = km.cpu.nativeAt.get(lstarPa)!;
-  const fns = (km.cpu as unknown as { nativeFns: ((c: unknown) => void)[] }).nativeFns;
-  const inner = fns[native]!;
-  fns[native] = (c) => {
-    if (km.cpu.reg(0) === BigInt(X86_SYS.getpid)) {
+  // getpid checkpoints, taken as the kernel is entered through SYSCALL (the trace has no SYSCALL event).
+  const trap = km.kernel.trap.bind(km.kernel);
+  km.kernel.trap = () => {
+    if (km.kernel.arch.trapInfo().kind === "syscall" && km.cpu.reg(0) === BigInt(X86_SYS.getpid)) {
       checkpoints.push({ ...km.kernel.procs.current!.mm.stats });
       cr3.push(km.cpu.mmu.cr3);
     }
-    inner(c);
+    trap();
   };
   const r = km.machine.run({ maxInsns });
   return { exitCode: r.exitCode, reason: r.reason, stdout, log, checkpoints, cr3, irqs, km };

@@ -36,6 +36,7 @@ import { HAS_ERROR_CODE, MSR, RFLAGS } from "../../emulator/arch/x86_64/defs.js"
 import { CR4, EFER } from "../../emulator/arch/x86_64/paging-defs.js";
 import { wrmsr } from "../../emulator/arch/x86_64/msr.js";
 import { ExitPort, EXIT_PORT_COUNT } from "../../emulator/devices/exit-port.js";
+import { LAPIC_BASE, LAPIC_REG } from "../../emulator/devices/lapic.js";
 import { EM_X86_64, parseElf } from "../elf.js";
 import { writeGdt, writeIdentityMap } from "./firmware.js";
 import { E820, LOW_TOP_MAX } from "./memory-map.js";
@@ -159,7 +160,7 @@ export function bootKernelX86(opts: KernelBootOptions): KernelMachine {
     core.registerNative(KERNEL_BASE + VECTOR_OFFSET + 16 * v, () => {
       entries.vector(v, !external && HAS_ERROR_CODE.has(v));
       // The local APIC's end of interrupt, as a handler's first act.
-      if (external) bus.write(0xfee000b0, 4, 0);
+      if (external) bus.write(LAPIC_BASE + LAPIC_REG.EOI, 4, 0);
       kernel.trap();
     });
   }
