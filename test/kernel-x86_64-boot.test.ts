@@ -253,6 +253,40 @@ _start:
   });
 });
 
+describe("user pointers", () => {
+  it("write from an unmapped buffer returns -EFAULT (the kernel's CPL 0 translation with AC set fails); brk grows the heap", () => {
+    const r = run(`
+    .globl _start
+_start:
+    mov     $1, %edi
+    mov     $0x1000, %esi
+    mov     $4, %edx
+    mov     $1, %eax        # write(1, 0x1000, 4)
+    syscall
+    cmp     $-14, %rax
+    jne     1f
+    xor     %edi, %edi
+    mov     $12, %eax       # brk(0): the current break
+    syscall
+    mov     %rax, %rbx
+    lea     4096(%rax), %rdi
+    mov     $12, %eax
+    syscall
+    movb    $'k', (%rbx)    # the new heap page is writable
+    mov     $1, %edi
+    mov     %rbx, %rsi
+    mov     $1, %edx
+    mov     $1, %eax
+    syscall
+    ${exit(0)}
+1:  ${exit(1)}
+`);
+    expect(r.log).toEqual([]);
+    expect(r.stdout).toBe("k");
+    expect(r.exitCode).toBe(0);
+  });
+});
+
 describe("execve and PCIDs", () => {
   it("execve of a ramdisk program replaces the image; its exit status is the run's", () => {
     const other = assembleX86_64(`
@@ -365,6 +399,13 @@ describe("the kernel's TLB maintenance and the host fast path", () => {
     const r = run(FORK_WAIT, ["prog"], 5_000_000, { strictTlb: true });
     expect(r.exitCode).toBe(7);
     expect(r.km.machine.staleTlbReports).toBe(0);
+  });
+
+  it("with ASLR (seed 1) and the kernel's debug checks, fork + wait4 still runs and exits 7", () => {
+    const r = run(FORK_WAIT, ["prog"], 5_000_000, { seed: 1, aslr: true, debug: true });
+    expect(r.log).toEqual([]);
+    expect(r.stdout).toBe("child\nparent\n");
+    expect(r.exitCode).toBe(7);
   });
 
   it("the fast path changes nothing: same output, status and instruction count without it", () => {
