@@ -418,7 +418,30 @@ describe("the kernel's TLB maintenance and the host fast path", () => {
 const QEMU_USER = "qemu-x86_64";
 const haveUser = spawnSync(QEMU_USER, ["--version"]).status === 0;
 const haveGnu = spawnSync("as", ["--version"]).status === 0 && spawnSync("ld", ["--version"]).status === 0;
+const haveGcc = spawnSync("gcc", ["--version"]).status === 0;
 if (!haveUser || !haveGnu) console.log("skipping the qemu-x86_64 comparison: qemu-x86_64 or the host as/ld is not installed");
+if (!haveUser || !haveGcc) console.log("skipping the qemu-x86_64 comparison of a C program: qemu-x86_64 or gcc is not installed");
+
+/** A freestanding C program (no SSE: the CPU has none): recursion, .bss, fork, wait4, exit_group. */
+const C_PROGRAM = `
+static long sys(long n, long a, long b, long c) {
+  long r;
+  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return r;
+}
+static char buf[128];
+static unsigned long fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+void _start(void) {
+  int n = 0;
+  for (int i = 0; i < 20; i++) buf[n++] = "0123456789abcdef"[fib(i) & 15];
+  buf[n++] = '\\n';
+  if (sys(57, 0, 0, 0) == 0) { sys(1, 1, (long)"kid\\n", 4); sys(60, 4, 0, 0); }
+  int st = 0;
+  sys(61, -1, (long)&st, 0);
+  sys(1, 1, (long)buf, n);
+  sys(231, (st >> 8) & 0xff, 0, 0);
+}
+`;
 
 /** A static program with a loop, a call, .data and .bss, stack use (argc) and exit_group. */
 const COMPARE = `
@@ -495,5 +518,19 @@ describe.skipIf(!haveUser || !haveGnu)("the same program under the kernel and un
     expect(want.stdout).toMatch(/argc: 1\n$/);
     expect(got.stdout).toBe(want.stdout);
     expect(got.exitCode).toBe(want.status);
+  });
+});
+
+describe.skipIf(!haveUser || !haveGcc)("a C program under the kernel and under qemu-x86_64", () => {
+  it("gcc -static -nostdlib -mgeneral-regs-only: same output and exit status", () => {
+    const dir = mkdtempSync(join(tmpdir(), "multios-x86_64-kernel-c-"));
+    writeFileSync(join(dir, "prog.c"), C_PROGRAM);
+    const cc = spawnSync("gcc", ["-static", "-nostdlib", "-O2", "-mgeneral-regs-only", "-fno-stack-protector", "-fno-pie", "-no-pie", "-o", join(dir, "prog.elf"), join(dir, "prog.c")], { encoding: "utf8" });
+    expect(cc.stderr).toBe("");
+    const q = spawnSync(QEMU_USER, [join(dir, "prog.elf")], { encoding: "latin1", timeout: 60_000 });
+    const got = run(new Uint8Array(readFileSync(join(dir, "prog.elf"))), ["prog"], 50_000_000);
+    expect(q.stdout).toBe("kid\n0112358d52790992bd85\n");
+    expect(got.stdout).toBe(q.stdout);
+    expect(got.exitCode).toBe(q.status);
   });
 });
