@@ -119,7 +119,7 @@ export function bootKernelArm64(opts: KernelBootOptions): KernelMachine {
       { base: KERNEL_BASE, size: KERNEL_SIZE, kind: MemoryRegionKind.KernelAndModules },
       { base: MODULE_BASE, size: moduleEnd - MODULE_BASE, kind: MemoryRegionKind.KernelAndModules },
       ...(archive.length ? [{ base: ramdiskBase, size: ramdiskEnd - ramdiskBase, kind: MemoryRegionKind.KernelAndModules }] : []),
-    ]);
+    ], (base, size) => v.machine.bus.find(base, size)?.ram !== undefined);
     if (bootInfoSize(memoryMap.length) > ARGS_ADDR - BOOT_INFO_ADDR) throw new BootError("firmware: memory map too large for the boot-info page");
     writeBootInfo(hal, BOOT_INFO_ADDR, {
       hartId: core.mpidr & 0xffffff, dtb: { base: dtbAddr, size: v.dtb.length }, kernelStart: KERNEL_BASE, kernelEnd: KERNEL_BASE + KERNEL_SIZE,

@@ -106,7 +106,7 @@ export function bootKernel(opts: KernelBootOptions): KernelMachine {
         { base: MODULE_BASE, size: moduleEnd - MODULE_BASE, kind: MemoryRegionKind.KernelAndModules },
         ...(archive.length ? [{ base: ramdiskBase, size: ramdiskEnd - ramdiskBase, kind: MemoryRegionKind.KernelAndModules }] : []),
         { base: dtbAddr, size: v.dtb.length, kind: MemoryRegionKind.Reserved },
-      ]);
+      ], (base, size) => bus.find(base, size)?.ram !== undefined);
       if (bootInfoSize(memoryMap.length) > ARGS_ADDR - BOOT_INFO_ADDR) throw new BootError("firmware: memory map too large for the boot-info page");
       writeBootInfo(hal, BOOT_INFO_ADDR, {
         hartId: hart.hartId, dtb: { base: dtbAddr, size: v.dtb.length }, kernelStart: KERNEL_BASE, kernelEnd: KERNEL_BASE + KERNEL_SIZE,

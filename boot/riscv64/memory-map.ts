@@ -20,9 +20,10 @@ export interface Carve {
 /**
  * Memory map from a DTB: every /memory node's RAM minus the `carves` (which keep their kinds),
  * plus each /soc device's registers as DeviceMemory (rounded out to pages).
- * Throws BootError for a DTB without memory or a carve outside RAM.
+ * Throws BootError for a DTB without memory, a carve outside RAM, or (with `isRam`, the platform's
+ * own knowledge) a /memory range the machine does not back with RAM.
  */
-export function memoryMapFromDtb(dtb: Uint8Array, carves: Carve[]): MemoryRegion[] {
+export function memoryMapFromDtb(dtb: Uint8Array, carves: Carve[], isRam?: (base: number, size: number) => boolean): MemoryRegion[] {
   let root: FdtNode;
   try {
     root = parseFdt(dtb);
@@ -31,7 +32,7 @@ export function memoryMapFromDtb(dtb: Uint8Array, carves: Carve[]): MemoryRegion
     throw e;
   }
   try {
-    return regionsOf(root, carves);
+    return regionsOf(root, carves, isRam);
   } catch (e) {
     // A reg that does not fit the cell counts, or cell counts no address can have.
     if (!(e instanceof BootError) && (e instanceof FdtError || e instanceof RangeError)) throw new BootError(`firmware: bad device tree: ${e.message}`);
@@ -40,7 +41,7 @@ export function memoryMapFromDtb(dtb: Uint8Array, carves: Carve[]): MemoryRegion
 }
 
 /** The memory map of a parsed tree (see {@link memoryMapFromDtb}). */
-function regionsOf(root: FdtNode, carves: Carve[]): MemoryRegion[] {
+function regionsOf(root: FdtNode, carves: Carve[], isRam?: (base: number, size: number) => boolean): MemoryRegion[] {
   const ac = fdtGetU32(root, "#address-cells") ?? 2;
   const sc = fdtGetU32(root, "#size-cells") ?? 1;
   const ram = root.children
@@ -48,6 +49,9 @@ function regionsOf(root: FdtNode, carves: Carve[]): MemoryRegion[] {
     .flatMap((n) => fdtGetRegs(n, "reg", ac, sc))
     .map((r) => ({ base: Number(r.base), size: Number(r.size) }));
   if (ram.length === 0) throw new BootError("firmware: the device tree describes no memory");
+  for (const r of ram) {
+    if (isRam !== undefined && !isRam(r.base, r.size)) throw new BootError(`firmware: the device tree's memory [0x${r.base.toString(16)}, +0x${r.size.toString(16)}) is not RAM on this machine`);
+  }
   const out: MemoryRegion[] = [];
   for (const r of ram) {
     const inside = carves.filter((c) => c.base < r.base + r.size && r.base < c.base + c.size).sort((a, b) => a.base - b.base);

@@ -118,7 +118,7 @@ export function bootKernelX86(opts: KernelBootOptions): KernelMachine {
   const { hal, entries } = x86Hal(bus, core, ram, SEL, { topVa: direct(STACK_TOP), topPa: STACK_TOP });
   const arch = x86KernelArch(hal.cpu, hal);
   const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: SYSCALL_OFFSET, idleOffset: IDLE_OFFSET }, opts);
-  core.ports.add(new ExitPort((status) => pc.machine.requestExit(status)), EXIT_PORT, EXIT_PORT_COUNT);
+  core.ports.add(new ExitPort((status) => pc.machine.requestExit(status, "the kernel's exit port")), EXIT_PORT, EXIT_PORT_COUNT);
 
   // The firmware phase: 64-bit mode on the identity map, then the kernel's tables.
   resetLongMode(core, writeIdentityMap(bus), writeGdt(bus));

@@ -24,10 +24,9 @@
  *   sleeps until killed, no timer is armed, and a machine with nothing else to do waits in its
  *   idle loop, which the emulator reports as a hang (exit 125).
  *
- * Still open (`it.fails`: remove `.fails` with the fix):
- * - boot/riscv64/memory-map.ts (or the kernel's initMemory): a tree whose /memory claims RAM the
- *   machine does not have is believed; the kernel oopses on its first access there instead of
- *   failing the boot with a BootError.
+ * - boot/riscv64/memory-map.ts: a tree whose /memory claimed RAM the machine does not have was
+ *   believed, and the kernel oopsed on its first access there; the firmware now checks each /memory
+ *   range against the machine's RAM and fails the boot with a BootError.
  */
 import { describe, expect, it } from "vitest";
 import { buildFdt, encodeFdtValue, parseFdt } from "../../boot/fdt.js";
@@ -175,7 +174,7 @@ describe("device tree (fdt.test.ts, seed 16609284 path 488:7:1:1 and seed 3 of a
 });
 
 describe("device tree claiming RAM the machine lacks (fdt.test.ts, FUZZ_SEED=5002 FUZZ_SCALE=30, path 960:10:11:10:11:10:11:10:11:11)", () => {
-  it.fails("the boot fails with a BootError message, not a kernel oops on an access outside RAM (needs a check in boot/riscv64/memory-map.ts or kernel init)", () => {
+  it("the boot fails with a BootError message, not a kernel oops on an access outside RAM", () => {
     const program = assembleRiscv64(".text\n.globl _start\n_start: li a0, 0\n li a7, 93\n ecall\n", { fileName: "exit.S" }).elf;
     const log: string[] = [];
     const km = bootKernel({ program, args: ["exit"], ramSize: 16 << 20, log: (l) => log.push(l) });

@@ -40,6 +40,7 @@ export class X86Machine {
   /** Ticks skipped by HLT (clock = instructions + skipped). */
   skipped = 0;
   private finishCode: number | undefined;
+  private finishDevice = "isa-debug-exit";
   /** Strict TLB mode's detector, or undefined when the mode is off. */
   readonly staleTlb: X86StaleTlbDetector | undefined;
   /** Strict TLB mode: receives every use of a stale TLB entry. */
@@ -75,9 +76,10 @@ export class X86Machine {
     return this.cpu.icount + this.skipped;
   }
 
-  /** Called by the debug-exit device: ends the run after the current instruction. */
-  requestExit(status: number): void {
+  /** Called by an exit device (isa-debug-exit, the kernel's exit port): ends the run after the current instruction with `status`. */
+  requestExit(status: number, device = "isa-debug-exit"): void {
     this.finishCode = status;
+    this.finishDevice = device;
     this.cpu.stopAt = 0;
     this.cpu.stopped = true;
   }
@@ -96,6 +98,7 @@ export class X86Machine {
       type: "trap", arch, hart: 0, icount: e.icount, cause: e.vector, interrupt: e.external,
       name: VECTOR_NAMES[e.vector] ?? `vector ${e.vector}`, tval: hex(e.vector === 14 ? e.cr2 : BigInt(e.errorCode ?? 0)),
       epc: hex(e.rip), from: `cpl${e.fromCpl}`, to: `cpl${e.toCpl}`,
+      ...(e.errorCode !== undefined ? { syndrome: hex(BigInt(e.errorCode)) } : {}),
     }));
     c.tlbs.onInvalidate = sink && ((scope, removed) => sink({
       type: "tlb-invalidate", arch, hart: 0, icount: c.icount, kind: scope.kind,
@@ -114,7 +117,7 @@ export class X86Machine {
     let stuck = 0;
     for (;;) {
       if (this.finishCode !== undefined) {
-        return { reason: "exit", exitCode: this.finishCode, icount: c.icount, message: `guest exited through isa-debug-exit with status ${this.finishCode}` };
+        return { reason: "exit", exitCode: this.finishCode, icount: c.icount, message: `guest exited through ${this.finishDevice} with status ${this.finishCode}` };
       }
       if (c.shutdown) {
         return { reason: "triple-fault", exitCode: 125, icount: c.icount, message: `triple fault (a fault while delivering #DF): shutdown at rip ${hex(c.rip)}` };
