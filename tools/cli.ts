@@ -28,7 +28,7 @@ const USAGE = `usage:
   multios run --arch riscv64 PROGRAM.elf|PROG.S [ARGS...] [options]   (kernel)
   multios run --arch riscv64 --bare IMAGE.elf|PROG.S [options]
   multios run --arch riscv64 --sbi PAYLOAD.elf|PROG.S [options]   (S-mode payload on the SBI firmware)
-  multios run --arch arm64 PROGRAM.elf|PROG.S [ARGS...] [--file ..] [--seed N] [--no-aslr] [--debug]   (kernel)
+  multios run --arch arm64|x86_64 PROGRAM.elf|PROG.S [ARGS...] [--file ..] [--seed N] [--no-aslr] [--debug]   (kernel)
   multios run --arch arm64|x86_64 --bare IMAGE.elf|PROG.S
       arm64 and x86_64 take: --max-insns N --ram SIZE --tlb SPEC --no-fast-path --strict-tlb --trace FILE --stats
   multios asm --arch riscv64|arm64|x86_64 PROG.S -o OUT.elf [--base ADDR]   (default base: start of RAM;

@@ -1,10 +1,10 @@
 /**
  * The architectures the command line knows, and what each offers: its assembler, how a bare image
- * boots, and (riscv64 in tools/cli/run.ts, arm64 here) the TypeScript kernel; x86_64 boots bare
- * images so far.
+ * boots, and how the TypeScript kernel boots (riscv64 in tools/cli/run.ts, arm64 and x86_64 here).
  */
 import { bootBareArm64, createArm64Virt } from "../../boot/arm64/virt.js";
 import { bootKernelArm64 } from "../../boot/arm64/kernel-boot.js";
+import { bootKernelX86 } from "../../boot/x86_64/kernel-boot.js";
 import { bootBareX86, createX86Pc } from "../../boot/x86_64/pc.js";
 import type { TlbConfig, TlbSet } from "../../emulator/core/tlb.js";
 import type { RunResult } from "../../emulator/core/run.js";
@@ -44,13 +44,24 @@ export interface KernelRunOptions {
   log: (line: string) => void;
 }
 
-/** Boots the TypeScript kernel on arm64-virt with `program` as the first process (ElfError, BootError on bad input). */
-export function bootKernelOther(arch: "arm64", program: Uint8Array, o: BareOptions, k: KernelRunOptions): BareMachine {
-  const km = bootKernelArm64({
+/** Boots the TypeScript kernel on arm64-virt or x86_64-pc with `program` as the first process (ElfError, BootError on bad input). */
+export function bootKernelOther(arch: "arm64" | "x86_64", program: Uint8Array, o: BareOptions, k: KernelRunOptions): BareMachine {
+  const opts = {
     ...(o.ramSize !== undefined ? { ramSize: o.ramSize } : {}), ...(o.tlb ? { tlb: o.tlb } : {}),
     noFastPath: o.noFastPath, strictTlb: o.strictTlb, console: o.console,
     program, args: k.args, files: k.files, seed: k.seed, aslr: k.aslr, debug: k.debug, log: k.log,
-  });
+  };
+  if (arch === "x86_64") {
+    const kx = bootKernelX86(opts);
+    return {
+      run: (maxInsns) => kx.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
+      setTrace: (sink) => kx.machine.setTrace(sink),
+      onStrictReport: (print) => { kx.machine.onStaleTlb = (r) => print(formatX86StaleTlbReport(r)); },
+      tlbStats: () => kx.cpu.tlbs.stats(),
+      icount: () => kx.cpu.icount,
+    };
+  }
+  const km = bootKernelArm64(opts);
   return {
     run: (maxInsns) => km.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
     setTrace: (sink) => km.machine.setTrace(sink),

@@ -98,12 +98,11 @@ const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", 
 const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"]);
 
 /**
- * `multios run --arch arm64|x86_64 ...`: bare images on both, the kernel on arm64; SMP, record and
- * the RISC-V-specific options are riscv64-only so far.
+ * `multios run --arch arm64|x86_64 ...`: bare images, or the kernel running a program; SMP, record
+ * and the RISC-V-specific options are riscv64-only so far.
  */
 function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
   const bare = flags.has("--bare");
-  if (!bare && arch === "x86_64") throw new UsageError("the TypeScript kernel runs on riscv64 and arm64 so far; run x86_64 images with --bare");
   for (const name of [...flags.keys(), ...lists.keys()]) {
     if (OTHER_KERNEL_OPTIONS.has(name)) {
       if (bare) throw new UsageError(`${name} is a kernel option; it does not apply with --bare`);
@@ -127,7 +126,7 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
     console: (b: number) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
   };
   try {
-    m = bare ? bootBareOther(arch, bytes, machineOpts) : bootKernelOther("arm64", bytes, machineOpts, {
+    m = bare ? bootBareOther(arch, bytes, machineOpts) : bootKernelOther(arch, bytes, machineOpts, {
       args: [programName(image), ...args.slice(1)], files: (lists.get("--file") ?? []).map((f) => ramdiskFile(f, arch)),
       seed: parseSeed(flags.get("--seed")), aslr: !flags.has("--no-aslr"), debug: flags.has("--debug"),
       log: (line) => { flush(); process.stderr.write(line + "\n"); },
