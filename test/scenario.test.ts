@@ -43,10 +43,10 @@ describe("scenario examples", () => {
     }
   });
 
-  it("the kernel scenarios are stated once and run on riscv64 and arm64", () => {
+  it("the kernel scenarios are stated once and run on riscv64, arm64 and x86_64", () => {
     for (const file of ["demand-zero.scenario.json", "fork-cow.scenario.json", "segfault.scenario.json"]) {
       const l = loadScenarioFile(join(DIR, file));
-      expect(runScenarioAll(l.scenario, { baseDir: l.baseDir }).map((r) => [r.arch, r.passed])).toEqual([["riscv64", true], ["arm64", true]]);
+      expect(runScenarioAll(l.scenario, { baseDir: l.baseDir }).map((r) => [r.arch, r.passed])).toEqual([["riscv64", true], ["arm64", true], ["x86_64", true]]);
     }
   });
 });
@@ -113,6 +113,12 @@ describe("trap kinds", () => {
     const esr = ((ec << 26) | (1 << 25) | iss) >>> 0;
     expect(kindOf("arm64", trap(ec, { syndrome: `0x${esr.toString(16)}`, from }))).toBe(kind);
   });
+
+  it.each([
+    [14, 0x6, "store-page-fault"], [14, 0x4, "load-page-fault"], [14, 0x15, "instruction-page-fault"], [6, 0, "illegal-instruction"], [3, 0, "breakpoint"], [13, 0, undefined],
+  ] as const)("x86_64: vector %i with error code 0x%s is %s", (vector, ec, kind) => {
+    expect(kindOf("x86_64", trap(vector, { syndrome: `0x${ec.toString(16)}` }))).toBe(kind);
+  });
 });
 
 describe("scenario validation", () => {
@@ -129,7 +135,7 @@ describe("scenario validation", () => {
   });
   it("names missing and mistyped fields", () => {
     expect(errorOf(() => parseScenarioJson(JSON.stringify({ ...base, name: undefined })))).toBe("name: required field is missing");
-    expect(bad({ machine: { arch: "sparc" } })).toBe('machine.arch: expected one of riscv64, arm64, got "sparc"');
+    expect(bad({ machine: { arch: "sparc" } })).toBe('machine.arch: expected one of riscv64, arm64, x86_64, got "sparc"');
     expect(bad({ machine: { arch: ["riscv64", "arm64"] } })).toBe("program: a scenario on several architectures needs one program per architecture (program.riscv64, program.arm64, ...)");
     expect(bad({ machine: { arch: ["riscv64", "arm64"] }, program: { riscv64: { asm: "" } } })).toBe("program.arm64: the scenario runs on this architecture but gives no program for it");
     expect(bad({ machine: { arch: ["riscv64", "riscv64"] } })).toBe("machine.arch: an architecture is listed twice");
@@ -158,8 +164,8 @@ describe("multios test", () => {
     const r = cli("test", ...examples.map((f) => join(DIR, f)));
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(7);
-    expect(r.stdout).toContain(`${examples.length} scenario(s), 7 run(s): 7 passed, 0 failed`);
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(10);
+    expect(r.stdout).toContain(`${examples.length} scenario(s), 10 run(s): 10 passed, 0 failed`);
     expect(r.stdout).toContain("✓ segfault: a store to an unmapped page kills the process [arm64]");
   });
 
@@ -168,7 +174,7 @@ describe("multios test", () => {
     const r = cli("test", join(DIR, "segfault.scenario.json"), p);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(`✗ wrong (${p})\n    expect.exitCode: expected 0, got 139\n`);
-    expect(r.stdout).toContain("2 scenario(s), 3 run(s): 2 passed, 1 failed");
+    expect(r.stdout).toContain("2 scenario(s), 4 run(s): 3 passed, 1 failed");
   });
 
   it("exit 2 for a bad file, naming the file and the field, running nothing", () => {

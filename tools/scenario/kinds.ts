@@ -18,7 +18,7 @@ export const TRAP_KINDS = [
 export type TrapKind = (typeof TRAP_KINDS)[number];
 
 /** Architectures a scenario may name (one runner each, tools/scenario/run.ts). */
-export const ARCHES = ["riscv64", "arm64"] as const;
+export const ARCHES = ["riscv64", "arm64", "x86_64"] as const;
 export type Arch = (typeof ARCHES)[number];
 
 /** RISC-V: the kind is the cause (scause/mcause with the Interrupt bit clear; AMOs and SC fault as stores). */
@@ -64,10 +64,26 @@ function arm64Kind(t: TrapTraceEvent): TrapKind | undefined {
   }
 }
 
+/**
+ * x86_64: the kind follows from the vector and, for #PF, the error code (the trace's `syndrome`):
+ * W/R says store or load, I/D an instruction fetch. System calls (SYSCALL) are not exceptions and
+ * never appear as traps. @spec Intel SDM Vol. 3A §6.15 (#UD, #BP, #PF), §4.7 (#PF error code)
+ */
+function x86Kind(t: TrapTraceEvent): TrapKind | undefined {
+  const ec = Number(BigInt(t.syndrome ?? "0") & 0xffffn);
+  switch (t.cause) {
+    case 6: return "illegal-instruction";
+    case 3: return "breakpoint";
+    case 14: return (ec & 16) !== 0 ? "instruction-page-fault" : (ec & 2) !== 0 ? "store-page-fault" : "load-page-fault";
+    default: return undefined;
+  }
+}
+
 /** The neutral privilege names ("U", "S", "M") as each architecture's trace writes them. */
 const PRIVILEGES: Readonly<Record<Arch, Readonly<Record<string, string>>>> = {
   riscv64: { U: "U", S: "S", M: "M" },
   arm64: { U: "EL0", S: "EL1", M: "EL3" },
+  x86_64: { U: "cpl3", S: "cpl0", M: "smm" },
 };
 
 /** True when `s` is one of {@link TRAP_KINDS}. */
@@ -79,6 +95,7 @@ export function isTrapKind(s: string): s is TrapKind {
 export function kindOf(arch: Arch, t: TrapTraceEvent): TrapKind | undefined {
   if (t.interrupt) return undefined;
   if (arch === "arm64") return arm64Kind(t);
+  if (arch === "x86_64") return x86Kind(t);
   return TRAP_KINDS.find((k) => RISCV_CAUSES[k] === t.cause);
 }
 

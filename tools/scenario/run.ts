@@ -13,6 +13,8 @@ import { Process } from "../../kernel/proc/process.js";
 import type { Kernel } from "../../kernel/kernel.js";
 import { bootBareArm64, createArm64Virt } from "../../boot/arm64/virt.js";
 import { bootKernelArm64 } from "../../boot/arm64/kernel-boot.js";
+import { bootBareX86, createX86Pc } from "../../boot/x86_64/pc.js";
+import { bootKernelX86 } from "../../boot/x86_64/kernel-boot.js";
 import type { RunResult } from "../../emulator/core/run.js";
 import { assemble } from "../asm/index.js";
 import type { Arch } from "./kinds.js";
@@ -110,7 +112,12 @@ export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Scenari
   let result: RunResult;
   let kernel: KernelStats | undefined;
   if (s.mode === "bare") {
-    if (arch === "arm64") {
+    if (arch === "x86_64") {
+      const pc = createX86Pc(common);
+      bootBareX86(pc, elf);
+      pc.machine.setTrace((e) => events.push(e));
+      result = pc.machine.run({ maxInsns });
+    } else if (arch === "arm64") {
       const v = createArm64Virt(common);
       bootBareArm64(v, elf);
       v.machine.setTrace((e) => events.push(e));
@@ -124,7 +131,7 @@ export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Scenari
   } else {
     const log: string[] = [];
     const boot = { program: elf, args: [name, ...(s.args ?? [])], seed: s.kernel?.seed, aslr: s.kernel?.aslr, debug: s.kernel?.debug, log: (line: string) => log.push(line) };
-    const km = arch === "arm64" ? bootKernelArm64({ ...common, ...boot }) : bootKernel({ ...riscvOpts, ...boot });
+    const km = arch === "arm64" ? bootKernelArm64({ ...common, ...boot }) : arch === "x86_64" ? bootKernelX86({ ...common, ...boot }) : bootKernel({ ...riscvOpts, ...boot });
     km.machine.setTrace((e) => events.push(e));
     let baseline: number | undefined;
     const spawn = Process.spawn;
