@@ -18,11 +18,11 @@
  * The machine is built without the GIC (`gic: false`): the generic timer drives the core's IRQ
  * input directly, so the kernel needs no interrupt-controller driver (docs/arm64.md).
  */
-import { Kernel, type KernelOptions } from "../../kernel/kernel.js";
+import { HEADROOM, type KernelProgramOptions, pageUp, ramdiskArchive } from "../kernel-modules.js";
+import { Kernel } from "../../kernel/kernel.js";
 import { arm64KernelArch } from "../../kernel/arch/arm64/kernel-arch.js";
 import { writeBootInfo, bootInfoSize } from "../../kernel/boot-info.js";
 import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
-import { type ArchiveFile, newcArchive, PATH_MAX, ramdiskName } from "../../kernel/proc/ramdisk.js";
 import { EM_AARCH64, parseElf } from "../elf.js";
 import { memoryMapFromDtb } from "../riscv64/memory-map.js";
 import { arm64Hal } from "./kernel-hal.js";
@@ -54,18 +54,9 @@ const SLOTS = [
 ] as const;
 /** The idle loop: `wfi` then `b .-4`. */
 const IDLE_WORDS = [0xd503207f, 0x17ffffff];
-/** Room kept free after the modules (frames for the kernel's first needs). */
-const HEADROOM = 4 * 1024 * 1024;
-const pageUp = (n: number): number => Math.ceil(n / 4096) * 4096;
 
 /** Options of a kernel boot (`gic` is ignored: the kernel boots without the GIC). */
-export interface KernelBootOptions extends Arm64VirtOptions, KernelOptions {
-  /** The first user program (an AArch64 ELF) and its arguments (argv[0] first). */
-  program: Uint8Array;
-  args: string[];
-  /** Files of the initial ramdisk, in order; the first program is in it too, under argv[0]. */
-  files?: readonly ArchiveFile[];
-}
+export interface KernelBootOptions extends Arm64VirtOptions, KernelProgramOptions {}
 
 /** A machine with firmware, kernel and program in place, ready to run. */
 export interface KernelMachine extends Arm64Virt {
@@ -149,23 +140,4 @@ export function bootKernelArm64(opts: KernelBootOptions): KernelMachine {
   }
   core.reset(FIRMWARE_BASE | 0, 0, DTB_ADDR);
   return { ...v, kernel };
-}
-
-/**
- * The newc archive of `files` (empty when there are none). Throws BootError for a name that is
- * empty, has a NUL or is too long once its leading "/" is gone, or is used twice or by the program.
- */
-function ramdiskArchive(files: readonly ArchiveFile[], programName: string | undefined): Uint8Array {
-  if (files.length === 0) return new Uint8Array(0);
-  const taken = new Map<string, string>();
-  if (programName) taken.set(ramdiskName(programName), "the program (argv[0])");
-  const named = files.map((f) => {
-    const name = ramdiskName(f.name);
-    if (name === "" || name.includes("\0") || new TextEncoder().encode(name).length >= PATH_MAX) throw new BootError(`ramdisk file name "${f.name}" is empty, has a NUL, or is ${PATH_MAX} bytes or longer`);
-    const other = taken.get(name);
-    if (other !== undefined) throw new BootError(`ramdisk file name "${name}" is already used by ${other}`);
-    taken.set(name, "another file");
-    return { name, bytes: f.bytes };
-  });
-  return newcArchive(named);
 }

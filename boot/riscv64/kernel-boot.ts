@@ -14,11 +14,11 @@
  * | next page + size | the initial ramdisk, a newc cpio archive of the `files` (KernelAndModules; kernel/proc/ramdisk.ts) |
  * | top of RAM | device tree (Reserved), where QEMU puts it |
  */
-import { Kernel, type KernelOptions } from "../../kernel/kernel.js";
+import { HEADROOM, type KernelProgramOptions, pageUp, ramdiskArchive } from "../kernel-modules.js";
+import { Kernel } from "../../kernel/kernel.js";
 import { riscvKernelArch } from "../../kernel/arch/riscv64/kernel-arch.js";
 import { writeBootInfo, bootInfoSize } from "../../kernel/boot-info.js";
 import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
-import { type ArchiveFile, newcArchive, PATH_MAX, ramdiskName } from "../../kernel/proc/ramdisk.js";
 import { EM_RISCV, parseElf } from "../elf.js";
 import { installFirmware } from "./sbi.js";
 import { riscvHal } from "./kernel-hal.js";
@@ -39,21 +39,9 @@ const TRAP_OFFSET = 0x100, ECALL_OFFSET = 0x200, IDLE_OFFSET = 0x300, TEXT_SIZE 
 const ECALL_WORD = 0x00000073;
 /** The idle loop: `wfi` then `j .-4` (jal x0, -4). */
 const IDLE_WORDS = [0x10500073, 0xffdff06f];
-/** Room kept free between the modules and the device tree (frames for the kernel's first needs). */
-const HEADROOM = 4 * 1024 * 1024;
-const pageUp = (n: number): number => Math.ceil(n / 4096) * 4096;
 
 /** Options of a kernel boot. */
-export interface KernelBootOptions extends RiscvVirtOptions, KernelOptions {
-  /** The first user program (an RV64 ELF) and its arguments (argv[0] first). */
-  program: Uint8Array;
-  args: string[];
-  /**
-   * Files of the initial ramdisk, in order (execve finds programs there). The first program is in
-   * it too, under argv[0]; names lose a leading "/".
-   */
-  files?: readonly ArchiveFile[];
-}
+export interface KernelBootOptions extends RiscvVirtOptions, KernelProgramOptions {}
 
 /** A machine with firmware, kernel and program in place, ready to run. */
 export interface KernelMachine extends RiscvVirt {
@@ -119,23 +107,4 @@ export function bootKernel(opts: KernelBootOptions): KernelMachine {
   hart.registerNative(KERNEL_BASE + TRAP_OFFSET, () => kernel.trap());
   hart.reset(FIRMWARE_BASE | 0, 0, v.dtbAddr);
   return { ...v, kernel };
-}
-
-/**
- * The newc archive of `files` (empty when there are none). Throws BootError for a name that is
- * empty, has a NUL or is too long once its leading "/" is gone, or is used twice or by the program.
- */
-function ramdiskArchive(files: readonly ArchiveFile[], programName: string | undefined): Uint8Array {
-  if (files.length === 0) return new Uint8Array(0);
-  const taken = new Map<string, string>();
-  if (programName) taken.set(ramdiskName(programName), "the program (argv[0])");
-  const named = files.map((f) => {
-    const name = ramdiskName(f.name);
-    if (name === "" || name.includes("\0") || new TextEncoder().encode(name).length >= PATH_MAX) throw new BootError(`ramdisk file name "${f.name}" is empty, has a NUL, or is ${PATH_MAX} bytes or longer`);
-    const other = taken.get(name);
-    if (other !== undefined) throw new BootError(`ramdisk file name "${name}" is already used by ${other}`);
-    taken.set(name, "another file");
-    return { name, bytes: f.bytes };
-  });
-  return newcArchive(named);
 }

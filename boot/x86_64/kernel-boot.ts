@@ -27,11 +27,11 @@
  * @spec Intel SDM Vol. 3A §3.4.5 (segment descriptors), §5.8.8 (SYSCALL/SYSRET MSRs), §6.14.1
  *       (64-bit IDT gates), §7.7 (64-bit TSS), §4.10.1 (PCIDs)
  */
-import { Kernel, type KernelOptions } from "../../kernel/kernel.js";
+import { HEADROOM, type KernelProgramOptions, pageUp, ramdiskArchive } from "../kernel-modules.js";
+import { Kernel } from "../../kernel/kernel.js";
 import { EXIT_PORT, X86_PHYSICAL_OFFSET, x86KernelArch } from "../../kernel/arch/x86_64/kernel-arch.js";
 import { writeBootInfo, bootInfoSize } from "../../kernel/boot-info.js";
 import { BootError, type MemoryRegion, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
-import { type ArchiveFile, newcArchive, PATH_MAX, ramdiskName } from "../../kernel/proc/ramdisk.js";
 import { HAS_ERROR_CODE, MSR, RFLAGS } from "../../emulator/arch/x86_64/defs.js";
 import { CR4, EFER } from "../../emulator/arch/x86_64/paging-defs.js";
 import { wrmsr } from "../../emulator/arch/x86_64/msr.js";
@@ -71,18 +71,9 @@ const GDT: readonly bigint[] = [0n, 0x00af9a000000ffffn, 0x00cf92000000ffffn, 0x
 const TSS_LIMIT = 0x67;
 /** FMASK: IF, TF, DF, AC cleared on SYSCALL (as Linux does). */
 const FMASK = RFLAGS.IF | RFLAGS.TF | RFLAGS.DF | RFLAGS.AC | RFLAGS.NT;
-/** Room kept free after the modules (frames for the kernel's first needs). */
-const HEADROOM = 4 * 1024 * 1024;
-const pageUp = (n: number): number => Math.ceil(n / 4096) * 4096;
 
 /** Options of a kernel boot on x86_64-pc (`la57` is ignored: the kernel uses 4-level paging). */
-export interface KernelBootOptions extends X86PcOptions, KernelOptions {
-  /** The first user program (an x86_64 ELF) and its arguments (argv[0] first). */
-  program: Uint8Array;
-  args: string[];
-  /** Files of the initial ramdisk, in order; the first program is in it too, under argv[0]. */
-  files?: readonly ArchiveFile[];
-}
+export interface KernelBootOptions extends X86PcOptions, KernelProgramOptions {}
 
 /** A machine with firmware, kernel and program in place, ready to run. */
 export interface KernelMachine extends X86Pc {
@@ -218,23 +209,4 @@ function kernelMemoryMap(pc: X86Pc, carves: MemoryRegion[]): MemoryRegion[] {
     for (const p of pieces) out.push({ base: p.base, size: p.end - p.base, kind: MemoryRegionKind.Usable });
   }
   return out.sort((a, b) => a.base - b.base);
-}
-
-/**
- * The newc archive of `files` (empty when there are none). Throws BootError for a name that is
- * empty, has a NUL or is too long once its leading "/" is gone, or is used twice or by the program.
- */
-function ramdiskArchive(files: readonly ArchiveFile[], programName: string | undefined): Uint8Array {
-  if (files.length === 0) return new Uint8Array(0);
-  const taken = new Map<string, string>();
-  if (programName) taken.set(ramdiskName(programName), "the program (argv[0])");
-  const named = files.map((f) => {
-    const name = ramdiskName(f.name);
-    if (name === "" || name.includes("\0") || new TextEncoder().encode(name).length >= PATH_MAX) throw new BootError(`ramdisk file name "${f.name}" is empty, has a NUL, or is ${PATH_MAX} bytes or longer`);
-    const other = taken.get(name);
-    if (other !== undefined) throw new BootError(`ramdisk file name "${name}" is already used by ${other}`);
-    taken.set(name, "another file");
-    return { name, bytes: f.bytes };
-  });
-  return newcArchive(named);
 }
