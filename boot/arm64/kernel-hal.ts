@@ -6,6 +6,7 @@
  * core's exception return, AT S1E1R/W through the MMU with PSTATE.PAN clear, and HVC through the
  * core's firmware handler (PSCI).
  */
+import { ramMemory } from "../ram-memory.js";
 import type { Arm64Cpu as Core } from "../../emulator/arch/arm64/cpu.js";
 import { LOAD, STORE } from "../../emulator/arch/arm64/defs.js";
 import { readSysreg, REG, writeSysreg } from "../../emulator/arch/arm64/sysregs.js";
@@ -28,20 +29,12 @@ export function tlbiOperand(va: bigint | undefined, asid: number): bigint {
 
 /** Builds the HAL for `core` (RAM `ram` on `bus`; `codes` = the MMU's TLBI operation codes). */
 export function arm64Hal(bus: Bus, core: Core, ram: SparseRam, codes: TlbiCodes): Arm64Hal {
-  const end = ram.base + ram.size;
-  const check = (pa: number, len: number): number => {
-    if (!(pa >= ram.base && pa + len <= end)) throw new RangeError(`kernel: physical access [0x${pa.toString(16)}, +${len}) is outside RAM`);
-    return pa;
-  };
-  const read = (pa: number, size: 1 | 4 | 8): void => {
-    if (!bus.read(check(pa, size), size)) throw new RangeError(`kernel: physical read at 0x${pa.toString(16)} failed`);
-  };
+  const mem = ramMemory(bus, ram);
   const sysKey = (name: Arm64SysReg): number => {
     const key = (REG as Record<string, number>)[name];
     if (key === undefined) throw new RangeError(`kernel: no system register ${name}`);
     return key;
   };
-  const high = new Float64Array(1);
   const cpu: Arm64Cpu = {
     reg: (i) => core.x(i),
     setReg: (i, v) => core.setX(i, v),
@@ -53,18 +46,8 @@ export function arm64Hal(bus: Bus, core: Core, ram: SparseRam, codes: TlbiCodes)
     setSysReg: (name, v) => {
       if (!writeSysreg(core, sysKey(name), BigInt.asUintN(64, v))) throw new RangeError(`kernel: MSR ${name} is UNDEFINED here`);
     },
-    storeRegisters: (pa) => {
-      check(pa, 31 * 8);
-      for (let i = 0; i <= 30; i++) bus.write(pa + 8 * i, 8, core.xl[i]!, core.xh[i]!);
-    },
-    loadRegisters: (pa) => {
-      check(pa, 31 * 8);
-      for (let i = 0; i <= 30; i++) {
-        bus.read(pa + 8 * i, 8);
-        core.xl[i] = bus.lo;
-        core.xh[i] = bus.hi;
-      }
-    },
+    storeRegisters: (pa) => mem.storeWords(pa, core.xl, core.xh, 0, 31),
+    loadRegisters: (pa) => mem.loadWords(pa, core.xl, core.xh, 0, 31),
     eret: () => core.eret(),
     tlbi: (op, xt) => {
       core.mmu.dsb();
@@ -98,23 +81,19 @@ export function arm64Hal(bus: Bus, core: Core, ram: SparseRam, codes: TlbiCodes)
   return {
     cpu,
     tlb,
-    read8: (pa) => { read(pa, 1); return bus.lo & 0xff; },
-    write8: (pa, v) => { bus.write(check(pa, 1), 1, v); },
-    read32: (pa) => { read(pa, 4); return bus.lo >>> 0; },
-    write32: (pa, v) => { bus.write(check(pa, 4), 4, v | 0); },
-    read64: (pa) => { read(pa, 8); return (BigInt(bus.hi >>> 0) << 32n) | BigInt(bus.lo >>> 0); },
-    write64: (pa, v) => { bus.write(check(pa, 8), 8, lo32(v), hi32(v)); },
-    write64Halves: (pa, lo, hi) => { bus.write(check(pa, 8), 8, lo | 0, hi | 0); },
-    read64Low: (pa) => {
-      read(pa, 8);
-      high[0] = bus.hi >>> 0;
-      return bus.lo >>> 0;
-    },
-    get lastHigh() { return high[0]!; },
-    fill: (pa, len, byte) => { if (len > 0) bus.fill(check(pa, len), len, byte); },
-    copy: (dst, src, len) => { if (len > 0) bus.load(check(dst, len), ram.readBytes(check(src, len) - ram.base, len)); },
-    readBytes: (pa, len) => ram.readBytes(check(pa, len) - ram.base, len),
-    writeBytes: (pa, bytes) => { if (bytes.length > 0) bus.load(check(pa, bytes.length), bytes); },
+    read8: mem.read8,
+    write8: mem.write8,
+    read32: mem.read32,
+    write32: mem.write32,
+    read64: mem.read64,
+    write64: mem.write64,
+    write64Halves: mem.write64Halves,
+    read64Low: mem.read64Low,
+    get lastHigh() { return mem.lastHigh; },
+    fill: mem.fill,
+    copy: mem.copy,
+    readBytes: mem.readBytes,
+    writeBytes: mem.writeBytes,
     console: () => { throw new RangeError("kernel: the console is the PL011 (KernelArch.consoleWrite)"); },
   };
 }

@@ -12,6 +12,7 @@
  * @spec Intel SDM Vol. 2A "INVLPG", "INVPCID", "IRET/IRETD/IRETQ"; Vol. 3A §4.10.4 (TLB
  *       invalidation), §6.14.2 (64-bit interrupt stack frame), §11.5.4 (APIC timer)
  */
+import { ramMemory } from "../ram-memory.js";
 import type { X86Cpu as Core } from "../../emulator/arch/x86_64/cpu.js";
 import { AC, LOAD, STORE } from "../../emulator/arch/x86_64/mmu.js";
 import { cr3WriteFaults } from "../../emulator/arch/x86_64/mmu-regs.js";
@@ -55,16 +56,8 @@ const hi32 = (v: bigint): number => Number(BigInt.asUintN(32, v >> 32n)) | 0;
  * kernel stack is reached through it. Returns the HAL and the entry recorder for the native entries.
  */
 export function x86Hal(bus: Bus, core: Core, ram: SparseRam, sel: X86Selectors, stack: X86KernelStack): { hal: X86Hal; entries: X86EntryRecorder } {
-  const end = ram.base + ram.size;
-  const check = (pa: number, len: number): number => {
-    if (!(pa >= ram.base && pa + len <= end)) throw new RangeError(`kernel: physical access [0x${pa.toString(16)}, +${len}) is outside RAM`);
-    return pa;
-  };
-  const read = (pa: number, size: 1 | 4 | 8): void => {
-    if (!bus.read(check(pa, size), size)) throw new RangeError(`kernel: physical read at 0x${pa.toString(16)} failed`);
-  };
-  const read64 = (pa: number): bigint => { read(pa, 8); return (BigInt(bus.hi >>> 0) << 32n) | BigInt(bus.lo >>> 0); };
-  const write64 = (pa: number, v: bigint): void => { bus.write(check(pa, 8), 8, lo32(v), hi32(v)); };
+  const mem = ramMemory(bus, ram);
+  const { read64, write64 } = mem;
   /** The physical address of kernel-stack address `va` (the stack is one known range). */
   const stackPa = (va: bigint): number => stack.topPa - Number(stack.topVa - va);
 
@@ -110,18 +103,8 @@ export function x86Hal(bus: Bus, core: Core, ram: SparseRam, sel: X86Selectors, 
     wrmsr: (msr, v) => {
       if (!wrmsr(core, msr, BigInt.asUintN(64, v))) throw new RangeError(`kernel: WRMSR 0x${msr.toString(16)} is #GP`);
     },
-    storeRegisters: (pa) => {
-      check(pa, 16 * 8);
-      for (let i = 0; i < 16; i++) bus.write(pa + 8 * i, 8, core.gl[i]!, core.gh[i]!);
-    },
-    loadRegisters: (pa) => {
-      check(pa, 16 * 8);
-      for (let i = 0; i < 16; i++) {
-        bus.read(pa + 8 * i, 8);
-        core.gl[i] = bus.lo;
-        core.gh[i] = bus.hi;
-      }
-    },
+    storeRegisters: (pa) => mem.storeWords(pa, core.gl, core.gh, 0, 16),
+    loadRegisters: (pa) => mem.loadWords(pa, core.gl, core.gh, 0, 16),
     iretToUser: (rip, rflags, rsp) => iretTo(rip, sel.userCs, rflags, rsp, sel.userSs),
     iretToKernel: (rip) => iretTo(rip, sel.kernelCs, BigInt(RFLAGS.IF | RFLAGS.FIXED), stack.topVa, sel.kernelSs),
     invlpg: (va) => {
@@ -159,27 +142,22 @@ export function x86Hal(bus: Bus, core: Core, ram: SparseRam, sel: X86Selectors, 
     flushAsid: (asid) => cpu.invpcid(1, asid, 0n),
     flushAll: () => cpu.invpcid(2, 0, 0n),
   };
-  const high = new Float64Array(1);
   const hal: X86Hal = {
     cpu,
     tlb,
-    read8: (pa) => { read(pa, 1); return bus.lo & 0xff; },
-    write8: (pa, v) => { bus.write(check(pa, 1), 1, v); },
-    read32: (pa) => { read(pa, 4); return bus.lo >>> 0; },
-    write32: (pa, v) => { bus.write(check(pa, 4), 4, v | 0); },
+    read8: mem.read8,
+    write8: mem.write8,
+    read32: mem.read32,
+    write32: mem.write32,
     read64,
     write64,
-    write64Halves: (pa, lo, hi) => { bus.write(check(pa, 8), 8, lo | 0, hi | 0); },
-    read64Low: (pa) => {
-      read(pa, 8);
-      high[0] = bus.hi >>> 0;
-      return bus.lo >>> 0;
-    },
-    get lastHigh() { return high[0]!; },
-    fill: (pa, len, byte) => { if (len > 0) bus.fill(check(pa, len), len, byte); },
-    copy: (dst, src, len) => { if (len > 0) bus.load(check(dst, len), ram.readBytes(check(src, len) - ram.base, len)); },
-    readBytes: (pa, len) => ram.readBytes(check(pa, len) - ram.base, len),
-    writeBytes: (pa, bytes) => { if (bytes.length > 0) bus.load(check(pa, bytes.length), bytes); },
+    write64Halves: mem.write64Halves,
+    read64Low: mem.read64Low,
+    get lastHigh() { return mem.lastHigh; },
+    fill: mem.fill,
+    copy: mem.copy,
+    readBytes: mem.readBytes,
+    writeBytes: mem.writeBytes,
     console: () => { throw new RangeError("kernel: the console is COM1 (KernelArch.consoleWrite)"); },
   };
   return { hal, entries };
