@@ -1,7 +1,8 @@
 # An S-mode payload for the SBI firmware (MultiOS's, or OpenSBI under QEMU): hart 0 starts harts
-# 1..3 with SBI HSM hart_start; each started hart prints its line in turn, sends hart 0 an IPI and
-# stops itself; hart 0 takes the three supervisor software interrupts, checks that harts 1..3 are
-# stopped again, and shuts the machine down with SBI SRST.
+# 1..3 with SBI HSM hart_start; each started hart prints its line in turn, checks in, sends hart 0
+# an IPI and stops itself; hart 0 sleeps until all have checked in (an IPI is only a wake-up: two
+# sent close together are one pending interrupt, so it counts check-ins, not interrupts), checks
+# that harts 1..3 are stopped again, and shuts the machine down with SBI SRST.
 #
 #   multios run --arch riscv64 --sbi examples/sbi-smp-riscv64.S --harts 4
 #   qemu-system-riscv64 -M virt -smp 4 -nographic -kernel sbi-smp-riscv64.elf   (OpenSBI prints its banner first)
@@ -32,9 +33,9 @@ _start:
     addi    s1, s1, 1
     li      t0, NHARTS
     blt     s1, t0, 1b
-    # Wait for NHARTS-1 IPIs without losing a wakeup: wfi with sstatus.SIE clear still wakes on a
-    # pending interrupt; then open SIE for one instruction to take it.
-2:  lw      t1, ipis
+    # Sleep until every started hart has checked in, without losing a wake-up: wfi with
+    # sstatus.SIE clear still wakes on a pending interrupt; then open SIE for one instruction to take it.
+2:  lw      t1, turn
     li      t2, NHARTS - 1
     bge     t1, t2, 3f
     wfi
@@ -103,7 +104,7 @@ secondary:
     ecall
     j       fail
 
-# Supervisor software interrupt: count it and clear sip.SSIP.
+# Supervisor software interrupt (an IPI): count it and clear sip.SSIP.
     .balign 4
 strap:
     csrci   sip, 1 << 1
@@ -131,7 +132,7 @@ puts:
 .data
 hello:   .asciz "hart "
 opaque:  .asciz " started, opaque/16 = "
-got:     .asciz "hart 0: one IPI from each started hart\n"
+got:     .asciz "hart 0: every started hart checked in\n"
 stopped: .asciz "harts 1-3 are stopped again\n"
 failed:  .asciz "SBI call failed\n"
 .balign 8
