@@ -24,7 +24,7 @@ import { arm64KernelArch } from "../../kernel/arch/arm64/kernel-arch.js";
 import { writeBootInfo, bootInfoSize } from "../../kernel/boot-info.js";
 import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
 import { EM_AARCH64, parseElf } from "../elf.js";
-import { memoryMapFromDtb } from "../riscv64/memory-map.js";
+import { memoryMapFromDtb } from "../dtb-memory-map.js";
 import { arm64Hal } from "./kernel-hal.js";
 import { MULTIOS_EXIT, psciCall } from "./psci.js";
 import { ARM64_TLBI_CODES, type Arm64Virt, type Arm64VirtOptions, createArm64Virt } from "./virt.js";

@@ -22,7 +22,7 @@ import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
 import { EM_RISCV, parseElf } from "../elf.js";
 import { installFirmware } from "./sbi.js";
 import { riscvHal } from "./kernel-hal.js";
-import { memoryMapFromDtb } from "./memory-map.js";
+import { memoryMapFromDtb } from "../dtb-memory-map.js";
 import { createRiscvVirt, type RiscvVirt, type RiscvVirtOptions, VIRT_TIMEBASE_HZ } from "./virt.js";
 
 export const FIRMWARE_BASE = 0x8000_0000;

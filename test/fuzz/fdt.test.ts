@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FdtError, fdtGetRegs, fdtGetStrings, fdtGetU32, type FdtNode, findNode, parseFdtBlob } from "../../boot/fdt.js";
 import { bootKernel } from "../../boot/riscv64/kernel-boot.js";
-import { memoryMapFromDtb } from "../../boot/riscv64/memory-map.js";
+import { memoryMapFromDtb } from "../../boot/dtb-memory-map.js";
 import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
 import { assembleRiscv64 } from "../../tools/asm/riscv64/index.js";
 import { applyFdtMutations, fdtMutationsArb, VIRT_DTB } from "./support/fdt-mutate.js";

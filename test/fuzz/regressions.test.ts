@@ -31,7 +31,7 @@
 import { describe, expect, it } from "vitest";
 import { buildFdt, encodeFdtValue, parseFdt } from "../../boot/fdt.js";
 import { bootKernel, KERNEL_BASE } from "../../boot/riscv64/kernel-boot.js";
-import { memoryMapFromDtb } from "../../boot/riscv64/memory-map.js";
+import { memoryMapFromDtb } from "../../boot/dtb-memory-map.js";
 import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
 import { SYS } from "../../kernel/proc/syscalls.js";
 import { assembleRiscv64 } from "../../tools/asm/riscv64/index.js";

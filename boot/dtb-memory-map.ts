@@ -3,8 +3,8 @@
  * is already used (firmware, kernel image, program module, device tree), and describes the result
  * as the kernel's memory map (kernel/boot-info.ts).
  */
-import { FdtError, fdtGetRegs, fdtGetU32, parseFdt, type FdtNode } from "../fdt.js";
-import { BootError, MemoryRegionKind, type MemoryRegion } from "../../kernel/mm/phys/regions.js";
+import { FdtError, fdtGetRegs, fdtGetU32, parseFdt, type FdtNode } from "./fdt.js";
+import { BootError, MemoryRegionKind, type MemoryRegion } from "../kernel/mm/phys/regions.js";
 
 const PAGE = 4096;
 const up = (v: number): number => Math.ceil(v / PAGE) * PAGE;
