@@ -11,7 +11,7 @@
  *   nothing. write likewise checks [buf, buf + count) against user space before capping the count.
  *
  * Fixed afterwards by the integrator (the tests were `it.fails` until then):
- * - boot/riscv64/memory-map.ts lets FdtError (and a RangeError from fdtGetRegs for a tree's
+ * - boot/dtb-memory-map.ts lets FdtError (and a RangeError from fdtGetRegs for a tree's
  *   #address-cells above 4) out of memoryMapFromDtb, so a bad tree escapes the firmware's boot as a
  *   host exception that is not a BootError.
  * - kernel/proc/process.ts Process.spawn allocates the kernel stack before building the image and
@@ -24,7 +24,7 @@
  *   sleeps until killed, no timer is armed, and a machine with nothing else to do waits in its
  *   idle loop, which the emulator reports as a hang (exit 125).
  *
- * - boot/riscv64/memory-map.ts: a tree whose /memory claimed RAM the machine does not have was
+ * - boot/dtb-memory-map.ts: a tree whose /memory claimed RAM the machine does not have was
  *   believed, and the kernel oopsed on its first access there; the firmware now checks each /memory
  *   range against the machine's RAM and fails the boot with a BootError.
  */
