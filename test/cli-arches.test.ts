@@ -51,6 +51,15 @@ describe("the kernel on arm64 and x86_64", () => {
   });
 });
 
+describe("--la57", () => {
+  it("x86_64 runs the kernel with 5-level paging; other architectures refuse the flag", () => {
+    const r = multios("run", "--arch", "x86_64", "--la57", example("kernel/hello-x86_64.S"));
+    expect([r.stdout, r.status]).toEqual(["hello from the kernel on x86_64\n", 7]);
+    expect(multios("run", "--arch", "arm64", "--la57", "--bare", example("hello-arm64.S")).stderr).toBe("multios: --la57 is an x86_64 option\n");
+    expect(multios("run", "--arch", "riscv64", "--la57", "--bare", "x.S").stderr).toBe("multios: --la57 is an x86_64 option\n");
+  });
+});
+
 describe("multios asm for every architecture", () => {
   const dir = mkdtempSync(join(tmpdir(), "multios-asm-"));
   it.each([["arm64", "hello-arm64.S", 183], ["x86_64", "hello-x86_64.S", 62], ["riscv64", "smp-riscv64.S", 243]] as const)("%s: an ELF64 with e_machine %i", (arch, file, machine) => {

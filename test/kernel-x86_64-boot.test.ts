@@ -534,3 +534,44 @@ describe.skipIf(!haveUser || !haveGcc)("a C program under the kernel and under q
     expect(got.exitCode).toBe(q.status);
   });
 });
+
+describe("5-level paging (LA57)", () => {
+  it("with la57 the firmware hands off in 5-level paging and the kernel builds 5-level tables: the program runs, forks and faults as with 4 levels", () => {
+    const prog = `
+    .globl _start
+_start:
+    xor     %edi, %edi
+    mov     $${3 * 4096}, %esi
+    mov     $3, %edx
+    mov     $0x22, %r10d
+    mov     $-1, %r8
+    xor     %r9d, %r9d
+    mov     $9, %eax
+    syscall
+    movb    $7, (%rax)
+    movb    $7, 8192(%rax)
+    mov     $57, %eax       # fork
+    syscall
+    test    %rax, %rax
+    jz      1f
+    mov     %rax, %rdi
+    xor     %esi, %esi
+    xor     %edx, %edx
+    xor     %r10d, %r10d
+    mov     $61, %eax       # wait4
+    syscall
+    mov     $5, %edi
+    mov     $60, %eax
+    syscall
+1:  xor     %edi, %edi
+    mov     $60, %eax
+    syscall
+`;
+    const four = run(prog);
+    const five = run(prog, ["prog"], 5_000_000, { la57: true });
+    expect([five.exitCode, five.reason]).toEqual([5, "exit"]);
+    expect(five.km.cpu.mmu.cr4 & (1n << 12n)).toBe(1n << 12n);
+    expect(five.km.kernel.arch.paging.levels).toBe(5);
+    expect(five.km.kernel.perf.faultsByClass()).toEqual(four.km.kernel.perf.faultsByClass());
+  });
+});

@@ -31,6 +31,7 @@ const USAGE = `usage:
   multios run --arch arm64|x86_64 PROGRAM.elf|PROG.S [ARGS...] [--file ..] [--seed N] [--no-aslr] [--debug]   (kernel)
   multios run --arch arm64|x86_64 --bare IMAGE.elf|PROG.S
       arm64 and x86_64 take: --max-insns N --ram SIZE --tlb SPEC --no-fast-path --strict-tlb --trace FILE --stats
+      x86_64 also: --la57 (5-level paging from the firmware's hand-off; the kernel then uses 5-level tables)
   multios asm --arch riscv64|arm64|x86_64 PROG.S -o OUT.elf [--base ADDR]   (default base: start of RAM;
                            arm64 0x40080000, x86_64 0x100000)
   multios test FILE.scenario.json...   run scenarios (docs/scenarios.md); exit 0 all pass, 1 a failure, 2 a bad file

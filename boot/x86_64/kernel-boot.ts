@@ -38,7 +38,8 @@ import { wrmsr } from "../../emulator/arch/x86_64/msr.js";
 import { ExitPort, EXIT_PORT_COUNT } from "../../emulator/devices/exit-port.js";
 import { LAPIC_BASE, LAPIC_REG } from "../../emulator/devices/lapic.js";
 import { EM_X86_64, parseElf } from "../elf.js";
-import { writeGdt, writeIdentityMap } from "./firmware.js";
+import { writeGdt, writeIdentityMap, writePml5 } from "./firmware.js";
+import { X86_4LEVEL_PAGING, X86_5LEVEL_PAGING } from "../../kernel/arch/x86_64/paging.js";
 import { E820, LOW_TOP_MAX } from "./memory-map.js";
 import { x86Hal } from "./kernel-hal.js";
 import { createX86Pc, resetLongMode, type X86Pc, type X86PcOptions } from "./pc.js";
@@ -72,7 +73,7 @@ const TSS_LIMIT = 0x67;
 /** FMASK: IF, TF, DF, AC cleared on SYSCALL (as Linux does). */
 const FMASK = RFLAGS.IF | RFLAGS.TF | RFLAGS.DF | RFLAGS.AC | RFLAGS.NT;
 
-/** Options of a kernel boot on x86_64-pc (`la57` is ignored: the kernel uses 4-level paging). */
+/** Options of a kernel boot on x86_64-pc (with `la57` the firmware hands off in 5-level paging and the kernel uses 5-level tables). */
 export interface KernelBootOptions extends X86PcOptions, KernelProgramOptions {}
 
 /** A machine with firmware, kernel and program in place, ready to run. */
@@ -86,7 +87,8 @@ export interface KernelMachine extends X86Pc {
  * not fit, arguments that are too long, or ramdisk files with a bad or repeated name.
  */
 export function bootKernelX86(opts: KernelBootOptions): KernelMachine {
-  const pc = createX86Pc({ ...opts, la57: false });
+  const la57 = opts.la57 ?? false;
+  const pc = createX86Pc({ ...opts, la57 });
   const core = pc.cpu;
   const bus = pc.machine.bus;
   if (pc.ramSize > LOW_TOP_MAX) throw new BootError(`the x86_64 kernel boot uses RAM below 3 GiB only: ${pc.ramSize} bytes is too much`);
@@ -107,12 +109,13 @@ export function bootKernelX86(opts: KernelBootOptions): KernelMachine {
   const direct = (pa: number): bigint => X86_PHYSICAL_OFFSET + BigInt(pa);
 
   const { hal, entries } = x86Hal(bus, core, ram, SEL, { topVa: direct(STACK_TOP), topPa: STACK_TOP });
-  const arch = x86KernelArch(hal.cpu, hal);
+  const arch = x86KernelArch(hal.cpu, hal, undefined, la57 ? X86_5LEVEL_PAGING : X86_4LEVEL_PAGING);
   const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: SYSCALL_OFFSET, idleOffset: IDLE_OFFSET }, opts);
   core.ports.add(new ExitPort((status) => pc.machine.requestExit(status, "the kernel's exit port")), EXIT_PORT, EXIT_PORT_COUNT);
 
   // The firmware phase: 64-bit mode on the identity map, then the kernel's tables.
-  resetLongMode(core, writeIdentityMap(bus), writeGdt(bus));
+  const pml4 = writeIdentityMap(bus);
+  resetLongMode(core, la57 ? writePml5(bus) : pml4, writeGdt(bus), la57);
   writeDescriptorTables(pc, direct);
   const m = core.mmu;
   m.writeEfer(Number(m.efer & 0xffffffffn) | EFER.SCE | EFER.NXE, 0);

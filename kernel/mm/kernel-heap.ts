@@ -20,8 +20,9 @@
  * by all of them through the shared lower tables.
  *
  * Addresses as numbers: the allocators take addresses below 2^53, which a kernel-half VA is not. A
- * heap address is therefore the VA truncated to the paging mode's `vaBits` (0x60_0000_0000 for
- * 0xffff_ffe0_0000_0000 under Sv39); {@link KernelHeapMemory.vaOf} sign-extends it back.
+ * heap address is therefore the VA truncated to the paging mode's `vaBits`, at most 48
+ * (0x60_0000_0000 for 0xffff_ffe0_0000_0000 under Sv39); {@link KernelHeapMemory.vaOf}
+ * sign-extends it back.
  *
  * State: the page table (in RAM) is the truth for what backs the heap. The host keeps one derived
  * table, the frame of each backed page in order (what a kernel's vmalloc area keeps in its
@@ -74,7 +75,9 @@ export class KernelHeapMemory implements KernelMemory {
 
   /** `baseVa` is page aligned and canonical in `backing.space`'s paging mode. */
   constructor(private readonly backing: KernelHeapBacking, readonly baseVa: bigint, readonly maxSize: number) {
-    const bits = BigInt(backing.space.arch.vaBits);
+    // 48 bits at most, so heap addresses stay below 2^53 under 5-level paging too: the kernel half's
+    // VAs have every bit from 63 down to 47 set in both 4- and 5-level layouts used here.
+    const bits = BigInt(Math.min(backing.space.arch.vaBits, 48));
     this.vaMask = (1n << bits) - 1n;
     this.signBit = 1n << (bits - 1n);
     this.start = this.addressOf(baseVa);
@@ -85,7 +88,7 @@ export class KernelHeapMemory implements KernelMemory {
     return this.pages.length * PAGE_SIZE;
   }
 
-  /** The heap address of kernel VA `va` (its low `vaBits` bits). */
+  /** The heap address of kernel VA `va` (its low `vaBits` bits, at most 48). */
   addressOf(va: bigint): number {
     return Number(va & this.vaMask);
   }

@@ -22,6 +22,8 @@ export interface BareOptions {
   noFastPath: boolean;
   strictTlb: boolean;
   console: (byte: number) => void;
+  /** x86_64: 5-level paging (CR4.LA57) from the firmware's hand-off on. */
+  la57?: boolean;
 }
 
 /** A booted bare machine: run it to the end or to `maxInsns`; trace it; read its TLB counters. */
@@ -52,7 +54,7 @@ export function bootKernelOther(arch: "arm64" | "x86_64", program: Uint8Array, o
     program, args: k.args, files: k.files, seed: k.seed, aslr: k.aslr, debug: k.debug, log: k.log,
   };
   if (arch === "x86_64") {
-    const kx = bootKernelX86(opts);
+    const kx = bootKernelX86({ ...opts, la57: o.la57 ?? false });
     return {
       run: (maxInsns) => kx.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
       setTrace: (sink) => kx.machine.setTrace(sink),
@@ -88,7 +90,7 @@ export function bootBareOther(arch: "arm64" | "x86_64", elf: Uint8Array, o: Bare
       icount: () => v.cpu.icount,
     };
   }
-  const pc = createX86Pc(opts);
+  const pc = createX86Pc({ ...opts, la57: o.la57 ?? false });
   bootBareX86(pc, elf);
   return {
     run: (maxInsns) => pc.machine.run(maxInsns !== undefined ? { maxInsns } : {}),

@@ -17,10 +17,11 @@ import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch,
 export function cmdRun(argv: string[]): number {
   const { flags, lists, args } = parseArgs(argv,
     ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum"],
-    ["--bare", "--sbi", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
+    ["--bare", "--sbi", "--la57", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
     ["--file"]);
   const arch = requireArch(flags);
   if (arch !== "riscv64") return runOther(arch, flags, lists, args);
+  if (flags.has("--la57")) throw new UsageError("--la57 is an x86_64 option");
   const sbi = flags.has("--sbi");
   if (sbi && flags.has("--bare")) throw new UsageError("--sbi and --bare are different boots; give one");
   const bare = flags.has("--bare") || sbi;
@@ -94,7 +95,7 @@ export function cmdRun(argv: string[]): number {
 }
 
 /** Options the arm64 and x86_64 machines take so far; the kernel ones apply to arm64 without --bare. */
-const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats"]);
+const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57"]);
 const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"]);
 
 /**
@@ -103,6 +104,7 @@ const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"
  */
 function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
   const bare = flags.has("--bare");
+  if (flags.has("--la57") && arch !== "x86_64") throw new UsageError("--la57 is an x86_64 option");
   for (const name of [...flags.keys(), ...lists.keys()]) {
     if (OTHER_KERNEL_OPTIONS.has(name)) {
       if (bare) throw new UsageError(`${name} is a kernel option; it does not apply with --bare`);
@@ -122,7 +124,7 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   let m: BareMachine;
   const machineOpts = {
     ...(ramSize !== undefined ? { ramSize } : {}), ...(tlb ? { tlb } : {}),
-    noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"),
+    noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"), la57: flags.has("--la57"),
     console: (b: number) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
   };
   try {

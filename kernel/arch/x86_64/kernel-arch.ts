@@ -14,6 +14,7 @@
  *       (64-bit interrupt frame), Vol. 2B SYSCALL/SYSRET; Linux arch/x86/entry/syscalls/syscall_64.tbl
  */
 import { type KernelArch, type TrapInfo, USER_FRAME_SIZE, type UserPageFault } from "../arch.js";
+import type { ArchPaging } from "../../mm/vm/arch.js";
 import { X86_4LEVEL_PAGING } from "./paging.js";
 import { GPR, PF_ERR, VECTOR, type X86Cpu } from "./cpu.js";
 import { X86_SYS, X86_SYSCALL_TABLE } from "./syscalls.js";
@@ -43,9 +44,10 @@ const NAMES: Record<number, string> = { 0: "divide error (#DE)", 6: "invalid opc
 
 /**
  * Builds the x86_64 kernel layer over the processor (`cpu`) and physical memory; `tscHz` is the
- * frequency of RDTSC (the machine's).
+ * frequency of RDTSC (the machine's); `paging` is 4-level, or 5-level when the firmware handed off
+ * with CR4.LA57 (it cannot change in long mode).
  */
-export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, b: number): void; read64(pa: number): bigint; write64(pa: number, v: bigint): void }, tscHz = IA32_TSC_KHZ_DEFAULT * 1000): KernelArch {
+export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, b: number): void; read64(pa: number): bigint; write64(pa: number, v: bigint): void }, tscHz = IA32_TSC_KHZ_DEFAULT * 1000, paging: ArchPaging = X86_4LEVEL_PAGING): KernelArch {
   const word = (frame: number, i: number): number => frame + 8 * i;
   const RIP = 0, RFLAGS = 1, G = 2;
   let cr3 = cpu.readCr(3);
@@ -53,7 +55,7 @@ export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, 
   return {
     name: "x86_64",
     elfMachine: 62,
-    paging: X86_4LEVEL_PAGING,
+    paging,
     physicalOffset: X86_PHYSICAL_OFFSET,
     userTop: X86_USER_TOP,
 
