@@ -1,0 +1,66 @@
+/**
+ * The kernel on several harts (riscv64): secondary harts brought up through SBI HSM, one run queue
+ * served by every hart, idle harts woken by IPIs, TLB shootdown through SBI remote fences, ASID
+ * rollover with harts running, and a process ended by another hart.
+ * @spec RISC-V SBI v2.0 §7 (IPI), §8 (RFENCE), §9 (HSM)
+ * @spec RV-S §"Supervisor Memory-Management Fence Instruction": a fence orders only the hart that
+ * executes it, so changes must reach other harts' TLBs by their own fences
+ */
+import { describe, expect, it } from "vitest";
+import { KILL_RUNNING, MIGRATING_FORKS } from "./support/smp-programs.js";
+import { expectFullReclaim, runKernel, type KernelRun, type RunKernelOptions } from "./support/run-kernel.js";
+import { formatStaleTlbReport } from "../emulator/arch/riscv64/stale-tlb.js";
+
+function run(program: string, opts: RunKernelOptions): KernelRun & { stale: string[] } {
+  const stale: string[] = [];
+  const r = runKernel(program, { ...opts, onStaleTlb: (rep) => { if (stale.length < 20) stale.push(formatStaleTlbReport(rep)); } });
+  return { ...r, stale };
+}
+
+describe("the kernel on several harts", () => {
+  const program = MIGRATING_FORKS();
+
+  it.each([1, 2, 4])("migrating forks print the same with %i hart(s), reclaim everything, and use no stale TLB entry", (harts) => {
+    const r = run(program, { harts, strictTlb: true });
+    expect([r.stdout, r.exitCode]).toEqual(["ok\n", 0]);
+    expect(r.stale).toEqual([]);
+    expectFullReclaim(r);
+    const k = r.km.kernel;
+    expect(k.cpus.count).toBe(harts);
+    // Every hart ran user processes, and processes moved between harts.
+    for (const c of k.cpus.list) expect(c.stats.resumes).toBeGreaterThan(0);
+    if (harts > 1) expect(r.log.filter((l) => / online$/.test(l))).toHaveLength(harts - 1);
+    if (harts === 2) {
+      // Four processes on two harts keep moving: fork's write-protection had to reach the other hart.
+      expect(k.shootdown!.stats.ranges).toBeGreaterThan(0);
+      expect(k.shootdown!.stats.targets).toBe(k.shootdown!.stats.requests);
+    }
+    if (harts === 1) {
+      expect(k.shootdown).toBeUndefined();
+    }
+  });
+
+  it.each([1, 7, 42])("a seeded random interleaving of 4 harts (seed %i) gives the same output, with 3-bit ASIDs (rollovers) and short slices", (seed) => {
+    const r = run(program, { harts: 4, strictTlb: true, schedule: { seed, quantum: 300 }, asidBits: 3, timeslice: 500 });
+    expect([r.stdout, r.exitCode, r.stale]).toEqual(["ok\n", 0, []]);
+    expectFullReclaim(r);
+    expect(r.km.kernel.asids!.stats.rollovers).toBeGreaterThan(0);
+  });
+
+  it("the same seed gives the same run", () => {
+    const a = run(program, { harts: 3, schedule: { seed: 5 } });
+    const b = run(program, { harts: 3, schedule: { seed: 5 } });
+    expect(b.icount).toBe(a.icount);
+    expect(b.km.kernel.cpus.list.map((c) => c.stats)).toEqual(a.km.kernel.cpus.list.map((c) => c.stats));
+  });
+
+  it.each([1, 2, 4])("a process spinning on another hart is killed there (an IPI), and its parent reaps status 9 (%i harts)", (harts) => {
+    const r = run(KILL_RUNNING, { harts, strictTlb: true });
+    expect([r.stdout, r.exitCode, r.stale]).toEqual(["ok\n", 0, []]);
+    expectFullReclaim(r);
+    const stats = r.km.kernel.cpus.list.map((c) => c.stats);
+    // With several harts the child was running elsewhere: ended there, through an IPI.
+    expect(stats.reduce((n, s) => n + s.remoteExits, 0)).toBe(harts > 1 ? 1 : 0);
+    if (harts > 1) expect(stats.reduce((n, s) => n + s.ipis, 0)).toBeGreaterThan(0);
+  });
+});
