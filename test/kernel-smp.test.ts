@@ -7,7 +7,9 @@
  * executes it, so changes must reach other harts' TLBs by their own fences
  */
 import { describe, expect, it } from "vitest";
-import { KILL_RUNNING, MIGRATING_FORKS } from "./support/smp-programs.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { KILL_RUNNING, MIGRATING_FORKS, SLEEPERS } from "./support/smp-programs.js";
 import { expectFullReclaim, runKernel, type KernelRun, type RunKernelOptions } from "./support/run-kernel.js";
 import { formatStaleTlbReport } from "../emulator/arch/riscv64/stale-tlb.js";
 
@@ -62,5 +64,22 @@ describe("the kernel on several harts", () => {
     // With several harts the child was running elsewhere: ended there, through an IPI.
     expect(stats.reduce((n, s) => n + s.remoteExits, 0)).toBe(harts > 1 ? 1 : 0);
     if (harts > 1) expect(stats.reduce((n, s) => n + s.ipis, 0)).toBeGreaterThan(0);
+  });
+
+  it("sleepers wake in deadline order on any number of harts; idle harts wait with their timer armed", () => {
+    for (const harts of [1, 2, 4]) {
+      const r = run(SLEEPERS, { harts, strictTlb: true });
+      expect([r.stdout, r.exitCode, r.stale]).toEqual(["child 3\nchild 2\nchild 1\ndone\n", 0, []]);
+      expectFullReclaim(r);
+    }
+  });
+
+  const EXAMPLES = new URL("../examples/kernel/", import.meta.url).pathname;
+  it.each(["hello", "mmap", "brk", "fork", "errors"])("examples/kernel/%s.S prints the same and exits the same with 1 and 4 harts", (name) => {
+    const source = readFileSync(join(EXAMPLES, `${name}.S`), "utf8");
+    const [one, four] = [1, 4].map((harts) => run(source, { harts, strictTlb: true }));
+    expect([four!.stdout, four!.exitCode, four!.stale]).toEqual([one!.stdout, one!.exitCode, []]);
+    expect(four!.log.filter((l) => !l.endsWith(" online"))).toEqual(one!.log);
+    expectFullReclaim(four!);
   });
 });

@@ -147,3 +147,59 @@ m_ok:   .asciz "ok\\n"
 m_fail: .asciz "FAIL\\n"
 ${ASM_LIB}
 `;
+
+/**
+ * Three children sleep 3, 2 and 1 ms (nanosleep) and then each prints its line; the parent waits
+ * for all three and prints "done". The lines come in wake-up order on any number of harts:
+ * "child 3", "child 2", "child 1", "done".
+ */
+export const SLEEPERS = `${SYSCALLS}
+    .equ SYS_nanosleep, 101
+    .data
+    .balign 8
+ts:     .quad 0, 0
+line:   .ascii "child 0\\n"
+    .text
+    .globl _start
+_start:
+    li      s1, 3
+1:  ${fork}
+    beqz    a0, child
+    addi    s1, s1, -1
+    bnez    s1, 1b
+    li      s1, 3
+2:  li      a0, -1
+    li      a1, 0
+    li      a2, 0
+    li      a3, 0
+    li      a7, SYS_wait4
+    ecall
+    addi    s1, s1, -1
+    bnez    s1, 2b
+    la      a0, m_done
+    jal     puts
+    li      s11, 0
+    j       finish
+child:
+    la      t0, ts
+    li      t1, 1000000
+    li      t2, 4
+    sub     t2, t2, s1
+    mul     t1, t1, t2
+    sd      t1, 8(t0)
+    mv      a0, t0
+    li      a1, 0
+    li      a7, SYS_nanosleep
+    ecall
+    la      a1, line
+    addi    t0, s1, '0'
+    sb      t0, 6(a1)
+    li      a0, 1
+    li      a2, 8
+    li      a7, SYS_write
+    ecall
+    ${exit0}
+    .section .rodata
+m_done: .asciz "done\\n"
+${ASM_LIB}
+`;
