@@ -35,17 +35,17 @@ export function secondaryEntry(k: Kernel, index: number): void {
 }
 
 /**
- * ASID bits to use: what the hardware has, capped by KernelOptions.asidBits, but enough for each
- * CPU to keep the ASID it runs across a rollover plus one to hand out (Linux arm64 refuses to boot
- * with fewer ASIDs than CPUs, asids_init()).
+ * ASID bits to use: what the hardware has, capped by KernelOptions.asidBits. On several CPUs the
+ * ASIDs must outnumber twice the CPUs, or the kernel runs without them and flushes its TLB on
+ * every address-space switch, as Linux riscv does (arch/riscv/mm/context.c, asids_init: "ASID
+ * allocator disabled" unless num_asids > 2 * num_possible_cpus()).
  */
 export function asidWidth(k: Kernel): number {
-  const hw = k.arch.asidBits();
-  let bits = Math.min(hw, k.opts.asidBits ?? 16);
-  const need = Math.min(hw, Math.ceil(Math.log2(k.cpus.count + 1)));
-  if (bits > 0 && bits < need) {
-    k.report(`kernel: ${bits} ASID bits cannot serve ${k.cpus.count} CPUs; using ${need}`);
-    bits = need;
+  const bits = Math.min(k.arch.asidBits(), k.opts.asidBits ?? 16);
+  const cpus = k.cpus.count;
+  if (bits > 0 && cpus > 1 && 2 ** bits <= 2 * cpus) {
+    k.report(`kernel: ${bits} ASID bits are too few for ${cpus} CPUs; ASIDs off, the TLB is flushed at every address-space switch`);
+    return 0;
   }
   return bits;
 }

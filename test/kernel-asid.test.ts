@@ -121,6 +121,17 @@ byte: .byte '.'
 `;
 
 describe("ASIDs in the running kernel", () => {
+  it("find the hart's ASIDLEN by probing satp (a machine with 3 ASID bits: --asid-bits 3) and roll over with it", () => {
+    // @spec RV-S §satp: ASID is WARL; writing ones to every ASID bit and reading back gives ASIDLEN
+    const r = runKernel(FORKS, { hartAsidBits: 3 });
+    expect([r.stdout, r.exitCode]).toEqual(["abcdefghijkl.", 0]);
+    const a = r.km.kernel.asids!;
+    expect(a.bits).toBe(3);
+    expect(a.stats.rollovers).toBeGreaterThanOrEqual(1);
+    expect(r.km.machine.harts[0]!.csrHi[0x180]! >>> 12 & 0xffff).toBeLessThan(8);
+    expectFullReclaim(r);
+  });
+
   it("roll over with 2-bit ASIDs and every process still sees only its own memory", () => {
     const r = runKernel(FORKS, { asidBits: 2 });
     expect(r.stdout).toBe("abcdefghijkl.");

@@ -42,11 +42,19 @@ describe("the kernel on several harts", () => {
     }
   });
 
-  it.each([1, 7, 42])("a seeded random interleaving of 4 harts (seed %i) gives the same output, with 3-bit ASIDs (rollovers) and short slices", (seed) => {
-    const r = run(program, { harts: 4, strictTlb: true, schedule: { seed, quantum: 300 }, asidBits: 3, timeslice: 500 });
+  it.each([1, 7, 42])("a seeded random interleaving of 4 harts (seed %i) gives the same output, with 4-bit ASIDs (rollovers) and short slices", (seed) => {
+    const r = run(program, { harts: 4, strictTlb: true, schedule: { seed, quantum: 300 }, asidBits: 4, timeslice: 500 });
     expect([r.stdout, r.exitCode, r.stale]).toEqual(["ok\n", 0, []]);
     expectFullReclaim(r);
     expect(r.km.kernel.asids!.stats.rollovers).toBeGreaterThan(0);
+  });
+
+  it("with too few ASIDs for 4 harts (2 bits in the hardware) the kernel runs without them, flushing at each switch, and stays right", () => {
+    const r = run(program, { harts: 4, strictTlb: true, hartAsidBits: 2, schedule: { seed: 3, quantum: 300 }, timeslice: 500 });
+    expect([r.stdout, r.exitCode, r.stale]).toEqual(["ok\n", 0, []]);
+    expect(r.log).toContain("kernel: 2 ASID bits are too few for 4 CPUs; ASIDs off, the TLB is flushed at every address-space switch");
+    expect(r.km.kernel.asids).toBeUndefined();
+    expectFullReclaim(r);
   });
 
   it("the same seed gives the same run", () => {

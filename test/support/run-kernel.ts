@@ -86,6 +86,8 @@ export interface RunKernelOptions {
   harts?: number;
   schedule?: ScheduleOptions;
   strictTlb?: boolean;
+  /** ASIDLEN of the harts (machine option), as opposed to asidBits, the kernel's own limit. */
+  hartAsidBits?: number;
   onStaleTlb?: (r: StaleTlbReport) => void;
 }
 
@@ -110,7 +112,7 @@ export function runKernel(program: string | Uint8Array, opts: RunKernelOptions =
   const log: string[] = [];
   const km = bootKernel({
     program: elf, args: opts.args ?? ["prog"], timeslice: opts.timeslice, debug: opts.debug, random: opts.random, ramSize: opts.ramSize, asidBits: opts.asidBits,
-    files, seed: opts.seed, aslr: opts.aslr, harts: opts.harts, strictTlb: opts.strictTlb, ...(opts.schedule ? { schedule: opts.schedule } : {}),
+    files, seed: opts.seed, aslr: opts.aslr, harts: opts.harts, strictTlb: opts.strictTlb, ...(opts.hartAsidBits !== undefined ? { asidLen: opts.hartAsidBits } : {}), ...(opts.schedule ? { schedule: opts.schedule } : {}),
     log: (line) => log.push(line), console: (b) => { stdout += String.fromCharCode(b); },
   });
   const kernel = km.kernel;

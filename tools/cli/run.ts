@@ -18,7 +18,7 @@ import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch,
 
 export function cmdRun(argv: string[]): number {
   const { flags, lists, args } = parseArgs(argv,
-    ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum"],
+    ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum", "--asid-bits"],
     ["--bare", "--sbi", "--la57", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
     ["--file"]);
   const arch = requireArch(flags);
@@ -45,7 +45,9 @@ export function cmdRun(argv: string[]): number {
     ...(flags.has("--harts") ? { harts: wholeOption("--harts", flags.get("--harts")!, 1) } : {}),
     ...(flags.has("--schedule-seed") ? { scheduleSeed: wholeOption("--schedule-seed", flags.get("--schedule-seed")!, 0) } : {}),
     ...(flags.has("--quantum") ? { quantum: wholeOption("--quantum", flags.get("--quantum")!, 1) } : {}),
+    ...(flags.has("--asid-bits") ? { asidLen: wholeOption("--asid-bits", flags.get("--asid-bits")!, 0) } : {}),
   };
+  if (options.asidLen !== undefined && options.asidLen > 16) throw new UsageError(`--asid-bits ${options.asidLen}: satp.ASID has at most 16 bits`);
   parseTlbSpec(options.tlb, options.tlbFlushOnPteWrite);
   if (options.harts !== undefined && options.harts > MAX_HARTS) throw new UsageError(`--harts ${options.harts}: 1 to ${MAX_HARTS} harts are supported`);
   const spec: RunSpec = {
