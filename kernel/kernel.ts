@@ -195,7 +195,13 @@ export class Kernel {
       }
       const p = this.procs.current!;
       this.arch.saveUserContext(p.frame);
-      switch (t.kind) {
+      // Ended by another CPU: the exit happens at this CPU's first entry from the process, the
+      // IPI's or any other (the IPI may be late, or lost to a fault), as Linux acts on a pending
+      // SIGKILL on any return to user. The trap itself is dropped, as the process is.
+      if (p.pendingExit !== undefined) {
+        if (t.kind === "timer") this.timerTick();
+        this.exit(p, p.pendingExit);
+      } else switch (t.kind) {
         case "syscall": {
           this.arch.advancePastSyscall(p.frame);
           const raw = this.arch.syscallNumber(p.frame);
@@ -217,8 +223,7 @@ export class Kernel {
           this.timerTick();
           break;
         case "ipi":
-          // Another CPU ended this process (see exit) or has work for this one: resume decides.
-          if (p.pendingExit !== undefined) this.exit(p, p.pendingExit);
+          // Another CPU has work for this one (see kickIdleCpus): resume decides.
           break;
         default:
           this.kill(p, t.illegal ? SIGILL : SIGBUS, `${t.name} at pc 0x${t.pc.toString(16)}${t.faultAddr ? `, address 0x${t.faultAddr.toString(16)}` : ""}`);
