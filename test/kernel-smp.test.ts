@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { KILL_RUNNING, MIGRATING_FORKS, SLEEPERS } from "./support/smp-programs.js";
 import { expectFullReclaim, runKernel, type KernelRun, type RunKernelOptions } from "./support/run-kernel.js";
 import { formatStaleTlbReport } from "../emulator/arch/riscv64/stale-tlb.js";
+import { bootKernel } from "../boot/riscv64/kernel-boot.js";
+import { assembleRiscv64 } from "../tools/asm/riscv64/index.js";
 
 function run(program: string, opts: RunKernelOptions): KernelRun & { stale: string[] } {
   const stale: string[] = [];
@@ -89,5 +91,24 @@ describe("the kernel on several harts", () => {
     expect([four!.stdout, four!.exitCode, four!.stale]).toEqual([one!.stdout, one!.exitCode, []]);
     expect(four!.log.filter((l) => !l.endsWith(" online"))).toEqual(one!.log);
     expectFullReclaim(four!);
+  });
+
+  it("a late IPI only delays the kill; a lost one leaves the victim spinning, a hang the instruction bound ends", () => {
+    const elf = assembleRiscv64(KILL_RUNNING).elf;
+    const outcome = (fault: { mode: "lose" } | { mode: "delay"; ticks: number }) => {
+      let out = "";
+      const km = bootKernel({ program: elf, args: ["kill"], harts: 2, console: (b) => { out += String.fromCharCode(b); } });
+      const k = km.kernel;
+      // Arm the fault for the kill's IPI: the first IPI sent after the victim runs on the other hart.
+      const exit = k.exit.bind(k);
+      k.exit = (p, how) => {
+        if (k.procs.cpuOf(p) !== undefined && k.procs.cpuOf(p) !== k.cpus.self) km.sbi!.armIpiFault(fault);
+        exit(p, how);
+      };
+      const r = km.machine.run({ maxInsns: 3_000_000 });
+      return [out, r.reason, r.exitCode];
+    };
+    expect(outcome({ mode: "delay", ticks: 50_000 })).toEqual(["ok\n", "pass", 0]);
+    expect(outcome({ mode: "lose" })).toEqual(["", "max-insns", 124]);
   });
 });
