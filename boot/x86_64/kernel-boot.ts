@@ -66,6 +66,8 @@ export const KERNEL_VA = 0xffff_ffff_8000_0000n;
 const IDLE_OFFSET = 0x100, SYSCALL_OFFSET = 0x200, VECTOR_OFFSET = 0x400, TEXT_SIZE = 0x1000;
 /** The vectors with gates: the 32 exceptions and the local APIC timer. */
 const GATES = 33;
+/** The machine-check vector, whose gate uses IST1. */
+const MC_VECTOR = 18;
 /** The idle loop: `sti; hlt; jmp .-2` (back to the sti). */
 const IDLE_BYTES = [0xfb, 0xf4, 0xeb, 0xfc];
 /** GDT selectors (user ones with RPL 3). SYSRET takes CS = STAR[63:48] + 16, SS = STAR[63:48] + 8. */
@@ -182,10 +184,15 @@ function writeDescriptorTables(pc: X86Pc, direct: (pa: number) => bigint): void 
   bus.write64(GDT_ADDR + SEL.tss + 8, base >> 32n);
   bus.fill(TSS_ADDR, TSS_LIMIT + 1, 0);
   bus.write64(TSS_ADDR + 4, direct(STACK_TOP));
+  // IST1 (TSS +0x24) for #MC: a machine check can arrive between SYSCALL and its entry, at CPL 0
+  // on the user's stack; the IST switch puts its frame on the kernel stack (as Linux does).
+  // The kernel stack is empty at every instruction boundary, so IST1 is its top. @spec SDM Vol. 3A §6.14.5, §7.7 Figure 7-11
+  bus.write64(TSS_ADDR + 0x24, direct(STACK_TOP));
   // Interrupt gates (type 0xE, DPL 0, present) to the native entries. @spec SDM Vol. 3A §6.14.1 Figure 6-8
   for (let v = 0; v < GATES; v++) {
     const target = KERNEL_VA + BigInt(VECTOR_OFFSET + 16 * v);
-    const g0 = (target & 0xffffn) | (BigInt(SEL.kernelCs) << 16n) | (0x8en << 40n) | (((target >> 16n) & 0xffffn) << 48n);
+    const ist = v === MC_VECTOR ? 1n : 0n;
+    const g0 = (target & 0xffffn) | (BigInt(SEL.kernelCs) << 16n) | (ist << 32n) | (0x8en << 40n) | (((target >> 16n) & 0xffffn) << 48n);
     bus.write64(IDT_ADDR + 16 * v, g0);
     bus.write64(IDT_ADDR + 16 * v + 8, target >> 32n);
   }

@@ -42,6 +42,8 @@ export interface X86Cpu {
   iretToUser(rip: bigint, rflags: bigint, rsp: bigint): void;
   /** Back to CPL 0 code at `rip` with interrupts enabled (the idle loop). */
   iretToKernel(rip: bigint): void;
+  /** IRETQ over the frame the processor pushed for the entry being handled (back to what it interrupted). */
+  iretToInterrupted(): void;
   invlpg(va: bigint): void;
   /** INVPCID type 0-3 with the descriptor (pcid, va). */
   invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint): void;

@@ -145,6 +145,11 @@ export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, 
       cpu.iretToKernel(pc);
     },
 
+    /** A machine check between SYSCALL and its entry (CPL 0, the user's RSP; the #MC gate's IST stack took the frame). */
+    returnToInterrupted() {
+      cpu.iretToInterrupted();
+    },
+
     consoleWrite(bytes) {
       for (const b of bytes) cpu.outb(COM1, b);
     },
