@@ -9,7 +9,7 @@
  * | riscv64-virt | supervisor external interrupt (External Interrupt), boot/riscv64/kernel-hal.ts |
  * | arm64-virt | SError interrupt, ESR_EL1.AET = UEO (uncorrected) or CE (corrected) (ARMv8 SEI) |
  * | x86_64-pc | machine check, #MC (MCE) |
- * @spec ACPI 6.5 §18.3.2.7 "Hardware Error Notification", Table 18.14 (notification types)
+ * @spec ACPI 6.5 §18.3.2.7 "Hardware Error Notification" (its Type field: External Interrupt, MCE, ARMv8 SEI)
  */
 import type { MemoryError } from "../kernel/hal.js";
 
