@@ -13,7 +13,7 @@
  * | `heap-alloc` | `GlobalAllocator.allocate` (and `allocateZeroed`) | returns undefined (heap exhausted) |
  *
  * Architecture- and emulator-neutral: the hardware faults (PTE bit flips, TLB faults, spurious
- * interrupts) live on the boot side (boot/riscv64/inject-hw.ts).
+ * interrupts, memory errors) live on the boot side (boot/inject-hw.ts, one part per machine).
  */
 import { SplitMix64 } from "./random.js";
 

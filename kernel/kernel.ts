@@ -249,12 +249,19 @@ export class Kernel {
   /**
    * The platform reported memory errors (from user mode or the idle loop): each is handled by
    * memoryFailure (retire the frame; move or kill its users), then the next runnable process runs,
-   * which is the interrupted one unless it was killed.
+   * which is the interrupted one unless it was killed. A report that interrupted kernel code on
+   * its way into a system call returns there, unless its process was killed.
    */
   private memoryErrors(t: TrapInfo): void {
     const p = t.fromUser ? this.procs.current : undefined;
     if (p !== undefined) this.arch.saveUserContext(p.frame);
+    // Kernel code other than the idle loop was interrupted (x86_64: between SYSCALL and its entry).
+    const interrupted = !t.fromUser && !this.cpus.current.idling ? this.procs.current : undefined;
     for (const e of this.hal.takeMemoryErrors?.() ?? []) memoryFailure(this, e);
+    if (interrupted !== undefined && interrupted.state !== "zombie" && this.arch.returnToInterrupted) {
+      this.arch.returnToInterrupted();
+      return;
+    }
     this.cpus.current.idling = false;
     if (this.opts.debug && !invariantsHold(this, t)) return;
     this.resume();

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { runWithInjection, type InjectionPlan, type Outcome } from "../boot/riscv64/inject-run.js";
+import { runWithInjection, type InjectionPlan, type Outcome } from "../boot/inject-run.js";
 import { bootKernel, type KernelMachine } from "../boot/riscv64/kernel-boot.js";
 import { Injector, type KernelFaultPlan } from "../kernel/inject.js";
 import { assembleRiscv64 } from "../tools/asm/riscv64/index.js";

@@ -6,7 +6,7 @@
  * handed out again.
  */
 import { describe, expect, it } from "vitest";
-import { runWithInjection } from "../boot/riscv64/inject-run.js";
+import { runWithInjection } from "../boot/inject-run.js";
 import { bootKernel } from "../boot/riscv64/kernel-boot.js";
 import type { RiscvHal } from "../boot/riscv64/kernel-hal.js";
 import { MemoryRegionKind } from "../kernel/mm/phys/regions.js";

@@ -28,6 +28,7 @@ class FakeCpu implements X86Cpu {
   loadRegisters(pa: number): void { for (let i = 0; i < 16; i++) this.r[i] = this.hal.read64(pa + 8 * i); }
   iretToUser(rip: bigint, rflags: bigint, rsp: bigint): void { this.log.push(`iretq rip=0x${rip.toString(16)} rflags=0x${rflags.toString(16)} rsp=0x${rsp.toString(16)}`); }
   iretToKernel(rip: bigint): void { this.log.push(`iretq kernel 0x${rip.toString(16)}`); }
+  iretToInterrupted(): void { this.log.push("iretq interrupted"); }
   invlpg(): void {}
   invpcid(): void {}
   outb(port: number, v: number): void { this.log.push(`out 0x${port.toString(16)}, 0x${v.toString(16)}`); }

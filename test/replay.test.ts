@@ -161,7 +161,7 @@ describe("multios run --record / multios replay", () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toBe("child done\nparent done\n");
     const same = cli("replay", rec);
-    expect(same.stdout).toMatch(/^replay of kernel run of spin \(seed 3\): identical to the record/);
+    expect(same.stdout).toMatch(/^replay of riscv64 kernel run of spin \(seed 3\): identical to the record/);
     expect(same.status).toBe(0);
     const edited = JSON.parse(readFileSync(rec, "latin1")) as RunRecordFile;
     edited.run!.seed = 4;

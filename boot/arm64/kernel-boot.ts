@@ -26,6 +26,8 @@ import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
 import { EM_AARCH64, parseElf } from "../elf.js";
 import { memoryMapFromDtb } from "../dtb-memory-map.js";
 import { arm64Hal } from "./kernel-hal.js";
+import { memoryErrorSource } from "../memory-errors.js";
+import type { MemoryError } from "../../kernel/hal.js";
 import { MULTIOS_EXIT, psciCall } from "./psci.js";
 import { ARM64_TLBI_CODES, type Arm64Virt, type Arm64VirtOptions, createArm64Virt } from "./virt.js";
 import { ARM64_VIRT_MEMORY_MAP } from "./virt-dtb.js";
@@ -49,9 +51,17 @@ const IDLE_OFFSET = 0x100, VECTOR_OFFSET = 0x800, TEXT_SIZE = 0x1000;
  * @spec Arm ARM D1.10.2 "Exception vectors", table D1-7
  */
 const SLOTS = [
-  { offset: 0x200, kind: "sync" }, { offset: 0x280, kind: "irq" },
-  { offset: 0x400, kind: "sync" }, { offset: 0x480, kind: "irq" },
+  { offset: 0x200, kind: "sync" }, { offset: 0x280, kind: "irq" }, { offset: 0x380, kind: "serror" },
+  { offset: 0x400, kind: "sync" }, { offset: 0x480, kind: "irq" }, { offset: 0x580, kind: "serror" },
 ] as const;
+/**
+ * ESR_EL1.ISS of the SError that announces a memory error: IDS = 0 (architected syndrome),
+ * DFSC = 0b010001 (asynchronous SError interrupt), AET = UEO (uncorrected, restartable: not yet
+ * consumed) or CE (corrected), the two severities Linux's arm64_is_fatal_ras_serror lets the
+ * kernel survive.
+ * @spec Arm ARM (DDI 0487) D19.2 ESR_EL1 "ISS encoding for an SError interrupt" (IDS, AET, DFSC)
+ */
+export const serrorSyndrome = (e: MemoryError): number => ((e.corrected ? 0b110 : 0b010) << 10) | 0x11;
 /** The idle loop: `wfi` then `b .-4`. */
 const IDLE_WORDS = [0xd503207f, 0x17ffffff];
 
@@ -61,6 +71,8 @@ export interface KernelBootOptions extends Arm64VirtOptions, KernelProgramOption
 /** A machine with firmware, kernel and program in place, ready to run. */
 export interface KernelMachine extends Arm64Virt {
   kernel: Kernel;
+  /** The platform reports a memory error: queued for the kernel, announced by an SError (boot/memory-errors.ts). */
+  reportMemoryError(e: MemoryError): void;
 }
 
 /**
@@ -91,7 +103,9 @@ export function bootKernelArm64(opts: KernelBootOptions): KernelMachine {
   IDLE_WORDS.forEach((w, i) => bus.write(KERNEL_BASE + IDLE_OFFSET + 4 * i, 4, w | 0));
 
   const hal = arm64Hal(bus, core, ram, ARM64_TLBI_CODES);
-  let trapKind: "sync" | "irq" = "sync";
+  const errors = memoryErrorSource((e) => core.raiseSError(serrorSyndrome(e)));
+  hal.takeMemoryErrors = errors.take;
+  let trapKind: "sync" | "irq" | "serror" = "sync";
   const uart = ARM64_VIRT_MEMORY_MAP.uart.base;
   const console = (bytes: Uint8Array): void => { for (const b of bytes) bus.write(uart, 1, b); };
   const arch = arm64KernelArch(hal.cpu, hal, console, () => trapKind);
@@ -139,5 +153,5 @@ export function bootKernelArm64(opts: KernelBootOptions): KernelMachine {
     });
   }
   core.reset(FIRMWARE_BASE | 0, 0, DTB_ADDR);
-  return { ...v, kernel };
+  return { ...v, kernel, reportMemoryError: errors.report };
 }

@@ -11,7 +11,8 @@
  * 0x10, user code32 0x18, user data 0x23, user code64 0x2b, 64-bit TSS 0x30), an IDT whose gates
  * 0..31 (exceptions) and 32 (the local APIC timer) are interrupt gates to native entries in the
  * kernel text, a TSS whose RSP0 is the kernel stack, STAR/LSTAR/FMASK with EFER.SCE for SYSCALL
- * (EFER.NXE for the XD bit), CR4.PGE|PCIDE|SMEP|SMAP. The GDT, IDT and TSS are reached through
+ * (EFER.NXE for the XD bit), CR4.MCE|PGE|PCIDE|SMEP|SMAP (MCE: a machine check reports memory
+ * errors, boot/memory-errors.ts). The GDT, IDT and TSS are reached through
  * the kernel's direct map (their bases are physicalOffset + their physical addresses), which every
  * address space carries.
  *
@@ -42,6 +43,8 @@ import { writeGdt, writeIdentityMap, writePml5 } from "./firmware.js";
 import { X86_4LEVEL_PAGING, X86_5LEVEL_PAGING } from "../../kernel/arch/x86_64/paging.js";
 import { E820, LOW_TOP_MAX } from "./memory-map.js";
 import { x86Hal } from "./kernel-hal.js";
+import { memoryErrorSource } from "../memory-errors.js";
+import type { MemoryError } from "../../kernel/hal.js";
 import { createX86Pc, resetLongMode, type X86Pc, type X86PcOptions } from "./pc.js";
 
 export const BOOT_BASE = 0x10_0000;
@@ -63,6 +66,8 @@ export const KERNEL_VA = 0xffff_ffff_8000_0000n;
 const IDLE_OFFSET = 0x100, SYSCALL_OFFSET = 0x200, VECTOR_OFFSET = 0x400, TEXT_SIZE = 0x1000;
 /** The vectors with gates: the 32 exceptions and the local APIC timer. */
 const GATES = 33;
+/** The machine-check vector, whose gate uses IST1. */
+const MC_VECTOR = 18;
 /** The idle loop: `sti; hlt; jmp .-2` (back to the sti). */
 const IDLE_BYTES = [0xfb, 0xf4, 0xeb, 0xfc];
 /** GDT selectors (user ones with RPL 3). SYSRET takes CS = STAR[63:48] + 16, SS = STAR[63:48] + 8. */
@@ -79,6 +84,8 @@ export interface KernelBootOptions extends X86PcOptions, KernelProgramOptions {}
 /** A machine with firmware, kernel and program in place, ready to run. */
 export interface KernelMachine extends X86Pc {
   kernel: Kernel;
+  /** The platform reports a memory error: queued for the kernel, announced by a machine check (boot/memory-errors.ts). */
+  reportMemoryError(e: MemoryError): void;
 }
 
 /**
@@ -109,6 +116,8 @@ export function bootKernelX86(opts: KernelBootOptions): KernelMachine {
   const direct = (pa: number): bigint => X86_PHYSICAL_OFFSET + BigInt(pa);
 
   const { hal, entries } = x86Hal(bus, core, ram, SEL, { topVa: direct(STACK_TOP), topPa: STACK_TOP });
+  const errors = memoryErrorSource(() => core.machineCheck());
+  hal.takeMemoryErrors = errors.take;
   const arch = x86KernelArch(hal.cpu, hal, undefined, la57 ? X86_5LEVEL_PAGING : X86_4LEVEL_PAGING);
   const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: SYSCALL_OFFSET, idleOffset: IDLE_OFFSET }, opts);
   core.ports.add(new ExitPort((status) => pc.machine.requestExit(status, "the kernel's exit port")), EXIT_PORT, EXIT_PORT_COUNT);
@@ -119,7 +128,7 @@ export function bootKernelX86(opts: KernelBootOptions): KernelMachine {
   writeDescriptorTables(pc, direct);
   const m = core.mmu;
   m.writeEfer(Number(m.efer & 0xffffffffn) | EFER.SCE | EFER.NXE, 0);
-  m.writeCr4(Number(m.cr4 & 0xffffffffn) | CR4.PGE | CR4.PCIDE | CR4.SMEP | CR4.SMAP, 0);
+  m.writeCr4(Number(m.cr4 & 0xffffffffn) | CR4.MCE | CR4.PGE | CR4.PCIDE | CR4.SMEP | CR4.SMAP, 0);
   core.contextChanged();
   const msr = (n: number, v: bigint): void => { if (!wrmsr(core, n, v)) throw new Error(`kernel boot: WRMSR 0x${n.toString(16)} refused`); };
   msr(MSR.STAR, (BigInt(SEL.user32Cs & ~3) << 48n) | (BigInt(SEL.kernelCs) << 32n));
@@ -160,7 +169,7 @@ export function bootKernelX86(opts: KernelBootOptions): KernelMachine {
   }
   core.setRip(BigInt(FIRMWARE_ENTRY));
   core.setReg(4, direct(STACK_TOP));
-  return { ...pc, kernel };
+  return { ...pc, kernel, reportMemoryError: errors.report };
 }
 
 /** Writes the GDT (with the TSS descriptor), the TSS (RSP0 = the kernel stack) and the IDT, and loads GDTR, IDTR and TR. */
@@ -175,10 +184,15 @@ function writeDescriptorTables(pc: X86Pc, direct: (pa: number) => bigint): void 
   bus.write64(GDT_ADDR + SEL.tss + 8, base >> 32n);
   bus.fill(TSS_ADDR, TSS_LIMIT + 1, 0);
   bus.write64(TSS_ADDR + 4, direct(STACK_TOP));
+  // IST1 (TSS +0x24) for #MC: a machine check can arrive between SYSCALL and its entry, at CPL 0
+  // on the user's stack; the IST switch puts its frame on the kernel stack (as Linux does).
+  // The kernel stack is empty at every instruction boundary, so IST1 is its top. @spec SDM Vol. 3A §6.14.5, §7.7 Figure 7-11
+  bus.write64(TSS_ADDR + 0x24, direct(STACK_TOP));
   // Interrupt gates (type 0xE, DPL 0, present) to the native entries. @spec SDM Vol. 3A §6.14.1 Figure 6-8
   for (let v = 0; v < GATES; v++) {
     const target = KERNEL_VA + BigInt(VECTOR_OFFSET + 16 * v);
-    const g0 = (target & 0xffffn) | (BigInt(SEL.kernelCs) << 16n) | (0x8en << 40n) | (((target >> 16n) & 0xffffn) << 48n);
+    const ist = v === MC_VECTOR ? 1n : 0n;
+    const g0 = (target & 0xffffn) | (BigInt(SEL.kernelCs) << 16n) | (ist << 32n) | (0x8en << 40n) | (((target >> 16n) & 0xffffn) << 48n);
     bus.write64(IDT_ADDR + 16 * v, g0);
     bus.write64(IDT_ADDR + 16 * v + 8, target >> 32n);
   }

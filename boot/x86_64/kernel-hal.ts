@@ -17,7 +17,7 @@ import type { X86Cpu as Core } from "../../emulator/arch/x86_64/cpu.js";
 import { AC, LOAD, STORE } from "../../emulator/arch/x86_64/mmu.js";
 import { cr3WriteFaults } from "../../emulator/arch/x86_64/mmu-regs.js";
 import { rdmsr, wrmsr } from "../../emulator/arch/x86_64/msr.js";
-import { MSR, RFLAGS } from "../../emulator/arch/x86_64/defs.js";
+import { HAS_ERROR_CODE, MSR, RFLAGS } from "../../emulator/arch/x86_64/defs.js";
 import type { Bus, SparseRam } from "../../emulator/core/memory.js";
 import { LAPIC_BASE, LAPIC_REG, LVT_MASKED, SVR_ENABLE } from "../../emulator/devices/lapic.js";
 import type { Hal, TlbControl } from "../../kernel/hal.js";
@@ -107,6 +107,10 @@ export function x86Hal(bus: Bus, core: Core, ram: SparseRam, sel: X86Selectors, 
     loadRegisters: (pa) => mem.loadWords(pa, core.gl, core.gh, 0, 16),
     iretToUser: (rip, rflags, rsp) => iretTo(rip, sel.userCs, rflags, rsp, sel.userSs),
     iretToKernel: (rip) => iretTo(rip, sel.kernelCs, BigInt(RFLAGS.IF | RFLAGS.FIXED), stack.topVa, sel.kernelSs),
+    iretToInterrupted: () => {
+      if (current.kind !== "vector" || HAS_ERROR_CODE.has(current.vector)) throw new RangeError("kernel: no error-code-free interrupt frame to return through");
+      if (!core.iretq()) throw new RangeError(`kernel: IRETQ to the interrupted context faulted (vector ${core.lastVector})`);
+    },
     invlpg: (va) => {
       core.mmu.invlpg(lo32(va), hi32(va));
       core.flushFast();

@@ -140,6 +140,13 @@ export interface KernelArch {
    * enters the trap vector again, from the kernel. The handler's last act, like returnToUser.
    */
   idle(pc: bigint): void;
+  /**
+   * Leaves the trap handler for the kernel context the trap interrupted, as it was (x86_64: IRETQ
+   * over the frame the processor pushed). Needed where a trap the kernel cannot mask can arrive
+   * between a system-call instruction and its entry point (x86_64's #MC right after SYSCALL);
+   * absent where that cannot happen.
+   */
+  returnToInterrupted?(): void;
   /** Writes bytes to the console (through the firmware). */
   consoleWrite(bytes: Uint8Array): void;
   /** Powers off with an exit status. */

@@ -4,7 +4,7 @@
  * depend on how many workers ran it or in which order they finished.
  */
 import { Worker } from "node:worker_threads";
-import type { Outcome } from "../../boot/riscv64/inject-run.js";
+import type { Outcome } from "../../boot/inject-run.js";
 import type { LoadedPlan } from "./plan.js";
 import { FAILING, OUTCOMES, type RunSummary } from "./run.js";
 

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import type { HwFault } from "../../boot/riscv64/inject-hw.js";
+import { HW_KINDS, type HwFault, type KernelArchName } from "../../boot/inject-hw.js";
 import { INJECT_POINTS, Injector, type FaultPoint, type InjectPoint, type KernelFaultPlan } from "../../kernel/inject.js";
-import { assembleRiscv64 } from "../asm/riscv64/index.js";
+import { assemble } from "../asm/index.js";
 import { parseSize } from "../options.js";
 
 /** A plan that is not well-formed, or whose program cannot be read: the message is "file: field: reason". */
@@ -20,6 +20,8 @@ export class PlanError extends Error {
 /** A validated plan: everything a worker needs to run any run of the campaign. */
 export interface CampaignPlan {
   name: string;
+  /** The machine the kernel runs on (plan `arch`, default riscv64). */
+  arch: KernelArchName;
   /** Base seed; run i uses {@link runSeed}(seed, i). */
   seed: number;
   /** Runs of the campaign (plan `runs`, or --runs). */
@@ -97,8 +99,11 @@ export function loadPlan(path: string, runs?: number): LoadedPlan {
   const string = (v: unknown, field: string): string => (typeof v === "string" ? v : fail(field, `expected a string, got ${show(v)}`));
   const array = (v: unknown, field: string): unknown[] => (Array.isArray(v) ? v : fail(field, `expected an array, got ${show(v)}`));
 
-  const o = object(raw, "", ["name", "program", "faults"], ["$schema", "description", "seed", "args", "machine", "runs", "hardware"]);
+  const o = object(raw, "", ["name", "program", "faults"], ["$schema", "description", "arch", "seed", "args", "machine", "runs", "hardware"]);
   const name = string(o.name, "name");
+  const arches = Object.keys(HW_KINDS) as KernelArchName[];
+  if (o.arch !== undefined && !(arches as unknown[]).includes(o.arch)) fail("arch", `expected one of ${arches.join(", ")}, got ${show(o.arch)}`);
+  const arch = (o.arch ?? "riscv64") as KernelArchName;
   const seed = o.seed === undefined ? 0 : count(o.seed, "seed");
   const planRuns = o.runs === undefined ? 100 : count(o.runs, "runs");
   const prog = object(o.program, "program", [], ["asmFile", "elf"]);
@@ -148,6 +153,7 @@ export function loadPlan(path: string, runs?: number): LoadedPlan {
     const allFields = [...new Set(Object.values(HW_FIELDS).flatMap((f) => Object.keys(f)))];
     const kind = object(h, at, ["kind"], allFields).kind;
     if (typeof kind !== "string" || !kinds.includes(kind)) fail(`${at}.kind`, `expected one of ${kinds.join(", ")}, got ${show(kind)}`);
+    if (!HW_KINDS[arch].includes(kind as HwFault["kind"])) fail(`${at}.kind`, `${kind} is riscv64-only (on ${arch}: ${HW_KINDS[arch].join(", ")})`);
     const rules = HW_FIELDS[kind as HwFault["kind"]];
     const ho = object(h, at, ["kind"], Object.keys(rules));
     for (const [k, rule] of Object.entries(rules)) {
@@ -156,9 +162,10 @@ export function loadPlan(path: string, runs?: number): LoadedPlan {
         if (!rule.oneOf.includes(ho[k] as string)) fail(`${at}.${k}`, `expected one of ${rule.oneOf.join(", ")}, got ${show(ho[k])}`);
       } else if (!(count(ho[k], `${at}.${k}`) <= rule.max)) fail(`${at}.${k}`, `expected 0..${rule.max}, got ${show(ho[k])}`);
     }
+    if (kind === "spurious-irq" && arch !== "riscv64" && ho.irq === "software") fail(`${at}.irq`, `"software" is riscv64-only (its supervisor software interrupt); ${arch} has "timer"`);
     return ho as unknown as HwFault;
   });
-  const plan: CampaignPlan = { name, seed, runs: runs ?? planRuns, args, kernel, hardware, ...(ramSize !== undefined ? { ramSize } : {}) };
+  const plan: CampaignPlan = { name, arch, seed, runs: runs ?? planRuns, args, kernel, hardware, ...(ramSize !== undefined ? { ramSize } : {}) };
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(progPath);
@@ -167,7 +174,7 @@ export function loadPlan(path: string, runs?: number): LoadedPlan {
   }
   if (prog.asmFile === undefined) return { plan, program: bytes };
   try {
-    return { plan, program: assembleRiscv64(new TextDecoder().decode(bytes), { fileName: basename(progPath) }).elf };
+    return { plan, program: assemble(arch, new TextDecoder().decode(bytes), { fileName: basename(progPath) }).elf };
   } catch (e) {
     return fail(progField, (e as Error).message.split("\n")[0]!);
   }

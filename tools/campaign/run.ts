@@ -1,5 +1,5 @@
 /** One run of a campaign, the unit a worker executes: seed, injections and verdict. */
-import { runWithInjection, type InjectRunOptions, type InjectRunResult, type Outcome } from "../../boot/riscv64/inject-run.js";
+import { runWithInjection, type InjectRunOptions, type InjectRunResult, type Outcome } from "../../boot/inject-run.js";
 import type { Injection } from "../../kernel/inject.js";
 import { runSeed, type CampaignPlan } from "./plan.js";
 
@@ -18,13 +18,13 @@ export const FAILING: readonly Outcome[] = ["oops", "hang", "leak", "corruption"
 export const OUTCOMES: readonly Outcome[] = ["handled", "killed", "oops", "hang", "leak", "corruption"];
 
 /**
- * Runs run `run` of `plan` over `program` (golden + injected, boot/riscv64/inject-run.ts). The kernel's ASLR seed is the run's seed too.
+ * Runs run `run` of `plan` over `program` on the plan's machine (golden + injected, boot/inject-run.ts). The kernel's ASLR seed is the run's seed too.
  * `watch` observes the injected run (record and replay).
  */
 export function runCampaignRun(plan: CampaignPlan, program: Uint8Array, run: number, watch: Pick<InjectRunOptions, "observe" | "console"> = {}): { summary: RunSummary; result: InjectRunResult } {
   const seed = runSeed(plan.seed, run);
   const result = runWithInjection({
-    program, args: plan.args, seed, ...(plan.ramSize !== undefined ? { ramSize: plan.ramSize } : {}),
+    arch: plan.arch ?? "riscv64", program, args: plan.args, seed, ...(plan.ramSize !== undefined ? { ramSize: plan.ramSize } : {}),
     plan: { seed, kernel: plan.kernel, hardware: plan.hardware }, ...watch,
   });
   return { summary: { run, seed, outcome: result.outcome, injections: result.injections }, result };

@@ -1,13 +1,11 @@
 /**
- * The architectures the command line knows, and what each offers: its assembler, how a bare image
- * boots, and how the TypeScript kernel boots (riscv64 in tools/cli/run.ts, arm64 and x86_64 here).
+ * The architectures the command line knows, and what each offers: its assembler, and a uniform
+ * view of a booted arm64-virt or x86_64-pc machine (bare or with the TypeScript kernel; they boot
+ * from a RunSpec in tools/replay/spec.ts, riscv64 is driven in tools/cli/run.ts).
  */
-import { bootBareArm64, createArm64Virt } from "../../boot/arm64/virt.js";
-import { bootKernelArm64 } from "../../boot/arm64/kernel-boot.js";
-import { bootKernelX86 } from "../../boot/x86_64/kernel-boot.js";
-import { bootBareX86, createX86Pc } from "../../boot/x86_64/pc.js";
-import type { TlbConfig, TlbSet } from "../../emulator/core/tlb.js";
-import type { RunResult } from "../../emulator/core/run.js";
+import type { Arm64Virt } from "../../boot/arm64/virt.js";
+import type { X86Pc } from "../../boot/x86_64/pc.js";
+import type { TlbSet } from "../../emulator/core/tlb.js";
 import type { TraceSink } from "../../emulator/core/trace.js";
 import { formatStrictReport } from "../../emulator/arch/arm64/bbm.js";
 import { formatX86StaleTlbReport } from "../../emulator/arch/x86_64/tlb-stale.js";
@@ -15,20 +13,8 @@ import { formatX86StaleTlbReport } from "../../emulator/arch/x86_64/tlb-stale.js
 export { assemble } from "../asm/index.js";
 export { ASM_ARCHES as ARCHES, type AsmArch as Arch } from "../asm/index.js";
 
-/** What a bare run of the non-RISC-V machines needs. */
-export interface BareOptions {
-  ramSize?: number;
-  tlb?: TlbConfig;
-  noFastPath: boolean;
-  strictTlb: boolean;
-  console: (byte: number) => void;
-  /** x86_64: 5-level paging (CR4.LA57) from the firmware's hand-off on. */
-  la57?: boolean;
-}
-
-/** A booted bare machine: run it to the end or to `maxInsns`; trace it; read its TLB counters. */
-export interface BareMachine {
-  run(maxInsns: number | undefined): RunResult;
+/** A booted arm64 or x86_64 machine as `multios run` uses it: trace it, hear strict-TLB reports, read its counters. */
+export interface OtherMachine {
   setTrace(sink: TraceSink): void;
   /** Strict TLB mode's reports as one line each (only when the machine was built with strictTlb). */
   onStrictReport(print: (line: string) => void): void;
@@ -36,67 +22,22 @@ export interface BareMachine {
   icount(): number;
 }
 
-/** What a kernel run on arm64 takes beyond the machine options. */
-export interface KernelRunOptions {
-  args: string[];
-  files: { name: string; bytes: Uint8Array }[];
-  seed: number;
-  aslr: boolean;
-  debug: boolean;
-  log: (line: string) => void;
-}
-
-/** Boots the TypeScript kernel on arm64-virt or x86_64-pc with `program` as the first process (ElfError, BootError on bad input). */
-export function bootKernelOther(arch: "arm64" | "x86_64", program: Uint8Array, o: BareOptions, k: KernelRunOptions): BareMachine {
-  const opts = {
-    ...(o.ramSize !== undefined ? { ramSize: o.ramSize } : {}), ...(o.tlb ? { tlb: o.tlb } : {}),
-    noFastPath: o.noFastPath, strictTlb: o.strictTlb, console: o.console,
-    program, args: k.args, files: k.files, seed: k.seed, aslr: k.aslr, debug: k.debug, log: k.log,
-  };
-  if (arch === "x86_64") {
-    const kx = bootKernelX86({ ...opts, la57: o.la57 ?? false });
+/** The {@link OtherMachine} view of a booted arm64-virt or x86_64-pc (tools/replay/spec.ts startRun). */
+export function otherMachine(s: { arch: "arm64"; v: Arm64Virt } | { arch: "x86_64"; v: X86Pc }): OtherMachine {
+  if (s.arch === "x86_64") {
+    const pc = s.v;
     return {
-      run: (maxInsns) => kx.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
-      setTrace: (sink) => kx.machine.setTrace(sink),
-      onStrictReport: (print) => { kx.machine.onStaleTlb = (r) => print(formatX86StaleTlbReport(r)); },
-      tlbStats: () => kx.cpu.tlbs.stats(),
-      icount: () => kx.cpu.icount,
+      setTrace: (sink) => pc.machine.setTrace(sink),
+      onStrictReport: (print) => { pc.machine.onStaleTlb = (r) => print(formatX86StaleTlbReport(r)); },
+      tlbStats: () => pc.cpu.tlbs.stats(),
+      icount: () => pc.cpu.icount,
     };
   }
-  const km = bootKernelArm64(opts);
+  const v = s.v;
   return {
-    run: (maxInsns) => km.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
-    setTrace: (sink) => km.machine.setTrace(sink),
-    onStrictReport: (print) => { if (km.strict) km.strict.onReport = (r) => print(formatStrictReport(r)); },
-    tlbStats: () => km.cpu.tlbs.stats(),
-    icount: () => km.cpu.icount,
-  };
-}
-
-/** Builds `arch`'s machine (arm64-virt, x86_64-pc) and boots `elf` on it bare (ElfError on a bad image). */
-export function bootBareOther(arch: "arm64" | "x86_64", elf: Uint8Array, o: BareOptions): BareMachine {
-  const opts = {
-    ...(o.ramSize !== undefined ? { ramSize: o.ramSize } : {}), ...(o.tlb ? { tlb: o.tlb } : {}),
-    noFastPath: o.noFastPath, strictTlb: o.strictTlb, console: o.console,
-  };
-  if (arch === "arm64") {
-    const v = createArm64Virt(opts);
-    bootBareArm64(v, elf);
-    return {
-      run: (maxInsns) => v.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
-      setTrace: (sink) => v.machine.setTrace(sink),
-      onStrictReport: (print) => { if (v.strict) v.strict.onReport = (r) => print(formatStrictReport(r)); },
-      tlbStats: () => v.cpu.tlbs.stats(),
-      icount: () => v.cpu.icount,
-    };
-  }
-  const pc = createX86Pc({ ...opts, la57: o.la57 ?? false });
-  bootBareX86(pc, elf);
-  return {
-    run: (maxInsns) => pc.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
-    setTrace: (sink) => pc.machine.setTrace(sink),
-    onStrictReport: (print) => { pc.machine.onStaleTlb = (r) => print(formatX86StaleTlbReport(r)); },
-    tlbStats: () => pc.cpu.tlbs.stats(),
-    icount: () => pc.cpu.icount,
+    setTrace: (sink) => v.machine.setTrace(sink),
+    onStrictReport: (print) => { if (v.strict) v.strict.onReport = (r) => print(formatStrictReport(r)); },
+    tlbStats: () => v.cpu.tlbs.stats(),
+    icount: () => v.cpu.icount,
   };
 }

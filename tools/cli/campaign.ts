@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { campaignReport, formatHtml, formatSummary, runCampaign, shardRuns, type Shard } from "../campaign/index.js";
 import { loadPlan } from "../campaign/plan.js";
 import { FAILING, runCampaignRun, type RunSummary } from "../campaign/run.js";
-import type { InjectRunResult } from "../../boot/riscv64/inject-run.js";
+import type { InjectRunResult } from "../../boot/inject-run.js";
 import { DEFAULT_EVERY, recordCampaignRun } from "../replay/index.js";
 import { writeRecord } from "./run.js";
 import { parseArgs, UsageError, wholeOption } from "./args.js";

@@ -12,8 +12,8 @@ import { formatStaleTlbReport, type StaleTlbReport } from "../../emulator/arch/r
 import { parseTlbSpec, parseSize } from "../options.js";
 import { DEFAULT_EVERY, recordRun } from "../replay/index.js";
 import type { RunRecordFile } from "../replay/record.js";
-import { startRun, type RunIo, type RunSpec } from "../replay/spec.js";
-import { bootBareOther, bootKernelOther, type BareMachine } from "./arch.js";
+import { startRun, type RunIo, type RunSpec, type Started } from "../replay/spec.js";
+import { otherMachine, type OtherMachine } from "./arch.js";
 import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch, UsageError, wholeOption } from "./args.js";
 
 export function cmdRun(argv: string[]): number {
@@ -57,17 +57,12 @@ export function cmdRun(argv: string[]): number {
     ...options,
   };
   const every = flags.has("--checkpoint-every") ? wholeOption("--checkpoint-every", flags.get("--checkpoint-every")!, 1) : DEFAULT_EVERY;
-  const out: number[] = [];
-  const flush = (): void => {
-    if (out.length) process.stdout.write(Uint8Array.from(out.splice(0)));
-  };
-  const io: RunIo = {
-    console: (b) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
-    log: (line) => { flush(); process.stderr.write(line + "\n"); },
-  };
+  const { io, flush } = stdio();
   const trace = flags.has("--trace") ? traceWriter(openTrace(flags.get("--trace")!)) : undefined;
   const stale = flags.has("--strict-tlb") ? staleTlbPrinter((line) => { flush(); process.stderr.write(line + "\n"); }) : undefined;
-  const watch = (m: RiscvMachine): void => {
+  const watch = (started: Started): void => {
+    if (started.arch !== "riscv64") return;
+    const m = started.v.machine;
     if (trace) m.setTrace(trace.write);
     if (stale) m.onStaleTlb = stale.report;
   };
@@ -79,13 +74,13 @@ export function cmdRun(argv: string[]): number {
       const recordPath = flags.get("--record")!;
       const recorded = recordRun(spec, io, every, watch);
       writeRecord(recordPath, recorded.record);
-      r = recorded.result;
-      machine = recorded.machine;
+      r = recorded.result as RunResult;
+      machine = riscvMachine(recorded.started);
     } else {
       const started = startRun(spec, io);
-      machine = started.machine;
-      kernel = (started as Partial<KernelMachine>).kernel;
-      watch(machine);
+      machine = riscvMachine(started);
+      kernel = started.arch === "riscv64" ? (started.v as Partial<KernelMachine>).kernel : undefined;
+      watch(started);
       r = machine.run({ ...(spec.maxInsns !== undefined ? { maxInsns: spec.maxInsns } : {}) });
     }
   } catch (e) {
@@ -101,13 +96,13 @@ export function cmdRun(argv: string[]): number {
   return r.exitCode;
 }
 
-/** Options the arm64 and x86_64 machines take so far; the kernel ones apply to arm64 without --bare. */
-const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57"]);
+/** Options the arm64 and x86_64 machines take so far; the kernel ones apply without --bare. */
+const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57", "--record", "--checkpoint-every"]);
 const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"]);
 
 /**
- * `multios run --arch arm64|x86_64 ...`: bare images, or the kernel running a program; SMP, record
- * and the RISC-V-specific options are riscv64-only so far.
+ * `multios run --arch arm64|x86_64 ...`: bare images, or the kernel running a program, optionally
+ * recorded; SMP and the RISC-V-specific options are riscv64-only so far.
  */
 function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
   const bare = flags.has("--bare");
@@ -119,43 +114,51 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   }
   if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
   if (bare && args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
-  const maxInsns = flags.has("--max-insns") ? wholeOption("--max-insns", flags.get("--max-insns")!, 0) : undefined;
-  const ramSize = flags.has("--ram") ? parseSize(flags.get("--ram")!, "--ram") : undefined;
-  const tlb = flags.has("--tlb") ? parseTlbSpec(flags.get("--tlb")) : undefined;
+  if (flags.has("--checkpoint-every") && !flags.has("--record")) throw new UsageError("--checkpoint-every goes with --record");
+  const tlb = flags.get("--tlb");
+  parseTlbSpec(tlb);
   const image = args[0]!;
-  const bytes = loadImage(image, undefined, arch);
-  const out: number[] = [];
-  const flush = (): void => {
-    if (out.length) process.stdout.write(Uint8Array.from(out.splice(0)));
+  const spec: RunSpec = {
+    arch, bare, image: { name: programName(image), bytes: loadImage(image, undefined, arch) },
+    args: bare ? [] : [programName(image), ...args.slice(1)],
+    files: bare ? [] : (lists.get("--file") ?? []).map((f) => ramdiskFile(f, arch)),
+    seed: parseSeed(flags.get("--seed")), aslr: !flags.has("--no-aslr"), debug: flags.has("--debug"),
+    ...(flags.has("--max-insns") ? { maxInsns: wholeOption("--max-insns", flags.get("--max-insns")!, 0) } : {}),
+    ...(flags.has("--ram") ? { ramSize: parseSize(flags.get("--ram")!, "--ram") } : {}),
+    ...(tlb !== undefined ? { tlb } : {}),
+    tlbFlushOnPteWrite: false, svadu: false, sv39: false, la57: flags.has("--la57"),
+    noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"),
   };
-  let m: BareMachine;
-  const machineOpts = {
-    ...(ramSize !== undefined ? { ramSize } : {}), ...(tlb ? { tlb } : {}),
-    noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"), la57: flags.has("--la57"),
-    console: (b: number) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
+  const { io, flush } = stdio();
+  const trace = flags.has("--trace") ? traceWriter(openTrace(flags.get("--trace")!)) : undefined;
+  let m: OtherMachine | undefined;
+  const watch = (started: Started): void => {
+    if (started.arch === "riscv64") return;
+    m = otherMachine(started);
+    if (trace) m.setTrace(trace.write);
+    if (flags.has("--strict-tlb")) m.onStrictReport((line) => { flush(); process.stderr.write(`multios: ${line}\n`); });
   };
+  let r: AnyRunResult;
   try {
-    m = bare ? bootBareOther(arch, bytes, machineOpts) : bootKernelOther(arch, bytes, machineOpts, {
-      args: [programName(image), ...args.slice(1)], files: (lists.get("--file") ?? []).map((f) => ramdiskFile(f, arch)),
-      seed: parseSeed(flags.get("--seed")), aslr: !flags.has("--no-aslr"), debug: flags.has("--debug"),
-      log: (line) => { flush(); process.stderr.write(line + "\n"); },
-    });
+    if (flags.has("--record")) {
+      const every = flags.has("--checkpoint-every") ? wholeOption("--checkpoint-every", flags.get("--checkpoint-every")!, 1) : DEFAULT_EVERY;
+      const recorded = recordRun(spec, io, every, watch);
+      writeRecord(flags.get("--record")!, recorded.record);
+      r = recorded.result;
+    } else {
+      const started = startRun(spec, io);
+      watch(started);
+      r = started.target.run(spec.maxInsns ?? Number.MAX_SAFE_INTEGER);
+    }
   } catch (e) {
     if (e instanceof ElfError) throw new ElfError(`${image}: ${e.message}`);
     throw e;
-  }
-  const trace = flags.has("--trace") ? traceWriter(openTrace(flags.get("--trace")!)) : undefined;
-  if (trace) m.setTrace(trace.write);
-  if (flags.has("--strict-tlb")) m.onStrictReport((line) => { flush(); process.stderr.write(`multios: ${line}\n`); });
-  let r: AnyRunResult;
-  try {
-    r = m.run(maxInsns);
   } finally {
     flush();
     trace?.close();
   }
   if (r.exitCode === 124 || r.exitCode === 125) process.stderr.write(`multios: ${r.message}\n`);
-  if (flags.has("--stats")) {
+  if (flags.has("--stats") && m) {
     const s = m.tlbStats();
     process.stderr.write([
       `instructions ${m.icount()}`,
@@ -165,6 +168,25 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
     ].map((l) => `stats: ${l}\n`).join(""));
   }
   return r.exitCode;
+}
+
+/** Console bytes to stdout (flushed per line and before each log line), kernel log lines to stderr. */
+function stdio(): { io: RunIo; flush: () => void } {
+  const out: number[] = [];
+  const flush = (): void => {
+    if (out.length) process.stdout.write(Uint8Array.from(out.splice(0)));
+  };
+  const io: RunIo = {
+    console: (b) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
+    log: (line) => { flush(); process.stderr.write(line + "\n"); },
+  };
+  return { io, flush };
+}
+
+/** The riscv64 machine of a started run. */
+function riscvMachine(s: Started): RiscvMachine {
+  if (s.arch !== "riscv64") throw new Error(`expected a riscv64 machine, got ${s.arch}`);
+  return s.v.machine;
 }
 
 /** Writes a record file (JSON); a path that cannot be written is a usage error. */

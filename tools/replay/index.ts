@@ -4,13 +4,14 @@
  * happened (every trap, a state hash every N instructions, the end state). Replaying rebuilds the
  * machine from the record alone, runs it the same way, and stops at the first difference.
  */
-import type { RiscvMachine, RunResult } from "../../emulator/arch/riscv64/machine.js";
-import type { InjectRunResult } from "../../boot/riscv64/inject-run.js";
+import type { RunResult } from "../../emulator/core/run.js";
+import type { BootedKernel, InjectRunResult } from "../../boot/inject-run.js";
 import type { CampaignPlan } from "../campaign/plan.js";
 import { runCampaignRun, type RunSummary } from "../campaign/run.js";
 import { DivergedError, Observer, type Divergence } from "./observer.js";
 import { fromBase64, specFromJson, specToJson, toBase64, type RunEnd, type RunRecordFile } from "./record.js";
-import { startRun, type RunIo, type RunSpec } from "./spec.js";
+import { startRun, type RunIo, type RunSpec, type Started } from "./spec.js";
+import { arm64Target, riscvTarget, x86Target, type ReplayTarget } from "./target.js";
 
 export { parseRecord, RecordError, type RunRecordFile } from "./record.js";
 export type { Divergence } from "./observer.js";
@@ -21,8 +22,13 @@ export const DEFAULT_EVERY = 1_000_000;
 /** A finished run, its machine and its record. */
 export interface Recorded {
   result: RunResult;
-  machine: RiscvMachine;
+  started: Started;
   record: RunRecordFile;
+}
+
+/** The record-and-replay view of a campaign run's booted kernel machine. */
+function kernelTarget(b: BootedKernel): ReplayTarget {
+  return b.arch === "riscv64" ? riscvTarget(b.km.machine) : b.arch === "arm64" ? arm64Target(b.km.machine) : x86Target(b.km.machine);
 }
 
 function finish(obs: Observer, arch: string, result: RunResult, what: Pick<RunRecordFile, "run" | "campaign">): RunRecordFile {
@@ -36,29 +42,27 @@ function finish(obs: Observer, arch: string, result: RunResult, what: Pick<RunRe
  * Runs `spec` (console and log to `io`) and records it, with a checkpoint every `every`
  * instructions. `watch` sees the machine before it starts (to attach a trace).
  */
-export function recordRun(spec: RunSpec, io: RunIo, every = DEFAULT_EVERY, watch?: (m: RiscvMachine) => void): Recorded {
+export function recordRun(spec: RunSpec, io: RunIo, every = DEFAULT_EVERY, watch?: (s: Started) => void): Recorded {
   let obs: Observer | undefined;
-  const v = startRun(spec, { ...io, console: (b) => { obs!.consoleByte(b); io.console(b); } });
-  watch?.(v.machine);
-  obs = new Observer(v.machine, every);
+  const started = startRun(spec, { ...io, console: (b) => { obs!.consoleByte(b); io.console(b); } });
+  watch?.(started);
+  obs = new Observer(started.target, every);
   const result = obs.run(spec.maxInsns);
-  return { result, machine: v.machine, record: finish(obs, v.machine.arch, result, { run: specToJson(spec) }) };
+  return { result, started, record: finish(obs, started.arch, result, { run: specToJson(spec) }) };
 }
 
 /** Runs run `run` of a campaign and records its injected run. */
 export function recordCampaignRun(plan: CampaignPlan, program: Uint8Array, run: number, every = DEFAULT_EVERY): { summary: RunSummary; result: InjectRunResult; record: RunRecordFile } {
   let obs: Observer | undefined;
-  let machine: RiscvMachine | undefined;
   let last: RunResult | undefined;
   const { summary, result } = runCampaignRun(plan, program, run, {
-    observe: (km) => {
-      machine = km.machine;
-      obs = new Observer(km.machine, every);
+    observe: (booted) => {
+      obs = new Observer(kernelTarget(booted), every);
       return (max) => (last = obs!.run(max));
     },
     console: (b) => obs!.consoleByte(b),
   });
-  const record = finish(obs!, machine!.arch, last!, { campaign: { plan, program: toBase64(program), run } });
+  const record = finish(obs!, plan.arch ?? "riscv64", last!, { campaign: { plan, program: toBase64(program), run } });
   return { summary, result, record };
 }
 
@@ -83,17 +87,17 @@ export function replayRecord(record: RunRecordFile, io: RunIo): ReplayReport {
   try {
     if (record.run) {
       const spec = specFromJson(record.run);
-      what = `${spec.bare ? "bare run of" : "kernel run of"} ${spec.image.name}${spec.bare ? "" : ` (seed ${spec.seed}${spec.aslr ? "" : ", no ASLR"})`}`;
-      const v = startRun(spec, { ...io, console: (b) => { obs!.consoleByte(b); io.console(b); } });
-      obs = new Observer(v.machine, record.every, record);
+      what = `${spec.arch} ${spec.bare ? "bare run of" : "kernel run of"} ${spec.image.name}${spec.bare ? "" : ` (seed ${spec.seed}${spec.aslr ? "" : ", no ASLR"})`}`;
+      const started = startRun(spec, { ...io, console: (b) => { obs!.consoleByte(b); io.console(b); } });
+      obs = new Observer(started.target, record.every, record);
       last = obs.run(spec.maxInsns);
     } else {
       const c = record.campaign!;
-      const plan = c.plan as CampaignPlan;
-      what = `campaign ${plan.name} run ${c.run}`;
+      const plan = { ...(c.plan as CampaignPlan), arch: (c.plan as Partial<CampaignPlan>).arch ?? "riscv64" };
+      what = `${plan.arch} campaign ${plan.name} run ${c.run}`;
       runCampaignRun(plan, fromBase64(c.program, "campaign.program"), c.run, {
-        observe: (km) => {
-          obs = new Observer(km.machine, record.every, record);
+        observe: (booted) => {
+          obs = new Observer(kernelTarget(booted), record.every, record);
           return (max) => (last = obs!.run(max));
         },
         console: (b) => { obs!.consoleByte(b); io.console(b); },

@@ -5,12 +5,9 @@
  * resumes exactly where it stopped (test/replay.test.ts checks it against an unsliced run).
  */
 import { Digest, ramDigest } from "../../emulator/core/digest.js";
-import { hex } from "../../emulator/core/trace.js";
-import type { Hart } from "../../emulator/arch/riscv64/hart.js";
-import type { RiscvMachine, RunResult } from "../../emulator/arch/riscv64/machine.js";
-import { hartRegisters, hartsStateHash } from "../../emulator/arch/riscv64/state-hash.js";
-import type { TrapEvent } from "../../emulator/arch/riscv64/trap.js";
+import type { RunResult } from "../../emulator/core/run.js";
 import { TRAP_LIMIT, type Checkpoint, type RunEnd, type RunRecordFile, type TrapRow } from "./record.js";
+import type { ReplayTarget } from "./target.js";
 
 /** The first point where a replay differs from its record. */
 export interface Divergence {
@@ -29,9 +26,6 @@ export class DivergedError extends Error {
   }
 }
 
-const trapRow = (e: TrapEvent): TrapRow => [e.icount, (e.cause | (e.interrupt ? 0x8000_0000 : 0)) >>> 0, hex(e.tval), hex(e.epc)];
-const showTrap = (t: TrapRow): string => `${t[1] >= 0x8000_0000 ? `interrupt ${t[1] - 0x8000_0000}` : `exception ${t[1]}`} at instruction ${t[0]}, epc ${t[3]}, tval ${t[2]}`;
-
 /** Records a run, or checks it against `expected` as it goes. */
 export class Observer {
   readonly checkpoints: Checkpoint[] = [];
@@ -45,19 +39,13 @@ export class Observer {
   private pending: Divergence | undefined;
 
   /**
-   * @param machine the machine to drive (its harts' onTrap hooks are chained, not replaced)
+   * @param machine the machine to drive (its trap hooks are chained, not replaced)
    * @param every instructions between checkpoints
    * @param expected the record to check against (replay), or undefined (record)
    */
-  constructor(private readonly machine: RiscvMachine, readonly every: number, private readonly expected?: RunRecordFile) {
+  constructor(private readonly machine: ReplayTarget, readonly every: number, private readonly expected?: RunRecordFile) {
     this.next = every;
-    for (const h of machine.harts) {
-      const prev = h.onTrap;
-      h.onTrap = (e) => {
-        prev?.(e);
-        this.trap(e);
-      };
-    }
+    machine.onTrap((row) => this.trap(row));
   }
 
   /** Counts a console byte (the caller's console hook calls this). */
@@ -70,7 +58,7 @@ export class Observer {
   run(maxInsns = Number.MAX_SAFE_INTEGER): RunResult {
     for (;;) {
       const stop = Math.min(maxInsns, this.next);
-      const r = this.machine.run({ maxInsns: stop });
+      const r = this.machine.run(stop);
       if (this.pending) throw new DivergedError(this.pending);
       if (r.reason !== "max-insns") return r;
       if (r.icount >= this.next) {
@@ -86,7 +74,7 @@ export class Observer {
     const ram = new Digest();
     for (const region of this.machine.bus.map) if (region.ram) ramDigest(region.ram, ram.word(region.base));
     return {
-      reason: r.reason, exitCode: r.exitCode, icount: r.icount, hash: hartsStateHash(this.machine.harts),
+      reason: r.reason, exitCode: r.exitCode, icount: r.icount, hash: this.machine.stateHash(),
       ram: ram.hex(), output: this.output, outputHash: this.outputDigest.hex(),
     };
   }
@@ -95,15 +83,14 @@ export class Observer {
   checkEnd(end: RunEnd): Divergence | undefined {
     const want = this.expected!;
     const details: string[] = [];
-    if (want.traps.length > this.trapCount) details.push(`recorded trap #${this.trapCount} (${showTrap(want.traps[this.trapCount]!)}) was not taken`);
+    if (want.traps.length > this.trapCount) details.push(`recorded trap #${this.trapCount} (${this.machine.showTrap(want.traps[this.trapCount]!)}) was not taken`);
     for (const k of ["reason", "exitCode", "icount", "output", "outputHash", "hash", "ram"] as const) {
       if (want.end[k] !== end[k]) details.push(`end ${k}: recorded ${want.end[k]}, replay ${end[k]}`);
     }
     return details.length ? { icount: Math.min(want.end.icount, end.icount), lastMatch: this.lastMatch, details } : undefined;
   }
 
-  private trap(e: TrapEvent): void {
-    const row = trapRow(e);
+  private trap(row: TrapRow): void {
     const k = this.trapCount++;
     if (!this.expected) {
       if (this.traps.length < TRAP_LIMIT) this.traps.push(row);
@@ -112,9 +99,9 @@ export class Observer {
     if (this.pending) return;
     const want = this.expected.traps[k];
     if (want === undefined) {
-      if (!this.expected.trapsTruncated) this.stop(row[0], [`replay took trap #${k} (${showTrap(row)}); the record has only ${k} traps`]);
+      if (!this.expected.trapsTruncated) this.stop(row[0], [`replay took trap #${k} (${this.machine.showTrap(row)}); the record has only ${k} traps`]);
     } else if (want[0] !== row[0] || want[1] !== row[1] || want[2] !== row[2] || want[3] !== row[3]) {
-      this.stop(Math.min(want[0], row[0]), [`trap #${k}: recorded ${showTrap(want)}`, `trap #${k}: replay   ${showTrap(row)}`]);
+      this.stop(Math.min(want[0], row[0]), [`trap #${k}: recorded ${this.machine.showTrap(want)}`, `trap #${k}: replay   ${this.machine.showTrap(row)}`]);
     }
   }
 
@@ -124,12 +111,11 @@ export class Observer {
    */
   private stop(icount: number, details: string[]): void {
     this.pending = { icount, lastMatch: this.lastMatch, details };
-    this.machine.requestFinish("fail", 1);
+    this.machine.stop();
   }
 
   private checkpoint(icount: number): void {
-    const h: Hart = this.machine.harts[0]!;
-    const c: Checkpoint = { icount, hash: hartsStateHash(this.machine.harts), traps: this.trapCount, output: this.output, regs: hartRegisters(h) };
+    const c: Checkpoint = { icount, hash: this.machine.stateHash(), traps: this.trapCount, output: this.output, regs: this.machine.registers() };
     if (!this.expected) {
       this.checkpoints.push(c);
       return;
@@ -139,14 +125,14 @@ export class Observer {
     if (want === undefined) return;
     const missed = this.expected.traps[this.trapCount];
     if (missed !== undefined && missed[0] < icount) {
-      this.diverge(missed[0], [`recorded trap #${this.trapCount} (${showTrap(missed)}) was not taken`]);
+      this.diverge(missed[0], [`recorded trap #${this.trapCount} (${this.machine.showTrap(missed)}) was not taken`]);
     }
     if (want.icount !== c.icount || want.hash !== c.hash || want.traps !== c.traps || want.output !== c.output) {
       const details = [`state at the checkpoint after instruction ${icount} differs (it matched at ${this.lastMatch})`];
       for (const [name, v] of Object.entries(want.regs)) if (c.regs[name] !== v) details.push(`${name}: recorded ${v}, replay ${c.regs[name]}`);
       if (want.traps !== c.traps) details.push(`traps so far: recorded ${want.traps}, replay ${c.traps}`);
       if (want.output !== c.output) details.push(`console bytes so far: recorded ${want.output}, replay ${c.output}`);
-      if (details.length === 1) details.push("pc and x registers agree: the difference is in CSRs or counters");
+      if (details.length === 1) details.push("pc and general registers agree: the difference is in system registers or counters");
       this.diverge(icount, details);
     }
     this.lastMatch = icount;

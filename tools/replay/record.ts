@@ -5,7 +5,7 @@
  */
 import type { RunSpec } from "./spec.js";
 
-/** One trap as recorded: instruction count, cause (interrupts have bit 31 set), tval and epc (hex). */
+/** One trap as recorded: instruction count, cause, tval and epc (hex); what cause, tval and epc hold per architecture is in target.ts. */
 export type TrapRow = [icount: number, cause: number, tval: string, epc: string];
 
 /** The state every `every` instructions. */
@@ -16,7 +16,7 @@ export interface Checkpoint {
   /** Traps taken and console bytes written so far. */
   traps: number;
   output: number;
-  /** pc, privilege and x1..x31 of hart 0, for a report that names what differs. */
+  /** Processor 0's pc and general registers (riscv64 also its privilege, arm64 PSTATE, x86_64 RFLAGS and CPL), for a report that names what differs. */
   regs: Record<string, string>;
 }
 
@@ -60,6 +60,9 @@ export interface RunRecordFile {
 
 /** A {@link RunSpec} with its bytes in base64. */
 export type JsonRunSpec = Omit<RunSpec, "image" | "files"> & { image: { name: string; data: string }; files: { name: string; data: string }[] };
+
+/** The architectures a record may be of. */
+const RECORD_ARCHES: readonly string[] = ["riscv64", "arm64", "x86_64"];
 
 /** Traps kept in a record (about 40 bytes each). */
 export const TRAP_LIMIT = 200_000;
@@ -126,7 +129,7 @@ export function parseRecord(text: string): RunRecordFile {
   if (!isObj(j) || j.format !== "multios-record") throw new RecordError("not a multios record (format is not \"multios-record\")");
   if (j.version !== 1) throw new RecordError(`record version ${String(j.version)} is not supported (this build reads version 1)`);
   if (typeof j.arch !== "string") throw new RecordError("arch: missing");
-  if (j.arch !== "riscv64") throw new RecordError(`arch '${j.arch}' is not available in this build`);
+  if (!RECORD_ARCHES.includes(j.arch)) throw new RecordError(`arch '${j.arch}' is not available in this build (it records ${RECORD_ARCHES.join(", ")})`);
   if ((j.run === undefined) === (j.campaign === undefined)) throw new RecordError("a record has exactly one of run and campaign");
   if (j.run !== undefined) {
     const r = j.run;

@@ -5,7 +5,12 @@
 import { bootBare, createRiscvVirt, type RiscvVirt } from "../../boot/riscv64/virt.js";
 import { bootKernel } from "../../boot/riscv64/kernel-boot.js";
 import { bootSbi } from "../../boot/riscv64/sbi-boot.js";
+import { bootBareArm64, createArm64Virt, type Arm64Virt } from "../../boot/arm64/virt.js";
+import { bootKernelArm64 } from "../../boot/arm64/kernel-boot.js";
+import { bootBareX86, createX86Pc, type X86Pc } from "../../boot/x86_64/pc.js";
+import { bootKernelX86 } from "../../boot/x86_64/kernel-boot.js";
 import { parseTlbSpec } from "../options.js";
+import { arm64Target, riscvTarget, x86Target, type ReplayTarget } from "./target.js";
 
 /** A named file's bytes (the program, or a ramdisk file). */
 export interface NamedBytes {
@@ -15,7 +20,7 @@ export interface NamedBytes {
 
 /** The configuration of one run; the same spec gives the same run, instruction for instruction. */
 export interface RunSpec {
-  arch: "riscv64";
+  arch: "riscv64" | "arm64" | "x86_64";
   /** Bare machine (no TypeScript kernel): `image` is the ELF the hart starts in. */
   bare: boolean;
   /** With `bare`: boot `image` as an S-mode payload of the SBI firmware (boot/riscv64/sbi-boot.ts). */
@@ -34,14 +39,17 @@ export interface RunSpec {
   ramSize?: number;
   /** The --tlb geometry text, as given. */
   tlb?: string;
+  /** riscv64 only (false elsewhere): flush on PTE writes, Svadu, Sv39 as the widest mode. */
   tlbFlushOnPteWrite: boolean;
   svadu: boolean;
   sv39: boolean;
+  /** x86_64: 5-level paging from the firmware's hand-off on. */
+  la57?: boolean;
   noFastPath: boolean;
   strictTlb: boolean;
   /** Instruction bound of the run (all harts together). */
   maxInsns?: number;
-  /** Harts (default 1). */
+  /** Harts (default 1; riscv64 only, as the two below). */
   harts?: number;
   /** Seed of the random interleaving of harts; round robin when absent. */
   scheduleSeed?: number;
@@ -57,8 +65,15 @@ export interface RunIo {
   log: (line: string) => void;
 }
 
+/** A booted machine of `spec.arch`, and its record-and-replay view. */
+export type Started =
+  | { arch: "riscv64"; v: RiscvVirt; target: ReplayTarget }
+  | { arch: "arm64"; v: Arm64Virt; target: ReplayTarget }
+  | { arch: "x86_64"; v: X86Pc; target: ReplayTarget };
+
 /** Builds and boots the machine of `spec` (throws ElfError, BootError, RangeError on bad input). */
-export function startRun(spec: RunSpec, io: RunIo): RiscvVirt {
+export function startRun(spec: RunSpec, io: RunIo): Started {
+  if (spec.arch === "arm64" || spec.arch === "x86_64") return startOther(spec, spec.arch, io);
   const machineOpts = {
     ...(spec.ramSize !== undefined ? { ramSize: spec.ramSize } : {}),
     tlb: parseTlbSpec(spec.tlb, spec.tlbFlushOnPteWrite),
@@ -71,14 +86,41 @@ export function startRun(spec: RunSpec, io: RunIo): RiscvVirt {
       ...(spec.quantum !== undefined ? { quantum: spec.quantum } : {}),
     },
   };
+  let v: RiscvVirt;
   if (spec.bare) {
-    const v = createRiscvVirt(machineOpts);
+    v = createRiscvVirt(machineOpts);
     if (spec.sbi) bootSbi(v, spec.image.bytes, io.log);
     else bootBare(v, spec.image.bytes);
-    return v;
+  } else {
+    v = bootKernel({
+      ...machineOpts, program: spec.image.bytes, args: spec.args, files: spec.files,
+      seed: spec.seed, aslr: spec.aslr, debug: spec.debug, log: io.log,
+    });
   }
-  return bootKernel({
-    ...machineOpts, program: spec.image.bytes, args: spec.args, files: spec.files,
-    seed: spec.seed, aslr: spec.aslr, debug: spec.debug, log: io.log,
-  });
+  return { arch: "riscv64", v, target: riscvTarget(v.machine) };
+}
+
+/** arm64-virt and x86_64-pc: bare, or the kernel running the program (as tools/cli/arch.ts boots them). */
+function startOther(spec: RunSpec, arch: "arm64" | "x86_64", io: RunIo): Started {
+  const machineOpts = {
+    ...(spec.ramSize !== undefined ? { ramSize: spec.ramSize } : {}),
+    ...(spec.tlb !== undefined ? { tlb: parseTlbSpec(spec.tlb) } : {}),
+    noFastPath: spec.noFastPath, strictTlb: spec.strictTlb, console: io.console,
+  };
+  const kernelOpts = { program: spec.image.bytes, args: spec.args, files: spec.files, seed: spec.seed, aslr: spec.aslr, debug: spec.debug, log: io.log };
+  if (arch === "arm64") {
+    let v: Arm64Virt;
+    if (spec.bare) {
+      v = createArm64Virt(machineOpts);
+      bootBareArm64(v, spec.image.bytes);
+    } else v = bootKernelArm64({ ...machineOpts, ...kernelOpts });
+    return { arch, v, target: arm64Target(v.machine) };
+  }
+  const la57 = spec.la57 ?? false;
+  let pc: X86Pc;
+  if (spec.bare) {
+    pc = createX86Pc({ ...machineOpts, la57 });
+    bootBareX86(pc, spec.image.bytes);
+  } else pc = bootKernelX86({ ...machineOpts, ...kernelOpts, la57 });
+  return { arch, v: pc, target: x86Target(pc.machine) };
 }

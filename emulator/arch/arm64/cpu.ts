@@ -180,6 +180,7 @@ export class Arm64Cpu {
     this.elrLo = this.elrHi = this.spsr = this.esr = this.farLo = this.farHi = this.vbarLo = this.vbarHi = 0;
     this.sysregs.clear();
     this.exclusivePa = -1;
+    this.serrorIss = -1;
     this.timer.reset();
     this.sctlr = SCTLR_RESET;
     this.mmu.writeSctlr(this.sctlr, 0);
@@ -297,8 +298,34 @@ export class Arm64Cpu {
     return this.irqLine();
   }
 
-  /** Takes the IRQ exception if one is pending and PSTATE.I is clear. Returns true if it did. */
+  /**
+   * A pending physical SError interrupt's ISS (the platform raised it with {@link raiseSError}),
+   * or -1. It stays pending while PSTATE.A masks it.
+   */
+  serrorIss = -1;
+
+  /**
+   * The platform signals an asynchronous SError interrupt with syndrome `iss` (ESR_EL1.ISS: IDS,
+   * AET, DFSC). Taken at the next instruction boundary where PSTATE.A is clear; it ends a WFI.
+   * @spec Arm ARM (DDI 0487) D1.3.3 "SError exceptions", D19.2 ESR_EL1 "ISS encoding for an SError interrupt"
+   */
+  raiseSError(iss: number): void {
+    this.serrorIss = iss & 0x1ffffff;
+    this.interruptsChanged();
+  }
+
+  /**
+   * Takes a pending SError (PSTATE.A clear) or else a pending IRQ (PSTATE.I clear). Returns true if
+   * it took one. SError goes first: both are asynchronous and their order is not architected.
+   */
   checkInterrupts(): boolean {
+    if (this.serrorIss >= 0 && (this.daif & PSR.A) === 0) {
+      const iss = this.serrorIss;
+      this.serrorIss = -1;
+      this.waiting = false;
+      takeException(this, VECTOR.SERROR, (EC.SERROR << 26) | ESR_IL | iss, this.pcLo, this.pcHi, undefined, undefined);
+      return true;
+    }
     if ((this.daif & PSR.I) !== 0 || !this.irqPending()) return false;
     takeException(this, VECTOR.IRQ, 0, this.pcLo, this.pcHi, undefined, undefined);
     return true;

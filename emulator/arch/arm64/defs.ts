@@ -40,6 +40,7 @@ export const EC = {
   DABT_LOW: 0x24,
   DABT_CUR: 0x25,
   SP_ALIGN: 0x26,
+  SERROR: 0x2f,
   BRK64: 0x3c,
 } as const;
 

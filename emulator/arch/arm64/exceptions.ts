@@ -9,7 +9,7 @@ import { PSR, SCTLR, VECTOR } from "./defs.js";
 
 /** One taken exception, as reported to the trace. */
 export interface ExceptionEvent {
-  /** VECTOR.SYNC or VECTOR.IRQ. */
+  /** VECTOR.SYNC, VECTOR.IRQ or VECTOR.SERROR (ESR_EL1 is written for SYNC and SERROR). */
   kind: number;
   esr: number;
   far: bigint | undefined;
@@ -32,7 +32,7 @@ export function takeException(c: Arm64Cpu, kind: number, esr: number, retLo: num
   c.spsr = c.pstate;
   c.elrLo = retLo;
   c.elrHi = retHi;
-  if (kind === VECTOR.SYNC) {
+  if (kind === VECTOR.SYNC || kind === VECTOR.SERROR) {
     c.esr = esr >>> 0;
     c.lastEc = esr >>> 26;
   } else {

@@ -111,7 +111,7 @@ export function readSysreg(c: Arm64Cpu, key: number): bigint | undefined {
     case REG.PAN: return c.pan ? BigInt(PSR.PAN) : 0n;
     case REG.NZCV: return BigInt(c.nzcv >>> 0);
     case REG.DAIF: return BigInt(c.daif);
-    case REG.ISR_EL1: return c.irqPending() ? 0x80n : 0n;
+    case REG.ISR_EL1: return (c.irqPending() ? 0x80n : 0n) | (c.serrorIss >= 0 ? 0x100n : 0n);
     case REG.CNTKCTL_EL1: return BigInt(t.kctl);
     case REG.CNTPCT_EL0: case REG.CNTVCT_EL0: return t.count();
     case REG.CNTP_TVAL_EL0: return t.phys.readTval();

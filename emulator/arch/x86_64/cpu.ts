@@ -14,6 +14,7 @@ import type { Bus } from "../../core/memory.js";
 import { TlbSet, type TlbConfig } from "../../core/tlb.js";
 import { AC, IMPLICIT, LOAD, STORE, USER, X86Mmu, x86PageShifts, type Access } from "./mmu.js";
 import { RFLAGS, VEC } from "./defs.js";
+import { CR4 } from "./paging-defs.js";
 import { Insn, Op } from "./insn.js";
 import { PortBus } from "./ports.js";
 import { FP_SLOTS, loadSlow, storeSlow } from "./memory-access.js";
@@ -288,6 +289,24 @@ export class X86Cpu {
   /** Delivers the MMU's fault of the last failed translation (#PF with its error code, or #GP(0)). */
   mmuFault(): false {
     return this.fault(this.mmu.vector, this.mmu.errorCode);
+  }
+
+  /**
+   * The platform signals a machine check at this instruction boundary: #MC (vector 18, abort
+   * class, no error code, not masked by RFLAGS.IF; it ends a HLT) with the next instruction as
+   * the pushed RIP, as MCG_STATUS.RIPV = 1 (restartable) reports it. With CR4.MCE clear the
+   * processor enters the shutdown state instead.
+   * @spec Intel SDM Vol. 3A §6.15 "Interrupt 18—Machine-Check Exception (#MC)", §2.5 CR4.MCE;
+   *       Vol. 3B "Machine-Check Architecture", IA32_MCG_STATUS (RIPV, EIPV)
+   */
+  machineCheck(): void {
+    if ((this.mmu.cr4Lo & CR4.MCE) === 0) {
+      this.shutdown = true;
+      this.stopAt = 0;
+      return;
+    }
+    this.halted = false;
+    deliver(this, VEC.MC, 0, false, this.ripLo, this.ripHi);
   }
 
   /** Takes a deliverable interrupt if IF=1 and no shadow blocks it. Returns true if it did. */

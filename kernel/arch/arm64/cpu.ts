@@ -22,6 +22,7 @@ export const EC = {
   DATA_ABORT_LOWER: 0x24,
   DATA_ABORT_SAME: 0x25,
   SP_ALIGN: 0x26,
+  SERROR: 0x2f,
   BRK: 0x3c,
 } as const;
 

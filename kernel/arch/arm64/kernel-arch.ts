@@ -64,9 +64,10 @@ const isMmuFault = (fsc: number): boolean => fsc >= 0x04 && fsc <= 0x0f;
 /**
  * Builds the arm64 kernel layer over the PE (`cpu`). `console` writes bytes to the UART (the
  * kernel's own device mapping); `trapKind` says which vector the current exception came through
- * (the boot code's native vector entries record it).
+ * (the boot code's native vector entries record it); an SError is the platform's memory-error
+ * notification.
  */
-export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: number, b: number): void; read64(pa: number): bigint; write64(pa: number, v: bigint): void }, console: (bytes: Uint8Array) => void, trapKind: () => "sync" | "irq"): KernelArch {
+export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: number, b: number): void; read64(pa: number): bigint; write64(pa: number, v: bigint): void }, console: (bytes: Uint8Array) => void, trapKind: () => "sync" | "irq" | "serror"): KernelArch {
   const word = (frame: number, i: number): number => frame + 8 * i;
   let ttbr0 = cpu.sysReg("TTBR0_EL1");
   /** TCR_EL1.EPD0 is set (by installKernelSpace) and no user space has been switched to yet. */
@@ -85,6 +86,8 @@ export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: numb
       const fromUser = (cpu.sysReg("SPSR_EL1") & 0xfn) === SPSR.EL0T;
       const pc = cpu.sysReg("ELR_EL1");
       if (trapKind() === "irq") return { kind: "timer", fromUser, pc, faultAddr: 0n, access: "read", cause: 0, name: "IRQ (virtual timer)" };
+      // The platform announces memory errors with an SError (boot/memory-errors.ts); the records are in the HAL.
+      if (trapKind() === "serror") return { kind: "memory-error", fromUser, pc, faultAddr: 0n, access: "read", cause: EC.SERROR, name: "SError interrupt (memory error report)" };
       const esr = cpu.sysReg("ESR_EL1");
       const ec = Number((esr >> 26n) & 0x3fn);
       const fsc = Number(esr & 0x3fn);

@@ -12,7 +12,7 @@ export const GPR = {
 } as const;
 
 /** Exception and interrupt vectors the kernel handles. @spec Intel SDM Vol. 3A §6.3.1 Table 6-1 */
-export const VECTOR = { DE: 0, UD: 6, GP: 13, PF: 14 } as const;
+export const VECTOR = { DE: 0, UD: 6, GP: 13, PF: 14, MC: 18 } as const;
 
 /** #PF error-code bits. @spec SDM Vol. 3A §4.7 Figure 4-12 */
 export const PF_ERR = { P: 1, W: 2, U: 4, RSVD: 8, ID: 16 } as const;
@@ -42,6 +42,8 @@ export interface X86Cpu {
   iretToUser(rip: bigint, rflags: bigint, rsp: bigint): void;
   /** Back to CPL 0 code at `rip` with interrupts enabled (the idle loop). */
   iretToKernel(rip: bigint): void;
+  /** IRETQ over the frame the processor pushed for the entry being handled (back to what it interrupted). */
+  iretToInterrupted(): void;
   invlpg(va: bigint): void;
   /** INVPCID type 0-3 with the descriptor (pcid, va). */
   invpcid(type: 0 | 1 | 2 | 3, pcid: number, va: bigint): void;

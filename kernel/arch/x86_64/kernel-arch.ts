@@ -64,6 +64,8 @@ export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, 
       if (e.kind === "syscall") return { kind: "syscall", fromUser: true, pc: cpu.reg(GPR.RCX) - 2n, faultAddr: 0n, access: "read", cause: -1, name: "SYSCALL" };
       const fromUser = (e.cs & 3) === 3;
       if (e.vector === TIMER_VECTOR) return { kind: "timer", fromUser, pc: e.rip, faultAddr: 0n, access: "read", cause: e.vector, name: "local APIC timer" };
+      // The platform announces memory errors with a machine check (boot/memory-errors.ts); the records are in the HAL.
+      if (e.vector === VECTOR.MC) return { kind: "memory-error", fromUser, pc: e.rip, faultAddr: 0n, access: "read", cause: e.vector, name: "machine check (#MC, memory error report)" };
       if (e.vector === VECTOR.PF) {
         const ec = e.errorCode;
         const access = (ec & PF_ERR.ID) !== 0 ? "execute" : (ec & PF_ERR.W) !== 0 ? "write" : "read";
@@ -141,6 +143,11 @@ export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, 
 
     idle(pc) {
       cpu.iretToKernel(pc);
+    },
+
+    /** A machine check between SYSCALL and its entry (CPL 0, the user's RSP; the #MC gate's IST stack took the frame). */
+    returnToInterrupted() {
+      cpu.iretToInterrupted();
     },
 
     consoleWrite(bytes) {

@@ -4,22 +4,28 @@
  *
  * | outcome | when (checked in this order) |
  * |---|---|
- * | `oops` | the faulty run exited 134 or its kernel log has a `kernel oops` line |
- * | `hang` | it stopped on the instruction bound (10x the golden count), a `wfi` that can never wake, or a trap loop |
+ * | `oops` | the faulty run exited 134, its kernel log has a `kernel oops` line, or the machine shut down (x86_64 triple fault) |
+ * | `hang` | it stopped on the instruction bound (10x the golden count), a `wfi`/`hlt` that can never wake, or a trap loop |
  * | `leak` | it ended with more frames or heap blocks in use than the golden run ended with, or its kernel log reports a leak (`kernel: leak: …`) |
  * | `handled` | the console output and the exit status equal the golden run's |
- * | `killed` | a process was killed with a report in the kernel log (`[pid N] killed by signal S: …`) and the machine powered off |
+ * | `killed` | a process was killed with a report in the kernel log (`[pid N] killed by signal S: …`) and the machine powered off (or, on x86_64, exited through its exit port) |
  * | `corruption` | anything else: different output or status and nothing reported |
  *
  * Everything is seeded: the kernel's injector by `plan.seed`, and the hardware faults' instants and
  * targets by a second generator from the same seed, so a plan and a program give the same
- * injections and the same outcome on every run.
+ * injections and the same outcome on every run. The same holds on every machine the kernel runs on
+ * (`arch`); each supplies its {@link InjectTarget} (boot/<arch>/inject-hw.ts).
  */
-import { Injector, type Injection, type KernelFaultPlan } from "../../kernel/inject.js";
-import { SplitMix64 } from "../../kernel/random.js";
-import { applyHwFault, below, type HwFault } from "./inject-hw.js";
-import type { RunResult } from "../../emulator/arch/riscv64/machine.js";
-import { bootKernel, type KernelBootOptions, type KernelMachine } from "./kernel-boot.js";
+import { Injector, type Injection, type KernelFaultPlan } from "../kernel/inject.js";
+import { SplitMix64 } from "../kernel/random.js";
+import { applyHwFault, below, type HwFault, type InjectTarget, type KernelArchName } from "./inject-hw.js";
+import type { RunResult } from "../emulator/core/run.js";
+import { bootRiscvInjectTarget } from "./riscv64/inject-hw.js";
+import { bootArm64InjectTarget } from "./arm64/inject-hw.js";
+import { bootX86InjectTarget } from "./x86_64/inject-hw.js";
+import type { KernelBootOptions, KernelMachine as RiscvKernelMachine } from "./riscv64/kernel-boot.js";
+import type { KernelMachine as Arm64KernelMachine } from "./arm64/kernel-boot.js";
+import type { KernelMachine as X86KernelMachine } from "./x86_64/kernel-boot.js";
 
 /** What to inject. */
 export interface InjectionPlan {
@@ -27,7 +33,7 @@ export interface InjectionPlan {
   seed: number;
   /** Kernel points (kernel/inject.ts). */
   kernel?: KernelFaultPlan;
-  /** Hardware faults (boot/riscv64/inject-hw.ts), each applied once. */
+  /** Hardware faults (boot/inject-hw.ts), each applied once. */
   hardware?: readonly HwFault[];
 }
 
@@ -36,7 +42,7 @@ export type Outcome = "handled" | "killed" | "oops" | "hang" | "leak" | "corrupt
 /** What one run produced. */
 export interface RunRecord {
   exitCode: number;
-  /** The machine's stop reason ("pass", "fail", "max-insns", "wfi-hang", "trap-loop", "reset"). */
+  /** The machine's stop reason (emulator/core/run.ts: "pass", "fail", "exit", "max-insns", "wfi-hang", "hlt-hang", "trap-loop", "triple-fault", "reset"). */
   reason: string;
   /** User instructions retired. */
   icount: number;
@@ -60,19 +66,51 @@ export interface InjectRunResult {
   faulty: RunRecord;
 }
 
-/** Boot options of both runs (the plan supplies the injector; output and log are captured). */
+/** A booted kernel machine of one of the architectures, for observers (record and replay). */
+export type BootedKernel =
+  | { arch: "riscv64"; km: RiscvKernelMachine }
+  | { arch: "arm64"; km: Arm64KernelMachine }
+  | { arch: "x86_64"; km: X86KernelMachine };
+
+/**
+ * Boot options of both runs (the plan supplies the injector; output and log are captured). The
+ * riscv64 options are a superset: the other machines take the ones they share (RAM, TLB, program,
+ * arguments, files, seed); `arch` picks the machine (default riscv64).
+ */
 export type InjectRunOptions = Omit<KernelBootOptions, "injector" | "log" | "console"> & {
+  arch?: KernelArchName;
   plan: InjectionPlan;
   /** Bound of the golden run (default 50 million instructions). */
   maxInsns?: number;
   /**
-   * Drives the faulty run instead of `machine.run` (record and replay watch it this way): given the
-   * booted machine and its console, returns the function that runs it to an instruction bound.
+   * Drives the faulty run instead of the target's `run` (record and replay watch it this way):
+   * given the booted machine, returns the function that runs it to an instruction bound.
    */
-  observe?: (km: KernelMachine) => (maxInsns: number) => RunResult;
+  observe?: (booted: BootedKernel) => (maxInsns: number) => RunResult;
   /** Receives the faulty run's console bytes too. */
   console?: (byte: number) => void;
 };
+
+type BootOptions = Omit<InjectRunOptions, "plan" | "maxInsns" | "observe" | "console">;
+
+/** Boots `opts.arch`'s kernel machine for one run. */
+function boot(opts: BootOptions & Pick<KernelBootOptions, "injector" | "log" | "console">): { target: InjectTarget; booted: BootedKernel } {
+  const { arch = "riscv64", ...o } = opts;
+  switch (arch) {
+    case "riscv64": {
+      const { target, km } = bootRiscvInjectTarget(o);
+      return { target, booted: { arch, km } };
+    }
+    case "arm64": {
+      const { target, km } = bootArm64InjectTarget(o);
+      return { target, booted: { arch, km } };
+    }
+    case "x86_64": {
+      const { target, km } = bootX86InjectTarget(o);
+      return { target, booted: { arch, km } };
+    }
+  }
+}
 
 /** How many times the golden instruction count a faulty run may take before it counts as a hang. */
 export const HANG_FACTOR = 10;
@@ -85,43 +123,42 @@ const LEAK_REPORT = "kernel: leak: ";
 
 /** Runs the program untouched, then under `opts.plan`, and classifies the difference. Host errors propagate. */
 export function runWithInjection(opts: InjectRunOptions): InjectRunResult {
-  const { plan, maxInsns, observe, console: tap, ...boot } = opts;
-  const golden = runOnce(boot, undefined, [], new SplitMix64(plan.seed), maxInsns ?? 50_000_000);
+  const { plan, maxInsns, observe, console: tap, ...bootOpts } = opts;
+  const golden = runOnce(bootOpts, undefined, [], new SplitMix64(plan.seed), maxInsns ?? 50_000_000);
   const hwRng = new SplitMix64(plan.seed);
   hwRng.next64();
   const hardware = (plan.hardware ?? []).map((f) => ({ fault: f, at: f.at ?? 1 + below(hwRng, Math.max(1, golden.record.icount - 1)) }));
   const injector = new Injector(plan.seed, plan.kernel ?? {});
   const bound = Math.max(MIN_BOUND, HANG_FACTOR * golden.record.icount);
-  const faulty = runOnce(boot, injector, hardware, hwRng, bound, observe, tap);
+  const faulty = runOnce(bootOpts, injector, hardware, hwRng, bound, observe, tap);
   const injections = [...faulty.injections].sort((a, b) => a.order - b.order).map((x) => x.injection);
   return { outcome: classify(golden.record, faulty.record), injections, skipped: faulty.skipped, log: faulty.record.log, golden: golden.record, faulty: faulty.record };
 }
 
 /** The verdict for a faulty run against its golden run (see the table above). */
 export function classify(golden: RunRecord, faulty: RunRecord): Outcome {
-  if (faulty.exitCode === 134 || faulty.log.some((l) => l.startsWith("kernel oops"))) return "oops";
-  if (faulty.reason === "max-insns" || faulty.reason === "wfi-hang" || faulty.reason === "trap-loop") return "hang";
+  if (faulty.exitCode === 134 || faulty.reason === "triple-fault" || faulty.log.some((l) => l.startsWith("kernel oops"))) return "oops";
+  if (faulty.reason === "max-insns" || faulty.reason === "wfi-hang" || faulty.reason === "hlt-hang" || faulty.reason === "trap-loop") return "hang";
   if (faulty.framesInUse > golden.framesInUse || faulty.heapBlocks > golden.heapBlocks || faulty.log.some((l) => l.startsWith(LEAK_REPORT))) return "leak";
   if (faulty.stdout === golden.stdout && faulty.exitCode === golden.exitCode) return "handled";
-  if ((faulty.reason === "pass" || faulty.reason === "fail") && faulty.log.some((l) => KILL_REPORT.test(l))) return "killed";
+  if ((faulty.reason === "pass" || faulty.reason === "fail" || faulty.reason === "exit") && faulty.log.some((l) => KILL_REPORT.test(l))) return "killed";
   return "corruption";
 }
 
 interface Ordered { order: number; injection: Injection }
 
 function runOnce(
-  boot: Omit<KernelBootOptions, "injector" | "log" | "console">, injector: Injector | undefined,
+  opts: BootOptions, injector: Injector | undefined,
   hardware: { fault: HwFault; at: number }[], rng: SplitMix64, bound: number,
-  observe?: (km: KernelMachine) => (maxInsns: number) => RunResult, tap?: (byte: number) => void,
+  observe?: (booted: BootedKernel) => (maxInsns: number) => RunResult, tap?: (byte: number) => void,
 ): { record: RunRecord; injections: Ordered[]; skipped: HwFault[] } {
   let stdout = "";
   const log: string[] = [];
   const injections: Ordered[] = [];
   let order = 0;
   if (injector) injector.onInject = (i) => injections.push({ order: order++, injection: i });
-  const km = bootKernel({ ...boot, injector, log: (l) => log.push(l), console: (b) => { stdout += String.fromCharCode(b); tap?.(b); } });
-  if (km.sbi) km.sbi.onFault = (line) => km.kernel.report(line);
-  const run = observe ? observe(km) : (maxInsns: number) => km.machine.run({ maxInsns });
+  const { target: km, booted } = boot({ ...opts, injector, log: (l) => log.push(l), console: (b) => { stdout += String.fromCharCode(b); tap?.(b); } });
+  const run = observe ? observe(booted) : (maxInsns: number) => km.run(maxInsns);
   const skipped: HwFault[] = [];
   const pending = [...hardware].sort((a, b) => a.at - b.at);
   let result = run(Math.min(bound, pending[0]?.at ?? bound));

@@ -1,0 +1,34 @@
+/**
+ * The platform's memory-error records, firmware-first: a queue of {@link MemoryError} records (what
+ * ACPI APEI's GHES error status blocks hand to Linux's memory_failure()) and the architecture's own
+ * notification that there is something to read. Fault injection (boot/inject-hw.ts) reports an
+ * error; the kernel's memory-error trap takes the records (Hal.takeMemoryErrors).
+ *
+ * | machine | notification (ACPI "Hardware Error Notification" type) |
+ * |---|---|
+ * | riscv64-virt | supervisor external interrupt (External Interrupt), boot/riscv64/kernel-hal.ts |
+ * | arm64-virt | SError interrupt, ESR_EL1.AET = UEO (uncorrected) or CE (corrected) (ARMv8 SEI) |
+ * | x86_64-pc | machine check, #MC (MCE) |
+ * @spec ACPI 6.5 §18.3.2.7 "Hardware Error Notification" (its Type field: External Interrupt, MCE, ARMv8 SEI)
+ */
+import type { MemoryError } from "../kernel/hal.js";
+
+/** A platform's error records and its notification. */
+export interface MemoryErrorSource {
+  /** The platform side: queues `e` and raises the notification. */
+  report(e: MemoryError): void;
+  /** The kernel side (Hal.takeMemoryErrors): every queued record, oldest first, emptying the queue. */
+  take(): MemoryError[];
+}
+
+/** A queue whose `report` calls `notify` after queueing each record. */
+export function memoryErrorSource(notify: (e: MemoryError) => void): MemoryErrorSource {
+  const queue: MemoryError[] = [];
+  return {
+    report(e) {
+      queue.push(e);
+      notify(e);
+    },
+    take: () => queue.splice(0),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * What record and replay need of a machine, per architecture (docs/replay.md): run it to an
+ * instruction count, see every trap as a row, hash its architectural state, name its registers,
+ * and stop it from inside a trap hook. One {@link ReplayTarget} per machine; the observer
+ * (observer.ts) and the record format (record.ts) are the same for all of them.
+ *
+ * | arch | trap row: cause | tval | epc |
+ * |---|---|---|---|
+ * | riscv64 | scause (interrupts with bit 31 set) | stval | sepc/mepc |
+ * | arm64 | vector offset (0 sync, 0x80 IRQ, 0x180 SError) × 2^32 + ESR_EL1 | FAR_EL1 (0 when not written) | ELR_EL1 |
+ * | x86_64 | vector + 256 if external + 512 × (error code + 1) when one was pushed | CR2 for #PF, else 0 | the pushed RIP |
+ */
+import { Digest } from "../../emulator/core/digest.js";
+import type { Bus } from "../../emulator/core/memory.js";
+import type { RunResult } from "../../emulator/core/run.js";
+import { hex } from "../../emulator/core/trace.js";
+import type { RiscvMachine } from "../../emulator/arch/riscv64/machine.js";
+import { hartRegisters, hartsStateHash } from "../../emulator/arch/riscv64/state-hash.js";
+import type { Arm64Machine } from "../../emulator/arch/arm64/machine.js";
+import type { Arm64Cpu } from "../../emulator/arch/arm64/cpu.js";
+import { readSysreg, REG } from "../../emulator/arch/arm64/sysregs.js";
+import type { X86Machine } from "../../emulator/arch/x86_64/machine.js";
+import type { X86Cpu } from "../../emulator/arch/x86_64/cpu.js";
+import type { TrapRow } from "./record.js";
+
+/** A machine as record and replay drive it. */
+export interface ReplayTarget {
+  readonly arch: "riscv64" | "arm64" | "x86_64";
+  readonly bus: Bus;
+  /** Runs until the machine ends or `maxInsns` instructions have retired (all processors). */
+  run(maxInsns: number): RunResult;
+  /** Calls `fn` for every trap, after any hook already installed. */
+  onTrap(fn: (row: TrapRow) => void): void;
+  /** Digest of every processor's architectural state (registers, system registers, counts). */
+  stateHash(): string;
+  /** Processor 0's pc and general registers by name, as hex. */
+  registers(): Record<string, string>;
+  /** Ends the run after the current instruction (safe inside a trap hook). */
+  stop(): void;
+  /** A trap row in words. */
+  showTrap(t: TrapRow): string;
+}
+
+const TWO32 = 2 ** 32;
+const bigWords = (d: Digest, v: bigint): Digest => d.word(Number(v & 0xffffffffn)).word(Number((v >> 32n) & 0xffffffffn));
+
+/** riscv64-virt: every hart. */
+export function riscvTarget(m: RiscvMachine): ReplayTarget {
+  return {
+    arch: "riscv64", bus: m.bus,
+    run: (maxInsns) => m.run({ maxInsns }),
+    onTrap(fn) {
+      for (const h of m.harts) {
+        const prev = h.onTrap;
+        h.onTrap = (e) => {
+          prev?.(e);
+          fn([e.icount, (e.cause | (e.interrupt ? 0x8000_0000 : 0)) >>> 0, hex(e.tval), hex(e.epc)]);
+        };
+      }
+    },
+    stateHash: () => hartsStateHash(m.harts),
+    registers: () => hartRegisters(m.harts[0]!),
+    stop: () => m.requestFinish("fail", 1),
+    showTrap: (t) => `${t[1] >= 0x8000_0000 ? `interrupt ${t[1] - 0x8000_0000}` : `exception ${t[1]}`} at instruction ${t[0]}, epc ${t[3]}, tval ${t[2]}`,
+  };
+}
+
+const ARM64_KINDS: Record<number, string> = { 0: "synchronous exception", 0x80: "IRQ", 0x100: "FIQ", 0x180: "SError" };
+
+/** Everything software can observe of an AArch64 core except memory. */
+function arm64Digest(c: Arm64Cpu, skipped: number): string {
+  const d = new Digest().word(c.pcLo).word(c.pcHi).word(c.pstate).words(c.xl).words(c.xh);
+  d.word(c.spEl0Lo).word(c.spEl0Hi).word(c.spEl1Lo).word(c.spEl1Hi).word(c.elrLo).word(c.elrHi).word(c.spsr).word(c.esr);
+  d.word(c.farLo).word(c.farHi).word(c.vbarLo).word(c.vbarHi).number(c.icount).number(c.traps).number(skipped);
+  d.number(c.exclusivePa + 1).word(c.serrorIss);
+  for (const key of Object.values(REG)) bigWords(d, readSysreg(c, key) ?? 0n);
+  return d.hex();
+}
+
+/** arm64-virt (one core). */
+export function arm64Target(m: Arm64Machine): ReplayTarget {
+  const c = m.cpu;
+  return {
+    arch: "arm64", bus: m.bus,
+    run: (maxInsns) => m.run({ maxInsns }),
+    onTrap(fn) {
+      const prev = c.onTrap;
+      c.onTrap = (e) => {
+        prev?.(e);
+        fn([e.icount, e.kind * TWO32 + (e.esr >>> 0), hex(e.far ?? 0n), hex(e.elr)]);
+      };
+    },
+    stateHash: () => arm64Digest(c, m.skipped),
+    registers() {
+      const r: Record<string, string> = { pc: hex(c.pc), pstate: hex(BigInt(c.pstate)) };
+      for (let i = 0; i <= 30; i++) r[`x${i}`] = hex(c.x(i));
+      r.sp = hex(c.x(32));
+      return r;
+    },
+    stop: () => m.requestFinish("fail", 1, "replay: stopped at the first divergence"),
+    showTrap(t) {
+      const kind = Math.floor(t[1] / TWO32), esr = t[1] % TWO32;
+      const what = kind === 0 || kind === 0x180 ? `${ARM64_KINDS[kind]} EC 0x${(esr >>> 26).toString(16)} (ESR_EL1 0x${esr.toString(16)})` : ARM64_KINDS[kind] ?? `vector offset 0x${kind.toString(16)}`;
+      return `${what} at instruction ${t[0]}, ELR ${t[3]}, FAR ${t[2]}`;
+    },
+  };
+}
+
+const X86_GPR = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"];
+
+/** Everything software can observe of an x86_64 CPU except memory and the local APIC. */
+function x86Digest(c: X86Cpu, skipped: number): string {
+  const d = new Digest().word(c.ripLo).word(c.ripHi).word(c.rflags).word(c.cpl).words(c.gl).words(c.gh);
+  for (const s of c.sel) d.word(s);
+  d.word(c.fsBaseLo).word(c.fsBaseHi).word(c.gsBaseLo).word(c.gsBaseHi).word(c.gdtrLimit).word(c.idtrLimit).word(c.trSel).word(c.trLimit).word(c.cr8);
+  for (const v of [c.kernelGsBase, c.gdtrBase, c.idtrBase, c.trBase, c.star, c.lstar, c.cstar, c.fmask, c.tscAux, c.pat, c.tscOffset]) bigWords(d, v);
+  for (const v of [c.mmu.cr0, c.mmu.cr2, c.mmu.cr3, c.mmu.cr4, c.mmu.efer]) bigWords(d, v);
+  d.number(c.icount).number(c.traps).number(skipped).word(c.halted ? 1 : 0).number(c.shadowUntil);
+  return d.hex();
+}
+
+/** x86_64-pc (one CPU). */
+export function x86Target(m: X86Machine): ReplayTarget {
+  const c = m.cpu;
+  return {
+    arch: "x86_64", bus: m.bus,
+    run: (maxInsns) => m.run({ maxInsns }),
+    onTrap(fn) {
+      const prev = c.onTrap;
+      c.onTrap = (e) => {
+        prev?.(e);
+        const cause = e.vector + (e.external ? 256 : 0) + (e.errorCode === undefined ? 0 : 512 * ((e.errorCode >>> 0) + 1));
+        fn([e.icount, cause, hex(e.vector === 14 ? e.cr2 : 0n), hex(e.rip)]);
+      };
+    },
+    stateHash: () => x86Digest(c, m.skipped),
+    registers() {
+      const r: Record<string, string> = { rip: hex(c.rip), rflags: hex(BigInt(c.rflags)), cpl: String(c.cpl) };
+      X86_GPR.forEach((name, i) => { r[name] = hex(c.reg(i)); });
+      return r;
+    },
+    stop: () => m.requestExit(1, "replay (stopped at the first divergence)"),
+    showTrap(t) {
+      const vector = t[1] % 256, external = Math.floor(t[1] / 256) % 2 === 1, err = Math.floor(t[1] / 512);
+      return `${external ? "interrupt" : "exception"} vector ${vector}${err > 0 ? ` error code 0x${(err - 1).toString(16)}` : ""} at instruction ${t[0]}, rip ${t[3]}${vector === 14 ? `, cr2 ${t[2]}` : ""}`;
+    },
+  };
+}
