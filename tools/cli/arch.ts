@@ -9,6 +9,7 @@ import { bootBareX86, createX86Pc } from "../../boot/x86_64/pc.js";
 import type { TlbConfig, TlbSet } from "../../emulator/core/tlb.js";
 import type { RunResult } from "../../emulator/core/run.js";
 import type { TraceSink } from "../../emulator/core/trace.js";
+import type { ScheduleOptions } from "../../emulator/core/schedule.js";
 import { formatStrictReport } from "../../emulator/arch/arm64/bbm.js";
 import { formatX86StaleTlbReport } from "../../emulator/arch/x86_64/tlb-stale.js";
 
@@ -24,6 +25,9 @@ export interface BareOptions {
   console: (byte: number) => void;
   /** x86_64: 5-level paging (CR4.LA57) from the firmware's hand-off on. */
   la57?: boolean;
+  /** x86_64 bare: the number of CPUs and how they interleave. */
+  harts?: number;
+  schedule?: ScheduleOptions;
 }
 
 /** A booted bare machine: run it to the end or to `maxInsns`; trace it; read its TLB counters. */
@@ -90,13 +94,13 @@ export function bootBareOther(arch: "arm64" | "x86_64", elf: Uint8Array, o: Bare
       icount: () => v.cpu.icount,
     };
   }
-  const pc = createX86Pc({ ...opts, la57: o.la57 ?? false });
+  const pc = createX86Pc({ ...opts, la57: o.la57 ?? false, ...(o.harts !== undefined ? { harts: o.harts } : {}), ...(o.schedule ? { schedule: o.schedule } : {}) });
   bootBareX86(pc, elf);
   return {
     run: (maxInsns) => pc.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
     setTrace: (sink) => pc.machine.setTrace(sink),
     onStrictReport: (print) => { pc.machine.onStaleTlb = (r) => print(formatX86StaleTlbReport(r)); },
     tlbStats: () => pc.cpu.tlbs.stats(),
-    icount: () => pc.cpu.icount,
+    icount: () => pc.cpus.reduce((n, c) => n + c.icount, 0),
   };
 }

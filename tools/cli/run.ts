@@ -97,6 +97,8 @@ export function cmdRun(argv: string[]): number {
 /** Options the arm64 and x86_64 machines take so far; the kernel ones apply to arm64 without --bare. */
 const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57"]);
 const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"]);
+/** Several CPUs: x86_64 bare images so far. */
+const X86_SMP_OPTIONS = new Set(["--harts", "--schedule-seed", "--quantum"]);
 
 /**
  * `multios run --arch arm64|x86_64 ...`: bare images, or the kernel running a program; SMP, record
@@ -108,6 +110,8 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   for (const name of [...flags.keys(), ...lists.keys()]) {
     if (OTHER_KERNEL_OPTIONS.has(name)) {
       if (bare) throw new UsageError(`${name} is a kernel option; it does not apply with --bare`);
+    } else if (X86_SMP_OPTIONS.has(name) && arch === "x86_64") {
+      if (!bare) throw new UsageError(`${name}: the x86_64 kernel runs on one CPU so far; several CPUs need --bare`);
     } else if (!OTHER_ARCH_OPTIONS.has(name)) throw new UsageError(`${name} is not available for ${arch} yet`);
   }
   if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
@@ -115,6 +119,12 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   const maxInsns = flags.has("--max-insns") ? wholeOption("--max-insns", flags.get("--max-insns")!, 0) : undefined;
   const ramSize = flags.has("--ram") ? parseSize(flags.get("--ram")!, "--ram") : undefined;
   const tlb = flags.has("--tlb") ? parseTlbSpec(flags.get("--tlb")) : undefined;
+  const harts = flags.has("--harts") ? wholeOption("--harts", flags.get("--harts")!, 1) : undefined;
+  if (harts !== undefined && harts > MAX_HARTS) throw new UsageError(`--harts ${harts}: 1 to ${MAX_HARTS} CPUs are supported`);
+  const schedule = {
+    ...(flags.has("--schedule-seed") ? { seed: wholeOption("--schedule-seed", flags.get("--schedule-seed")!, 0) } : {}),
+    ...(flags.has("--quantum") ? { quantum: wholeOption("--quantum", flags.get("--quantum")!, 1) } : {}),
+  };
   const image = args[0]!;
   const bytes = loadImage(image, undefined, arch);
   const out: number[] = [];
@@ -125,6 +135,7 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   const machineOpts = {
     ...(ramSize !== undefined ? { ramSize } : {}), ...(tlb ? { tlb } : {}),
     noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"), la57: flags.has("--la57"),
+    ...(harts !== undefined ? { harts } : {}), schedule,
     console: (b: number) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
   };
   try {
