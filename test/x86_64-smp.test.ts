@@ -18,7 +18,7 @@ import { LocalApic, LAPIC_REG } from "../emulator/devices/lapic.js";
 import { LapicWindow } from "../emulator/devices/apic-ipi.js";
 import { RFLAGS } from "../emulator/arch/x86_64/defs.js";
 import { assembleX86_64 } from "../tools/asm/x86_64/index.js";
-import { runSmp } from "./support/run-x86-smp.js";
+import { runSmp, setGate } from "./support/run-x86-smp.js";
 
 const SMP = readFileSync(new URL("../examples/smp-x86_64.S", import.meta.url), "utf8");
 const EXPECTED = readFileSync(new URL("../examples/smp-x86_64.expected", import.meta.url), "utf8");
@@ -257,6 +257,75 @@ ap_main:
 `, { harts: 3 });
     expect(r.result.reason).toBe("hlt-hang");
     expect(r.result.message).toMatch(/cpu 0 halted with interrupts disabled.*cpu 1 halted at/);
+  });
+});
+
+describe("per-CPU TSS", () => {
+  it("each AP loads its own TSS (LTR) and an IST interrupt lands on that TSS's stack", () => {
+    const r = runSmp(`
+bsp_main:
+1:  pause
+    cmpl    $2, done(%rip)
+    jne     1b
+    mov     $0, %al
+    jmp     exit
+ap_main:
+    lgdt    gdtr(%rip)
+    mov     %r12d, %eax
+    shl     $4, %eax
+    add     $8, %eax                 # selector 0x18 for APIC ID 1, 0x28 for 2
+    ltr     %ax
+    sti
+    mov     $APIC, %ebx
+    movl    $(1 << 18) | 0x45, 0x300(%rbx)
+    nop
+    cli
+    lock incl done(%rip)
+2:  hlt
+    jmp     2b
+on_ist:
+    lea     rsps(%rip), %rbx
+    mov     %rsp, (%rbx,%r12,8)
+    mov     $APIC, %ebx
+    movl    $0, 0xb0(%rbx)
+    iretq
+    .data
+    .balign 16
+gdtr:   .word 8 * 8 - 1
+        .quad gdt
+    .balign 16
+gdt:    .fill 8 * 8, 1, 0
+tss:    .fill 2 * 0x68, 1, 0
+rsps:   .fill 3 * 8, 1, 0
+done:   .long 0
+    .balign 16
+        .fill 256, 1, 0
+ist_a:  .fill 256, 1, 0
+ist_b:
+`, {
+      harts: 3,
+      setup: (pc, symbol) => {
+        const bus = pc.machine.bus;
+        const gdt = Number(symbol("gdt"));
+        bus.write64(gdt + 8, 0x00af9a000000ffffn);
+        bus.write64(gdt + 16, 0x00cf92000000ffffn);
+        [symbol("ist_a"), symbol("ist_b")].forEach((ist, k) => {
+          const tss = symbol("tss") + BigInt(0x68 * k);
+          bus.write64(Number(tss) + 0x24, ist);
+          const d0 = 0x67n | ((tss & 0xffffffn) << 16n) | (0x89n << 40n) | (((tss >> 24n) & 0xffn) << 56n);
+          bus.write64(gdt + 0x18 + 16 * k, d0);
+          bus.write64(gdt + 0x20 + 16 * k, tss >> 32n);
+        });
+        setGate(pc, Number(symbol("idt")), 0x45, symbol("on_ist"), 1);
+      },
+    });
+    expect(r.result.exitCode).toBe(1);
+    const rsp = (i: number): bigint => r.pc.machine.bus.read64(Number(r.symbol("rsps")) + 8 * i)!;
+    // The frame is SS, RSP, RFLAGS, CS, RIP: 40 bytes below the IST top.
+    expect([rsp(1), rsp(2)]).toEqual([r.symbol("ist_a") - 40n, r.symbol("ist_b") - 40n]);
+    expect(r.pc.cpus.map((c) => c.trSel)).toEqual([0, 0x18, 0x28]);
+    expect(r.pc.cpus[1]!.trBase).toBe(r.symbol("tss"));
+    expect(r.pc.cpus[2]!.trBase).toBe(r.symbol("tss") + 0x68n);
   });
 });
 

@@ -85,7 +85,7 @@ export interface SmpRun {
  * Assembles SMP_PRELUDE + `body` + SMP_DATA, boots it on `opts.harts` CPUs, installs interrupt
  * gates (vector → handler label), and runs it to the end or `maxInsns`.
  */
-export function runSmp(body: string, opts: X86PcOptions & { maxInsns?: number; gates?: Record<number, string> } = {}): SmpRun {
+export function runSmp(body: string, opts: X86PcOptions & { maxInsns?: number; gates?: Record<number, string>; setup?: (pc: ReturnType<typeof createX86Pc>, symbol: (label: string) => bigint) => void } = {}): SmpRun {
   const asm = assembleX86_64(SMP_PRELUDE + body + SMP_DATA, { fileName: "smp.S" });
   let out = "";
   const pc = createX86Pc({ ...opts, console: (b) => { out += String.fromCharCode(b); } });
@@ -96,6 +96,7 @@ export function runSmp(body: string, opts: X86PcOptions & { maxInsns?: number; g
     return v;
   };
   for (const [vector, label] of Object.entries(opts.gates ?? {})) setGate(pc, Number(symbol("idt")), Number(vector), symbol(label));
+  opts.setup?.(pc, symbol);
   const events: TraceEvent[] = [];
   pc.machine.setTrace((e) => events.push(e));
   const stale: StaleTlbReport[] = [];
@@ -108,9 +109,9 @@ export function runSmp(body: string, opts: X86PcOptions & { maxInsns?: number; g
   return { result, console: out, traps: events.filter((e): e is TrapTraceEvent => e.type === "trap"), stale, pc, word, symbol };
 }
 
-/** Writes a 64-bit interrupt gate (type 0xE, DPL 0, CS 0x08) for `vector` to `handler` into the IDT at `idt`. */
-export function setGate(pc: ReturnType<typeof createX86Pc>, idt: number, vector: number, handler: bigint): void {
-  const lo = (handler & 0xffffn) | (0x08n << 16n) | (0x8e00n << 32n) | (((handler >> 16n) & 0xffffn) << 48n);
+/** Writes a 64-bit interrupt gate (type 0xE, DPL 0, CS 0x08, stack `ist`) for `vector` to `handler` into the IDT at `idt`. */
+export function setGate(pc: ReturnType<typeof createX86Pc>, idt: number, vector: number, handler: bigint, ist = 0): void {
+  const lo = (handler & 0xffffn) | (0x08n << 16n) | (BigInt(0x8e00 | ist) << 32n) | (((handler >> 16n) & 0xffffn) << 48n);
   pc.machine.bus.write64(idt + 16 * vector, lo);
   pc.machine.bus.write64(idt + 16 * vector + 8, handler >> 32n);
 }
