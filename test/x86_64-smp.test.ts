@@ -6,7 +6,7 @@
  * read-modify-writes are atomic under any schedule; and the same schedule gives the same run.
  * @spec ACPI 6.4 §5.2.12.19 (Multiprocessor Wakeup Structure and mailbox); Intel SDM Vol. 3A
  * §11.4.6 (APIC ID), §11.6.1-11.6.2.3 (ICR, destinations, shorthands), §11.8.4-11.8.5 (IRR/ISR,
- * EOI), §4.10.4.1 (INVLPG invalidates on the executing processor), §4.10.5 (TLB shootdown with
+ * EOI), §4.10.4.1 (INVLPG, INVPCID and MOV to CR3 invalidate on the executing processor), §4.10.5 (TLB shootdown with
  * IPIs), §9.1.2.2 (locked operations), Vol. 2 HLT ("an enabled interrupt resumes execution")
  */
 import { readFileSync } from "node:fs";
@@ -336,7 +336,12 @@ describe("TLBs are per CPU", () => {
    * read the VA before and reads it again after; SHOOTDOWN decides whether CPU 0 first sends it an
    * IPI whose handler INVLPGs.
    */
-  const TLB = (shootdown: boolean) => `
+  const FLUSH = {
+    invlpg: "invlpg  (%rbx)",
+    "mov to cr3": "mov     %cr3, %rax\n    mov     %rax, %cr3",
+    "invpcid type 2": "lea     desc(%rip), %rax\n    mov     $2, %ecx\n    invpcid (%rax), %rcx",
+  };
+  const TLB = (shootdown: boolean, flush = FLUSH.invlpg) => `
 bsp_main:
     movl    $0xaaaa, 0x200000
     movl    $0xbbbb, 0x400000
@@ -346,7 +351,7 @@ bsp_main:
     jne     1b
     movq    $0x400083, 0x6000
     mov     $0x40000000, %rbx
-    invlpg  (%rbx)
+    ${flush}
     mov     (%rbx), %eax
     mov     %eax, bsp_after(%rip)
     ${shootdown ? `mov $APIC, %ebx
@@ -396,10 +401,12 @@ flushed:   .long 0
 ap_before: .long 0
 ap_after:  .long 0
 bsp_after: .long 0
+    .balign 16
+desc:      .quad 0, 0
 `;
 
-  it("INVLPG acts on the executing CPU only: without a shootdown the other CPU keeps using its stale entry, which strict mode reports", () => {
-    const r = runSmp(TLB(false), { harts: 2, strictTlb: true });
+  it.each(Object.keys(FLUSH) as (keyof typeof FLUSH)[])("%s acts on the executing CPU only: without a shootdown the other CPU keeps using its stale entry, which strict mode reports", (how) => {
+    const r = runSmp(TLB(false, FLUSH[how]), { harts: 2, strictTlb: true });
     expect(r.result.exitCode).toBe(1);
     expect([r.word("ap_before"), r.word("bsp_after"), r.word("ap_after")]).toEqual([0xaaaa, 0xbbbb, 0xaaaa]);
     expect(r.stale.length).toBeGreaterThan(0);
