@@ -6,8 +6,9 @@
  * read-modify-writes are atomic under any schedule; and the same schedule gives the same run.
  * @spec ACPI 6.4 §5.2.12.19 (Multiprocessor Wakeup Structure and mailbox); Intel SDM Vol. 3A
  * §11.4.6 (APIC ID), §11.6.1-11.6.2.3 (ICR, destinations, shorthands), §11.8.4-11.8.5 (IRR/ISR,
- * EOI), §4.10.4.1 (INVLPG, INVPCID and MOV to CR3 invalidate on the executing processor), §4.10.5 (TLB shootdown with
- * IPIs), §9.1.2.2 (locked operations), Vol. 2 HLT ("an enabled interrupt resumes execution")
+ * EOI), §4.10.4.1 (INVLPG, INVPCID and MOV to CR3 invalidate on the executing processor),
+ * §4.10.5 (TLB shootdown with IPIs), §9.1.2.2 (locked operations), Vol. 2 HLT ("an enabled
+ * interrupt resumes execution"), §7.7 (64-bit TSS, IST)
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
