@@ -15,7 +15,8 @@
  * - A slice ends early when the running CPU's own APIC timer is due, so its interrupt is taken on
  *   time; IPIs and other CPUs' timers are taken when the target's turn comes.
  * - The instruction bound (`maxInsns`) and the reported count are totals over all CPUs.
- * @spec Intel SDM Vol. 3A §9.1.2.2 (locked operations are atomic with respect to other processors),
+ * @spec Intel SDM Vol. 3A ch. 9 "Multiple-Processor Management": §9.1.2.2 (locked operations are
+ * atomic with respect to other processors),
  * §9.2 (memory ordering: a sequential interleaving is one the x86 model allows)
  */
 import { hex } from "../../core/trace.js";
