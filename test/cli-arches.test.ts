@@ -25,6 +25,11 @@ describe("bare runs on the other machines", () => {
     expect([r.stdout, r.stderr, r.status]).toEqual(["hello from x86_64\n", "", 1]);
   });
 
+  it("x86_64 --harts 4: the SMP example prints its expected lines under a seeded schedule", () => {
+    const r = multios("run", "--arch", "x86_64", "--bare", example("smp-x86_64.S"), "--harts", "4", "--schedule-seed", "3", "--quantum", "5");
+    expect([r.stdout, r.status]).toEqual([readFileSync(example("smp-x86_64.expected"), "utf8"), 1]);
+  });
+
   it("--trace writes JSON Lines of TLB fills with their walk steps, --stats prints the counters", () => {
     const dir = mkdtempSync(join(tmpdir(), "multios-trace-"));
     const trace = join(dir, "x86.jsonl");
@@ -75,7 +80,8 @@ describe("multios asm for every architecture", () => {
 describe("one-line refusals", () => {
   it.each([
     [["run", "--arch", "arm64", "--bare", example("hello-arm64.S"), "--seed", "1"], "multios: --seed is a kernel option; it does not apply with --bare\n"],
-    [["run", "--arch", "x86_64", "--bare", example("hello-x86_64.S"), "--harts", "2"], "multios: --harts is not available for x86_64 yet\n"],
+    [["run", "--arch", "x86_64", example("kernel/hello-x86_64.S"), "--harts", "2"], "multios: --harts: the x86_64 kernel runs on one CPU so far; several CPUs need --bare\n"],
+    [["run", "--arch", "x86_64", "--bare", example("hello-x86_64.S"), "--harts", "9"], "multios: --harts 9: 1 to 8 CPUs are supported\n"],
     [["run", "--arch", "sparc", "--bare", "x.elf"], "multios: unknown architecture 'sparc' (riscv64, arm64, x86_64)\n"],
     [["run", "--bare", "x.elf"], "multios: --arch is required (riscv64, arm64, x86_64)\n"],
   ])("%j", (args, message) => {

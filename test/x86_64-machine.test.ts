@@ -11,10 +11,12 @@ import { ElfError } from "../boot/elf.js";
 import { buildAsm, missingBinutils, missingGcc, runIn, cleanup } from "./fixtures/x86_64/build.js";
 
 describe("x86_64-pc memory map", () => {
-  it("reports RAM below the EBDA, the EBDA, BIOS area and APIC as reserved, RAM from 1 MiB usable", () => {
+  it("reports RAM below the EBDA, the EBDA, BIOS area and APIC as reserved, the wakeup mailbox as ACPI NVS, RAM from 1 MiB usable", () => {
     expect(e820Map(128 << 20)).toEqual([
       { base: 0, size: 0x1000, type: E820.USABLE },
-      { base: 0x1000, size: 0x1f000, type: E820.RESERVED },
+      { base: 0x1000, size: 0x9000, type: E820.RESERVED },
+      { base: 0xa000, size: 0x1000, type: E820.NVS },
+      { base: 0xb000, size: 0x15000, type: E820.RESERVED },
       { base: 0x20000, size: 0x7fc00, type: E820.USABLE },
       { base: 0x9fc00, size: 0x400, type: E820.RESERVED },
       { base: 0xf0000, size: 0x10000, type: E820.RESERVED },

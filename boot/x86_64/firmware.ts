@@ -1,17 +1,22 @@
 /**
  * What the `x86_64-pc` firmware leaves in memory before a bare hand-off, inside its reserved area
  * (memory-map.ts FIRMWARE): a GDT with 64-bit code and data segments, an identity map of the first
- * 4 GiB with 2 MiB pages, and the boot-info record with the e820 table.
+ * 4 GiB with 2 MiB pages, and the boot-info record with the e820 table and the CPU list.
  *
  * Boot-info record (at FIRMWARE.BOOT_INFO, the address passed in RDI), little-endian:
  * ```
  *   +0   u32  magic 0x3638584D ("MX86")
- *   +4   u32  version 1
+ *   +4   u32  version 2 (1 had no SMP block)
  *   +8   u32  e820 entry count
  *   +12  u32  size of one e820 entry in bytes (24)
  *   +16  u64  physical address of the e820 table (BOOT_INFO + 32)
  *   +24  u64  physical address of the firmware GDT
  *   +32  e820 table: per entry u64 base, u64 length, u32 type, u32 extended attributes (1 = enabled)
+ *        (room for 41 entries, up to the SMP block)
+ *   +0x400 u32  number of CPUs n
+ *   +0x404 u32  APIC ID of the bootstrap processor (the CPU that runs the entry)
+ *   +0x408 u64  physical address of the multiprocessor wakeup mailbox (mp-wakeup.ts)
+ *   +0x410 u32 × n  the APIC IDs of all CPUs, the bootstrap processor first
  * ```
  * @spec Intel SDM Vol. 3A §3.4.5 (segment descriptors, L bit), §4.5 (IA-32e paging, 2 MiB PDEs)
  */
@@ -22,7 +27,17 @@ import { FIRMWARE, type E820Entry } from "./memory-map.js";
 export const FW_CS = 0x08, FW_DS = 0x10;
 /** Firmware GDT entries: null; code 0x00AF9A000000FFFF (P, DPL0, code RX, L=1); data 0x00CF92000000FFFF. */
 export const FW_GDT: readonly bigint[] = [0n, 0x00af9a000000ffffn, 0x00cf92000000ffffn];
-export const BOOT_INFO_MAGIC = 0x3638584d, BOOT_INFO_VERSION = 1, E820_ENTRY_SIZE = 24;
+export const BOOT_INFO_MAGIC = 0x3638584d, BOOT_INFO_VERSION = 2, E820_ENTRY_SIZE = 24;
+/** Offsets in the boot-info record: the SMP block, and its list of APIC IDs. */
+export const BOOT_INFO_SMP = 0x400, BOOT_INFO_APIC_IDS = 0x410;
+
+/** What the boot-info record says about the CPUs. */
+export interface BootCpus {
+  /** APIC IDs, the bootstrap processor first. */
+  apicIds: readonly number[];
+  /** Physical address of the wakeup mailbox. */
+  mailbox: number;
+}
 
 const P = 1n, RW = 2n, PS = 0x80n, PCD = 0x10n;
 
@@ -56,10 +71,11 @@ export function writePml5(bus: Bus): number {
   return FIRMWARE.PML5;
 }
 
-/** Writes the boot-info record and its e820 table; returns the record's address. */
-export function writeBootInfo(bus: Bus, e820: readonly E820Entry[]): number {
+/** Writes the boot-info record with its e820 table and SMP block; returns the record's address. */
+export function writeBootInfo(bus: Bus, e820: readonly E820Entry[], cpus: BootCpus = { apicIds: [0], mailbox: FIRMWARE.MAILBOX }): number {
   const at = FIRMWARE.BOOT_INFO;
   const table = at + 32;
+  if (32 + e820.length * E820_ENTRY_SIZE > BOOT_INFO_SMP) throw new RangeError(`boot info: ${e820.length} e820 entries do not fit before the SMP block`);
   bus.write(at, 4, BOOT_INFO_MAGIC);
   bus.write(at + 4, 4, BOOT_INFO_VERSION);
   bus.write(at + 8, 4, e820.length);
@@ -73,5 +89,9 @@ export function writeBootInfo(bus: Bus, e820: readonly E820Entry[]): number {
     bus.write(p + 16, 4, e.type);
     bus.write(p + 20, 4, 1);
   });
+  bus.write(at + BOOT_INFO_SMP, 4, cpus.apicIds.length);
+  bus.write(at + BOOT_INFO_SMP + 4, 4, cpus.apicIds[0]!);
+  bus.write64(at + BOOT_INFO_SMP + 8, BigInt(cpus.mailbox));
+  cpus.apicIds.forEach((id, i) => bus.write(at + BOOT_INFO_APIC_IDS + 4 * i, 4, id));
   return at;
 }

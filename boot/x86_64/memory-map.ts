@@ -4,7 +4,9 @@
  *
  * ```
  *   0x0000_0000 .. 0x0000_1000   RAM, usable (real-mode IVT page; nothing uses it here)
- *   0x0000_1000 .. 0x0002_0000   RAM, reserved: firmware GDT, boot info + e820 table, page tables, entry stack
+ *   0x0000_1000 .. 0x0000_A000   RAM, reserved: firmware GDT, boot info + e820 table, page tables
+ *   0x0000_A000 .. 0x0000_B000   RAM, ACPI NVS: the multiprocessor wakeup mailbox (mp-wakeup.ts)
+ *   0x0000_B000 .. 0x0002_0000   RAM, reserved: the entry stack
  *   0x0002_0000 .. 0x0009_FC00   RAM, usable
  *   0x0009_FC00 .. 0x000A_0000   RAM, reserved (EBDA)
  *   0x000A_0000 .. 0x000F_0000   hole (VGA window, option ROMs): no RAM
@@ -13,7 +15,8 @@
  *   0xFEE0_0000 .. +4 KiB        local APIC, reserved
  *   0x1_0000_0000 .. +rest       RAM above 4 GiB, usable (RAM size beyond 3 GiB)
  * ```
- * @spec ACPI 6.x §15 "System Address Map Interfaces" (E820 types); QEMU hw/i386/pc.c (holes, 3 GiB split)
+ * @spec ACPI 6.x §15 "System Address Map Interfaces" (E820 types); QEMU hw/i386/pc.c (holes, 3 GiB split);
+ * ACPI 6.4 §5.2.12.19 (the wakeup mailbox is a 4 KiB-aligned 4 KiB page of ACPI NVS memory)
  */
 import { LAPIC_BASE, LAPIC_SIZE } from "../../emulator/devices/lapic.js";
 
@@ -38,6 +41,8 @@ export const FIRMWARE = {
   PD: 0x5000,
   /** With 5-level paging: the PML5, whose entry 0 points to the PML4. */
   PML5: 0x9000,
+  /** The multiprocessor wakeup mailbox (ACPI NVS in the e820 map). */
+  MAILBOX: 0xa000,
   STACK_TOP: 0x20000,
 } as const;
 
@@ -62,7 +67,9 @@ export function e820Map(ramSize: number): E820Entry[] {
   const lowTop = Math.min(ramSize, LOW_TOP_MAX);
   const m: E820Entry[] = [
     { base: 0, size: FIRMWARE.BASE, type: E820.USABLE },
-    { base: FIRMWARE.BASE, size: FIRMWARE.END - FIRMWARE.BASE, type: E820.RESERVED },
+    { base: FIRMWARE.BASE, size: FIRMWARE.MAILBOX - FIRMWARE.BASE, type: E820.RESERVED },
+    { base: FIRMWARE.MAILBOX, size: 0x1000, type: E820.NVS },
+    { base: FIRMWARE.MAILBOX + 0x1000, size: FIRMWARE.END - FIRMWARE.MAILBOX - 0x1000, type: E820.RESERVED },
     { base: FIRMWARE.END, size: EBDA_BASE - FIRMWARE.END, type: E820.USABLE },
     { base: EBDA_BASE, size: LOW_RAM_END - EBDA_BASE, type: E820.RESERVED },
     { base: BIOS_BASE, size: HIGH_RAM_BASE - BIOS_BASE, type: E820.RESERVED },

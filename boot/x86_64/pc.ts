@@ -6,12 +6,17 @@
  * 4 GiB in CR3 (CR0 = PG|WP|NE|ET|MP|PE, CR4 = PAE (|LA57 with `la57`: 5-level paging, since LA57
  * cannot change in long mode), EFER = LME|LMA), RDI = the boot-info record,
  * RSP = the top of the firmware stack minus 8 (a zero return address there, as if called).
+ * With several CPUs (`harts`), CPU 0 is the bootstrap processor and the others wait in the firmware
+ * for the ACPI multiprocessor wakeup mailbox (mp-wakeup.ts); the CPUs interleave as smp.ts says.
  * Entry state and the boot-info layout are documented in docs/x86_64.md.
  */
 import { Bus } from "../../emulator/core/memory.js";
 import { DEFAULT_TLB, type TlbConfig } from "../../emulator/core/tlb.js";
 import { X86Cpu } from "../../emulator/arch/x86_64/cpu.js";
 import { X86Machine } from "../../emulator/arch/x86_64/machine.js";
+import { X86SharedCode } from "../../emulator/arch/x86_64/smp.js";
+import { PortBus } from "../../emulator/arch/x86_64/ports.js";
+import type { ScheduleOptions } from "../../emulator/core/schedule.js";
 import { RFLAGS } from "../../emulator/arch/x86_64/defs.js";
 import { LocalApic, LAPIC_BASE, LAPIC_SIZE } from "../../emulator/devices/lapic.js";
 import { Uart16550 } from "../../emulator/devices/uart16550.js";
@@ -20,6 +25,7 @@ import { DEBUG_EXIT_PORT, DEBUG_EXIT_PORTS, IsaDebugExit } from "../../emulator/
 import { EM_X86_64, ElfError, loadElfPhysical, parseElf } from "../elf.js";
 import { e820Map, FIRMWARE, ramRanges, type E820Entry } from "./memory-map.js";
 import { FW_CS, FW_DS, writeBootInfo, writeGdt, writeIdentityMap, writePml5 } from "./firmware.js";
+import { parkApplicationProcessors } from "./mp-wakeup.js";
 
 /** Options of an `x86_64-pc` machine. */
 export interface X86PcOptions {
@@ -41,15 +47,25 @@ export interface X86PcOptions {
   strictTlb?: boolean;
   /** Receives every byte the guest writes to COM1. */
   console?: (byte: number) => void;
+  /** Number of CPUs, 1 to {@link MAX_X86_CPUS} (default 1); APIC IDs 0..n-1, CPU 0 boots. */
+  harts?: number;
+  /** How several CPUs interleave: round robin by default, seeded random with `seed`. */
+  schedule?: ScheduleOptions;
 }
 
 export const DEFAULT_X86_RAM_SIZE = 128 * 1024 * 1024;
+/** Most CPUs an `x86_64-pc` machine has here. */
+export const MAX_X86_CPUS = 8;
 
 /** A built `x86_64-pc` machine. */
 export interface X86Pc {
   machine: X86Machine;
+  /** The bootstrap processor (machine.cpus[0]). */
   cpu: X86Cpu;
+  /** Every CPU, indexed by APIC ID. */
+  cpus: readonly X86Cpu[];
   uart: Uart16550;
+  /** The bootstrap processor's local APIC (machine.lapics holds all). */
   lapic: LocalApic;
   /** The e820 map the firmware reports. */
   e820: readonly E820Entry[];
@@ -62,17 +78,27 @@ export function createX86Pc(opts: X86PcOptions = {}): X86Pc {
   if (!Number.isSafeInteger(ramSize) || ramSize < 2 * 1024 * 1024 || ramSize % 65536 !== 0) {
     throw new RangeError(`x86_64-pc: RAM size ${ramSize} must be a multiple of 64 KiB and at least 2 MiB`);
   }
+  const count = opts.harts ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_X86_CPUS) throw new RangeError(`x86_64-pc: ${count} CPUs; 1 to ${MAX_X86_CPUS} are supported`);
   const bus = new Bus();
   for (const r of ramRanges(ramSize)) bus.addRam(r.name, r.base, r.size);
-  const cpu = new X86Cpu(bus, { tlb: opts.tlb ?? DEFAULT_TLB, la57: opts.la57 ?? false, maxPhysAddr: opts.maxPhysAddr, noFastPath: (opts.noFastPath ?? false) || (opts.strictTlb ?? false) });
+  const code = count > 1 ? new X86SharedCode() : undefined;
+  const ports = new PortBus();
+  const cpus = Array.from({ length: count }, (_, hartId) => new X86Cpu(bus, {
+    tlb: opts.tlb ?? DEFAULT_TLB, la57: opts.la57 ?? false, maxPhysAddr: opts.maxPhysAddr,
+    noFastPath: (opts.noFastPath ?? false) || (opts.strictTlb ?? false), hartId, ports, ...(code ? { code } : {}),
+  }));
+  if (code) code.cpus = cpus;
+  const cpu = cpus[0]!;
   let machine: X86Machine | undefined;
-  const lapic = new LocalApic(() => machine!.now());
-  bus.addDevice(lapic, LAPIC_BASE, LAPIC_SIZE);
+  const lapics = cpus.map((c) => new LocalApic(() => machine!.now(), c.hartId));
+  const lapic = lapics[0]!;
   const uart = new Uart16550("com1", opts.console ?? (() => {}));
   cpu.ports.add(new UartPort(uart), COM1_PORT, UART_PORTS);
   cpu.ports.add(new IsaDebugExit((status) => machine!.requestExit(status)), DEBUG_EXIT_PORT, DEBUG_EXIT_PORTS);
-  machine = new X86Machine(bus, cpu, lapic, { strictTlb: opts.strictTlb ?? false });
-  return { machine, cpu, uart, lapic, e820: e820Map(ramSize), ramSize };
+  machine = new X86Machine(bus, cpus, lapics, { strictTlb: opts.strictTlb ?? false, ...(opts.schedule ? { schedule: opts.schedule } : {}) });
+  bus.addDevice(machine.apicWindow, LAPIC_BASE, LAPIC_SIZE);
+  return { machine, cpu, cpus, uart, lapic, e820: e820Map(ramSize), ramSize };
 }
 
 /**
@@ -94,10 +120,12 @@ export function bootBareX86(pc: X86Pc, elf: Uint8Array): void {
   const la57 = pc.cpu.mmu.la57Supported;
   const pml4 = writeIdentityMap(bus);
   const cr3 = la57 ? writePml5(bus) : pml4;
-  const bootInfo = writeBootInfo(bus, pc.e820);
+  const m = pc.machine;
+  const bootInfo = writeBootInfo(bus, pc.e820, { apicIds: m.lapics.map((a) => a.id), mailbox: FIRMWARE.MAILBOX });
   const rsp = FIRMWARE.STACK_TOP - 8;
   bus.write64(rsp, 0n);
   resetLongMode(pc.cpu, cr3, gdtLimit, la57);
+  parkApplicationProcessors(m, FIRMWARE.MAILBOX, (c) => resetLongMode(c, cr3, gdtLimit, la57));
   const c = pc.cpu;
   c.setReg(7, BigInt(bootInfo));
   c.setReg(4, BigInt(rsp));

@@ -1,14 +1,17 @@
 /**
  * The local APIC (xAPIC, memory-mapped at 0xFEE00000): IRR/ISR/EOI priority logic, the task priority
- * register, the LVT timer in one-shot and periodic modes with the divide configuration, and
- * fixed-mode self IPIs through the ICR. The timer counts the machine clock (one tick per retired
- * instruction, plus time skipped while halted), divided by the divide configuration.
+ * register, the LVT timer in one-shot and periodic modes with the divide configuration, the APIC
+ * ID, and fixed-mode IPIs through the ICR (to the APICs of {@link LocalApic.peers}: destinations in
+ * apic-ipi.ts). The timer counts the machine clock (one tick per retired instruction, plus time
+ * skipped while halted), divided by the divide configuration.
  * Not modelled: TSC-deadline mode (not reported by CPUID), LINT0/1, the error and thermal LVTs,
- * IPIs to other CPUs, x2APIC.
- * @spec Intel SDM Vol. 3A ch. 11 (§11.4.1 base, §11.5.4 APIC timer, §11.8.3-11.8.5 IRR/ISR/EOI,
- * §11.8.3.1 task and processor priorities, §11.9 spurious vector, Table 11-1 register map)
+ * IPI delivery modes other than fixed (INIT, SIPI, NMI, SMI, lowest priority: ignored), x2APIC.
+ * @spec Intel SDM Vol. 3A ch. 11 (§11.4.1 base, §11.4.6 APIC ID, §11.5.4 APIC timer, §11.6.1 ICR,
+ * §11.8.3-11.8.5 IRR/ISR/EOI, §11.8.3.1 task and processor priorities, §11.9 spurious vector,
+ * Table 11-1 register map)
  */
 import type { MmioDevice } from "../core/memory.js";
+import { ipiDestinations, ICR } from "./apic-ipi.js";
 
 /** Physical base and size of the local APIC's register page. */
 export const LAPIC_BASE = 0xfee00000, LAPIC_SIZE = 0x1000;
@@ -53,9 +56,14 @@ export class LocalApic implements MmioDevice {
   private running = false;
   /** Called when an interrupt may have become deliverable (the CPU should look). */
   onChange: (() => void) | undefined;
+  /** The APICs an IPI can reach, this one included (the machine sets it); alone when undefined. */
+  peers: readonly LocalApic[] | undefined;
 
-  /** @param now the machine clock in ticks */
-  constructor(private readonly now: () => number) {}
+  /**
+   * @param now the machine clock in ticks
+   * @param id the APIC ID (bits 31:24 of the ID register; read-only here)
+   */
+  constructor(private readonly now: () => number, readonly id = 0) {}
 
   private get divisor(): number {
     return divisorOf(this.dcr);
@@ -126,7 +134,7 @@ export class LocalApic implements MmioDevice {
     if (reg >= R.ISR && reg < R.ISR + 0x80) return this.isr[(reg - R.ISR) >>> 4]!;
     if (reg >= R.IRR && reg < R.IRR + 0x80) { this.poll(); return this.irr[(reg - R.IRR) >>> 4]!; }
     switch (reg) {
-      case R.ID: return 0;
+      case R.ID: return this.id << 24;
       case R.VERSION: return 0x00050014;
       case R.TPR: return this.tpr;
       case R.PPR: return this.ppr;
@@ -171,10 +179,10 @@ export class LocalApic implements MmioDevice {
       case R.SVR: this.svr = value & 0x13ff; return;
       case R.ICR_HI: this.icrHi = value & 0xff000000; return;
       case R.ICR_LO: {
-        this.icrLo = value & ~(1 << 12);
-        // Fixed delivery (mode 0) to self: shorthand 01, or physical destination 0 (this APIC's ID).
-        const shorthand = (value >>> 18) & 3, mode = (value >>> 8) & 7;
-        if (mode === 0 && (shorthand === 1 || shorthand === 2 || (shorthand === 0 && this.icrHi >>> 24 === 0))) this.request(value & 0xff);
+        // Sent at once: the delivery status (bit 12) reads idle. Only fixed delivery is modelled.
+        this.icrLo = value & ~ICR.DELIVERY_STATUS;
+        if (((value >>> 8) & 7) !== ICR.MODE_FIXED) return;
+        for (const to of ipiDestinations(value, this.icrHi, this, this.peers ?? [this])) to.request(value & 0xff);
         return;
       }
       case R.LVT_TIMER: this.poll(); this.lvtTimer = value & 0x700ff; return;

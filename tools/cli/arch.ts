@@ -7,6 +7,7 @@ import type { Arm64Virt } from "../../boot/arm64/virt.js";
 import type { X86Pc } from "../../boot/x86_64/pc.js";
 import type { TlbSet } from "../../emulator/core/tlb.js";
 import type { TraceSink } from "../../emulator/core/trace.js";
+import type { ScheduleOptions } from "../../emulator/core/schedule.js";
 import { formatStrictReport } from "../../emulator/arch/arm64/bbm.js";
 import { formatX86StaleTlbReport } from "../../emulator/arch/x86_64/tlb-stale.js";
 
@@ -30,7 +31,7 @@ export function otherMachine(s: { arch: "arm64"; v: Arm64Virt } | { arch: "x86_6
       setTrace: (sink) => pc.machine.setTrace(sink),
       onStrictReport: (print) => { pc.machine.onStaleTlb = (r) => print(formatX86StaleTlbReport(r)); },
       tlbStats: () => pc.cpu.tlbs.stats(),
-      icount: () => pc.cpu.icount,
+      icount: () => pc.cpus.reduce((n, c) => n + c.icount, 0),
     };
   }
   const v = s.v;

@@ -99,6 +99,8 @@ export function cmdRun(argv: string[]): number {
 /** Options the arm64 and x86_64 machines take so far; the kernel ones apply without --bare. */
 const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57", "--record", "--checkpoint-every"]);
 const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"]);
+/** Several CPUs: x86_64 bare images so far. */
+const X86_SMP_OPTIONS = new Set(["--harts", "--schedule-seed", "--quantum"]);
 
 /**
  * `multios run --arch arm64|x86_64 ...`: bare images, or the kernel running a program, optionally
@@ -110,6 +112,8 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   for (const name of [...flags.keys(), ...lists.keys()]) {
     if (OTHER_KERNEL_OPTIONS.has(name)) {
       if (bare) throw new UsageError(`${name} is a kernel option; it does not apply with --bare`);
+    } else if (X86_SMP_OPTIONS.has(name) && arch === "x86_64") {
+      if (!bare) throw new UsageError(`${name}: the x86_64 kernel runs on one CPU so far; several CPUs need --bare`);
     } else if (!OTHER_ARCH_OPTIONS.has(name)) throw new UsageError(`${name} is not available for ${arch} yet`);
   }
   if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
@@ -117,6 +121,8 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   if (flags.has("--checkpoint-every") && !flags.has("--record")) throw new UsageError("--checkpoint-every goes with --record");
   const tlb = flags.get("--tlb");
   parseTlbSpec(tlb);
+  const harts = flags.has("--harts") ? wholeOption("--harts", flags.get("--harts")!, 1) : undefined;
+  if (harts !== undefined && harts > MAX_HARTS) throw new UsageError(`--harts ${harts}: 1 to ${MAX_HARTS} CPUs are supported`);
   const image = args[0]!;
   const spec: RunSpec = {
     arch, bare, image: { name: programName(image), bytes: loadImage(image, undefined, arch) },
@@ -128,6 +134,9 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
     ...(tlb !== undefined ? { tlb } : {}),
     tlbFlushOnPteWrite: false, svadu: false, sv39: false, la57: flags.has("--la57"),
     noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"),
+    ...(harts !== undefined ? { harts } : {}),
+    ...(flags.has("--schedule-seed") ? { scheduleSeed: wholeOption("--schedule-seed", flags.get("--schedule-seed")!, 0) } : {}),
+    ...(flags.has("--quantum") ? { quantum: wholeOption("--quantum", flags.get("--quantum")!, 1) } : {}),
   };
   const { io, flush } = stdio();
   const trace = flags.has("--trace") ? traceWriter(openTrace(flags.get("--trace")!)) : undefined;
@@ -136,7 +145,8 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
     if (started.arch === "riscv64") return;
     m = otherMachine(started);
     if (trace) m.setTrace(trace.write);
-    if (flags.has("--strict-tlb")) m.onStrictReport((line) => { flush(); process.stderr.write(`multios: ${line}\n`); });
+    if (flags.has("--strict-tlb")) m.onStrictReport((line) => { flush(); process.stderr.write(`multios: ${line}
+`); });
   };
   let r: AnyRunResult;
   try {

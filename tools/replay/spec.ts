@@ -101,6 +101,17 @@ export function startRun(spec: RunSpec, io: RunIo): Started {
 }
 
 /** arm64-virt and x86_64-pc: bare, or the kernel running the program (as tools/cli/arch.ts boots them). */
+/** The machine options for several CPUs of `spec`: how many, and how they interleave. */
+function smpOptions(spec: RunSpec): { harts?: number; schedule: { seed?: number; quantum?: number } } {
+  return {
+    ...(spec.harts !== undefined ? { harts: spec.harts } : {}),
+    schedule: {
+      ...(spec.scheduleSeed !== undefined ? { seed: spec.scheduleSeed } : {}),
+      ...(spec.quantum !== undefined ? { quantum: spec.quantum } : {}),
+    },
+  };
+}
+
 function startOther(spec: RunSpec, arch: "arm64" | "x86_64", io: RunIo): Started {
   const machineOpts = {
     ...(spec.ramSize !== undefined ? { ramSize: spec.ramSize } : {}),
@@ -119,7 +130,7 @@ function startOther(spec: RunSpec, arch: "arm64" | "x86_64", io: RunIo): Started
   const la57 = spec.la57 ?? false;
   let pc: X86Pc;
   if (spec.bare) {
-    pc = createX86Pc({ ...machineOpts, la57 });
+    pc = createX86Pc({ ...machineOpts, la57, ...smpOptions(spec) });
     bootBareX86(pc, spec.image.bytes);
   } else pc = bootKernelX86({ ...machineOpts, ...kernelOpts, la57 });
   return { arch, v: pc, target: x86Target(pc.machine) };

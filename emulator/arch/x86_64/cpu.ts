@@ -58,11 +58,24 @@ export interface X86CpuOptions {
   la57?: boolean;
   /** Disables the host fast path (to check that it changes nothing). */
   noFastPath?: boolean;
+  /** This CPU's number (default 0). */
+  hartId?: number;
+  /** The machine's I/O ports (default: a port bus of this CPU's own). */
+  ports?: PortBus;
+  /** The decode cache and native entries, shared by the CPUs of one machine (default: this CPU's own). */
+  code?: X86CodeCache;
+}
+
+/** What the CPUs of one machine share about physical memory: decoded pages and native entries. */
+export interface X86CodeCache {
+  readonly decoded: Map<number, DecodedPage>;
+  readonly nativeAt: Map<number, number>;
+  readonly nativeFns: NativeEntry[];
 }
 
 export class X86Cpu {
-  /** This CPU's number (the machine has one; reports name it). */
-  readonly hartId = 0;
+  /** This CPU's number (reports name it; its APIC ID on x86_64-pc). */
+  readonly hartId: number;
   /** General registers, low and high words, in encoding order (RAX..R15). */
   readonly gl = new Int32Array(16);
   readonly gh = new Int32Array(16);
@@ -130,7 +143,8 @@ export class X86Cpu {
   rHi = 0;
   readonly mmu: X86Mmu;
   readonly tlbs: TlbSet;
-  readonly ports = new PortBus();
+  /** The I/O port space (one per machine, shared by its CPUs). */
+  readonly ports: PortBus;
   /** Interrupt controller (the local APIC), set by the machine. */
   intr: InterruptSource | undefined;
   /** Trace hook for delivered events. */
@@ -138,11 +152,11 @@ export class X86Cpu {
   /** The time-stamp counter (the machine sets it to its clock). */
   time: () => number = () => this.icount;
 
-  /** Decode cache: physical page number → decoded page. */
-  readonly decoded = new Map<number, DecodedPage>();
-  /** Native entries: physical address → index into the registered functions. */
-  readonly nativeAt = new Map<number, number>();
-  private readonly nativeFns: NativeEntry[] = [];
+  /** Decode cache: physical page number → decoded page (shared by the machine's CPUs). */
+  readonly decoded: Map<number, DecodedPage>;
+  /** Native entries: physical address → index into the registered functions (shared likewise). */
+  readonly nativeAt: Map<number, number>;
+  private readonly nativeFns: NativeEntry[];
   /** Host fast path for loads (r) and stores (w): direct-mapped by VA page. */
   readonly rTagLo = new Int32Array(FP_SLOTS).fill(INVALID_TAG);
   readonly rTagHi = new Int32Array(FP_SLOTS);
@@ -164,6 +178,11 @@ export class X86Cpu {
   fastPath: boolean;
 
   constructor(readonly bus: Bus, opts: X86CpuOptions) {
+    this.hartId = opts.hartId ?? 0;
+    this.ports = opts.ports ?? new PortBus();
+    this.decoded = opts.code?.decoded ?? new Map();
+    this.nativeAt = opts.code?.nativeAt ?? new Map();
+    this.nativeFns = opts.code?.nativeFns ?? [];
     this.fastPath = !(opts.noFastPath ?? false) && !opts.tlb.flushOnPteWrite;
     this.tlbs = new TlbSet(opts.tlb, x86PageShifts);
     this.tlbs.onDrop = () => this.flushFast();
@@ -259,9 +278,13 @@ export class X86Cpu {
     this.fetchTagLo = INVALID_TAG;
   }
 
-  /** Called for every bus write to RAM page `ppn` that did not go through the fast path. */
+  /**
+   * Called for every bus write to RAM page `ppn` that did not go through the fast path. With a
+   * shared decode cache another CPU may have dropped the page already: the fetch page goes anyway.
+   */
   ramWritten(ppn: number): void {
-    if (this.decoded.delete(ppn) && this.fetchPpn === ppn) this.fetchTagLo = INVALID_TAG;
+    this.decoded.delete(ppn);
+    if (this.fetchPpn === ppn) this.fetchTagLo = INVALID_TAG;
     const pages = this.mmu.ptePages;
     if (pages && pages.has(ppn)) {
       pages.clear();
