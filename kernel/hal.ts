@@ -48,6 +48,12 @@ export interface TlbControl {
   flushPages?(pages: readonly { readonly va: bigint; readonly size: bigint }[], asid: number): void;
   /** Invalidate every non-global translation of one address space. */
   flushAsid(asid: number): void;
+  /**
+   * Optional: runs `release` once the invalidation just made has completed on every CPU it must
+   * reach (a shootdown that waits for other CPUs' acknowledgements defers it, kernel/mm/shootdown.ts);
+   * without it, the invalidation is complete on return and callers release at once.
+   */
+  afterFlush?(release: () => void): void;
   /** Invalidate everything, globals included. */
   flushAll(): void;
 }

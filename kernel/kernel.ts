@@ -168,7 +168,11 @@ export class Kernel {
   trap(): void {
     let t: TrapInfo | undefined;
     try {
-      if (this.smp !== undefined) this.enterCpu(this.smp.cpuIndex());
+      if (this.smp !== undefined) {
+        this.enterCpu(this.smp.cpuIndex());
+        // Invalidations other CPUs queued for this one (x86_64 IPIs), before anything uses the TLB.
+        this.shootdown!.processQueue(this.cpus.self);
+      }
       const cpu = this.cpus.current;
       const fault = cpu.idling || this.opts.debug ? undefined : this.arch.userPageFault?.();
       if (fault !== undefined && this.fastFault(fault)) return;
@@ -366,7 +370,11 @@ export class Kernel {
       // Only sleeps that never end, or processes running on other CPUs: idle with no timer.
       if (wakeAt !== undefined || this.sleepers.sleepsForever() || this.procs.runningElsewhere().length > 0) this.idle(wakeAt);
       else if (this.procs.waitingCount() > 0) this.oops(new Error("every process is waiting: deadlock"));
-      else this.arch.powerOff(this.initExit ?? 0);
+      else {
+        // Nothing can run again: frames waiting for other CPUs' acknowledgements go back now.
+        this.shootdown?.releaseAll();
+        this.arch.powerOff(this.initExit ?? 0);
+      }
       return;
     }
     cpu.clock.program(this.procs.queuedCount() > 0, this.sleepers.earliest());

@@ -64,7 +64,7 @@ export function setUpCpus(k: Kernel, bootHwId: number, hwIds: readonly number[])
   smp.setCpuIndex(0);
   smp.enableIpi();
   const cpus = k.cpus;
-  k.shootdown = new Shootdown(k.hal.tlb, { self: () => cpus.self, onlineMask: () => cpus.onlineMask(), hwId: (i) => cpus.list[i]!.hwId }, smp.remoteFlush);
+  k.shootdown = new Shootdown(k.hal.tlb, { self: () => cpus.self, onlineMask: () => cpus.onlineMask(), hwId: (i) => cpus.list[i]!.hwId }, smp.remoteTlb);
   k.tlb = k.shootdown;
 }
 

@@ -5,6 +5,14 @@
 import { describe, expect, it } from "vitest";
 import type { TlbControl } from "../kernel/hal.js";
 import { Shootdown, type RemoteRange } from "../kernel/mm/shootdown.js";
+import { TlbFlush } from "../kernel/mm/vm/flush.js";
+
+/** A TLB that logs its operations with a prefix. */
+const logTlb = (log: string[], prefix: string): TlbControl => ({
+  flushPage: (va, asid) => log.push(`${prefix}page ${va.toString(16)} ${asid}`),
+  flushAsid: (asid) => log.push(`${prefix}asid ${asid}`),
+  flushAll: () => log.push(`${prefix}all`),
+});
 
 function setup(online = 0b1111, self = 0) {
   const local: string[] = [];
@@ -16,7 +24,7 @@ function setup(online = 0b1111, self = 0) {
   };
   const cpu = { self, online };
   // Hardware ids are 10 + index, to tell them from indices.
-  const s = new Shootdown(tlb, { self: () => cpu.self, onlineMask: () => cpu.online, hwId: (i) => 10 + i }, (cpus, asid, range) => remote.push({ cpus, asid, range }));
+  const s = new Shootdown(tlb, { self: () => cpu.self, onlineMask: () => cpu.online, hwId: (i) => 10 + i }, { kind: "sync", flush: (cpus, asid, range) => remote.push({ cpus, asid, range }) });
   return { s, local, remote, cpu };
 }
 
@@ -74,5 +82,62 @@ describe("Shootdown", () => {
     s.flushAsid(2);
     s.flushAsid(4);
     expect(remote).toEqual([{ cpus: [13], asid: 4, range: undefined }]);
+  });
+
+  it("broadcast (arm64 TLBI ...IS): the broadcast form replaces the local one exactly when another CPU may hold the ASID", () => {
+    const log: string[] = [];
+    const cpu = { self: 0, online: 0b11 };
+    const s = new Shootdown(logTlb(log, "local "), { self: () => cpu.self, onlineMask: () => cpu.online, hwId: (i) => i }, { kind: "broadcast", tlb: logTlb(log, "IS ") });
+    s.noteActive(0, 4);
+    s.flushPage(0x1000n, 4);
+    s.noteActive(1, 4);
+    s.flushPage(0x2000n, 4);
+    s.flushAsid(4);
+    s.flushAll();
+    expect(log).toEqual(["local page 1000 4", "IS page 2000 4", "IS asid 4", "IS all"]);
+    let released = false;
+    s.afterFlush(() => { released = true; });
+    expect(released).toBe(true);
+  });
+
+  it("ipi (x86_64): requests queue per target, the freed frames wait until every target has carried them out", () => {
+    const log: string[] = [];
+    const sent: number[][] = [];
+    const cpu = { self: 0, online: 0b111 };
+    const s = new Shootdown(logTlb(log, ""), { self: () => cpu.self, onlineMask: () => cpu.online, hwId: (i) => 100 + i }, { kind: "ipi", send: (ids) => sent.push([...ids]) });
+    s.noteActive(1, 9);
+    s.noteActive(2, 9);
+    let freed = 0;
+    const token = new TlbFlush({ cause: "unmap", asid: 9, pages: [{ va: 0x5000n, size: 0x1000n }], global: false, tablesFreed: false, capabilities: { pageFlushCoversTables: true, pageFlushCoversGlobal: true }, release: () => freed++ });
+    token.flush(s);
+    expect(log).toEqual(["page 5000 9"]);
+    expect(sent).toEqual([[101, 102]]);
+    expect([freed, s.pending, s.stats.deferred]).toEqual([0, 1, 1]);
+    // CPU 1 takes its IPI: invalidates on its own TLB; CPU 2 has not yet, so the frames still wait.
+    cpu.self = 1;
+    s.processQueue(1);
+    expect(log).toEqual(["page 5000 9", "page 5000 9"]);
+    expect(freed).toBe(0);
+    cpu.self = 2;
+    s.processQueue(2);
+    expect([freed, s.pending]).toEqual([1, 0]);
+    // Nothing queued: nothing done.
+    s.processQueue(2);
+    expect(log).toHaveLength(3);
+  });
+
+  it("ipi: a flush that reaches no other CPU releases at once; releaseAll releases what still waits (power-off)", () => {
+    const cpu = { self: 0, online: 0b11 };
+    const s = new Shootdown(logTlb([], ""), { self: () => cpu.self, onlineMask: () => cpu.online, hwId: (i) => i }, { kind: "ipi", send: () => {} });
+    let freed = 0;
+    s.flushPage(0x1000n, 3);
+    s.afterFlush(() => freed++);
+    expect(freed).toBe(1);
+    s.noteActive(1, 3);
+    s.flushAsid(3);
+    s.afterFlush(() => freed++);
+    expect(freed).toBe(1);
+    s.releaseAll();
+    expect([freed, s.pending]).toEqual([2, 0]);
   });
 });

@@ -4,6 +4,7 @@
  * power-off. Each architecture implements it in kernel/arch/<arch>/ over its own hardware interface.
  */
 import type { ArchPaging } from "../mm/vm/arch.js";
+import type { RemoteTlb } from "../mm/shootdown.js";
 
 /** Neutral description of the trap being handled. */
 export interface TrapInfo {
@@ -62,12 +63,8 @@ export interface KernelSmp {
   sendIpi(hwIds: readonly number[]): void;
   /** Acknowledges the inter-processor interrupt now being handled. */
   ackIpi(): void;
-  /**
-   * Invalidates translations on the CPUs `hwIds` (never this one) and returns once they have:
-   * `range` of ASID `asid`, or all of `asid` without a range, or everything (globals too) without
-   * an ASID (riscv64: SBI remote_sfence_vma[_asid]).
-   */
-  remoteFlush(hwIds: readonly number[], asid: number | undefined, range: { start: bigint; size: bigint } | undefined): void;
+  /** How TLB invalidations reach the other CPUs (kernel/mm/shootdown.ts RemoteTlb). */
+  readonly remoteTlb: RemoteTlb;
 }
 
 /** The architecture layer of the kernel. */

@@ -1,10 +1,19 @@
 /**
  * TLB shootdown: the kernel's {@link TlbControl} on a machine with several CPUs. Every invalidation
- * is done on this CPU with the local instruction, then on each other CPU that may cache a
- * translation of the address space, with the architecture's remote mechanism (riscv64: an SBI
- * remote fence; x86_64: an IPI whose handler invalidates; arm64: the broadcast TLBI ...IS form),
- * and returns only when those CPUs have invalidated. Callers free frames after `flush` returns (see
- * vm/flush.ts), so a frame is never reused while another CPU can still reach it.
+ * is done on this CPU, and on each other CPU that may cache a translation of the address space by
+ * the architecture's mechanism ({@link RemoteTlb}):
+ *
+ * - `sync` (riscv64): a request the platform performs on the other CPUs before it returns (an SBI
+ *   remote fence). Freed frames are released at once.
+ * - `broadcast` (arm64): the invalidation itself reaches every CPU (TLBI ...IS, complete at the
+ *   issuing CPU's DSB ISH). It replaces the local form whenever another CPU may hold the ASID.
+ * - `ipi` (x86_64): the request is queued for each target CPU and an IPI sent; each target
+ *   invalidates in its handler (or at any earlier entry into the kernel, {@link processQueue}) and
+ *   so acknowledges. The frames the change freed are released only when every target has
+ *   acknowledged (Linux waits in `flush_tlb_multi` for the same reason; a handler of this kernel
+ *   cannot wait, so the frames wait instead).
+ * Callers free frames only through {@link afterFlush} (vm/flush.ts does), so a frame is never
+ * reused while another CPU can still reach it.
  *
  * Which CPUs may cache an address space is tracked per ASID, as Linux tracks `mm_cpumask` on riscv:
  * a CPU's bit is set when it switches to the ASID and is kept afterwards (its TLB keeps the
@@ -24,8 +33,14 @@ export interface RemoteRange {
   size: bigint;
 }
 
-/** The architecture's remote invalidation (KernelSmp.remoteFlush). */
+/** A synchronous remote invalidation: `range` of `asid`, all of `asid` without a range, everything without an ASID. */
 export type RemoteFlush = (cpus: readonly number[], asid: number | undefined, range: RemoteRange | undefined) => void;
+
+/** How an architecture reaches other CPUs' TLBs (see the module comment). */
+export type RemoteTlb =
+  | { readonly kind: "sync"; readonly flush: RemoteFlush }
+  | { readonly kind: "broadcast"; readonly tlb: TlbControl }
+  | { readonly kind: "ipi"; readonly send: (hwIds: readonly number[]) => void };
 
 /** The CPUs the kernel runs on, as the shootdown needs them. */
 export interface CpuView {
@@ -37,7 +52,7 @@ export interface CpuView {
   hwId(i: number): number;
 }
 
-/** Counters of remote invalidation requests. */
+/** Counters of remote invalidation. */
 export interface ShootdownStats {
   /** Remote requests made (each may reach several CPUs). */
   requests: number;
@@ -47,16 +62,32 @@ export interface ShootdownStats {
   ranges: number;
   asids: number;
   all: number;
+  /** Releases of freed frames that had to wait for acknowledgements (`ipi` only). */
+  deferred: number;
+}
+
+/** A queued request (`ipi`): what one target CPU must invalidate. */
+interface Request {
+  asid: number | undefined;
+  range: RemoteRange | undefined;
 }
 
 const PAGE = 4096n;
 
 export class Shootdown implements TlbControl {
-  readonly stats: ShootdownStats = { requests: 0, targets: 0, ranges: 0, asids: 0, all: 0 };
+  readonly stats: ShootdownStats = { requests: 0, targets: 0, ranges: 0, asids: 0, all: 0, deferred: 0 };
   /** Bit i of asidCpus[a]: CPU i may hold translations tagged with ASID a. */
-  private asidCpus = new Uint8Array(1 << 16);
+  private readonly asidCpus = new Uint8Array(1 << 16);
+  /** `ipi`: each CPU's queued requests, how many it was ever sent and how many it has carried out. */
+  private readonly queues: Request[][] = [];
+  private readonly sent: number[] = [];
+  private readonly done: number[] = [];
+  /** `ipi`: releases waiting for targets to reach a request count. */
+  private waiting: { need: [number, number][]; release: () => void }[] = [];
+  /** `ipi`: the targets (and their request counts) of the last remote request, for afterFlush. */
+  private lastNeed: [number, number][] = [];
 
-  constructor(private readonly local: TlbControl, private readonly cpus: CpuView, private readonly remote: RemoteFlush, readonly ceiling = FLUSH_CEILING) {}
+  constructor(private readonly local: TlbControl, private readonly cpus: CpuView, private readonly remote: RemoteTlb, readonly ceiling = FLUSH_CEILING) {}
 
   /** CPU `cpu` now runs with ASID `asid` (call on every switch to an address space). */
   noteActive(cpu: number, asid: number): void {
@@ -70,21 +101,24 @@ export class Shootdown implements TlbControl {
   }
 
   flushPage(va: bigint, asid: number): void {
-    this.local.flushPage(va, asid);
-    this.toOthers(this.others(asid), asid, { start: va, size: PAGE });
+    const others = this.begin(asid);
+    this.tlbFor(others).flushPage(va, asid);
+    this.toOthers(others, asid, { start: va, size: PAGE });
   }
 
   flushPageNumber(va: number, asid: number): void {
-    if (this.local.flushPageNumber) this.local.flushPageNumber(va, asid);
-    else this.local.flushPage(BigInt(va), asid);
-    const others = this.others(asid);
+    const others = this.begin(asid);
+    const tlb = this.tlbFor(others);
+    if (tlb.flushPageNumber) tlb.flushPageNumber(va, asid);
+    else tlb.flushPage(BigInt(va), asid);
     if (others !== 0) this.toOthers(others, asid, { start: BigInt(va), size: PAGE });
   }
 
-  /** The pages of one flush: each on this CPU, then one request for all of them on the others. */
+  /** The pages of one flush: each on this CPU (or broadcast), then one request for all of them on the others. */
   flushPages(pages: readonly FlushedPage[], asid: number): void {
-    for (const p of pages) this.local.flushPage(p.va, asid);
-    const others = this.others(asid);
+    const others = this.begin(asid);
+    const tlb = this.tlbFor(others);
+    for (const p of pages) tlb.flushPage(p.va, asid);
     if (others === 0 || pages.length === 0) return;
     let lo = pages[0]!.va, hi = lo;
     for (const p of pages) {
@@ -95,30 +129,98 @@ export class Shootdown implements TlbControl {
   }
 
   flushAsid(asid: number): void {
-    this.local.flushAsid(asid);
-    this.toOthers(this.others(asid), asid, undefined);
+    const others = this.begin(asid);
+    this.tlbFor(others).flushAsid(asid);
+    this.toOthers(others, asid, undefined);
   }
 
   /** Everything, globals included, on every online CPU (kernel mappings are cached everywhere). */
   flushAll(): void {
-    this.local.flushAll();
-    this.toOthers(this.cpus.onlineMask() & ~(1 << this.cpus.self()), undefined, undefined);
+    const others = this.begin(undefined);
+    this.tlbFor(others).flushAll();
+    this.toOthers(others, undefined, undefined);
   }
 
-  /** The other online CPUs that may hold ASID `asid`. */
-  private others(asid: number): number {
-    return this.asidCpus[asid & 0xffff]! & this.cpus.onlineMask() & ~(1 << this.cpus.self());
+  /**
+   * Runs `release` (frees the frames a flushed change gave up) once every CPU the last flush
+   * reached has invalidated: at once, except with `ipi` until the targets acknowledge.
+   */
+  afterFlush(release: () => void): void {
+    if (this.lastNeed.length === 0) {
+      release();
+      return;
+    }
+    this.stats.deferred++;
+    this.waiting.push({ need: this.lastNeed, release });
+    this.lastNeed = [];
+  }
+
+  /**
+   * `ipi`: carries out the requests queued for CPU `cpu` on its own TLB (call on that CPU, in the
+   * IPI handler or at any entry into the kernel before it touches user memory), acknowledging
+   * them, and runs the releases that no longer wait. Cheap when nothing is queued.
+   */
+  processQueue(cpu: number): void {
+    const q = this.queues[cpu];
+    if (q === undefined || q.length === 0) return;
+    for (const r of q.splice(0)) {
+      if (r.asid === undefined) this.local.flushAll();
+      else if (r.range === undefined) this.local.flushAsid(r.asid);
+      else for (let va = r.range.start; va < r.range.start + r.range.size; va += PAGE) this.local.flushPage(va, r.asid);
+    }
+    this.done[cpu] = this.sent[cpu]!;
+    this.waiting = this.waiting.filter((w) => {
+      if (w.need.some(([c, n]) => (this.done[c] ?? 0) < n)) return true;
+      w.release();
+      return false;
+    });
+  }
+
+  /**
+   * Releases everything still waiting for acknowledgements: for power-off, when no process is left
+   * to run on any CPU, so no stale translation can be used again.
+   */
+  releaseAll(): void {
+    for (const w of this.waiting.splice(0)) w.release();
+  }
+
+  /** Whether releases wait for acknowledgements (`ipi`). */
+  get pending(): number {
+    return this.waiting.length;
+  }
+
+  /** The other online CPUs that may hold ASID `asid` (all of them for undefined); starts a flush. */
+  private begin(asid: number | undefined): number {
+    this.lastNeed = [];
+    const self = ~(1 << this.cpus.self());
+    const online = this.cpus.onlineMask();
+    return (asid === undefined ? online : this.asidCpus[asid & 0xffff]! & online) & self;
+  }
+
+  /** The TLB the operation runs on here: the broadcast one when other CPUs are concerned and the architecture broadcasts. */
+  private tlbFor(others: number): TlbControl {
+    return others !== 0 && this.remote.kind === "broadcast" ? this.remote.tlb : this.local;
   }
 
   private toOthers(mask: number, asid: number | undefined, range: RemoteRange | undefined): void {
     if (mask === 0) return;
-    const ids: number[] = [];
-    for (let i = 0; mask >> i !== 0; i++) if ((mask >> i) & 1) ids.push(this.cpus.hwId(i));
+    const idx: number[] = [];
+    for (let i = 0; mask >> i !== 0; i++) if ((mask >> i) & 1) idx.push(i);
     this.stats.requests++;
-    this.stats.targets += ids.length;
+    this.stats.targets += idx.length;
     if (asid === undefined) this.stats.all++;
     else if (range === undefined) this.stats.asids++;
     else this.stats.ranges++;
-    this.remote(ids, asid, range);
+    const r = this.remote;
+    if (r.kind === "sync") r.flush(idx.map((i) => this.cpus.hwId(i)), asid, range);
+    else if (r.kind === "ipi") {
+      for (const i of idx) {
+        (this.queues[i] ??= []).push({ asid, range });
+        this.sent[i] = (this.sent[i] ?? 0) + 1;
+        this.done[i] ??= 0;
+      }
+      this.lastNeed = idx.map((i) => [i, this.sent[i]!]);
+      r.send(idx.map((i) => this.cpus.hwId(i)));
+    }
   }
 }

@@ -226,10 +226,13 @@ function riscvSmp(cpu: RiscvCpu): KernelSmp {
       if (ids.length > 0) cpu.sbi(SBI_IPI, 0, [hartMask(ids), 0n]);
     },
     ackIpi: () => cpu.setCsr(SCSR.sip, cpu.csr(SCSR.sip) & ~SIP_SSIP),
-    remoteFlush: (ids, asid, range) => {
-      const start = range?.start ?? 0n, size = range?.size ?? (1n << 64n) - 1n;
-      if (asid === undefined) cpu.sbi(SBI_RFENCE, 1, [hartMask(ids), 0n, start, size]);
-      else cpu.sbi(SBI_RFENCE, 2, [hartMask(ids), 0n, start, size, BigInt(asid)]);
+    remoteTlb: {
+      kind: "sync",
+      flush: (ids, asid, range) => {
+        const start = range?.start ?? 0n, size = range?.size ?? (1n << 64n) - 1n;
+        if (asid === undefined) cpu.sbi(SBI_RFENCE, 1, [hartMask(ids), 0n, start, size]);
+        else cpu.sbi(SBI_RFENCE, 2, [hartMask(ids), 0n, start, size, BigInt(asid)]);
+      },
     },
   };
 }

@@ -115,19 +115,26 @@ export class TlbFlush {
   }
 
   /**
-   * Performs the invalidation on `tlb`, then frees the frames the change released.
+   * Performs the invalidation on `tlb`, then frees the frames the change released (when `tlb`
+   * says every CPU has invalidated, TlbControl.afterFlush).
    * Returns the operation used. Throws Error if the token was already settled.
    */
   flush(tlb: TlbControl): FlushOperation {
     this.settle("flushed");
     const op = this.operation;
+    if (op === "none") {
+      this.release?.();
+      return op;
+    }
     if (op === "pages") {
       if (tlb.flushPages) tlb.flushPages(this.pages, this.asid);
       else for (const p of this.pages) tlb.flushPage(p.va, this.asid);
+    } else if (op === "asid") tlb.flushAsid(this.asid);
+    else tlb.flushAll();
+    if (this.release) {
+      if (tlb.afterFlush) tlb.afterFlush(this.release);
+      else this.release();
     }
-    else if (op === "asid") tlb.flushAsid(this.asid);
-    else if (op === "all") tlb.flushAll();
-    this.release?.();
     return op;
   }
 
