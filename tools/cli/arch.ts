@@ -8,6 +8,7 @@ import { bootKernelX86 } from "../../boot/x86_64/kernel-boot.js";
 import { bootBareX86, createX86Pc } from "../../boot/x86_64/pc.js";
 import type { TlbConfig, TlbSet } from "../../emulator/core/tlb.js";
 import type { RunResult } from "../../emulator/core/run.js";
+import type { ScheduleOptions } from "../../emulator/core/schedule.js";
 import type { TraceSink } from "../../emulator/core/trace.js";
 import { formatStrictReport } from "../../emulator/arch/arm64/bbm.js";
 import { formatX86StaleTlbReport } from "../../emulator/arch/x86_64/tlb-stale.js";
@@ -24,6 +25,9 @@ export interface BareOptions {
   console: (byte: number) => void;
   /** x86_64: 5-level paging (CR4.LA57) from the firmware's hand-off on. */
   la57?: boolean;
+  /** arm64 bare: number of CPUs (--harts), and how they interleave. */
+  cpus?: number;
+  schedule?: ScheduleOptions;
 }
 
 /** A booted bare machine: run it to the end or to `maxInsns`; trace it; read its TLB counters. */
@@ -80,14 +84,14 @@ export function bootBareOther(arch: "arm64" | "x86_64", elf: Uint8Array, o: Bare
     noFastPath: o.noFastPath, strictTlb: o.strictTlb, console: o.console,
   };
   if (arch === "arm64") {
-    const v = createArm64Virt(opts);
+    const v = createArm64Virt({ ...opts, ...(o.cpus !== undefined ? { cpus: o.cpus } : {}), ...(o.schedule ? { schedule: o.schedule } : {}) });
     bootBareArm64(v, elf);
     return {
       run: (maxInsns) => v.machine.run(maxInsns !== undefined ? { maxInsns } : {}),
       setTrace: (sink) => v.machine.setTrace(sink),
       onStrictReport: (print) => { if (v.strict) v.strict.onReport = (r) => print(formatStrictReport(r)); },
       tlbStats: () => v.cpu.tlbs.stats(),
-      icount: () => v.cpu.icount,
+      icount: () => v.cpus.reduce((n, c) => n + c.icount, 0),
     };
   }
   const pc = createX86Pc({ ...opts, la57: o.la57 ?? false });

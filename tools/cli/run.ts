@@ -4,6 +4,7 @@ import { ElfError } from "../../boot/elf.js";
 import type { RiscvMachine, RunResult } from "../../emulator/arch/riscv64/machine.js";
 import type { RunResult as AnyRunResult } from "../../emulator/core/run.js";
 import { MAX_HARTS } from "../../boot/riscv64/virt.js";
+import { MAX_CPUS } from "../../boot/arm64/virt.js";
 import { SBI_PAYLOAD_BASE } from "../../boot/riscv64/sbi-boot.js";
 import type { TraceEvent } from "../../emulator/core/trace.js";
 import { formatStaleTlbReport, type StaleTlbReport } from "../../emulator/arch/riscv64/stale-tlb.js";
@@ -96,11 +97,13 @@ export function cmdRun(argv: string[]): number {
 
 /** Options the arm64 and x86_64 machines take so far; the kernel ones apply to arm64 without --bare. */
 const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57"]);
+/** Options of several processors: arm64 bare runs only so far. */
+const SMP_OPTIONS = new Set(["--harts", "--schedule-seed", "--quantum"]);
 const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"]);
 
 /**
- * `multios run --arch arm64|x86_64 ...`: bare images, or the kernel running a program; SMP, record
- * and the RISC-V-specific options are riscv64-only so far.
+ * `multios run --arch arm64|x86_64 ...`: bare images, or the kernel running a program; several
+ * CPUs for arm64 bare images; record and the RISC-V-specific options are riscv64-only so far.
  */
 function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
   const bare = flags.has("--bare");
@@ -108,8 +111,15 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   for (const name of [...flags.keys(), ...lists.keys()]) {
     if (OTHER_KERNEL_OPTIONS.has(name)) {
       if (bare) throw new UsageError(`${name} is a kernel option; it does not apply with --bare`);
+    } else if (SMP_OPTIONS.has(name)) {
+      if (arch !== "arm64") throw new UsageError(`${name} is not available for ${arch} yet`);
+      if (!bare) throw new UsageError(`${name}: the arm64 kernel runs on one CPU so far; several CPUs need --bare`);
     } else if (!OTHER_ARCH_OPTIONS.has(name)) throw new UsageError(`${name} is not available for ${arch} yet`);
   }
+  const cpus = flags.has("--harts") ? wholeOption("--harts", flags.get("--harts")!, 1) : undefined;
+  if (cpus !== undefined && cpus > MAX_CPUS) throw new UsageError(`--harts ${cpus}: 1 to ${MAX_CPUS} CPUs are supported`);
+  const seed = flags.has("--schedule-seed") ? wholeOption("--schedule-seed", flags.get("--schedule-seed")!, 0) : undefined;
+  const quantum = flags.has("--quantum") ? wholeOption("--quantum", flags.get("--quantum")!, 1) : undefined;
   if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
   if (bare && args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
   const maxInsns = flags.has("--max-insns") ? wholeOption("--max-insns", flags.get("--max-insns")!, 0) : undefined;
@@ -125,6 +135,8 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   const machineOpts = {
     ...(ramSize !== undefined ? { ramSize } : {}), ...(tlb ? { tlb } : {}),
     noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"), la57: flags.has("--la57"),
+    ...(cpus !== undefined ? { cpus } : {}),
+    ...(seed !== undefined || quantum !== undefined ? { schedule: { ...(seed !== undefined ? { seed } : {}), ...(quantum !== undefined ? { quantum } : {}) } } : {}),
     console: (b: number) => { out.push(b); if (b === 10 || out.length >= 4096) flush(); },
   };
   try {
