@@ -56,7 +56,7 @@ run options:
   --strict-tlb             check every TLB hit against a fresh page walk and report stale entries
                            (missing sfence.vma) to stderr and the trace; slower, output unchanged
   --stats                  print instruction, trap and TLB counters to stderr at exit
-  --harts N                harts, 1 to 8 (default 1); see docs/riscv64.md
+  --harts N                harts (riscv64) or CPUs (arm64 --bare), 1 to 8 (default 1); see docs/riscv64.md, docs/arm64.md
   --schedule-seed S        interleave harts by a seeded random schedule (default: round robin)
   --quantum N              instructions per slice when harts interleave (default 1000)
   --record FILE            record the run (its inputs, every trap, state hashes) for multios replay
