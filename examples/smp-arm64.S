@@ -45,7 +45,13 @@ _start:
         add     x21, x21, #1
         cmp     x21, #NCPUS
         b.lo    1b
-        // PSCI errors: CPU 1 is already on; there is no CPU with affinity 8.
+        // PSCI errors: CPU 1 is already on; there is no CPU with affinity 8. (Under QEMU a CPU is
+        // ON_PENDING for a while after CPU_ON: wait until AFFINITY_INFO says ON.)
+5:      ldr     x0, =PSCI_AFFINITY_INFO
+        mov     x1, #1
+        mov     x2, #0
+        hvc     #0
+        cbnz    x0, 5b
         ldr     x0, =PSCI_CPU_ON
         mov     x1, #1
         adr     x2, secondary
