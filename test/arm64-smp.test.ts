@@ -286,6 +286,65 @@ describe("TLB maintenance scope across PEs", () => {
   });
 });
 
+describe("per-CPU generic timers", () => {
+  it("each CPU's virtual timer raises its own PPI 27: both sleep in WFI, time jumps, each wakes at its own deadline", () => {
+    const src = `${PRELUDE}
+        ldr     x1, =0x08000000
+        cbnz    x19, 1f
+        mov     w2, #1
+        str     w2, [x1]                        // GICD_CTLR (CPU 0, before starting CPU 1)
+        ${START_CPU1}
+sec:    mrs     x19, mpidr_el1
+        and     x19, x19, #0xff
+1:      ldr     x1, =0x08000000
+        mov     w2, #1 << 27
+        str     w2, [x1, #0x100]                // GICD_ISENABLER0: this CPU's PPI 27
+        ldr     x1, =0x08010000
+        mov     w2, #0xff
+        str     w2, [x1, #4]
+        mov     w2, #1
+        str     w2, [x1]
+        mov     x3, #30000
+        add     x4, x19, #1
+        mul     x3, x3, x4                      // CPU i sleeps 30000 * (i + 1) ticks
+        mrs     x5, cntvct_el0
+        msr     cntv_tval_el0, x3
+        mov     w2, #1
+        msr     cntv_ctl_el0, x2
+2:      wfi
+        ldr     w6, [x1, #0xc]                  // GICC_IAR
+        cmp     w6, #27
+        b.ne    2b
+        mrs     x7, cntvct_el0
+        msr     cntv_ctl_el0, xzr
+        str     w6, [x1, #0x10]
+        sub     x7, x7, x5
+        adr     x8, slept
+        str     x7, [x8, x19, lsl #3]
+        cbnz    x19, 4f
+3:      ldr     x7, [x8, #8]
+        cbz     x7, 3b
+        ${OFF}
+4:      wfi
+        b       4b
+        .data
+        .balign 8
+slept:  .quad 0
+slept1: .quad 0
+`;
+    const r = run(src, { cpus: 2 });
+    expect(r.result.reason).toBe("pass");
+    const slept = [r.word("slept"), r.word("slept1")];
+    // A waiting CPU's interrupt is taken on its turn: at most one slice (1000 instructions) late.
+    expect(slept[0]).toBeGreaterThanOrEqual(30000);
+    expect(slept[0]).toBeLessThan(31000);
+    expect(slept[1]).toBeGreaterThanOrEqual(60000);
+    expect(slept[1]).toBeLessThan(61000);
+    // Both waited with nothing to run: the machine skipped time instead of spinning.
+    expect(r.v.machine.skipped).toBeGreaterThan(0);
+  });
+});
+
 describe("PSCI power management", () => {
   /** Calls PSCI function `fn` with x1..x3 on PE `cpu` of `v`; returns X0 as a signed number. */
   const call = (v: Arm64Virt, cpu: number, fn: number, ...args: bigint[]): number => {
