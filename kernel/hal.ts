@@ -41,6 +41,11 @@ export interface TlbControl {
   flushPage(va: bigint, asid: number): void;
   /** Optional fast form of {@link flushPage} for a VA below 2^53 given as a number (no bigint on hot paths). */
   flushPageNumber?(va: number, asid: number): void;
+  /**
+   * Optional batch form of {@link flushPage} for the pages of one change (a shootdown makes one
+   * remote request for all of them, kernel/mm/shootdown.ts); without it, one flushPage each.
+   */
+  flushPages?(pages: readonly { readonly va: bigint; readonly size: bigint }[], asid: number): void;
   /** Invalidate every non-global translation of one address space. */
   flushAsid(asid: number): void;
   /** Invalidate everything, globals included. */

@@ -7,10 +7,10 @@
  */
 import { SIGBUS, SIGILL, SIGSEGV } from "./proc/signals.js";
 import { memoryFailure } from "./proc/memory-failure.js";
-import type { KernelArch, TrapInfo, UserPageFault } from "./arch/arch.js";
+import type { KernelArch, KernelSmp, TrapInfo, UserPageFault } from "./arch/arch.js";
 import { readBootInfo } from "./boot-info.js";
 import { AsidAllocator } from "./mm/asid.js";
-import type { Hal } from "./hal.js";
+import type { Hal, TlbControl } from "./hal.js";
 import type { Injector } from "./inject.js";
 import { initMemory, type KernelImage, type KernelMemory } from "./init.js";
 import { PageFaultError } from "./mm/fault-info.js";
@@ -23,7 +23,9 @@ import type { FrameAllocator } from "./mm/phys/allocator.js";
 import { BootError } from "./mm/phys/regions.js";
 import { invariantsHold } from "./paranoid.js";
 import { ElfError } from "./proc/elf.js";
-import { Clock } from "./proc/clock.js";
+import { Cpus } from "./proc/cpus.js";
+import type { Shootdown } from "./mm/shootdown.js";
+import { asidRollover, asidWidth, kickIdleCpus, secondaryEntry, setUpCpus, startSecondaries } from "./smp.js";
 import { leakReport } from "./proc/leaks.js";
 import { Process, ProcessTable } from "./proc/process.js";
 import { Ramdisk } from "./proc/ramdisk.js";
@@ -60,6 +62,8 @@ export interface KernelImageLayout extends KernelImage {
   trapVectorOffset: number;
   /** Offset of the idle loop in the text: `wfi; j .-4` (see {@link Kernel.resume}). */
   idleOffset: number;
+  /** Offset of the secondary CPUs' entry in the text (a native entry, reached with translation off). */
+  secondaryOffset?: number;
 }
 
 export { SIGBUS, SIGILL, SIGSEGV };
@@ -82,9 +86,17 @@ export class Kernel {
   /** The generator when the user layout is randomised (ASLR on), else undefined. */
   readonly layoutRandom: SplitMix64 | undefined;
   readonly sleepers = new Sleepers();
-  private readonly clock: Clock;
-  /** The hart is in the idle loop, waiting for a sleeper's wake-up. */
-  private idling = false;
+  /** The CPUs (kernel/proc/cpus.ts); one until boot reads the boot-info record. */
+  cpus: Cpus;
+  /**
+   * The TLB maintenance process memory and the kernel heap use: the HAL's local one on one CPU, a
+   * {@link Shootdown} reaching every CPU that may cache the address space on several.
+   */
+  tlb: TlbControl;
+  /** The shootdown, when several CPUs are online. */
+  shootdown: Shootdown | undefined;
+  /** The architecture's multi-processor operations, when the kernel runs on more than one CPU. */
+  smp: KernelSmp | undefined;
   private readonly log: (line: string) => void;
 
   /** Throws RangeError for a seed that is not a non-negative safe integer. */
@@ -93,7 +105,13 @@ export class Kernel {
     this.files = new Ramdisk(hal);
     this.random = opts.seed === undefined ? undefined : new SplitMix64(opts.seed);
     this.layoutRandom = opts.aslr === false ? undefined : this.random;
-    this.clock = new Clock(arch, opts.timeslice ?? 20_000);
+    this.cpus = new Cpus([0], arch, this.timeslice);
+    this.tlb = hal.tlb;
+  }
+
+  /** Instructions (timer ticks) per time slice. */
+  get timeslice(): number {
+    return this.opts.timeslice ?? 20_000;
   }
 
   /** A line for the host-side kernel log. */
@@ -105,26 +123,28 @@ export class Kernel {
   entry(bootInfoPa: number): void {
     try {
       const info = readBootInfo(this.hal, bootInfoPa);
+      setUpCpus(this, info.hartId, info.cpus ?? [info.hartId]);
       this.memory = initMemory({
         memoryMap: info.memoryMap, kernelStart: info.kernelStart, kernelEnd: info.kernelEnd,
         physicalOffset: this.arch.physicalOffset, targetArch: this.arch.name,
       }, this.hal, this.arch, this.image, { debug: this.opts.debug });
       const { frames, space, map } = this.memory;
-      const heap = createKernelHeap({ mem: this.hal, tlb: this.hal.tlb, space, frames }, this.arch.physicalOffset, map, { debug: this.opts.debug });
+      const heap = createKernelHeap({ mem: this.hal, tlb: this.tlb, space, frames }, this.arch.physicalOffset, map, { debug: this.opts.debug });
       this.heap = heap;
       if (this.opts.injector) this.attachInjector(this.opts.injector, frames, heap);
       this.perf.observeAllocations("frames", () => frames.getMemoryStats().allocations);
       this.perf.observeAllocations("heap", () => heap.stats().allocations);
       this.arch.installTrapVector(this.image.va + BigInt(this.image.trapVectorOffset));
       this.arch.allowUserTimeRead();
-      const bits = Math.min(this.arch.asidBits(), this.opts.asidBits ?? 16);
-      this.asids = bits > 0 ? new AsidAllocator(bits, () => this.hal.tlb.flushAll()) : undefined;
+      const bits = asidWidth(this);
+      this.asids = bits > 0 ? new AsidAllocator(bits, () => asidRollover(this)) : undefined;
       const program = this.hal.readBytes(info.module.base, info.module.size);
       const args = new TextDecoder().decode(this.hal.readBytes(info.args.base, info.args.size)).split("\0").slice(0, -1);
       this.files = Ramdisk.parse(this.hal, info.ramdisk.base, info.ramdisk.size);
       this.files.add(args[0] ?? "", info.module.base, info.module.size);
       const init = Process.spawn(this, program, args, ["PATH=/", "HOME=/"]);
       this.procs.add(init);
+      startSecondaries(this, info.kernelStart);
       this.resume();
     } catch (e) {
       if (e instanceof BootError) {
@@ -148,16 +168,23 @@ export class Kernel {
   trap(): void {
     let t: TrapInfo | undefined;
     try {
-      const fault = this.idling || this.opts.debug ? undefined : this.arch.userPageFault?.();
+      if (this.smp !== undefined) this.enterCpu(this.smp.cpuIndex());
+      const cpu = this.cpus.current;
+      const fault = cpu.idling || this.opts.debug ? undefined : this.arch.userPageFault?.();
       if (fault !== undefined && this.fastFault(fault)) return;
       t = this.arch.trapInfo();
       if (t.kind === "memory-error") {
         this.memoryErrors(t);
         return;
       }
-      if (this.idling && !t.fromUser && t.kind === "timer") {
-        this.idling = false;
-        this.timerTick();
+      if (t.kind === "ipi") {
+        this.smp?.ackIpi();
+        cpu.kicked = false;
+        cpu.stats.ipis++;
+      }
+      if (cpu.idling && !t.fromUser && (t.kind === "timer" || t.kind === "ipi")) {
+        cpu.idling = false;
+        if (t.kind === "timer") this.timerTick();
         if (this.opts.debug && !invariantsHold(this, t)) return;
         this.resume();
         return;
@@ -168,7 +195,13 @@ export class Kernel {
       }
       const p = this.procs.current!;
       this.arch.saveUserContext(p.frame);
-      switch (t.kind) {
+      // Ended by another CPU: the exit happens at this CPU's first entry from the process, the
+      // IPI's or any other (the IPI may be late, or lost to a fault), as Linux acts on a pending
+      // SIGKILL on any return to user. The trap itself is dropped, as the process is.
+      if (p.pendingExit !== undefined) {
+        if (t.kind === "timer") this.timerTick();
+        this.exit(p, p.pendingExit);
+      } else switch (t.kind) {
         case "syscall": {
           this.arch.advancePastSyscall(p.frame);
           const raw = this.arch.syscallNumber(p.frame);
@@ -189,6 +222,9 @@ export class Kernel {
         case "timer":
           this.timerTick();
           break;
+        case "ipi":
+          // Another CPU has work for this one (see kickIdleCpus): resume decides.
+          break;
         default:
           this.kill(p, t.illegal ? SIGILL : SIGBUS, `${t.name} at pc 0x${t.pc.toString(16)}${t.faultAddr ? `, address 0x${t.faultAddr.toString(16)}` : ""}`);
       }
@@ -197,6 +233,17 @@ export class Kernel {
     } catch (e) {
       this.oops(e, t);
     }
+  }
+
+  /** The entry of a secondary CPU (kernel/smp.ts), started with translation off and its CPU index as argument. */
+  secondaryEntry(index: number): void {
+    secondaryEntry(this, index);
+  }
+
+  /** The CPU with kernel index `index` is now in the kernel. */
+  enterCpu(index: number): void {
+    this.cpus.self = index;
+    this.procs.cpu = index;
   }
 
   /**
@@ -208,7 +255,7 @@ export class Kernel {
     const p = t.fromUser ? this.procs.current : undefined;
     if (p !== undefined) this.arch.saveUserContext(p.frame);
     for (const e of this.hal.takeMemoryErrors?.() ?? []) memoryFailure(this, e);
-    this.idling = false;
+    this.cpus.current.idling = false;
     if (this.opts.debug && !invariantsHold(this, t)) return;
     this.resume();
   }
@@ -260,8 +307,19 @@ export class Kernel {
     this.exit(p, { signal });
   }
 
-  /** Ends a process: frees its memory, wakes a waiting parent, records init's status. */
+  /**
+   * Ends a process: frees its memory, wakes a waiting parent, records init's status. A process
+   * running on another CPU is ended there: that CPU is interrupted and exits it in its IPI handler
+   * (its address space is in use there until then).
+   */
   exit(p: Process, how: { code?: number; signal?: number }): void {
+    const on = this.smp === undefined ? undefined : this.procs.cpuOf(p);
+    if (on !== undefined && on !== this.cpus.self) {
+      p.pendingExit ??= how;
+      this.cpus.current.stats.remoteExits++;
+      this.smp!.sendIpi([this.cpus.list[on]!.hwId]);
+      return;
+    }
     const status = how.signal !== undefined ? 128 + how.signal : (how.code ?? 0) & 0xff;
     if (p.pid === 1) this.initExit = status;
     this.procs.exit(this, p, how);
@@ -283,7 +341,7 @@ export class Kernel {
   private timerTick(): void {
     const now = this.arch.now();
     this.sleepers.wake(now);
-    if (this.clock.interrupt(now)) this.procs.rotate();
+    if (this.cpus.current.clock.interrupt(now)) this.procs.rotate();
   }
 
   /**
@@ -294,27 +352,46 @@ export class Kernel {
    * it is a deadlock (oops).
    */
   resume(): void {
+    const cpu = this.cpus.current;
     const next = this.procs.pickNext();
     if (next === undefined) {
       const wakeAt = this.sleepers.earliest();
-      if (wakeAt !== undefined) {
-        this.clock.program(false, wakeAt);
-        this.idling = true;
-        this.arch.idle(this.image.va + BigInt(this.image.idleOffset));
-      } else if (this.sleepers.sleepsForever()) {
-        // Only sleeps that never end: idle with no timer, as a real machine would wait forever.
-        this.clock.program(false, undefined);
-        this.idling = true;
-        this.arch.idle(this.image.va + BigInt(this.image.idleOffset));
-      } else if (this.procs.waitingCount() > 0) this.oops(new Error("every process is waiting: deadlock"));
+      // Only sleeps that never end, or processes running on other CPUs: idle with no timer.
+      if (wakeAt !== undefined || this.sleepers.sleepsForever() || this.procs.runningElsewhere().length > 0) this.idle(wakeAt);
+      else if (this.procs.waitingCount() > 0) this.oops(new Error("every process is waiting: deadlock"));
       else this.arch.powerOff(this.initExit ?? 0);
       return;
     }
-    this.clock.program(this.procs.runnableCount() > 1, this.sleepers.earliest());
+    cpu.clock.program(this.procs.queuedCount() > 0, this.sleepers.earliest());
+    if (this.smp !== undefined) kickIdleCpus(this);
     this.assignAsid(next);
     this.arch.switchAddressSpace(next.mm.space.rootRegister());
+    this.shootdown?.noteActive(cpu.index, next.mm.space.asid);
+    cpu.stats.resumes++;
+    if (cpu.lastPid !== next.pid) {
+      cpu.stats.switches++;
+      cpu.lastPid = next.pid;
+    }
     this.procs.finishWait(this, next);
     this.arch.returnToUser(next.frame);
+  }
+
+  /**
+   * Leaves for the idle loop (`wfi; j .-4` in kernel text, S-mode, interrupts on; there is no idle
+   * process), the timer armed for `wakeAt` if given; a timer interrupt or an IPI brings the CPU
+   * back to the trap vector, from the kernel. On several CPUs the idle CPU first switches to the
+   * kernel's own address space, so that it holds no table of a process another CPU may free.
+   */
+  private idle(wakeAt: bigint | undefined): void {
+    const cpu = this.cpus.current;
+    cpu.clock.program(false, wakeAt);
+    cpu.idling = true;
+    cpu.stats.idles++;
+    if (this.smp !== undefined && this.arch.kernelHalfInUserTables !== false) {
+      this.arch.switchAddressSpace(this.memory!.space.rootRegister());
+      cpu.lastSpace = undefined;
+    }
+    this.arch.idle(this.image.va + BigInt(this.image.idleOffset));
   }
 
   /**
@@ -322,13 +399,19 @@ export class Kernel {
    * address space flushes all translations (RV-S note: "SFENCE.VMA x0, x0 after each satp write").
    */
   private assignAsid(p: Process): void {
-    if (this.asids) {
-      const asid = this.asids.acquire(p.asid);
-      if (p.mm.space.asid !== asid) p.mm.space.asid = asid;
-    } else if (this.procs.lastSpace !== p.mm.space) {
+    const cpu = this.cpus.current;
+    if (cpu.flushPending) {
+      cpu.flushPending = false;
       this.hal.tlb.flushAll();
     }
-    this.procs.lastSpace = p.mm.space;
+    if (this.asids) {
+      const others = this.smp === undefined ? undefined : this.procs.runningElsewhere().map(([, q]) => q.asid);
+      const asid = this.asids.acquire(p.asid, others);
+      if (p.mm.space.asid !== asid) p.mm.space.asid = asid;
+    } else if (cpu.lastSpace !== p.mm.space) {
+      this.hal.tlb.flushAll();
+    }
+    cpu.lastSpace = p.mm.space;
   }
 
   /**

@@ -49,6 +49,26 @@ describe("AsidAllocator", () => {
     expect(a.acquire(ctx())).toBe(2);
   });
 
+  it("on a rollover, the contexts running on other CPUs keep their ASIDs into the new generation (Linux's reserved ASIDs)", () => {
+    const a = new AsidAllocator(2, () => {});
+    const [x, y, z] = [ctx(), ctx(), ctx()];
+    expect([a.acquire(x), a.acquire(y), a.acquire(z)]).toEqual([1, 2, 3]);
+    const w = ctx();
+    // x and z run on other CPUs: the rollover keeps 1 and 3 for them, so w gets 2.
+    expect(a.acquire(w, [x, z])).toBe(2);
+    expect(a.stats.rollovers).toBe(1);
+    expect([x.generation, z.generation, w.generation]).toEqual([2, 2, 2]);
+    expect(y.generation).toBe(1);
+    expect(a.acquire(x)).toBe(1);
+  });
+
+  it("says so when every ASID is held by a running address space", () => {
+    const a = new AsidAllocator(1, () => {});
+    const x = ctx();
+    a.acquire(x);
+    expect(() => a.acquire(ctx(), [x])).toThrow("AsidAllocator: all 1 ASIDs are held by running address spaces");
+  });
+
   it("refuses a width outside 1..16", () => {
     expect(() => new AsidAllocator(0, () => {})).toThrow(RangeError);
     expect(() => new AsidAllocator(17, () => {})).toThrow(RangeError);
@@ -101,6 +121,17 @@ byte: .byte '.'
 `;
 
 describe("ASIDs in the running kernel", () => {
+  it("find the hart's ASIDLEN by probing satp (a machine with 3 ASID bits: --asid-bits 3) and roll over with it", () => {
+    // @spec RV-S §satp: ASID is WARL; writing ones to every ASID bit and reading back gives ASIDLEN
+    const r = runKernel(FORKS, { hartAsidBits: 3 });
+    expect([r.stdout, r.exitCode]).toEqual(["abcdefghijkl.", 0]);
+    const a = r.km.kernel.asids!;
+    expect(a.bits).toBe(3);
+    expect(a.stats.rollovers).toBeGreaterThanOrEqual(1);
+    expect(r.km.machine.harts[0]!.csrHi[0x180]! >>> 12 & 0xffff).toBeLessThan(8);
+    expectFullReclaim(r);
+  });
+
   it("roll over with 2-bit ASIDs and every process still sees only its own memory", () => {
     const r = runKernel(FORKS, { asidBits: 2 });
     expect(r.stdout).toBe("abcdefghijkl.");

@@ -117,14 +117,33 @@ describe("the boot-info record", () => {
     memoryMap: [{ base: 0x80000000, size: 0x8000000, kind: MemoryRegionKind.Usable }],
   };
 
-  it("version 2 carries the ramdisk's address and size at +96/+104, the memory map from +112", () => {
+  it("version 3 carries the ramdisk's address and size at +96/+104, the memory map from +112, then the CPU list", () => {
     const hal = new FakeHal();
-    writeBootInfo(hal, BASE, info);
-    expect(hal.read64(BASE + 8)).toBe(2n);
+    writeBootInfo(hal, BASE, { ...info, cpus: [0, 1, 2] });
+    expect(hal.read64(BASE + 8)).toBe(3n);
     expect([hal.read64(BASE + 96), hal.read64(BASE + 104)]).toEqual([0x80402000n, 0x200n]);
     expect(hal.read64(BASE + 112)).toBe(0x80000000n);
-    expect(bootInfoSize(1)).toBe(112 + 24);
-    expect(readBootInfo(hal, BASE)).toEqual(info);
+    expect([136, 144, 152, 160].map((o) => hal.read64(BASE + o))).toEqual([3n, 0n, 1n, 2n]);
+    expect(bootInfoSize(1, 3)).toBe(112 + 24 + 8 * 4);
+    expect(readBootInfo(hal, BASE)).toEqual({ ...info, cpus: [0, 1, 2] });
+  });
+
+  it("without a CPU list the record lists the boot CPU alone; a list without the boot CPU or of 0 CPUs is refused", () => {
+    const hal = new FakeHal();
+    writeBootInfo(hal, BASE, info);
+    expect(readBootInfo(hal, BASE).cpus).toEqual([0]);
+    writeBootInfo(hal, BASE, { ...info, cpus: [1, 2] });
+    expect(() => readBootInfo(hal, BASE)).toThrow("boot info: the boot CPU 0 is not in the CPU list");
+    hal.write64(BASE + 136, 0n);
+    expect(() => readBootInfo(hal, BASE)).toThrow("boot info: 0 CPUs (expected 1 to 64)");
+  });
+
+  it("a version-2 record still reads: memory map from +112, the boot CPU alone", () => {
+    const hal = new FakeHal();
+    writeBootInfo(hal, BASE, info);
+    hal.write64(BASE + 8, 2n);
+    hal.write64(BASE + 136, 99n);
+    expect(readBootInfo(hal, BASE)).toEqual({ ...info, cpus: [0] });
   });
 
   it("a version-1 record still reads: memory map from +96, no ramdisk", () => {
@@ -132,13 +151,13 @@ describe("the boot-info record", () => {
     const words = [BOOT_INFO_MAGIC, 1n, 0n, 0x87e00000n, 0x1000n, 0x80200000n, 0x80400000n, 0x80400000n, 0x1234n, 0x80002000n, 5n, 1n];
     words.forEach((w, i) => hal.write64(BASE + 8 * i, w));
     [0x80000000n, 0x8000000n, 0n].forEach((w, i) => hal.write64(BASE + 96 + 8 * i, w));
-    expect(readBootInfo(hal, BASE)).toEqual({ ...info, ramdisk: { base: 0, size: 0 } });
+    expect(readBootInfo(hal, BASE)).toEqual({ ...info, ramdisk: { base: 0, size: 0 }, cpus: [0] });
   });
 
   it("refuses other versions", () => {
     const hal = new FakeHal();
     writeBootInfo(hal, BASE, info);
-    hal.write64(BASE + 8, 3n);
-    expect(() => readBootInfo(hal, BASE)).toThrow("boot info: version 3 is not 1 or 2");
+    hal.write64(BASE + 8, 4n);
+    expect(() => readBootInfo(hal, BASE)).toThrow("boot info: version 4 is not 1, 2 or 3");
   });
 });

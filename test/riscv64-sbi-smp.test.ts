@@ -156,16 +156,18 @@ r4: .dword 9, 9
 });
 
 describe("the kernel on a machine with several harts", () => {
-  it("boots on hart 0 with the others stopped in the firmware, and prints what it prints on one hart", () => {
+  it("boots on hart 0, starts the others through HSM hart_start, and prints what it prints on one hart", () => {
     const program = assembleRiscv64(read("kernel/fork.S")).elf;
     const outs = [1, 4].map((harts) => {
       let out = "";
-      const km = bootKernel({ program, args: ["fork"], harts, console: (b) => { out += String.fromCharCode(b); } });
+      const log: string[] = [];
+      const km = bootKernel({ program, args: ["fork"], harts, console: (b) => { out += String.fromCharCode(b); }, log: (l) => log.push(l) });
       const r = km.machine.run({ maxInsns: 5_000_000 });
-      return { out, exit: r.exitCode, stopped: [...km.machine.stopped] };
+      return { out, exit: r.exitCode, stopped: [...km.machine.stopped], log };
     });
     expect(outs[1]!.out).toBe(outs[0]!.out);
     expect(outs[1]!.exit).toBe(0);
-    expect(outs[1]!.stopped).toEqual([0, 1, 1, 1]);
+    expect(outs[1]!.stopped).toEqual([0, 0, 0, 0]);
+    expect(outs[1]!.log.filter((l) => l.includes("online"))).toEqual([1, 2, 3].map((i) => `kernel: cpu ${i} (hardware id ${i}) online`));
   });
 });

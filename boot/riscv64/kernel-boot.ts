@@ -9,7 +9,7 @@
  * | range | what |
  * |---|---|
  * | 0x8000_0000 + 2 MiB | firmware (Reserved): reset entry, trap entry, boot-info record at +0x1000, arguments at +0x2000 |
- * | 0x8020_0000 + 2 MiB | kernel image (KernelAndModules): entry at +0, trap vector at +0x100, ecall for SBI calls at +0x200, idle loop at +0x300; data from +0x1000 |
+ * | 0x8020_0000 + 2 MiB | kernel image (KernelAndModules): entry at +0, trap vector at +0x100, ecall for SBI calls at +0x200, idle loop at +0x300, secondary harts' entry at +0x400; data from +0x1000 |
  * | 0x8040_0000 + size | the program (KernelAndModules) |
  * | next page + size | the initial ramdisk, a newc cpio archive of the `files` (KernelAndModules; kernel/proc/ramdisk.ts) |
  * | top of RAM | device tree (Reserved), where QEMU puts it |
@@ -35,7 +35,7 @@ export const KERNEL_SIZE = 0x20_0000;
 export const MODULE_BASE = 0x8040_0000;
 /** The kernel image's virtual address (Sv39 upper half, as Linux places its image). */
 export const KERNEL_VA = 0xffff_ffff_8000_0000n;
-const TRAP_OFFSET = 0x100, ECALL_OFFSET = 0x200, IDLE_OFFSET = 0x300, TEXT_SIZE = 0x1000, CONSOLE_BUFFER = KERNEL_BASE + 0x1000;
+const TRAP_OFFSET = 0x100, ECALL_OFFSET = 0x200, IDLE_OFFSET = 0x300, SECONDARY_OFFSET = 0x400, TEXT_SIZE = 0x1000, CONSOLE_BUFFER = KERNEL_BASE + 0x1000;
 const ECALL_WORD = 0x00000073;
 /** The idle loop: `wfi` then `j .-4` (jal x0, -4). */
 const IDLE_WORDS = [0x10500073, 0xffdff06f];
@@ -73,9 +73,9 @@ export function bootKernel(opts: KernelBootOptions): KernelMachine {
   bus.write(KERNEL_BASE + ECALL_OFFSET, 4, ECALL_WORD);
   IDLE_WORDS.forEach((w, i) => bus.write(KERNEL_BASE + IDLE_OFFSET + 4 * i, 4, w | 0));
 
-  const hal = riscvHal(bus, hart, ram, () => (hart.csrHi[0x180]! >>> 28 === 0 ? BigInt(KERNEL_BASE + ECALL_OFFSET) : KERNEL_VA + BigInt(ECALL_OFFSET)));
+  const hal = riscvHal(bus, hart, ram, (h) => (h.csrHi[0x180]! >>> 28 === 0 ? BigInt(KERNEL_BASE + ECALL_OFFSET) : KERNEL_VA + BigInt(ECALL_OFFSET)));
   const arch = riscvKernelArch(hal.cpu, hal, CONSOLE_BUFFER, VIRT_TIMEBASE_HZ);
-  const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: TRAP_OFFSET, idleOffset: IDLE_OFFSET }, opts);
+  const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: TRAP_OFFSET, idleOffset: IDLE_OFFSET, secondaryOffset: SECONDARY_OFFSET }, opts);
 
   installFirmware(v, {
     base: FIRMWARE_BASE,
@@ -95,16 +95,27 @@ export function bootKernel(opts: KernelBootOptions): KernelMachine {
         ...(archive.length ? [{ base: ramdiskBase, size: ramdiskEnd - ramdiskBase, kind: MemoryRegionKind.KernelAndModules }] : []),
         { base: dtbAddr, size: v.dtb.length, kind: MemoryRegionKind.Reserved },
       ], (base, size) => bus.find(base, size)?.ram !== undefined);
-      if (bootInfoSize(memoryMap.length) > ARGS_ADDR - BOOT_INFO_ADDR) throw new BootError("firmware: memory map too large for the boot-info page");
+      const cpus = v.machine.harts.map((h) => h.hartId);
+      if (bootInfoSize(memoryMap.length, cpus.length) > ARGS_ADDR - BOOT_INFO_ADDR) throw new BootError("firmware: memory map too large for the boot-info page");
       writeBootInfo(hal, BOOT_INFO_ADDR, {
         hartId: hart.hartId, dtb: { base: dtbAddr, size: v.dtb.length }, kernelStart: KERNEL_BASE, kernelEnd: KERNEL_BASE + KERNEL_SIZE,
         module: { base: MODULE_BASE, size: opts.program.length }, args: { base: ARGS_ADDR, size: argBytes.length },
-        ramdisk: { base: archive.length ? ramdiskBase : 0, size: archive.length }, memoryMap,
+        ramdisk: { base: archive.length ? ramdiskBase : 0, size: archive.length }, memoryMap, cpus,
       });
     },
   });
-  hart.registerNative(KERNEL_BASE, (h) => kernel.entry(Number(h.x(11))));
-  hart.registerNative(KERNEL_BASE + TRAP_OFFSET, () => kernel.trap());
+  hart.registerNative(KERNEL_BASE, (h) => {
+    hal.bind(h);
+    kernel.entry(Number(h.x(11)));
+  });
+  hart.registerNative(KERNEL_BASE + TRAP_OFFSET, (h) => {
+    hal.bind(h);
+    kernel.trap();
+  });
+  hart.registerNative(KERNEL_BASE + SECONDARY_OFFSET, (h) => {
+    hal.bind(h);
+    kernel.secondaryEntry(Number(h.x(11)));
+  });
   hart.reset(FIRMWARE_BASE | 0, 0, v.dtbAddr);
   return { ...v, kernel };
 }

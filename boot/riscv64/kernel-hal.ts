@@ -19,16 +19,25 @@ import type { RiscvCpu, SbiResult } from "../../kernel/arch/riscv64/cpu.js";
  * error record and raises the supervisor external interrupt; the kernel takes the records with
  * `takeMemoryErrors`, which lowers it.
  */
-export type RiscvHal = Hal & { readonly cpu: RiscvCpu; reportMemoryError(e: MemoryError): void };
+export type RiscvHal = Hal & {
+  readonly cpu: RiscvCpu;
+  reportMemoryError(e: MemoryError): void;
+  /**
+   * Makes `h` the hart the kernel's code runs on: the one whose native entry (trap vector,
+   * secondary entry) was reached. Every CPU, CSR and TLB operation then acts on it.
+   */
+  bind(h: Hart): void;
+};
 
 const lo32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
 const hi32 = (v: bigint): number => Number(BigInt.asIntN(32, v >> 32n));
 
 /**
- * Builds the HAL for `hart`. `ecallPc` is the physical-or-virtual address of an `ecall` in kernel
- * text that SBI calls are made from (it becomes mepc; the firmware returns to the next instruction).
+ * Builds the HAL, bound to `hart` until {@link RiscvHal.bind} names another. `ecallPc` gives the
+ * physical-or-virtual address of an `ecall` in kernel text that SBI calls are made from on a hart
+ * (it becomes mepc; the firmware returns to the next instruction).
  */
-export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bigint): RiscvHal {
+export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: (h: Hart) => bigint): RiscvHal {
   const mem = ramMemory(bus, ram);
   /** sfence.vma's rs1 operand, reused (the hart reads it during the call). */
   const fenceVa = { lo: 0, hi: 0 };
@@ -61,7 +70,7 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
       fenceVa.hi = Math.floor(va / 4294967296) | 0;
       hart.sfenceVma(fenceVa, asid);
     },
-    sbi: (eid, fid, args) => sbiCall(hart, ecallPc(), eid, fid, args),
+    sbi: (eid, fid, args) => sbiCall(hart, ecallPc(hart), eid, fid, args),
     translate: (va, write) => {
       const pa = hart.mmu.translate(lo32(va), hi32(va), write ? STORE : LOAD, hart.dataPriv);
       return pa < 0 || bus.find(pa)?.ram === undefined ? undefined : pa;
@@ -74,16 +83,21 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     flushAll: () => cpu.sfenceVma(undefined, undefined),
   };
   const memoryErrors: MemoryError[] = [];
+  const boot = hart;
   return {
     cpu,
     tlb,
+    bind(h) {
+      hart = h;
+    },
     reportMemoryError(e) {
       memoryErrors.push(e);
-      hart.mipSoft |= 1 << IRQ.SEI;
-      hart.interruptsChanged();
+      // The platform's error interrupt goes to the boot hart (hart 0), as a PLIC routes it by default.
+      boot.mipSoft |= 1 << IRQ.SEI;
+      boot.interruptsChanged();
     },
     takeMemoryErrors() {
-      hart.mipSoft &= ~(1 << IRQ.SEI);
+      boot.mipSoft &= ~(1 << IRQ.SEI);
       return memoryErrors.splice(0);
     },
     read8: mem.read8,

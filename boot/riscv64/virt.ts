@@ -27,6 +27,8 @@ export interface RiscvVirtOptions {
   svadu?: boolean;
   /** Largest paging mode: "sv39" or "sv48" (default). */
   maxPaging?: "sv39" | "sv48";
+  /** ASIDLEN of every hart: implemented satp.ASID bits, 0 to 16 (default 16). Narrow it to force ASID rollovers. */
+  asidLen?: number;
   /** Turn off the host fast path (for checking it changes nothing). */
   noFastPath?: boolean;
   /**
@@ -84,6 +86,7 @@ export function createRiscvVirt(opts: RiscvVirtOptions = {}): RiscvVirt {
     tlb: opts.tlb ?? DEFAULT_TLB,
     svadu: opts.svadu ?? false,
     maxSatpMode: opts.maxPaging === "sv39" ? SATP_MODE_SV39 : SATP_MODE_SV48,
+    ...(opts.asidLen !== undefined ? { asidBits: opts.asidLen } : {}),
     noFastPath: opts.noFastPath ?? false,
     code,
   }));

@@ -7,8 +7,11 @@ import type { ArchPaging } from "../mm/vm/arch.js";
 
 /** Neutral description of the trap being handled. */
 export interface TrapInfo {
-  /** "memory-error": the platform reports memory errors (Hal.takeMemoryErrors has them). */
-  kind: "syscall" | "page-fault" | "timer" | "memory-error" | "exception";
+  /**
+   * "memory-error": the platform reports memory errors (Hal.takeMemoryErrors has them).
+   * "ipi": another CPU interrupted this one (KernelSmp.sendIpi).
+   */
+  kind: "syscall" | "page-fault" | "timer" | "memory-error" | "ipi" | "exception";
   /** The trap came from user mode. */
   fromUser: boolean;
   /** The interrupted (or faulting) instruction. */
@@ -38,8 +41,39 @@ export interface UserPageFault {
  */
 export const USER_FRAME_SIZE = 512;
 
+/**
+ * What the kernel needs to run on several CPUs. CPUs are named two ways: the kernel's index
+ * (0 = the boot CPU, in boot-info order) and the hardware id the platform uses (RISC-V hart id,
+ * MPIDR affinity, APIC id).
+ */
+export interface KernelSmp {
+  /** The kernel's index of the CPU now running the kernel, from the per-CPU register it set at bring-up. */
+  cpuIndex(): number;
+  /** Records `index` in this CPU's per-CPU register (riscv64: sscratch). */
+  setCpuIndex(index: number): void;
+  /**
+   * Starts the stopped CPU `hwId` at the physical address `entryPa` (translation off, kernel mode)
+   * with `opaque` as its argument (riscv64: SBI HSM hart_start, a1 = opaque). False when refused.
+   */
+  startCpu(hwId: number, entryPa: number, opaque: number): boolean;
+  /** Enables the inter-processor interrupt on this CPU. */
+  enableIpi(): void;
+  /** Sends an inter-processor interrupt to each CPU in `hwIds` (riscv64: SBI send_ipi). */
+  sendIpi(hwIds: readonly number[]): void;
+  /** Acknowledges the inter-processor interrupt now being handled. */
+  ackIpi(): void;
+  /**
+   * Invalidates translations on the CPUs `hwIds` (never this one) and returns once they have:
+   * `range` of ASID `asid`, or all of `asid` without a range, or everything (globals too) without
+   * an ASID (riscv64: SBI remote_sfence_vma[_asid]).
+   */
+  remoteFlush(hwIds: readonly number[], asid: number | undefined, range: { start: bigint; size: bigint } | undefined): void;
+}
+
 /** The architecture layer of the kernel. */
 export interface KernelArch {
+  /** Multi-processor operations; absent where the layer supports one CPU only. */
+  readonly smp?: KernelSmp;
   readonly name: string;
   /** ELF e_machine of this architecture's programs. */
   readonly elfMachine: number;

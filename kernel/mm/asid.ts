@@ -46,16 +46,17 @@ export class AsidAllocator {
 
   /**
    * The ASID `ctx` must run with now, allocating (and on exhaustion rolling over) if its generation
-   * is stale. `active` is the context currently running (kept across a rollover, as Linux keeps
-   * the ASIDs active on each CPU).
+   * is stale. `active` is the context (or contexts, one per other CPU) currently running: they keep
+   * their ASIDs across a rollover, as Linux keeps each CPU's active ASID as a reserved one.
    */
-  acquire(ctx: AsidContext, active?: AsidContext): number {
+  acquire(ctx: AsidContext, active?: AsidContext | readonly AsidContext[]): number {
     if (ctx.generation === this.generation) return ctx.asid;
     let asid = this.find();
     if (asid === undefined) {
       this.rollover(active);
       if (ctx.generation === this.generation) return ctx.asid;
-      asid = this.find()!;
+      asid = this.find();
+      if (asid === undefined) throw new RangeError(`AsidAllocator: all ${this.capacity} ASIDs are held by running address spaces`);
     }
     this.used[asid] = 1;
     this.next = asid + 1;
@@ -82,7 +83,7 @@ export class AsidAllocator {
     return undefined;
   }
 
-  private rollover(active: AsidContext | undefined): void {
+  private rollover(active: AsidContext | readonly AsidContext[] | undefined): void {
     this.generation++;
     this.stats.rollovers++;
     this.stats.generation = this.generation;
@@ -90,11 +91,14 @@ export class AsidAllocator {
     this.used[0] = 1;
     this.next = 1;
     this.flushAll();
-    if (active && active.generation === this.generation - 1) {
-      // The running address space keeps its ASID into the new generation (its entries were just
-      // flushed with everyone else's, so nothing stale can be hit).
-      active.generation = this.generation;
-      this.used[active.asid] = 1;
+    const running = active === undefined ? [] : Array.isArray(active) ? active : [active as AsidContext];
+    for (const a of running) {
+      if (a.generation !== this.generation - 1) continue;
+      // A running address space keeps its ASID into the new generation: its CPU flushes its TLB
+      // before it switches to any other (the flushAll callback arranges that on every CPU), so
+      // nothing stale can be hit under a number handed out afresh.
+      a.generation = this.generation;
+      this.used[a.asid] = 1;
     }
   }
 }

@@ -44,7 +44,7 @@ export function buildImage(k: Kernel, pid: number, image: ElfImage, args: ImageA
   const frames = k.memory!.frames;
   const created = AddressSpace.create({ arch: k.arch.paging, mem: k.hal, frames, asid: 0 });
   if (!created.ok) return { ok: false, error: { kind: "OutOfMemory", message: `exec: no memory for the page tables of pid ${pid}: ${created.error.message}` } };
-  const mm = new ProcessMemory({ space: created.space, frames, mem: k.hal, tlb: k.hal.tlb, owner: pidOwner(pid) });
+  const mm = new ProcessMemory({ space: created.space, frames, mem: k.hal, tlb: k.tlb, owner: pidOwner(pid) });
   const layout = chooseLayout(k.layoutRandom);
   const random16 = new Uint8Array(16);
   if (k.opts.random) k.opts.random(random16);
@@ -97,6 +97,6 @@ export function discardMemory(k: Kernel, mm: ProcessMemory): void {
   k.arch.switchAddressSpace(k.memory!.space.rootRegister());
   unshareKernelHalf(k, mm.space);
   mm.destroy();
-  if (k.procs.lastSpace === mm.space) k.procs.lastSpace = undefined;
+  for (const c of k.cpus.list) if (c.lastSpace === mm.space) c.lastSpace = undefined;
   k.perf.retire(mm.stats);
 }

@@ -36,6 +36,8 @@ export class Process {
   readonly asid: AsidContext = { asid: 0, generation: 0 };
   /** A child whose exit ended this process's wait4; reaped when this process runs next. */
   reapable: Process | undefined;
+  /** Ended by another CPU while running here: how, to be carried out by this CPU (kernel/proc/cpus.ts). */
+  pendingExit: { code?: number; signal?: number } | undefined;
 
   /**
    * `mm`: replaced by execve (kernel/proc/execve.ts). `record`: heap address of the process's
@@ -93,14 +95,39 @@ export class Process {
   }
 }
 
-/** All processes, the run queue, and the current one. */
+/** All processes, the run queue, and the one each CPU runs. */
 export class ProcessTable {
   private readonly all = new Map<number, Process>();
   private queue: number[] = [];
   private lastPid = 0;
-  current: Process | undefined;
-  /** The address space the hart ran last (for flushing when there are no ASIDs). */
-  lastSpace: AddressSpace | undefined;
+  /** The process each CPU runs (by CPU index), undefined when it idles. */
+  private readonly running: (Process | undefined)[] = [undefined];
+  /** Index of the CPU now in the kernel: `current` is its process. */
+  cpu = 0;
+
+  /** The process of the CPU now in the kernel. */
+  get current(): Process | undefined {
+    return this.running[this.cpu];
+  }
+
+  set current(p: Process | undefined) {
+    this.running[this.cpu] = p;
+  }
+
+  /** The index of the CPU running `p`, or undefined. */
+  cpuOf(p: Process): number | undefined {
+    const i = this.running.indexOf(p);
+    return i < 0 ? undefined : i;
+  }
+
+  /** The processes running on CPUs other than the current one, with their CPU index. */
+  runningElsewhere(): [number, Process][] {
+    const out: [number, Process][] = [];
+    this.running.forEach((p, i) => {
+      if (p !== undefined && i !== this.cpu) out.push([i, p]);
+    });
+    return out;
+  }
 
   nextPid(): number {
     return ++this.lastPid;
@@ -128,6 +155,21 @@ export class ProcessTable {
     return this.queue.filter((pid) => this.all.get(pid)?.state === "runnable").length;
   }
 
+  /** Runnable processes that no CPU runs: they wait for one. */
+  queuedCount(): number {
+    return this.queue.filter((pid) => {
+      const p = this.all.get(pid);
+      return p !== undefined && p.state === "runnable" && !this.running.includes(p);
+    }).length;
+  }
+
+  /** `p` is runnable and no other CPU runs it. */
+  private runnableHere(p: Process | undefined): boolean {
+    if (p === undefined || p.state !== "runnable") return false;
+    const on = this.running.indexOf(p);
+    return on < 0 || on === this.cpu;
+  }
+
   waitingCount(): number {
     return [...this.all.values()].filter((p) => p.state === "waiting").length;
   }
@@ -139,9 +181,9 @@ export class ProcessTable {
     this.queue = [...this.queue.filter((pid) => pid !== cur), cur];
   }
 
-  /** The first runnable process in queue order becomes current. */
+  /** The first runnable process in queue order that no other CPU runs becomes current. */
   pickNext(): Process | undefined {
-    const pid = this.queue.find((q) => this.all.get(q)?.state === "runnable");
+    const pid = this.queue.find((q) => this.runnableHere(this.all.get(q)));
     this.current = pid === undefined ? undefined : this.all.get(pid);
     return this.current;
   }

@@ -19,6 +19,8 @@ import type { FrameAllocator } from "../../kernel/mm/phys/allocator.js";
 import { Process } from "../../kernel/proc/process.js";
 import { SYS } from "../../kernel/proc/syscalls.js";
 import { assembleRiscv64 } from "../../tools/asm/riscv64/index.js";
+import type { ScheduleOptions } from "../../emulator/core/schedule.js";
+import type { StaleTlbReport } from "../../emulator/arch/riscv64/stale-tlb.js";
 
 /** scause of an environment call from U-mode. */
 const ECALL_FROM_U = 8;
@@ -80,6 +82,13 @@ export interface RunKernelOptions {
   /** KernelOptions.seed and KernelOptions.aslr. */
   seed?: number;
   aslr?: boolean;
+  /** Harts of the machine (default 1), how they interleave, and strict TLB mode with its reports. */
+  harts?: number;
+  schedule?: ScheduleOptions;
+  strictTlb?: boolean;
+  /** ASIDLEN of the harts (machine option), as opposed to asidBits, the kernel's own limit. */
+  hartAsidBits?: number;
+  onStaleTlb?: (r: StaleTlbReport) => void;
 }
 
 /** Frames `pid` owns right now. */
@@ -103,7 +112,7 @@ export function runKernel(program: string | Uint8Array, opts: RunKernelOptions =
   const log: string[] = [];
   const km = bootKernel({
     program: elf, args: opts.args ?? ["prog"], timeslice: opts.timeslice, debug: opts.debug, random: opts.random, ramSize: opts.ramSize, asidBits: opts.asidBits,
-    files, seed: opts.seed, aslr: opts.aslr,
+    files, seed: opts.seed, aslr: opts.aslr, harts: opts.harts, strictTlb: opts.strictTlb, ...(opts.hartAsidBits !== undefined ? { asidLen: opts.hartAsidBits } : {}), ...(opts.schedule ? { schedule: opts.schedule } : {}),
     log: (line) => log.push(line), console: (b) => { stdout += String.fromCharCode(b); },
   });
   const kernel = km.kernel;
@@ -112,9 +121,10 @@ export function runKernel(program: string | Uint8Array, opts: RunKernelOptions =
   let bootUsedFrames: number | undefined;
   const frames = (): FrameAllocator => kernel.memory!.frames;
 
-  const hart = km.machine.harts[0]!;
+  if (opts.onStaleTlb) km.machine.onStaleTlb = opts.onStaleTlb;
   km.machine.setTrace((e) => {
     if (e.type !== "trap" || e.from !== "U" || e.interrupt || e.cause !== ECALL_FROM_U) return;
+    const hart = km.machine.harts[e.hart]!;
     if (hart.x(A7) !== BigInt(SYS.getpid)) return;
     checkpoints.push(snapshot(frames(), kernel.procs.current!));
   });

@@ -3,7 +3,9 @@
  * - the aggregate MIPS of 4 harts running an M-mode loop, next to 1 hart (the cost of slicing);
  * - SBI remote fences per second at 4 harts: hart 0 asks the firmware for remote_sfence_vma of one
  *   page on harts 1-3, the shootdown path an SMP kernel uses;
- * - the kernel's context switches per second: two processes that sched_yield to each other.
+ * - the kernel's context switches per second: two processes that sched_yield to each other;
+ * - the kernel on 4 harts: 8 processes that map a page, store to it, unmap it and yield, moving
+ *   between harts all the time: context switches and TLB shootdown requests per second.
  * Numbers from one run on a shared machine: compare ratios within a run, not across runs.
  */
 import { bootKernel } from "../../boot/riscv64/kernel-boot.js";
@@ -106,6 +108,52 @@ _start:
     ecall
 `;
 
+/** Forks 7 children; all 8 processes loop N times: mmap one page, store, munmap, sched_yield. */
+const MAP_UNMAP_YIELD = (n: number): string => `
+    .text
+    .globl _start
+_start:
+    li      s2, 7
+1:  li      a0, 17
+    li      a1, 0
+    li      a2, 0
+    li      a3, 0
+    li      a4, 0
+    li      a7, 220
+    ecall
+    beqz    a0, 2f
+    addi    s2, s2, -1
+    bnez    s2, 1b
+2:  li      s1, ${n}
+3:  li      a0, 0
+    li      a1, 4096
+    li      a2, 3
+    li      a3, 0x22
+    li      a4, -1
+    li      a5, 0
+    li      a7, 222
+    ecall
+    sd      s1, 0(a0)
+    li      a1, 4096
+    li      a7, 215
+    ecall
+    li      a7, 124
+    ecall
+    addi    s1, s1, -1
+    bnez    s1, 3b
+    beqz    s2, 5f
+4:  li      a0, -1
+    li      a1, 0
+    li      a2, 0
+    li      a3, 0
+    li      a7, 260
+    ecall
+    bgez    a0, 4b
+5:  li      a0, 0
+    li      a7, 93
+    ecall
+`;
+
 function timed<T>(f: () => T): { value: T; seconds: number } {
   const t0 = performance.now();
   const value = f();
@@ -135,6 +183,16 @@ function switchesPerSecond(n: number): number {
   return (2 * n) / seconds;
 }
 
+/** Context switches and shootdown requests per second of the kernel on 4 harts (MAP_UNMAP_YIELD). */
+function kernelSmpRates(n: number): { switches: number; shootdowns: number; targets: number } {
+  const km = bootKernel({ program: assembleRiscv64(MAP_UNMAP_YIELD(n)).elf, args: ["smp"], harts: 4 });
+  const { value: r, seconds } = timed(() => km.machine.run({ maxInsns: n * 8 * 400 + 2_000_000 }));
+  if (r.reason !== "pass") throw new Error(`kernel SMP bench: ${r.message}`);
+  const switches = km.kernel.cpus.list.reduce((t, c) => t + c.stats.switches, 0);
+  const d = km.kernel.shootdown!.stats;
+  return { switches: switches / seconds, shootdowns: d.requests / seconds, targets: d.targets / Math.max(1, d.requests) };
+}
+
 /** Prints the SMP and process-switching numbers. `scale` shrinks the work (BENCH_ITERS). */
 export function smpBench(scale = 1): void {
   const iters = Math.max(10_000, Math.floor(5_000_000 * scale));
@@ -147,4 +205,7 @@ export function smpBench(scale = 1): void {
   const yields = Math.max(1000, Math.floor(100_000 * scale));
   switchesPerSecond(1000);
   console.log(`Kernel context switches (sched_yield between two processes, 1 hart): ${(switchesPerSecond(yields) / 1e3).toFixed(1)} thousand/s`);
+  kernelSmpRates(200);
+  const k = kernelSmpRates(Math.max(500, Math.floor(20_000 * scale)));
+  console.log(`Kernel on 4 harts, 8 processes mapping, storing, unmapping and yielding: ${(k.switches / 1e3).toFixed(1)} thousand context switches/s, ${(k.shootdowns / 1e3).toFixed(1)} thousand TLB shootdowns/s (SBI remote fences to ${k.targets.toFixed(2)} harts each on average)`);
 }

@@ -2,6 +2,8 @@
 import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { ElfError } from "../../boot/elf.js";
 import type { RiscvMachine, RunResult } from "../../emulator/arch/riscv64/machine.js";
+import type { KernelMachine } from "../../boot/riscv64/kernel-boot.js";
+import type { Kernel } from "../../kernel/kernel.js";
 import type { RunResult as AnyRunResult } from "../../emulator/core/run.js";
 import { MAX_HARTS } from "../../boot/riscv64/virt.js";
 import { MAX_CPUS } from "../../boot/arm64/virt.js";
@@ -17,7 +19,7 @@ import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch,
 
 export function cmdRun(argv: string[]): number {
   const { flags, lists, args } = parseArgs(argv,
-    ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum"],
+    ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum", "--asid-bits"],
     ["--bare", "--sbi", "--la57", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
     ["--file"]);
   const arch = requireArch(flags);
@@ -44,7 +46,9 @@ export function cmdRun(argv: string[]): number {
     ...(flags.has("--harts") ? { harts: wholeOption("--harts", flags.get("--harts")!, 1) } : {}),
     ...(flags.has("--schedule-seed") ? { scheduleSeed: wholeOption("--schedule-seed", flags.get("--schedule-seed")!, 0) } : {}),
     ...(flags.has("--quantum") ? { quantum: wholeOption("--quantum", flags.get("--quantum")!, 1) } : {}),
+    ...(flags.has("--asid-bits") ? { asidLen: wholeOption("--asid-bits", flags.get("--asid-bits")!, 0) } : {}),
   };
+  if (options.asidLen !== undefined && options.asidLen > 16) throw new UsageError(`--asid-bits ${options.asidLen}: satp.ASID has at most 16 bits`);
   parseTlbSpec(options.tlb, options.tlbFlushOnPteWrite);
   if (options.harts !== undefined && options.harts > MAX_HARTS) throw new UsageError(`--harts ${options.harts}: 1 to ${MAX_HARTS} harts are supported`);
   const spec: RunSpec = {
@@ -70,6 +74,7 @@ export function cmdRun(argv: string[]): number {
   };
   let r: RunResult;
   let machine: RiscvMachine;
+  let kernel: Kernel | undefined;
   try {
     if (flags.has("--record")) {
       const recordPath = flags.get("--record")!;
@@ -78,7 +83,9 @@ export function cmdRun(argv: string[]): number {
       r = recorded.result;
       machine = recorded.machine;
     } else {
-      machine = startRun(spec, io).machine;
+      const started = startRun(spec, io);
+      machine = started.machine;
+      kernel = (started as Partial<KernelMachine>).kernel;
       watch(machine);
       r = machine.run({ ...(spec.maxInsns !== undefined ? { maxInsns: spec.maxInsns } : {}) });
     }
@@ -91,7 +98,7 @@ export function cmdRun(argv: string[]): number {
   }
   stale?.summary();
   if (r.reason === "max-insns" || r.reason === "wfi-hang") process.stderr.write(`multios: ${r.message}\n`);
-  if (flags.has("--stats")) printStats(machine, machine.staleTlb ? machine.staleTlbReports : undefined);
+  if (flags.has("--stats")) printStats(machine, machine.staleTlb ? machine.staleTlbReports : undefined, kernel);
   return r.exitCode;
 }
 
@@ -228,7 +235,8 @@ export function traceWriter(fd: number): { write: (e: TraceEvent) => void; close
   };
 }
 
-export function printStats(m: RiscvMachine, staleTlb: number | undefined): void {
+/** Per-hart machine counters, and the kernel's per-CPU and shootdown counters when a kernel ran. */
+export function printStats(m: RiscvMachine, staleTlb: number | undefined, kernel?: Kernel): void {
   const lines: string[] = [];
   for (const h of m.harts) {
     const s = h.tlbs.stats();
@@ -241,6 +249,14 @@ export function printStats(m: RiscvMachine, staleTlb: number | undefined): void 
     );
   }
   if (staleTlb !== undefined) lines.push(`stale TLB uses ${staleTlb} (--strict-tlb)`);
+  if (kernel !== undefined && kernel.cpus.count > 1) {
+    for (const c of kernel.cpus.list) {
+      const s = c.stats;
+      lines.push(`kernel cpu ${c.index} (hart ${c.hwId}) returns to user ${s.resumes} (process switches ${s.switches}) idle ${s.idles} ipis taken ${s.ipis}`);
+    }
+    const d = kernel.shootdown?.stats;
+    if (d) lines.push(`kernel shootdowns ${d.requests} requests to ${d.targets} harts (ranges ${d.ranges}, whole ASIDs ${d.asids}, everything ${d.all})`);
+  }
   process.stderr.write(lines.map((l) => `stats: ${l}\n`).join(""));
 }
 

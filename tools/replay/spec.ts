@@ -47,6 +47,8 @@ export interface RunSpec {
   scheduleSeed?: number;
   /** Instructions per slice when harts interleave. */
   quantum?: number;
+  /** Implemented satp.ASID bits of the harts (ASIDLEN; default 16). */
+  asidLen?: number;
 }
 
 /** Where a run's console bytes and kernel log lines go. */
@@ -63,6 +65,7 @@ export function startRun(spec: RunSpec, io: RunIo): RiscvVirt {
     svadu: spec.svadu, maxPaging: spec.sv39 ? ("sv39" as const) : ("sv48" as const),
     noFastPath: spec.noFastPath, strictTlb: spec.strictTlb, console: io.console,
     ...(spec.harts !== undefined ? { harts: spec.harts } : {}),
+    ...(spec.asidLen !== undefined ? { asidLen: spec.asidLen } : {}),
     schedule: {
       ...(spec.scheduleSeed !== undefined ? { seed: spec.scheduleSeed } : {}),
       ...(spec.quantum !== undefined ? { quantum: spec.quantum } : {}),

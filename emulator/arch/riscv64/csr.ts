@@ -148,13 +148,17 @@ function setStatus(h: Hart, v: number): boolean {
   return true;
 }
 
-/** @spec RV-S §satp: "writing an unsupported MODE leaves the whole write without effect" */
+/**
+ * @spec RV-S §satp: "writing an unsupported MODE leaves the whole write without effect"; the ASID
+ * field is WARL with ASIDLEN implemented bits, the others read as zero ("The number of ASID bits
+ * is UNSPECIFIED and may be zero ... may be determined by writing one to every bit position").
+ */
 function writeSatp(h: Hart, lo: number, hi: number): boolean {
   const mode = hi >>> 28;
   if (mode !== SATP_MODE_BARE && mode !== SATP_MODE_SV39 && mode !== SATP_MODE_SV48) return true;
   if (mode === SATP_MODE_SV48 && h.maxSatpMode < SATP_MODE_SV48) return true;
   h.csrLo[CSR.satp] = lo;
-  h.csrHi[CSR.satp] = hi;
+  h.csrHi[CSR.satp] = (hi & ~(0xffff << 12)) | (((hi >>> 12) & h.asidMask) << 12);
   h.translationChanged();
   return true;
 }

@@ -43,6 +43,8 @@ export interface HartOptions {
   svadu?: boolean;
   /** Largest satp mode supported: Sv39 (8) or Sv48 (9, default). */
   maxSatpMode?: number;
+  /** ASIDLEN: implemented bits of satp.ASID, 0 to 16 (default 16); the rest read as zero. */
+  asidBits?: number;
   /** Disables the host fast path (for checking that it changes nothing). */
   noFastPath?: boolean;
   /** The decode cache and native entries shared with the machine's other harts (default: its own). */
@@ -79,6 +81,8 @@ export class Hart {
   reservation = -1;
   readonly svadu: boolean;
   readonly maxSatpMode: number;
+  /** Mask of the implemented satp.ASID bits (ASIDLEN ones). */
+  readonly asidMask: number;
   readonly mmu: Mmu;
   readonly tlbs: TlbSet;
   /** Scratch pair for CSR reads and M-extension results. */
@@ -132,6 +136,9 @@ export class Hart {
     this.hartId = opts.hartId;
     this.svadu = opts.svadu ?? false;
     this.maxSatpMode = opts.maxSatpMode ?? SATP_MODE_SV48;
+    const asidBits = opts.asidBits ?? 16;
+    if (!Number.isInteger(asidBits) || asidBits < 0 || asidBits > 16) throw new RangeError(`hart: ${asidBits} ASID bits (0 to 16 are possible)`);
+    this.asidMask = (1 << asidBits) - 1;
     this.fastPath = !(opts.noFastPath ?? false) && !opts.tlb.flushOnPteWrite;
     this.tlbs = new TlbSet(opts.tlb, RISCV_PAGE_SHIFTS);
     this.tlbs.onDrop = () => this.flushFast();

@@ -13,6 +13,8 @@ export const SCSR = {
 /** sstatus and sie bits. */
 export const SSTATUS = { SIE: 1n << 1n, SPIE: 1n << 5n, SPP: 1n << 8n, SUM: 1n << 18n, MXR: 1n << 19n } as const;
 export const SIE_STIE = 1n << 5n;
+/** sie.SSIE / sip.SSIP: supervisor software interrupts (inter-processor interrupts from SBI send_ipi). */
+export const SIE_SSIE = 1n << 1n, SIP_SSIP = 1n << 1n;
 /** sie.SEIE: supervisor external interrupts (this platform's memory-error notification). */
 export const SIE_SEIE = 1n << 9n;
 
@@ -21,6 +23,7 @@ export const SCAUSE = {
   INSN_MISALIGNED: 0, INSN_ACCESS: 1, ILLEGAL: 2, BREAKPOINT: 3, LOAD_MISALIGNED: 4, LOAD_ACCESS: 5,
   STORE_MISALIGNED: 6, STORE_ACCESS: 7, ECALL_U: 8, INSN_PAGE: 12, LOAD_PAGE: 13, STORE_PAGE: 15,
   /** Interrupt codes (scause with the Interrupt bit set). */
+  IRQ_SSOFT: 1,
   IRQ_STIMER: 5,
   IRQ_SEXTERNAL: 9,
 } as const;

@@ -6,12 +6,12 @@
  * User frame (USER_FRAME_SIZE bytes in RAM): word 0 = pc (sepc), word i = x_i for i = 1..31.
  */
 import type { PhysMemory } from "../../hal.js";
-import { type KernelArch, type TrapInfo, USER_FRAME_SIZE, type UserPageFault } from "../arch.js";
+import { type KernelArch, type KernelSmp, type TrapInfo, USER_FRAME_SIZE, type UserPageFault } from "../arch.js";
 import { RISCV_SV39 } from "./paging.js";
-import { SCAUSE, SCSR, SIE_SEIE, SIE_STIE, SSTATUS, type RiscvCpu } from "./cpu.js";
+import { SCAUSE, SCSR, SIE_SEIE, SIE_SSIE, SIE_STIE, SIP_SSIP, SSTATUS, type RiscvCpu } from "./cpu.js";
 
 /** SBI extension ids the kernel uses. @spec RISC-V SBI v2.0 */
-const SBI_TIME = 0x54494d45, SBI_DBCN = 0x4442434e, SBI_SRST = 0x53525354;
+const SBI_TIME = 0x54494d45, SBI_DBCN = 0x4442434e, SBI_SRST = 0x53525354, SBI_IPI = 0x735049, SBI_RFENCE = 0x52464e43, SBI_HSM = 0x48534d;
 /** SRST reason 0xF000_0000 | code: MultiOS firmware's "power off with exit status" (docs/kernel.md). */
 const SRST_EXIT_CODE = 0xf0000000n;
 
@@ -41,7 +41,6 @@ const SCOUNTEREN_TM = 1n << 1n;
  */
 export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: number, timebaseHz = 10_000_000): KernelArch {
   const frameWord = (frame: number, i: number): number => frame + 8 * i;
-  let satp = cpu.csr(SCSR.satp);
   const fault: UserPageFault = { va: 0, access: "read" };
   /** Writes the 64-bit word (hi:lo) at `pa`. */
   const write64 = (pa: number, lo: number, hi: number): void => {
@@ -64,6 +63,7 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
       const pc = cpu.csr(SCSR.sepc);
       const stval = cpu.csr(SCSR.stval);
       if (interrupt) {
+        if (code === SCAUSE.IRQ_SSOFT) return { kind: "ipi", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: "supervisor software interrupt (IPI)" };
         if (code === SCAUSE.IRQ_SEXTERNAL) return { kind: "memory-error", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: "supervisor external interrupt (memory error report)" };
         return { kind: code === SCAUSE.IRQ_STIMER ? "timer" : "exception", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: code === SCAUSE.IRQ_STIMER ? "supervisor timer interrupt" : `interrupt ${code}` };
       }
@@ -120,7 +120,6 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
       cpu.setCsr(SCSR.satp, old | (0xffffn << 44n));
       const probed = (cpu.csr(SCSR.satp) >> 44n) & 0xffffn;
       cpu.setCsr(SCSR.satp, old);
-      satp = old;
       return probed.toString(2).replace(/^0+/, "").length;
     },
 
@@ -129,10 +128,9 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
      * generation, and a rollover flushes everything (kernel/mm/asid.ts).
      */
     switchAddressSpace(rootRegister) {
-      // Only the kernel writes satp, so the last value written is the current one.
-      if (satp === rootRegister) return;
-      satp = rootRegister;
-      cpu.setCsr(SCSR.satp, rootRegister);
+      const lo = Number(rootRegister & 0xffffffffn), hi = Number(rootRegister >> 32n);
+      if (cpu.csrLo(SCSR.satp) === lo && cpu.lastCsrHigh() === hi) return;
+      cpu.setCsrHalves(SCSR.satp, lo, hi);
     },
 
     returnToUser(frame) {
@@ -197,10 +195,41 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
       return pa;
     },
 
+    smp: riscvSmp(cpu),
+
     registers() {
       const out: [string, bigint][] = [["sepc", cpu.csr(SCSR.sepc)], ["scause", cpu.csr(SCSR.scause)], ["stval", cpu.csr(SCSR.stval)], ["sstatus", cpu.csr(SCSR.sstatus)], ["satp", cpu.csr(SCSR.satp)]];
       for (let i = 1; i < 32; i++) out.push([`x${i}`, cpu.reg(i)]);
       return out;
+    },
+  };
+}
+
+/** A hart mask for SBI calls (hart_mask_base 0): bit i = hart i. */
+const hartMask = (ids: readonly number[]): bigint => ids.reduce((m, id) => m | (1n << BigInt(id)), 0n);
+
+/**
+ * Several harts through the SBI: HSM hart_start, IPI send_ipi (a supervisor software interrupt on
+ * the target), RFENCE remote_sfence_vma[_asid] (done by the firmware before it returns). The
+ * kernel's CPU index lives in sscratch: this kernel's trap entry is native and needs no scratch
+ * register for a stack switch, so sscratch is free to be the per-CPU pointer (Linux keeps it in tp).
+ * @spec RISC-V SBI v2.0 §7.1 send_ipi, §8.2-8.3 remote_sfence_vma(_asid), §9.1 hart_start
+ * @spec RV-S §"Supervisor Interrupt Registers (sip and sie)": SSIP is writable in S-mode
+ */
+function riscvSmp(cpu: RiscvCpu): KernelSmp {
+  return {
+    cpuIndex: () => cpu.csrLo(SCSR.sscratch),
+    setCpuIndex: (i) => cpu.setCsr(SCSR.sscratch, BigInt(i)),
+    startCpu: (hwId, entryPa, opaque) => cpu.sbi(SBI_HSM, 0, [BigInt(hwId), BigInt(entryPa), BigInt(opaque)]).error === 0n,
+    enableIpi: () => cpu.setCsr(SCSR.sie, cpu.csr(SCSR.sie) | SIE_SSIE),
+    sendIpi: (ids) => {
+      if (ids.length > 0) cpu.sbi(SBI_IPI, 0, [hartMask(ids), 0n]);
+    },
+    ackIpi: () => cpu.setCsr(SCSR.sip, cpu.csr(SCSR.sip) & ~SIP_SSIP),
+    remoteFlush: (ids, asid, range) => {
+      const start = range?.start ?? 0n, size = range?.size ?? (1n << 64n) - 1n;
+      if (asid === undefined) cpu.sbi(SBI_RFENCE, 1, [hartMask(ids), 0n, start, size]);
+      else cpu.sbi(SBI_RFENCE, 2, [hartMask(ids), 0n, start, size, BigInt(asid)]);
     },
   };
 }

@@ -121,7 +121,10 @@ export class TlbFlush {
   flush(tlb: TlbControl): FlushOperation {
     this.settle("flushed");
     const op = this.operation;
-    if (op === "pages") for (const p of this.pages) tlb.flushPage(p.va, this.asid);
+    if (op === "pages") {
+      if (tlb.flushPages) tlb.flushPages(this.pages, this.asid);
+      else for (const p of this.pages) tlb.flushPage(p.va, this.asid);
+    }
     else if (op === "asid") tlb.flushAsid(this.asid);
     else if (op === "all") tlb.flushAll();
     this.release?.();

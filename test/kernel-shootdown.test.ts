@@ -1,0 +1,78 @@
+/**
+ * TLB shootdown (kernel/mm/shootdown.ts) against a fake local TLB and a recording remote: which
+ * CPUs are asked, with which range or scope, and how a flush's pages are batched into one request.
+ */
+import { describe, expect, it } from "vitest";
+import type { TlbControl } from "../kernel/hal.js";
+import { Shootdown, type RemoteRange } from "../kernel/mm/shootdown.js";
+
+function setup(online = 0b1111, self = 0) {
+  const local: string[] = [];
+  const remote: { cpus: readonly number[]; asid: number | undefined; range: RemoteRange | undefined }[] = [];
+  const tlb: TlbControl = {
+    flushPage: (va, asid) => local.push(`page ${va.toString(16)} ${asid}`),
+    flushAsid: (asid) => local.push(`asid ${asid}`),
+    flushAll: () => local.push("all"),
+  };
+  const cpu = { self, online };
+  // Hardware ids are 10 + index, to tell them from indices.
+  const s = new Shootdown(tlb, { self: () => cpu.self, onlineMask: () => cpu.online, hwId: (i) => 10 + i }, (cpus, asid, range) => remote.push({ cpus, asid, range }));
+  return { s, local, remote, cpu };
+}
+
+describe("Shootdown", () => {
+  it("flushes locally and asks only the other online CPUs that ran the ASID", () => {
+    const { s, local, remote } = setup(0b0111);
+    s.noteActive(0, 5);
+    s.noteActive(2, 5);
+    s.noteActive(3, 5); // offline: never asked
+    s.noteActive(1, 6);
+    s.flushPage(0x4000n, 5);
+    expect(local).toEqual(["page 4000 5"]);
+    expect(remote).toEqual([{ cpus: [12], asid: 5, range: { start: 0x4000n, size: 0x1000n } }]);
+    s.flushAsid(6);
+    expect(remote[1]).toEqual({ cpus: [11], asid: 6, range: undefined });
+    expect(s.stats).toMatchObject({ requests: 2, targets: 2, ranges: 1, asids: 1, all: 0 });
+  });
+
+  it("makes no remote request for an ASID no other CPU ran", () => {
+    const { s, remote } = setup();
+    s.noteActive(0, 7);
+    s.flushPage(0x1000n, 7);
+    s.flushPageNumber(0x2000, 7);
+    s.flushPages([{ va: 0x1000n, size: 0x1000n }], 7);
+    expect(remote).toEqual([]);
+  });
+
+  it("batches one change's pages into one request over their span, or the whole ASID past the ceiling", () => {
+    const { s, local, remote } = setup();
+    s.noteActive(1, 3);
+    s.flushPages([{ va: 0x10000n, size: 0x1000n }, { va: 0x13000n, size: 0x1000n }], 3);
+    expect(local).toHaveLength(2);
+    expect(remote).toEqual([{ cpus: [11], asid: 3, range: { start: 0x10000n, size: 0x4000n } }]);
+    // Two pages 1 MiB apart: the span is 257 pages, above the 32-page ceiling.
+    s.flushPages([{ va: 0x100000n, size: 0x1000n }, { va: 0x200000n, size: 0x1000n }], 3);
+    expect(remote[1]).toEqual({ cpus: [11], asid: 3, range: undefined });
+  });
+
+  it("flushAll reaches every other online CPU, globals included", () => {
+    const { s, local, remote, cpu } = setup(0b1011, 1);
+    s.flushAll();
+    expect(local).toEqual(["all"]);
+    expect(remote).toEqual([{ cpus: [10, 13], asid: undefined, range: undefined }]);
+    cpu.online = 0b0010;
+    s.flushAll();
+    expect(remote).toHaveLength(1);
+  });
+
+  it("forgets every CPU's ASIDs on a rollover but those still running", () => {
+    const { s, remote } = setup();
+    s.noteActive(1, 2);
+    s.noteActive(2, 2);
+    s.noteActive(3, 4);
+    s.rollover([[3, 4]]);
+    s.flushAsid(2);
+    s.flushAsid(4);
+    expect(remote).toEqual([{ cpus: [13], asid: 4, range: undefined }]);
+  });
+});
