@@ -56,6 +56,22 @@ describe("the kernel on arm64 and x86_64", () => {
   });
 });
 
+describe("--harts on arm64", () => {
+  it("a bare arm64 image runs on N CPUs, round robin or by a seeded schedule, with the same output as QEMU -smp 4", () => {
+    const expected = readFileSync(example("smp-arm64.expected"), "latin1");
+    for (const extra of [[], ["--schedule-seed", "7", "--quantum", "3"]]) {
+      const r = multios("run", "--arch", "arm64", "--bare", example("smp-arm64.S"), "--harts", "4", ...extra);
+      expect([r.stdout, r.stderr, r.status]).toEqual([expected, "", 0]);
+    }
+  });
+
+  it("out-of-range CPU counts, and the arm64 and x86_64 kernels, refuse the flags with one line", () => {
+    expect(multios("run", "--arch", "arm64", "--bare", example("smp-arm64.S"), "--harts", "9").stderr).toBe("multios: --harts 9: 1 to 8 CPUs are supported\n");
+    expect(multios("run", "--arch", "arm64", example("kernel/hello-arm64.S"), "--harts", "2").stderr).toBe("multios: --harts: the arm64 kernel runs on one CPU so far; several CPUs need --bare\n");
+    expect(multios("run", "--arch", "x86_64", example("kernel/hello-x86_64.S"), "--quantum", "5").stderr).toBe("multios: --quantum: the x86_64 kernel runs on one CPU so far; several CPUs need --bare\n");
+  });
+});
+
 describe("--la57", () => {
   it("x86_64 runs the kernel with 5-level paging; other architectures refuse the flag", () => {
     const r = multios("run", "--arch", "x86_64", "--la57", example("kernel/hello-x86_64.S"));

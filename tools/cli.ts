@@ -56,7 +56,7 @@ run options:
   --strict-tlb             check every TLB hit against a fresh page walk and report stale entries
                            (missing sfence.vma) to stderr and the trace; slower, output unchanged
   --stats                  print instruction, trap and TLB counters to stderr at exit
-  --harts N                harts/CPUs, 1 to 8 (default 1); see docs/riscv64.md, docs/x86_64.md (x86_64: --bare only)
+  --harts N                harts or CPUs, 1 to 8 (default 1); see docs/riscv64.md, docs/arm64.md, docs/x86_64.md (arm64, x86_64: --bare only)
   --schedule-seed S        interleave harts by a seeded random schedule (default: round robin)
   --quantum N              instructions per slice when harts interleave (default 1000)
   --record FILE            record the run (its inputs, every trap, state hashes) for multios replay
@@ -80,9 +80,14 @@ campaign options:
   --only RUN               re-run run RUN in-process and print its injections, output and kernel log
   --record FILE            with --only: record the injected run for multios replay`;
 
-/** A usage error: printed as one line, exit status 2. */
 /** Runs the command line; returns the process exit status. */
 export async function main(argv: string[]): Promise<number> {
+  // A reader that goes away (`multios run ... | head`) ends the run quietly with the status a
+  // process killed by SIGPIPE has (128 + 13), as `cat` does, instead of a host stack trace.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(141);
+    throw e;
+  });
   try {
     const [cmd, ...rest] = argv;
     switch (cmd) {

@@ -37,17 +37,20 @@ export interface Arm64VirtDtbConfig {
   bootargs?: string;
   /** A GICv2 is present: `/intc@8000000`, and `interrupts` on the timer and the UART. */
   gic?: boolean;
+  /** Number of PEs (default 1): `/cpus/cpu@N` with reg = MPIDR_EL1.Aff0 = N. */
+  cpus?: number;
 }
 
-/** GIC interrupt specifier flags for one CPU, level-high (QEMU: GIC_FDT_IRQ_FLAGS_LEVEL_HI | cpu mask << 8). */
-const PPI_FLAGS = 0x104, SPI_LEVEL_HI = 4;
+/** GIC interrupt specifier flags, level-high (QEMU: GIC_FDT_IRQ_FLAGS_LEVEL_HI); a PPI's also hold the CPU mask in bits 15:8. */
+const LEVEL_HI = 4, SPI_LEVEL_HI = 4;
 const GIC_PPI = 1, GIC_SPI = 0;
 
 /**
  * The device tree for an `arm64-virt` machine, as nodes: `/` (linux,dummy-virt), `/psci`
- * (method "hvc"), `/memory@40000000`, `/cpus/cpu@0` (arm,cortex-a57), `/timer`
- * (arm,armv8-timer), `/apb-pclk`, `/pl011@9000000` and `/chosen` with `stdout-path`.
- * @throws RangeError for a RAM size that is not a positive safe integer
+ * (method "hvc"), `/memory@40000000`, `/cpus/cpu@N` (arm,cortex-a57; with several, each has
+ * `enable-method = "psci"` as QEMU writes it when `-smp` > 1), `/timer` (arm,armv8-timer),
+ * `/apb-pclk`, `/pl011@9000000` and `/chosen` with `stdout-path`.
+ * @throws RangeError for a RAM size that is not a positive safe integer, or CPUs outside 1..8
  */
 export function arm64VirtTree(cfg: Arm64VirtDtbConfig): FdtNode {
   if (!Number.isSafeInteger(cfg.ramSize) || cfg.ramSize <= 0) throw new RangeError(`arm64VirtTree: ramSize ${cfg.ramSize} is not a positive integer`);
@@ -64,7 +67,10 @@ export function arm64VirtTree(cfg: Arm64VirtDtbConfig): FdtNode {
   if (gic) rootProps["interrupt-parent"] = gicPhandle;
   const timerProps: Record<string, number[] | string[]> = { compatible: ["arm,armv8-timer", "arm,armv7-timer"], "always-on": [] };
   // Secure physical, non-secure physical, virtual, hypervisor timer PPIs (QEMU's order).
-  if (gic) timerProps.interrupts = [13, 14, 11, 10].flatMap((n) => [GIC_PPI, n, PPI_FLAGS]);
+  const cpus = cfg.cpus ?? 1;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 8) throw new RangeError(`arm64VirtTree: ${cpus} CPUs (1 to 8)`);
+  const ppiFlags = (((1 << cpus) - 1) << 8) | LEVEL_HI;
+  if (gic) timerProps.interrupts = [13, 14, 11, 10].flatMap((n) => [GIC_PPI, n, ppiFlags]);
   const uartProps: Record<string, number[] | string[]> = {
     compatible: ["arm,pl011", "arm,primecell"], reg: regProp(uart.base, uart.size),
     clocks: [clockPhandle, clockPhandle], "clock-names": ["uartclk", "apb_pclk"],
@@ -82,7 +88,9 @@ export function arm64VirtTree(cfg: Arm64VirtDtbConfig): FdtNode {
     }),
     fdtNode(`memory@${hex(mem.base)}`, { device_type: "memory", reg: regProp(mem.base, cfg.ramSize) }),
     fdtNode("cpus", { "#address-cells": 1, "#size-cells": 0 }, [
-      fdtNode("cpu@0", { device_type: "cpu", compatible: "arm,cortex-a57", reg: 0 }),
+      ...Array.from({ length: cpus }, (_, i) => fdtNode(`cpu@${i}`, {
+        device_type: "cpu", compatible: "arm,cortex-a57", reg: i, ...(cpus > 1 ? { "enable-method": "psci" } : {}),
+      })),
     ]),
     ...intc,
     fdtNode("timer", timerProps),

@@ -1,14 +1,16 @@
 /**
  * The `arm64-virt` machine preset: QEMU's `virt` board memory map with RAM at 0x4000_0000, a
  * PL011 UART at 0x0900_0000, a GICv2 at 0x0800_0000, PSCI firmware over HVC/SMC, the generic
- * timer, a device tree, and the
- * bare boot that starts a guest ELF like
- * `qemu-system-aarch64 -M virt -cpu cortex-a57 -kernel IMAGE.elf`: EL1h, MMU off, DAIF masked,
- * X0 = the DTB address, pc = the ELF entry.
+ * timer, a device tree, 1 to 8 PEs, and the bare boot that starts a guest ELF like
+ * `qemu-system-aarch64 -M virt -cpu cortex-a57 [-smp N] -kernel IMAGE.elf`: PE 0 in EL1h, MMU off,
+ * DAIF masked, X0 = the DTB address, pc = the ELF entry; the other PEs powered off until PSCI
+ * CPU_ON (QEMU's `start-powered-off` for every CPU but the first).
  */
 import { Bus } from "../../emulator/core/memory.js";
 import { DEFAULT_TLB, type TlbConfig } from "../../emulator/core/tlb.js";
-import { Arm64Cpu } from "../../emulator/arch/arm64/cpu.js";
+import { Arm64Cpu, type Arm64CodeCache } from "../../emulator/arch/arm64/cpu.js";
+import { CodeCache } from "../../emulator/core/code-cache.js";
+import type { ScheduleOptions } from "../../emulator/core/schedule.js";
 import { Arm64Machine } from "../../emulator/arch/arm64/machine.js";
 import {
   Arm64Mmu, arm64PageShifts, TLBI_ASIDE1, TLBI_ASIDE1IS, TLBI_VAAE1, TLBI_VAAE1IS, TLBI_VAALE1, TLBI_VAALE1IS,
@@ -53,14 +55,24 @@ export interface Arm64VirtOptions {
    * (default true). Without it the timer's output drives the core's IRQ input directly.
    */
   gic?: boolean;
+  /** Number of PEs, 1 to {@link MAX_CPUS} (default 1); PE i has MPIDR_EL1 = 0x8000_0000 | i. */
+  cpus?: number;
+  /** How several PEs interleave (emulator/core/schedule.ts); ignored with one. */
+  schedule?: ScheduleOptions;
 }
+
+/** The most PEs an `arm64-virt` machine has (a GICv2 serves 8). */
+export const MAX_CPUS = 8;
 
 export const DEFAULT_RAM_SIZE = 128 * 1024 * 1024;
 
 /** A built `arm64-virt` machine. */
 export interface Arm64Virt {
   machine: Arm64Machine;
+  /** PE 0. */
   cpu: Arm64Cpu;
+  /** Every PE, by number. */
+  cpus: Arm64Cpu[];
   uart: Pl011;
   dtb: Uint8Array;
   /** The interrupt controller, unless built with `gic: false`. */
@@ -85,39 +97,58 @@ export function createArm64Virt(opts: Arm64VirtOptions = {}): Arm64Virt {
   const uart = new Pl011("pl011", opts.console ?? (() => {}));
   bus.addDevice(uart, map.uart.base, map.uart.size);
   const strictTlb = opts.strictTlb ?? false;
-  let mmu: Arm64Mmu | undefined;
-  const cpu = new Arm64Cpu(bus, {
+  const n = opts.cpus ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CPUS) throw new RangeError(`arm64-virt: ${n} CPUs (1 to ${MAX_CPUS} are supported)`);
+  const mmus: Arm64Mmu[] = [];
+  const code: Arm64CodeCache = new CodeCache();
+  const cpus = Array.from({ length: n }, (_, i) => new Arm64Cpu(bus, {
     tlb: opts.tlb ?? DEFAULT_TLB,
     pageShifts: arm64PageShifts,
-    mmu: !strictTlb && opts.mmu ? opts.mmu : (b, t) => (mmu = new Arm64Mmu(b, t)),
+    mmu: !strictTlb && opts.mmu ? opts.mmu : (b, t) => { const m = new Arm64Mmu(b, t); mmus.push(m); return m; },
     tlbiCodes: ARM64_TLBI_CODES,
     noFastPath: (opts.noFastPath ?? false) || strictTlb,
-  });
-  const machine = new Arm64Machine(bus, cpu);
+    mpidr: (0x80000000 | i) >>> 0,
+    index: i,
+    code,
+  }));
+  const cpu = cpus[0]!;
+  // The Inner Shareable domain: every PE (TLBI ...IS reaches them all).
+  if (n > 1) for (const c of cpus) c.shareable = cpus;
+  const machine = new Arm64Machine(bus, n === 1 ? cpu : cpus, { ...(opts.schedule ? { schedule: opts.schedule } : {}) });
   let strict: Arm64StrictTlb | undefined;
   if (strictTlb) {
     strict = new Arm64StrictTlb();
-    strict.attach(mmu!, bus);
+    for (const m of mmus) strict.attach(m, bus);
     strict.watch(bus); // after the machine's own onRamWrite hook
-    strict.context = () => ({ pc: cpu.pc, icount: cpu.icount });
+    strict.context = () => {
+      const c = machine.current ?? cpu;
+      return { pc: c.pc, icount: c.icount, ...(n > 1 ? { cpu: c.index } : {}) };
+    };
   }
-  cpu.firmware = psciCall({
+  const firmware = psciCall({
     systemOff: () => machine.requestFinish("pass", 0, "guest powered off (PSCI SYSTEM_OFF)"),
     systemReset: () => machine.requestFinish("reset", 0, "guest requested a reset (PSCI SYSTEM_RESET)"),
-    cpuOff: () => machine.requestFinish("fail", 125, "cpu 0 turned itself off (PSCI CPU_OFF): nothing is left to run"),
+    cpuOff: (c) => machine.requestFinish("fail", 125, n === 1
+      ? "cpu 0 turned itself off (PSCI CPU_OFF): nothing is left to run"
+      : `cpu ${c.index}, the last one on, turned itself off (PSCI CPU_OFF): nothing is left to run`),
+    power: machine,
   });
+  for (const c of cpus) c.firmware = firmware;
   let gic: GicV2 | undefined;
   if (opts.gic ?? true) {
-    const t = cpu.timer;
-    const g = new GicV2((id) => id === INTID_VIRT_TIMER ? t.virt.output() : id === INTID_PHYS_TIMER ? t.phys.output() : id === INTID_UART ? uart.interruptPending() : false);
+    const g = new GicV2((id, k) => {
+      const t = cpus[k]!.timer;
+      return id === INTID_VIRT_TIMER ? t.virt.output() : id === INTID_PHYS_TIMER ? t.phys.output() : id === INTID_UART ? uart.interruptPending() : false;
+    }, n);
     bus.addDevice(g.distributor, map.gicDist.base, map.gicDist.size);
     bus.addDevice(g.cpuInterface, map.gicCpu.base, map.gicCpu.size);
-    g.onChange = () => cpu.interruptsChanged();
-    cpu.irqLine = () => g.irqOut();
+    g.current = () => machine.current?.index ?? 0;
+    g.onChange = () => { for (const c of cpus) c.interruptsChanged(); };
+    for (const c of cpus) c.irqLine = () => g.irqOut(c.index);
     gic = g;
   }
-  const dtb = buildArm64VirtDtb({ ramSize, bootargs: opts.bootargs, gic: gic !== undefined });
-  return { machine, cpu, uart, dtb, gic, strict, dtbAddr: map.mem.base, ramBase: map.mem.base, ramSize };
+  const dtb = buildArm64VirtDtb({ ramSize, bootargs: opts.bootargs, gic: gic !== undefined, cpus: n });
+  return { machine, cpu, cpus, uart, dtb, gic, strict, dtbAddr: map.mem.base, ramBase: map.mem.base, ramSize };
 }
 
 const MiB = 1024 * 1024;
@@ -137,8 +168,8 @@ export function arm64DtbAddress(ramBase: number, ramSize: number, imageLow: numb
 
 /**
  * Bare boot: validates and loads the ELF at its physical addresses, copies the DTB, and resets
- * the core at the entry in EL1h with the MMU off and X0 = the DTB address. SYSTEM_RESET reloads
- * the image and starts again. Throws ElfError for an image that is not a loadable AArch64 ELF
+ * PE 0 at the entry in EL1h with the MMU off and X0 = the DTB address; the other PEs are powered
+ * off until PSCI CPU_ON. SYSTEM_RESET reloads the image and starts again. Throws ElfError for an image that is not a loadable AArch64 ELF
  * inside RAM, or that leaves no room for the DTB.
  */
 export function bootBareArm64(v: Arm64Virt, elf: Uint8Array): void {
@@ -157,6 +188,11 @@ export function bootBareArm64(v: Arm64Virt, elf: Uint8Array): void {
     v.machine.bus.load(v.dtbAddr, v.dtb);
     const entry = image.entry;
     v.cpu.reset(Number(entry & 0xffffffffn) | 0, Number((entry >> 32n) & 0xffffffffn) | 0, v.dtbAddr);
+    for (const c of v.cpus) {
+      if (c === v.cpu) continue;
+      c.reset(0, 0, 0);
+      v.machine.off[c.index] = 1;
+    }
   };
   start();
   v.machine.onReset = start;

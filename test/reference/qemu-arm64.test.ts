@@ -4,7 +4,11 @@
  * status under `qemu-system-aarch64 -M virt -cpu cortex-a57 -kernel IMAGE.elf` as on MultiOS's
  * arm64-virt. Skips (with a printed reason) when a tool is missing.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { assemble } from "../../tools/asm/index.js";
 import { assembleFixture, buildCProgram, haveClang, haveGnu, haveQemu, runArm64, runQemu, AS } from "../fixtures/arm64/support.js";
 
 if (!haveQemu) console.log("skipping arm64 QEMU reference tests: qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)");
@@ -27,6 +31,20 @@ describe.skipIf(!haveQemu || !haveGnu)(`bare-metal programs under QEMU and Multi
     const q = runQemu(path);
     const ours = runArm64(elf);
     expect(ours.console).toContain("cprog: done");
+    expect(ours.console).toBe(q.console);
+    expect(ours.result.exitCode).toBe(q.status);
+  });
+});
+
+describe.skipIf(!haveQemu)("an SMP program under QEMU -smp 4 and MultiOS --harts 4", () => {
+  it("examples/smp-arm64.S (assembled by multios asm): same console bytes and exit status", () => {
+    const source = readFileSync(new URL("../../examples/smp-arm64.S", import.meta.url), "utf8");
+    const { elf } = assemble("arm64", source, { fileName: "smp-arm64.S" });
+    const path = join(mkdtempSync(join(tmpdir(), "multios-qemu-arm64-smp-")), "smp.elf");
+    writeFileSync(path, elf);
+    const q = runQemu(path, ["-smp", "4"]);
+    const ours = runArm64(elf, { cpus: 4 });
+    expect(q.console).toContain("cpus 1-3 are off");
     expect(ours.console).toBe(q.console);
     expect(ours.result.exitCode).toBe(q.status);
   });

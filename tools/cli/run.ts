@@ -6,6 +6,7 @@ import type { KernelMachine } from "../../boot/riscv64/kernel-boot.js";
 import type { Kernel } from "../../kernel/kernel.js";
 import type { RunResult as AnyRunResult } from "../../emulator/core/run.js";
 import { MAX_HARTS } from "../../boot/riscv64/virt.js";
+import { MAX_CPUS } from "../../boot/arm64/virt.js";
 import { SBI_PAYLOAD_BASE } from "../../boot/riscv64/sbi-boot.js";
 import type { TraceEvent } from "../../emulator/core/trace.js";
 import { formatStaleTlbReport, type StaleTlbReport } from "../../emulator/arch/riscv64/stale-tlb.js";
@@ -99,12 +100,12 @@ export function cmdRun(argv: string[]): number {
 /** Options the arm64 and x86_64 machines take so far; the kernel ones apply without --bare. */
 const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57", "--record", "--checkpoint-every"]);
 const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"]);
-/** Several CPUs: x86_64 bare images so far. */
-const X86_SMP_OPTIONS = new Set(["--harts", "--schedule-seed", "--quantum"]);
+/** Options of several processors (bare runs only, on arm64 and x86_64, so far). */
+const SMP_OPTIONS = new Set(["--harts", "--schedule-seed", "--quantum"]);
 
 /**
  * `multios run --arch arm64|x86_64 ...`: bare images, or the kernel running a program, optionally
- * recorded; SMP and the RISC-V-specific options are riscv64-only so far.
+ * recorded; several CPUs for bare images; the RISC-V-specific options are riscv64-only.
  */
 function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
   const bare = flags.has("--bare");
@@ -112,10 +113,14 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   for (const name of [...flags.keys(), ...lists.keys()]) {
     if (OTHER_KERNEL_OPTIONS.has(name)) {
       if (bare) throw new UsageError(`${name} is a kernel option; it does not apply with --bare`);
-    } else if (X86_SMP_OPTIONS.has(name) && arch === "x86_64") {
-      if (!bare) throw new UsageError(`${name}: the x86_64 kernel runs on one CPU so far; several CPUs need --bare`);
+    } else if (SMP_OPTIONS.has(name)) {
+      if (!bare) throw new UsageError(`${name}: the ${arch} kernel runs on one CPU so far; several CPUs need --bare`);
     } else if (!OTHER_ARCH_OPTIONS.has(name)) throw new UsageError(`${name} is not available for ${arch} yet`);
   }
+  const cpus = flags.has("--harts") ? wholeOption("--harts", flags.get("--harts")!, 1) : undefined;
+  if (cpus !== undefined && cpus > MAX_CPUS) throw new UsageError(`--harts ${cpus}: 1 to ${MAX_CPUS} CPUs are supported`);
+  const seed = flags.has("--schedule-seed") ? wholeOption("--schedule-seed", flags.get("--schedule-seed")!, 0) : undefined;
+  const quantum = flags.has("--quantum") ? wholeOption("--quantum", flags.get("--quantum")!, 1) : undefined;
   if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
   if (bare && args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
   if (flags.has("--checkpoint-every") && !flags.has("--record")) throw new UsageError("--checkpoint-every goes with --record");

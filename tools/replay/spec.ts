@@ -122,7 +122,8 @@ function startOther(spec: RunSpec, arch: "arm64" | "x86_64", io: RunIo): Started
   if (arch === "arm64") {
     let v: Arm64Virt;
     if (spec.bare) {
-      v = createArm64Virt(machineOpts);
+      const { harts, schedule } = smpOptions(spec);
+      v = createArm64Virt({ ...machineOpts, ...(harts !== undefined ? { cpus: harts } : {}), schedule });
       bootBareArm64(v, spec.image.bytes);
     } else v = bootKernelArm64({ ...machineOpts, ...kernelOpts });
     return { arch, v, target: arm64Target(v.machine) };

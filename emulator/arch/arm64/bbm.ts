@@ -31,7 +31,7 @@ import { DESC, DESC_HI, PERM } from "./descriptors.js";
 import type { Granule } from "./granules.js";
 import type { Tlb } from "../../core/tlb.js";
 import type { Access, Arm64Mmu, Arm64StrictHooks } from "./mmu.js";
-import { formatStaleReport, freshLeaf, type StaleTlbReport, staleChanges, type StrictContext } from "./strict-stale.js";
+import { formatStaleReport, freshLeaf, type StaleTlbReport, staleChanges, type StrictContext, whereText } from "./strict-stale.js";
 import { TLBI_NAMES, type TlbiScope } from "./tlbi.js";
 
 /** Kinds of access, as reports name them (indexed by FETCH, LOAD, STORE). */
@@ -102,6 +102,9 @@ interface Slot {
 
 /** A TLB entry removed by a TLBI not yet followed by a DSB. */
 interface Removed {
+  /** The PE that executed the TLBI (its DSB completes it), and the MMU whose TLB held the entry. */
+  issuer: number | undefined;
+  target: Arm64Mmu;
   op: string;
   vpnBase: number;
   shift: number;
@@ -144,9 +147,13 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
   private mmu: Arm64Mmu | undefined;
   private bus: Bus | undefined;
 
-  /** Installs the detector as `mmu`'s strict hooks; `bus` is where the tables live. */
+  /**
+   * Installs the detector as `mmu`'s strict hooks; `bus` is where the tables live. A machine with
+   * several PEs attaches every PE's MMU to one detector (descriptors are shared memory); the first
+   * one's SCTLR_EL1.EE and TCR_EL1.HA are those the descriptor checks assume.
+   */
   attach(mmu: Arm64Mmu, bus: Bus): void {
-    this.mmu = mmu;
+    this.mmu ??= mmu;
     this.bus = bus;
     mmu.strict = this;
   }
@@ -284,6 +291,7 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
 
   private rememberRemoved(mmu: Arm64Mmu, op: string, scope: TlbiScope): void {
     const seen = new Set<string>();
+    const issuer = this.context?.().cpu;
     for (const t of mmu.tlbs.arrays) {
       for (let i = 0; i < t.valid.length; i++) {
         if (t.valid[i] !== 1) continue;
@@ -295,7 +303,7 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
         const key = `${vpnBase}/${shift}/${global ? "g" : t.asid[i]}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        this.pending.push({ op, vpnBase, shift, asid: t.asid[i]!, global, ppn: t.ppn[i]!, perm: t.perm[i]! });
+        this.pending.push({ issuer, target: mmu, op, vpnBase, shift, asid: t.asid[i]!, global, ppn: t.ppn[i]!, perm: t.perm[i]! });
       }
     }
     if (this.pending.length > PENDING_LIMIT) this.pending = this.pending.slice(-PENDING_LIMIT);
@@ -323,9 +331,11 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
     });
   }
 
-  /** @inheritdoc */
+  /** @inheritdoc A DSB completes the TLBIs the executing PE issued (on every PE they reached). */
   dsb(): void {
-    this.pending.length = 0;
+    if (this.pending.length === 0) return;
+    const cpu = this.context?.().cpu;
+    this.pending = this.pending.filter((p) => p.issuer !== cpu);
   }
 
   /** @inheritdoc */
@@ -333,7 +343,7 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
     if (this.pending.length === 0) return;
     for (let i = 0; i < this.pending.length; i++) {
       const p = this.pending[i]!;
-      if (vpn < p.vpnBase || vpn >= p.vpnBase + 2 ** (p.shift - 12) || (!p.global && p.asid !== mmu.asid)) continue;
+      if (p.target !== mmu || vpn < p.vpnBase || vpn >= p.vpnBase + 2 ** (p.shift - 12) || (!p.global && p.asid !== mmu.asid)) continue;
       this.pending.splice(i--, 1);
       const f = mmu.peek(lo, hi);
       if (f.outcome === "device") continue;
@@ -363,7 +373,7 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
  */
 export function formatStrictReport(r: StrictReport): string {
   if (r.kind === "stale-tlb") return formatStaleReport(r);
-  const at = r.where ? ` at pc ${hex(r.where.pc)} (instruction ${r.where.icount})` : "";
+  const at = whereText(r.where);
   if (r.kind === "bbm") {
     const how = r.sequence === "valid-to-valid"
       ? "while valid — write an invalid descriptor, DSB, TLBI, DSB first"

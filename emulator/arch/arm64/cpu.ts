@@ -11,6 +11,7 @@
  */
 import type { Bus } from "../../core/memory.js";
 import { TlbSet, type TlbConfig } from "../../core/tlb.js";
+import { CodeCache } from "../../core/code-cache.js";
 import { EC, ESR_IL, PSR, REG_SP, SCTLR, VECTOR, type Arm64Translator, type TranslatorFactory } from "./defs.js";
 import { DecodedPage, decodeInto, markNative } from "./decode.js";
 import { takeException, exceptionReturn, type ExceptionEvent } from "./exceptions.js";
@@ -53,7 +54,22 @@ export interface Arm64CpuOptions {
   noFastPath?: boolean;
   /** Value of MPIDR_EL1 (default 0x8000_0000: Aff0 = 0, uniprocessor bit clear like QEMU). */
   mpidr?: number;
+  /** The decode cache and native entries shared with the machine's other PEs (default: its own). */
+  code?: Arm64CodeCache;
+  /** The PE's number in its machine (default 0). */
+  index?: number;
 }
+
+/** The decode cache, native entries and fast-store rules the PEs of one machine share. */
+export type Arm64CodeCache = CodeCache<DecodedPage, NativeEntry, Arm64Cpu>;
+
+/**
+ * The granule an exclusive load marks in the global monitor: the Exclusives Reservation Granule of
+ * CTR_EL0.ERG = 4 (2^4 words = 64 bytes, the Cortex-A57 value the core reports).
+ * @spec ARM-ARM B2.9.2 "Exclusive access instructions and Shareable memory locations" (a store by
+ *   another PE to the marked granule clears the global monitor's mark); D19 CTR_EL0.ERG
+ */
+export const EXCLUSIVE_GRANULE = 64;
 
 export class Arm64Cpu {
   /** X registers, low and high words (see the class comment for indexes 31..33). */
@@ -105,6 +121,15 @@ export class Arm64Cpu {
   exclusivePa = -1;
   /** Size in bytes of the access that set the monitor. */
   exclusiveSize = 0;
+  /** The PE's number in its machine. */
+  readonly index: number;
+  /**
+   * The Inner Shareable domain the `TLBI ...IS` forms reach: every PE of the machine (this one
+   * included); undefined for a lone PE, where they act locally.
+   */
+  shareable: readonly Arm64Cpu[] | undefined;
+  /** Decode cache, native entries and fast-store rules, shared with the machine's other PEs. */
+  readonly code: Arm64CodeCache;
   readonly timer: GenericTimer;
   readonly mmu: Arm64Translator;
   readonly tlbs: TlbSet;
@@ -122,11 +147,11 @@ export class Arm64Cpu {
   /** The clock (timer ticks); set by the machine. */
   time: () => number = () => this.icount;
 
-  /** Native entries: physical address → index into {@link nativeFns}. */
-  private readonly nativeAt = new Map<number, number>();
-  private readonly nativeFns: NativeEntry[] = [];
-  /** Decode cache: physical page number → decoded instructions. */
-  readonly decoded = new Map<number, DecodedPage>();
+  /** Native entries: physical address → index into {@link nativeFns} (shared, see {@link code}). */
+  private readonly nativeAt: Map<number, number>;
+  private readonly nativeFns: NativeEntry[];
+  /** Decode cache: physical page number → decoded instructions (shared, see {@link code}). */
+  readonly decoded: Map<number, DecodedPage>;
   /** Host fast path for loads (r) and stores (w): direct-mapped by VA page. */
   readonly rTagLo = new Int32Array(FP_SLOTS).fill(INVALID_TAG);
   readonly rTagHi = new Int32Array(FP_SLOTS);
@@ -155,6 +180,12 @@ export class Arm64Cpu {
     this.mmu = opts.mmu(bus, this.tlbs);
     this.tlbiCodes = opts.tlbiCodes;
     this.mpidr = opts.mpidr ?? 0x80000000;
+    this.index = opts.index ?? 0;
+    this.code = opts.code ?? new CodeCache();
+    this.code.harts.push(this);
+    this.nativeAt = this.code.nativeAt;
+    this.nativeFns = this.code.nativeFns;
+    this.decoded = this.code.decoded;
     this.timer = new GenericTimer(() => this.time());
   }
 
@@ -262,9 +293,28 @@ export class Arm64Cpu {
     this.fetchTagLo = INVALID_TAG;
   }
 
+  /** Drops the host fast-path store entries (a page became decoded or guarded, see CodeCache). */
+  dropFastStores(): void {
+    this.wTagLo.fill(INVALID_TAG);
+  }
+
   /** Called for every bus write to RAM page `ppn` that did not go through the fast path. */
   ramWritten(ppn: number): void {
-    if (this.decoded.delete(ppn) && this.fetchPpn === ppn) this.fetchTagLo = INVALID_TAG;
+    if (!this.decoded.delete(ppn)) return;
+    for (const c of this.code.harts) if (c.fetchPpn === ppn) c.fetchTagLo = INVALID_TAG;
+  }
+
+  /**
+   * TLBI with operation code `op` (a value of {@link tlbiCodes}) and operand (hi:lo): the Inner
+   * Shareable forms (`broadcast`) act on every PE of {@link shareable}, the others on this PE only.
+   * @spec ARM-ARM D8.17 "TLB maintenance instructions" (shareability: an IS instruction affects
+   *   the TLBs of every PE in the Inner Shareable domain of the PE that executes it, a non-IS one
+   *   only the executing PE's TLBs); ARCH-SPEC §3.8 table "EL1 TLBI operations"
+   */
+  tlbi(op: number, lo: number, hi: number, broadcast: boolean): void {
+    const domain = broadcast ? this.shareable : undefined;
+    if (domain === undefined) this.mmu.tlbi(op, lo, hi);
+    else for (const c of domain) c.mmu.tlbi(op, lo, hi);
   }
 
   /**

@@ -143,6 +143,8 @@ function exclusive(c: Arm64Cpu, aux: number, rt: number, rs: number, lo: number,
     if (excl) {
       c.exclusivePa = c.mmu.translate(lo, hi, LOAD, c.el);
       c.exclusiveSize = size;
+      // Other PEs' stores to this page must reach the bus, where they clear the mark.
+      if (c.exclusivePa >= 0) c.code.reserved(c.exclusivePa);
     }
     return true;
   }

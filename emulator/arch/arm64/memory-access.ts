@@ -49,8 +49,8 @@ export function fetchPage(c: Arm64Cpu): DecodedPage | null {
   if (page === undefined) {
     page = new DecodedPage();
     c.decoded.set(ppn, page);
-    // Stores to this page must now go the slow way, which drops the decoded copy.
-    c.wTagLo.fill(1);
+    // Stores to this page (by any PE) must now go the slow way, which drops the decoded copy.
+    c.code.dropFastStores();
   }
   c.fetchPage = page;
   c.fetchPpn = ppn;
@@ -135,7 +135,7 @@ function fillFast(c: Arm64Cpu, pa: number, lo: number, hi: number, write: boolea
   const r = c.bus.find(pa);
   if (r?.ram === undefined) return;
   const ppn = Math.floor(pa / 4096);
-  if (write && c.decoded.has(ppn)) return;
+  if (write && !c.code.fastWritable(ppn)) return;
   const off = pa - r.base;
   const view = r.ram.chunk(off);
   const s = (lo >>> 12) & (FP_SLOTS - 1);

@@ -418,8 +418,8 @@ export class Arm64Mmu {
   /**
    * TLBI `op` (a TLBI_* constant) with operand Xt = (hi:lo): VA[55:12] in Xt[43:0], ASID in
    * Xt[63:48] (only ASID[7:0] with TCR_EL1.AS = 0). Only leaf translations are cached, so the
-   * last-level forms remove what the others do (over-invalidation is always permitted). The IS forms
-   * act on this PE only (a single PE). Takes effect at once; strict mode checks the DSB.
+   * last-level forms remove what the others do (over-invalidation is always permitted). This MMU's
+   * TLB only: the CPU (Arm64Cpu.tlbi) sends the IS forms to every PE's MMU. Takes effect at once; strict mode checks the DSB.
    * @spec ARM-ARM D8.17 TLB maintenance instructions; ARCH-SPEC §3.8
    */
   tlbi(op: number, lo: number, hi: number): void {

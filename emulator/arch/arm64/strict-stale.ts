@@ -28,6 +28,14 @@ export type StaleChange = "invalid" | "size" | "pa" | "perm" | "attr";
 export interface StrictContext {
   pc: bigint;
   icount: number;
+  /** The PE (only on a machine with several). */
+  cpu?: number;
+}
+
+/** " at pc 0x... (instruction N)", with "on cpu K" first on a machine with several PEs. */
+export function whereText(w: StrictContext | undefined): string {
+  if (!w) return "";
+  return `${w.cpu !== undefined ? ` on cpu ${w.cpu}` : ""} at pc ${hex(w.pc)} (instruction ${w.icount})`;
 }
 
 /** One use of a stale TLB entry. */
@@ -80,11 +88,11 @@ export function staleChanges(perm: number, shift: number, page: number, f: PeekR
  * missing TLBI?`.
  */
 export function formatStaleReport(r: StaleTlbReport): string {
-  const at = r.where ? ` at pc ${hex(r.where.pc)} (instruction ${r.where.icount})` : "";
+  const at = whereText(r.where);
   const f = r.fresh;
   const now = f.outcome === "leaf"
     ? `the walk now finds ${hex(f.desc)} at ${hex(f.descAddr)} (level ${f.level}, PA ${hex(f.pa)})`
     : `the walk now stops at level ${f.level} on ${hex(f.desc)} at ${hex(f.descAddr)} (DFSC ${hex(f.fsc)})`;
-  const by = r.writer ? `last written at pc ${hex(r.writer.pc)} (instruction ${r.writer.icount})` : "no store to it was seen";
+  const by = r.writer ? `last written${whereText(r.writer)}` : "no store to it was seen";
   return `stale TLB${at}: ${r.access} of VA ${hex(r.va)} (ASID ${r.asid}) uses descriptor ${hex(r.entry.desc)} from ${hex(r.entry.descAddr)} (PA ${hex(r.entry.pa)}) but ${now} [${r.changes.join(", ")}] (${by}) — missing TLBI?`;
 }

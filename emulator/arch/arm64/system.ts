@@ -125,7 +125,7 @@ function sys(c: Arm64Cpu, key: number, rt: number): boolean {
   if (op1 === 0 && crn === 8 && (crm === 7 || crm === 3)) {
     const name = TLBI_BY_OP2[op2];
     if (name === undefined) { c.undefined(); return false; }
-    c.mmu.tlbi(c.tlbiCodes[crm === 3 ? (`${name}IS` as keyof TlbiCodes) : name], c.xl[rt]!, c.xh[rt]!);
+    c.tlbi(c.tlbiCodes[crm === 3 ? (`${name}IS` as keyof TlbiCodes) : name], c.xl[rt]!, c.xh[rt]!, crm === 3);
     return true;
   }
   if (op1 === 0 && crn === 7 && crm === 8 && op2 < 4) {

@@ -2,8 +2,9 @@
  * The EL1 TLB maintenance operations (TLBI) of the EL1&0 regime as numbers, and the scope each one
  * invalidates.
  *
- * On a single PE the Inner Shareable (IS) forms behave exactly like the local forms: "broadcast to
- * the Inner Shareable domain" reaches only this PE. SMP will make the IS forms reach every PE.
+ * Scope across PEs: the Inner Shareable (IS) forms reach every PE of the machine (its Inner
+ * Shareable domain), the local forms only the PE that executes them (Arm64Cpu.tlbi); on a single
+ * PE the two coincide.
  * @spec ARM-ARM D8.17 "TLB maintenance instructions" (TLBI VMALLE1, VAE1, VALE1, VAAE1, VAALE1,
  * ASIDE1 and their IS forms); ARCH-SPEC §3.8 table "EL1 TLBI operations"
  */

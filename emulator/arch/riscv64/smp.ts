@@ -1,64 +1,38 @@
 /**
- * The run loop of a machine with several harts. Harts run one at a time, in slices chosen by the
- * machine's {@link Schedule}; between slices nothing runs, so every interleaving is a sequential
- * one and the same schedule gives the same run.
- *
- * - A hart that waits in `wfi` with no interrupt pending, or that the firmware has stopped
- *   (`machine.stopped`), skips its turn; the turn counts towards time (`idleRetired`) so that time
- *   keeps its rate of one tick per instruction of one hart.
- * - When every hart waits, time jumps to the earliest timer deadline of a hart whose timer interrupt
- *   is enabled; with none, the run ends as a hang (exit 125).
- * - A slice ends early when the running hart's own timer is due, so its interrupt is taken on time;
- *   another hart's interrupt is taken when that hart's turn comes.
- * - The instruction bound (`maxInsns`) and the reported count are totals over all harts.
+ * The run loop of a riscv64 machine with several harts: emulator/core/smp.ts's loop, with the
+ * RISC-V parts — a hart the firmware stopped (`machine.stopped`, SBI HSM) skips its turn, a waiting
+ * hart wakes on any pending interrupt in `mip & mie`, and the timers that can wake one are those of
+ * harts with `mie.MTIE` set.
  */
 import { hex } from "../../core/trace.js";
+import { runSlices, type SliceMachine } from "../../core/smp.js";
 import { IRQ } from "./defs.js";
 import type { Hart } from "./hart.js";
-import { TRAP_LOOP_LIMIT, type RiscvMachine, type RunResult } from "./machine.js";
+import type { RiscvMachine, RunResult } from "./machine.js";
 
 /** Runs `m` (more than one hart) until the guest finishes, `max` instructions, or a hang. */
 export function runHarts(m: RiscvMachine, max: number): RunResult {
-  const harts = m.harts;
-  const n = harts.length;
-  const stuck = new Int32Array(n);
-  const sched = m.schedule;
-  let idleTurns = 0;
-  for (;;) {
-    const total = m.retired() - m.idleRetired;
-    const done = m.finished(harts[0]!, total);
-    if (done) return done;
-    if (total >= max) {
-      return { reason: "max-insns", exitCode: 124, icount: total, message: `stopped after ${total} instructions (--max-insns)${harts.map((h) => `; hart ${h.hartId} pc ${hex(h.pc)}`).join("")}` };
-    }
-    const due = m.runDue();
-    const h = harts[sched.pickHart()]!;
-    const slice = due === Infinity ? sched.sliceLength() : Math.min(sched.sliceLength(), Math.max(1, due));
-    if (!ready(m, h)) {
-      m.idleRetired += slice;
-      if (++idleTurns < 2 * n) continue;
-      // Every hart had a turn and none could run: skip time, or give up.
-      idleTurns = 0;
-      if (harts.every((x) => !ready(m, x))) {
-        const d = Math.min(nextDeadline(m), due);
-        if (d === Infinity) return hang(m, total);
-        m.skipped += d;
-      }
-      continue;
-    }
-    idleTurns = 0;
-    let limit = h.icount + Math.min(slice, max - total);
-    const d = m.timer.nextTimerDeadline(h.hartId);
-    if (d > 0 && d !== Infinity) limit = Math.min(limit, h.icount + ticksToInsns(m, d));
-    const retired = h.icount;
-    const traps = h.traps;
-    m.runSlice(h, limit);
-    const i = harts.indexOf(h);
-    if (h.icount !== retired || h.traps === traps) stuck[i] = 0;
-    else if (++stuck[i]! >= TRAP_LOOP_LIMIT) {
-      return { reason: "trap-loop", exitCode: 125, icount: m.retired() - m.idleRetired, message: `hart ${h.hartId} is in a trap loop: ${TRAP_LOOP_LIMIT} traps without retiring an instruction; pc ${hex(h.pc)}, last cause ${h.lastInterrupt ? "interrupt" : "exception"} ${h.lastCause}` };
-    }
-  }
+  const host: SliceMachine<Hart> = {
+    schedule: m.schedule,
+    get idleRetired() { return m.idleRetired; },
+    set idleRetired(v: number) { m.idleRetired = v; },
+    get skipped() { return m.skipped; },
+    set skipped(v: number) { m.skipped = v; },
+    retired: () => m.retired(),
+    finishedRun: (total) => m.finished(m.harts[0]!, total),
+    runDue: () => m.runDue(),
+    ready: (h) => ready(m, h),
+    ownDeadline: (h) => m.timer.nextTimerDeadline(h.hartId),
+    wakeDeadline: () => nextDeadline(m),
+    runSlice: (h, limit) => m.runSlice(h, limit),
+    where: (h) => `hart ${h.hartId} pc ${hex(h.pc)}`,
+    trapLoop: (h, icount, limit) => ({ reason: "trap-loop", exitCode: 125, icount, message: `hart ${h.hartId} is in a trap loop: ${limit} traps without retiring an instruction; pc ${hex(h.pc)}, last cause ${h.lastInterrupt ? "interrupt" : "exception"} ${h.lastCause}` }),
+    hang: (icount) => {
+      const waiting = m.harts.filter((h) => !m.stopped[h.hartId]).map((h) => `hart ${h.hartId} at pc ${hex(h.pc)}`).join(", ");
+      return { reason: "wfi-hang", exitCode: 125, icount, message: `every hart waits (wfi) for an interrupt that can never arrive: ${waiting || "all harts are stopped"}` };
+    },
+  };
+  return runSlices(host, m.harts, max) as RunResult;
 }
 
 /** Can `h` run now? Takes a pending, enabled interrupt first; a waiting hart wakes on any pending one. */
@@ -79,15 +53,4 @@ function nextDeadline(m: RiscvMachine): number {
     best = Math.min(best, m.timer.nextTimerDeadline(h.hartId));
   }
   return best;
-}
-
-/** Instructions the running hart must retire for time to advance `d` ticks (time = retired / n). */
-function ticksToInsns(m: RiscvMachine, d: number): number {
-  const n = m.harts.length;
-  return Math.max(1, d * n - (m.retired() % n));
-}
-
-function hang(m: RiscvMachine, total: number): RunResult {
-  const waiting = m.harts.filter((h) => !m.stopped[h.hartId]).map((h) => `hart ${h.hartId} at pc ${hex(h.pc)}`).join(", ");
-  return { reason: "wfi-hang", exitCode: 125, icount: total, message: `every hart waits (wfi) for an interrupt that can never arrive: ${waiting || "all harts are stopped"}` };
 }
