@@ -33,8 +33,8 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
 }
 
 describe("scenario examples", () => {
-  it("ships the six examples", () => {
-    expect(examples).toEqual(["demand-zero.scenario.json", "fork-cow.scenario.json", "mmu-faults.scenario.json", "remap-zero.scenario.json", "segfault.scenario.json", "write-efault.scenario.json"]);
+  it("ships the seven examples", () => {
+    expect(examples).toEqual(["demand-zero.scenario.json", "fork-cow-smp.scenario.json", "fork-cow.scenario.json", "mmu-faults.scenario.json", "remap-zero.scenario.json", "segfault.scenario.json", "write-efault.scenario.json"]);
   });
   it.each(examples)("%s passes on every architecture it names", (file) => {
     const l = loadScenarioFile(join(DIR, file));
@@ -141,6 +141,9 @@ describe("scenario validation", () => {
     expect(bad({ machine: { arch: ["riscv64", "riscv64"] } })).toBe("machine.arch: an architecture is listed twice");
     expect(bad({ machine: { arch: "riscv64", tlb: "33/4" } })).toBe("machine.tlb: --tlb '33/4': entries/ways must be a power of two");
     expect(bad({ machine: { arch: "riscv64", ram: "lots" } })).toBe("machine.ram: machine.ram 'lots' is not a size (examples: 128M, 4G)");
+    expect(bad({ machine: { arch: "riscv64", harts: 9 } })).toBe("machine.harts: 9 harts: 1 to 8 are supported");
+    expect(bad({ machine: { arch: "riscv64", harts: 2, quantum: 0 } })).toBe("machine.quantum: a slice is at least 1 instruction");
+    expect(bad({ machine: { arch: "riscv64", scheduleSeed: -1 } })).toBe("machine.scheduleSeed: expected a whole number >= 0, got -1");
     expect(bad({ program: { asm: "", elf: "a.elf" } })).toBe("program: expected exactly one of asm, asmFile, elf, got asm, elf");
     expect(bad({ expect: { exitCode: -1 } })).toBe("expect.exitCode: expected a whole number >= 0, got -1");
     expect(bad({ expect: { traps: [{ kind: "store-fault" }] } })).toMatch(/^expect\.traps\[0\]\.kind: unknown trap kind "store-fault" \(known: /);
@@ -164,8 +167,8 @@ describe("multios test", () => {
     const r = cli("test", ...examples.map((f) => join(DIR, f)));
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(16);
-    expect(r.stdout).toContain(`${examples.length} scenario(s), 16 run(s): 16 passed, 0 failed`);
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(17);
+    expect(r.stdout).toContain(`${examples.length} scenario(s), 17 run(s): 17 passed, 0 failed`);
     expect(r.stdout).toContain("✓ segfault: a store to an unmapped page kills the process [arm64]");
   });
 

@@ -106,19 +106,23 @@ export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Scenari
     ...(ramSize !== undefined ? { ramSize } : {}), tlb: parseTlbSpec(m.tlb),
     console: (b: number) => { stdout += String.fromCharCode(b); },
   };
-  const riscvOpts: RiscvVirtOptions = { ...common, svadu: m.ad === "svadu" };
+  const schedule = { ...(m.scheduleSeed !== undefined ? { seed: m.scheduleSeed } : {}), ...(m.quantum !== undefined ? { quantum: m.quantum } : {}) };
+  const harts = m.harts ?? 1;
+  const riscvOpts: RiscvVirtOptions = { ...common, svadu: m.ad === "svadu", harts, schedule };
+  const x86Opts = { ...common, harts, schedule };
+  const arm64Opts = { ...common, cpus: harts, schedule };
   const events: TraceEvent[] = [];
   const maxInsns = s.maxInsns ?? DEFAULT_MAX_INSNS;
   let result: RunResult;
   let kernel: KernelStats | undefined;
   if (s.mode === "bare") {
     if (arch === "x86_64") {
-      const pc = createX86Pc(common);
+      const pc = createX86Pc(x86Opts);
       bootBareX86(pc, elf);
       pc.machine.setTrace((e) => events.push(e));
       result = pc.machine.run({ maxInsns });
     } else if (arch === "arm64") {
-      const v = createArm64Virt(common);
+      const v = createArm64Virt(arm64Opts);
       bootBareArm64(v, elf);
       v.machine.setTrace((e) => events.push(e));
       result = v.machine.run({ maxInsns });
@@ -131,7 +135,7 @@ export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Scenari
   } else {
     const log: string[] = [];
     const boot = { program: elf, args: [name, ...(s.args ?? [])], seed: s.kernel?.seed, aslr: s.kernel?.aslr, debug: s.kernel?.debug, log: (line: string) => log.push(line) };
-    const km = arch === "arm64" ? bootKernelArm64({ ...common, ...boot }) : arch === "x86_64" ? bootKernelX86({ ...common, ...boot }) : bootKernel({ ...riscvOpts, ...boot });
+    const km = arch === "arm64" ? bootKernelArm64({ ...arm64Opts, ...boot }) : arch === "x86_64" ? bootKernelX86({ ...x86Opts, ...boot }) : bootKernel({ ...riscvOpts, ...boot });
     km.machine.setTrace((e) => events.push(e));
     let baseline: number | undefined;
     const spawn = Process.spawn;

@@ -26,6 +26,12 @@ export interface ScenarioMachine {
   tlb?: string;
   /** A/D bit management: "svade" (faults, the default) or "svadu" (hardware updates available). */
   ad?: "svade" | "svadu";
+  /** Harts or CPUs, 1 to 8 (default 1); the kernel runs on all of them. */
+  harts?: number;
+  /** Seed of a random interleaving of the harts (round robin without it); the same seed, the same run. */
+  scheduleSeed?: number;
+  /** Instructions per slice when harts interleave (default 1000). */
+  quantum?: number;
 }
 
 /**

@@ -81,7 +81,7 @@ export function validateScenario(v: unknown): Scenario {
   const o = object(v, "", ["name", "machine", "mode", "program", "expect"], ["args", "kernel", "maxInsns", "$schema", "description"]);
   string(o.name, "name");
   if (o.description !== undefined) string(o.description, "description");
-  const m = object(o.machine, "machine", ["arch"], ["ram", "tlb", "ad"]);
+  const m = object(o.machine, "machine", ["arch"], ["ram", "tlb", "ad", "harts", "scheduleSeed", "quantum"]);
   const arches = Array.isArray(m.arch) ? m.arch : [m.arch];
   if (arches.length === 0) throw new ScenarioError("machine.arch", "expected an architecture or a non-empty list of them");
   arches.forEach((a, i) => oneOf(a, Array.isArray(m.arch) ? `machine.arch[${i}]` : "machine.arch", ARCHES));
@@ -93,6 +93,9 @@ export function validateScenario(v: unknown): Scenario {
   if (m.tlb !== undefined) parsed("machine.tlb", () => parseTlbSpec(string(m.tlb, "machine.tlb")));
   if (m.ad !== undefined) oneOf(m.ad, "machine.ad", ["svade", "svadu"] as const);
   if (m.ad === "svadu" && arches.some((a) => a !== "riscv64")) throw new ScenarioError("machine.ad", "svadu is a RISC-V option");
+  if (m.harts !== undefined && (count(m.harts, "machine.harts") < 1 || (m.harts as number) > 8)) throw new ScenarioError("machine.harts", `${String(m.harts)} harts: 1 to 8 are supported`);
+  if (m.scheduleSeed !== undefined) count(m.scheduleSeed, "machine.scheduleSeed");
+  if (m.quantum !== undefined && count(m.quantum, "machine.quantum") < 1) throw new ScenarioError("machine.quantum", "a slice is at least 1 instruction");
   const mode = oneOf(o.mode, "mode", ["kernel", "bare"] as const);
 
   const p = object(o.program, "program", [], ["asm", "asmFile", "elf", ...ARCHES]);
