@@ -116,6 +116,17 @@ export class Hart {
   readonly wTagHi = new Int32Array(FP_SLOTS);
   readonly wView: (DataView | null)[] = new Array(FP_SLOTS).fill(null);
   readonly wOff = new Int32Array(FP_SLOTS);
+  /**
+   * The slots filled since the last flush (`rUsed[0 .. rUsedN)`, `rListed[s]` = 1 when slot s is
+   * in that list), so that a flush clears only those: a trap entry and an `sret` each flush, and
+   * between two traps only a few slots are filled.
+   */
+  readonly rUsed = new Int32Array(FP_SLOTS);
+  readonly rListed = new Uint8Array(FP_SLOTS);
+  rUsedN = 0;
+  readonly wUsed = new Int32Array(FP_SLOTS);
+  readonly wListed = new Uint8Array(FP_SLOTS);
+  wUsedN = 0;
   /** Fetch fast path: the VA page of the pc, and its decoded page. */
   fetchTagLo = INVALID_TAG;
   fetchTagHi = 0;
@@ -134,7 +145,7 @@ export class Hart {
     this.maxSatpMode = opts.maxSatpMode ?? SATP_MODE_SV48;
     this.fastPath = !(opts.noFastPath ?? false) && !opts.tlb.flushOnPteWrite;
     this.tlbs = new TlbSet(opts.tlb, RISCV_PAGE_SHIFTS);
-    this.tlbs.onDrop = () => this.flushFast();
+    this.tlbs.onDrop = (vpnBase, shift) => this.dropFast(vpnBase, shift);
     this.mmu = new Mmu(bus, this.tlbs);
     this.code = opts.code ?? new CodeCache();
     this.code.harts.push(this);
@@ -230,14 +241,43 @@ export class Hart {
 
   /** Drops the host fast-path store entries (a page became decoded or guarded, see CodeCache). */
   dropFastStores(): void {
-    this.wTagLo.fill(INVALID_TAG);
+    const used = this.wUsed, listed = this.wListed, tag = this.wTagLo;
+    for (let i = 0; i < this.wUsedN; i++) {
+      const s = used[i]!;
+      tag[s] = INVALID_TAG;
+      listed[s] = 0;
+    }
+    this.wUsedN = 0;
   }
 
   /** Drops every host fast-path entry. */
   flushFast(): void {
-    this.rTagLo.fill(INVALID_TAG);
-    this.wTagLo.fill(INVALID_TAG);
+    const used = this.rUsed, listed = this.rListed, tag = this.rTagLo;
+    for (let i = 0; i < this.rUsedN; i++) {
+      const s = used[i]!;
+      tag[s] = INVALID_TAG;
+      listed[s] = 0;
+    }
+    this.rUsedN = 0;
+    this.dropFastStores();
     this.fetchTagLo = INVALID_TAG;
+  }
+
+  /**
+   * The TLB dropped the entry for the 2^shift-byte page at VPN `vpnBase`: drops what the fast path
+   * may hold of it. A 4 KiB page has one load slot and one store slot (VA page mod {@link FP_SLOTS});
+   * those and the fetch entry are dropped when their VA page could be it (compared on the low VPN
+   * bits only, so sometimes more is dropped than needed, never less). A larger page drops everything.
+   */
+  private dropFast(vpnBase: number, shift: number): void {
+    if (shift !== 12) {
+      this.flushFast();
+      return;
+    }
+    const s = vpnBase & (FP_SLOTS - 1);
+    this.rTagLo[s] = INVALID_TAG;
+    this.wTagLo[s] = INVALID_TAG;
+    if (this.fetchTagLo >>> 12 === (vpnBase & 0xfffff)) this.fetchTagLo = INVALID_TAG;
   }
 
   /** Called for every bus write to RAM page `ppn` that did not go through the fast path. */
