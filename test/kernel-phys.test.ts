@@ -192,6 +192,28 @@ describe("allocation", () => {
     expect(hal.readBytes(run, 16 * PAGE_SIZE).every((b) => b === 0)).toBe(true);
   });
 
+  it("with zeroedAtBoot hands out a frame never used since boot as it is, and still zeroes every frame it frees", () => {
+    const hal = new FakeHal(RAM, 128 * MiB);
+    // Junk the allocator must not write over: the platform vouched that Usable RAM was zero.
+    hal.write32(RAM + 2 * MiB + 8, 0x1234);
+    const calls = counting(hal);
+    const fa = new FrameAllocator(calls.mem, standardMap(), { bitmapAt: RAM, zeroedAtBoot: true });
+    const fills = (): number => calls.calls.get("fill") ?? 0;
+    const bootFills = fills();
+    const pa = fa.allocateFrame()!;
+    expect(pa).toBe(RAM + 2 * MiB);
+    expect(fills()).toBe(bootFills);
+    expect(hal.read32(pa + 8)).toBe(0x1234);
+    fa.freeFrame(pa);
+    expect(hal.read32(pa + 8)).toBe(0);
+    expect(fills()).toBe(bootFills + 1);
+    // In debug mode every frame handed out is zeroed, whatever the platform says.
+    const dbg = new FrameAllocator(hal, standardMap(), { bitmapAt: RAM, zeroedAtBoot: true, debug: true });
+    hal.write32(RAM + 2 * MiB + 8, 0x1234);
+    expect(dbg.allocateFrame()).toBe(RAM + 2 * MiB);
+    expect(hal.read32(RAM + 2 * MiB + 8)).toBe(0);
+  });
+
   it("uses next fit: a freed frame is reused only after the search wraps", () => {
     const { fa, first } = tiny(4);
     const [a, b, c] = [fa.allocateFrame()!, fa.allocateFrame()!, fa.allocateFrame()!];

@@ -100,6 +100,7 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: () => bi
     readBytes: mem.readBytes,
     writeBytes: mem.writeBytes,
     console: () => { throw new RangeError("kernel: console goes through the SBI debug console"); },
+    ramZeroedAtBoot: true,
   };
 }
 

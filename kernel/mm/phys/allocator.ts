@@ -50,6 +50,11 @@ export interface FrameAllocatorOptions {
   readonly bitmapAt?: number;
   /** Poison freed frames with 0xDEADBEEF and check the poison when a frame is handed out again. */
   readonly debug?: boolean;
+  /**
+   * Usable RAM holds zeros at boot (Hal.ramZeroedAtBoot): a frame never freed since boot is handed
+   * out as it is, without zeroing (outside debug mode, which zeroes every frame it hands out).
+   */
+  readonly zeroedAtBoot?: boolean;
   /** Called with each use after free found in debug mode (after it is recorded in `corruptions`). */
   readonly onCorruption?: (report: UseAfterFree) => void;
 }
@@ -75,6 +80,8 @@ export class FrameAllocator implements FrameSource {
   /** Bytes of the metadata block (a multiple of 4 KiB). */
   readonly metadataBytes: number;
   readonly debug: boolean;
+  /** See {@link FrameAllocatorOptions.zeroedAtBoot}. */
+  readonly zeroedAtBoot: boolean;
   /** Use-after-free reports, in the order found (debug mode). */
   readonly corruptions: UseAfterFree[] = [];
 
@@ -99,6 +106,7 @@ export class FrameAllocator implements FrameSource {
    */
   constructor(private readonly mem: PhysMemory, memoryMap: readonly MemoryRegion[], options: FrameAllocatorOptions = {}) {
     this.debug = options.debug ?? false;
+    this.zeroedAtBoot = options.zeroedAtBoot ?? false;
     this.onCorruption = options.onCorruption;
     const map = validateMemoryMap(memoryMap);
     const ram = map.filter((r) => r.kind !== MemoryRegionKind.DeviceMemory);
@@ -216,14 +224,15 @@ export class FrameAllocator implements FrameSource {
   /**
    * Records, checks and zeroes frames [i, i + count) that were just marked allocated. A frame freed
    * before was zeroed by freeFrame and nothing writes a free frame, so only never-freed frames (and,
-   * in debug mode, poisoned ones) are zeroed here.
+   * in debug mode, poisoned ones) are zeroed here; never-freed frames not even that when RAM was
+   * zeroed at boot ({@link FrameAllocatorOptions.zeroedAtBoot}).
    */
   private handOut(i: number, count: number, owner: string | undefined): void {
     const id = this.owners.idOf(owner);
     for (let k = i; k < i + count; k++) {
       const freedBefore = this.records.wasFreed(k);
       if (this.debug && freedBefore) this.checkPoison(k);
-      if (this.debug || !freedBefore) this.mem.fill(this.addrOf(k), PAGE_SIZE, 0);
+      if (this.debug || (!freedBefore && !this.zeroedAtBoot)) this.mem.fill(this.addrOf(k), PAGE_SIZE, 0);
       this.records.write(k, 1, id);
       this.owners.add(id, k);
     }
