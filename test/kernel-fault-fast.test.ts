@@ -19,6 +19,7 @@ import { ANON, anon, area, fault, procEnv, type ProcEnv, userFrames } from "./su
 import { OwnerTable } from "../kernel/mm/phys/owners.js";
 import { FakeSharedFrames } from "./support/shared-frames.js";
 import { rng } from "./support/rng.js";
+import { runKernel } from "./support/run-kernel.js";
 
 const F = MemoryFlags;
 const halves = (v: bigint): [number, number] => [Number(v & 0xffff_ffffn), Number(v >> 32n)];
@@ -230,6 +231,48 @@ describe("tryDemandZero", () => {
     anon(env, 1);
     const again = tryDemandZero(env.mm, Number(ANON), "read");
     expect(env.hal.readBytes(again, 4096)).toEqual(new Uint8Array(4096));
+  });
+});
+
+describe("the fast path through the whole trap path (riscv64 kernel)", () => {
+  it("returns to the faulting store with every register as the trap left it, saving and restoring none", () => {
+    // x1..x31 but sp and s0 get distinct values (s0 walks the pages, sp is scratch), four
+    // demand-zero faults follow, then each
+    // register is compared with its value; the exit status is the first that differs (0: none).
+    const regs = Array.from({ length: 31 }, (_, i) => i + 1).filter((r) => r !== 8 && r !== 2);
+    const value = (r: number): bigint => 0x0123_4567_0000_0000n + BigInt(r) * 0x1_0001n;
+    const program = `
+    .text
+    .globl _start
+_start:
+    li      a0, 0
+    li      a1, 8 * 4096
+    li      a2, 3
+    li      a3, 0x22
+    li      a4, -1
+    li      a5, 0
+    li      a7, 222
+    ecall
+    mv      s0, a0
+${regs.map((r) => `    li      x${r}, ${value(r)}`).join("\n")}
+    li      x2, 4096
+    sd      x1, 0(s0)
+    add     s0, s0, x2
+    sd      x1, 0(s0)
+    add     s0, s0, x2
+    sd      x1, 0(s0)
+    add     s0, s0, x2
+    sd      x1, 0(s0)
+${regs.map((r) => `    li      x2, ${value(r)}\n    li      x8, ${r}\n    bne     x${r}, x2, 1f`).join("\n")}
+    li      x8, 0
+1:  mv      a0, x8
+    li      a7, 93
+    ecall
+`;
+    const run = runKernel(program);
+    expect(run.exitCode).toBe(0);
+    expect(run.exits[0]!.stats.demandZero).toBeGreaterThanOrEqual(4);
+    expect(run.km.kernel.perf.faultsByClass()["demand-zero"]).toBe(run.exits[0]!.stats.demandZero);
   });
 });
 
