@@ -20,6 +20,9 @@ import { OwnerTable } from "../kernel/mm/phys/owners.js";
 import { FakeSharedFrames } from "./support/shared-frames.js";
 import { rng } from "./support/rng.js";
 import { runKernel } from "./support/run-kernel.js";
+import { readFileSync } from "node:fs";
+import { bootKernel } from "../boot/riscv64/kernel-boot.js";
+import { assembleRiscv64 } from "../tools/asm/riscv64/index.js";
 
 const F = MemoryFlags;
 const halves = (v: bigint): [number, number] => [Number(v & 0xffff_ffffn), Number(v >> 32n)];
@@ -273,6 +276,29 @@ ${regs.map((r) => `    li      x2, ${value(r)}\n    li      x8, ${r}\n    bne   
     expect(run.exitCode).toBe(0);
     expect(run.exits[0]!.stats.demandZero).toBeGreaterThanOrEqual(4);
     expect(run.km.kernel.perf.faultsByClass()["demand-zero"]).toBe(run.exits[0]!.stats.demandZero);
+  });
+});
+
+describe("the host fast path under the kernel (fetch entries kept per privilege across traps)", () => {
+  /** Output, instructions, and every trap, TLB fill and invalidation of one kernel run of `name`. */
+  const traced = (name: string, noFastPath: boolean): { stdout: string; exitCode: number; icount: number; events: string[] } => {
+    const { elf } = assembleRiscv64(readFileSync(new URL(`../examples/kernel/${name}.S`, import.meta.url), "utf8"), { fileName: `${name}.S` });
+    let stdout = "";
+    const km = bootKernel({ program: elf, args: [name], noFastPath, console: (b) => { stdout += String.fromCharCode(b); } });
+    const events: string[] = [];
+    km.machine.setTrace((e) => events.push(JSON.stringify(e)));
+    const r = km.machine.run({ maxInsns: 50_000_000 });
+    return { stdout, exitCode: r.exitCode, icount: r.icount, events };
+  };
+
+  it.each(["fork", "mmap", "brk"])("%s: the same output, instruction count, traps, fills and invalidations with --no-fast-path", (name) => {
+    const fast = traced(name, false);
+    const slow = traced(name, true);
+    expect(fast.exitCode).toBe(0);
+    expect(fast.stdout).toBe(slow.stdout);
+    expect(fast.icount).toBe(slow.icount);
+    expect(fast.events.length).toBe(slow.events.length);
+    expect(fast.events).toEqual(slow.events);
   });
 });
 
