@@ -214,13 +214,23 @@ describe("allocation", () => {
     expect(hal.read32(RAM + 2 * MiB + 8)).toBe(0);
   });
 
-  it("uses next fit: a freed frame is reused only after the search wraps", () => {
-    const { fa, first } = tiny(4);
+  it("searches on from the last frame handed out, but from the lowest frame freed since when that is lower", () => {
+    const { fa, first } = tiny(6);
     const [a, b, c] = [fa.allocateFrame()!, fa.allocateFrame()!, fa.allocateFrame()!];
     expect([a, b, c]).toEqual([first, first + PAGE_SIZE, first + 2 * PAGE_SIZE]);
+    // Freed frames come back first, lowest first (they are zeroed and were in use a moment ago).
+    fa.freeFrame(b);
     fa.freeFrame(a);
-    expect(fa.allocateFrame()).toBe(first + 3 * PAGE_SIZE);
     expect(fa.allocateFrame()).toBe(a);
+    expect(fa.allocateFrame()).toBe(b);
+    // Then the search goes on from there: past the frames in use, to the never-used ones.
+    expect(fa.allocateFrame()).toBe(first + 3 * PAGE_SIZE);
+    fa.freeFrame(first + 3 * PAGE_SIZE);
+    fa.freeFrame(c);
+    expect(fa.allocateFrame()).toBe(c);
+    expect(fa.allocateFrame()).toBe(first + 3 * PAGE_SIZE);
+    expect(fa.allocateFrame()).toBe(first + 4 * PAGE_SIZE);
+    expect(fa.allocateFrame()).toBe(first + 5 * PAGE_SIZE);
     expect(fa.allocateFrame()).toBeUndefined();
   });
 
