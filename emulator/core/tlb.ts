@@ -203,7 +203,8 @@ export class Tlb {
    */
   fill(vpn: number, shift: number, asid: number, global: boolean, ppn: number, perm: number, pteAddr: number, pteLo: number, pteHi: number): number {
     const pages = 2 ** (shift - SMALL_SHIFT);
-    const base = vpn - (vpn % pages);
+    // Page numbers are integers below 2^53: `Math.floor` rather than `%` (a floating-point remainder).
+    const base = Math.floor(vpn / pages) * pages;
     const set = this.setOf(vpn, shift);
     const first = set * this.ways;
     let i = -1;
@@ -227,7 +228,7 @@ export class Tlb {
     this.shift[i] = shift;
     this.asid[i] = asid;
     this.global[i] = global ? 1 : 0;
-    this.ppn[i] = ppn - (ppn % pages);
+    this.ppn[i] = Math.floor(ppn / pages) * pages;
     this.perm[i] = perm;
     this.pteAddr[i] = pteAddr;
     this.pteLo[i] = pteLo;
