@@ -78,4 +78,10 @@ export interface Hal extends PhysMemory {
    * announced them: a "memory-error" trap). Absent on platforms without error reporting.
    */
   takeMemoryErrors?(): MemoryError[];
+  /**
+   * Usable RAM reads as zero when the kernel starts (the platform cleared it, as firmware that
+   * initialises ECC memory does; an emulated machine's RAM starts zeroed). The frame allocator then
+   * hands out a frame never used since boot without zeroing it. Absent: false.
+   */
+  readonly ramZeroedAtBoot?: boolean;
 }

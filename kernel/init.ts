@@ -47,7 +47,7 @@ export function initMemory(ctx: MemoryInitContext, hal: Hal, arch: KernelArch, i
   const map = validateMemoryMap(ctx.memoryMap);
   const kernelRegion = map.find((r) => r.kind === MemoryRegionKind.KernelAndModules && r.base <= ctx.kernelStart && ctx.kernelEnd <= r.base + r.size);
   if (!kernelRegion) throw new BootError(`kernel: [0x${ctx.kernelStart.toString(16)}, 0x${ctx.kernelEnd.toString(16)}) is not inside a KernelAndModules region`);
-  const frames = new FrameAllocator(hal, map, { debug: opts.debug ?? false });
+  const frames = new FrameAllocator(hal, map, { debug: opts.debug ?? false, zeroedAtBoot: hal.ramZeroedAtBoot ?? false });
   const created = AddressSpace.create({ arch: arch.paging, mem: hal, frames, asid: 0 });
   if (!created.ok) throw new BootError(`kernel: no memory for the kernel page tables: ${created.error.message}`);
   const space = created.space;

@@ -285,10 +285,13 @@ export class Kernel {
   private fastFault(f: UserPageFault): boolean {
     const p = this.procs.current;
     if (p === undefined) return false;
-    this.arch.saveUserContext(p.frame);
+    // A declined fault takes the full path, which saves the context itself.
+    const resumeAfterFault = this.arch.resumeAfterFault;
+    if (resumeAfterFault === undefined) this.arch.saveUserContext(p.frame);
     const frame = tryDemandZero(p.mm, f.va, f.access);
     if (frame === DEMAND_ZERO_DECLINED) return false;
     if (frame === DEMAND_ZERO_NO_MEMORY) {
+      if (resumeAfterFault !== undefined) this.arch.saveUserContext(p.frame);
       const t = this.arch.trapInfo();
       const outcome = demandZeroOutOfMemory(p.mm, { faultAddr: t.faultAddr, instructionPtr: t.pc, error: new PageFaultError({ access: t.access, user: true }) });
       this.perf.recordFault(outcome.kind);
@@ -297,7 +300,8 @@ export class Kernel {
       return true;
     }
     this.perf.recordFault("demand-zero");
-    this.arch.returnToUser(p.frame);
+    if (resumeAfterFault !== undefined) this.arch.resumeAfterFault!();
+    else this.arch.returnToUser(p.frame);
     return true;
   }
 

@@ -19,6 +19,10 @@ import { ANON, anon, area, fault, procEnv, type ProcEnv, userFrames } from "./su
 import { OwnerTable } from "../kernel/mm/phys/owners.js";
 import { FakeSharedFrames } from "./support/shared-frames.js";
 import { rng } from "./support/rng.js";
+import { runKernel } from "./support/run-kernel.js";
+import { readFileSync } from "node:fs";
+import { bootKernel } from "../boot/riscv64/kernel-boot.js";
+import { assembleRiscv64 } from "../tools/asm/riscv64/index.js";
 
 const F = MemoryFlags;
 const halves = (v: bigint): [number, number] => [Number(v & 0xffff_ffffn), Number(v >> 32n)];
@@ -230,6 +234,71 @@ describe("tryDemandZero", () => {
     anon(env, 1);
     const again = tryDemandZero(env.mm, Number(ANON), "read");
     expect(env.hal.readBytes(again, 4096)).toEqual(new Uint8Array(4096));
+  });
+});
+
+describe("the fast path through the whole trap path (riscv64 kernel)", () => {
+  it("returns to the faulting store with every register as the trap left it, saving and restoring none", () => {
+    // x1..x31 but sp and s0 get distinct values (s0 walks the pages, sp is scratch), four
+    // demand-zero faults follow, then each
+    // register is compared with its value; the exit status is the first that differs (0: none).
+    const regs = Array.from({ length: 31 }, (_, i) => i + 1).filter((r) => r !== 8 && r !== 2);
+    const value = (r: number): bigint => 0x0123_4567_0000_0000n + BigInt(r) * 0x1_0001n;
+    const program = `
+    .text
+    .globl _start
+_start:
+    li      a0, 0
+    li      a1, 8 * 4096
+    li      a2, 3
+    li      a3, 0x22
+    li      a4, -1
+    li      a5, 0
+    li      a7, 222
+    ecall
+    mv      s0, a0
+${regs.map((r) => `    li      x${r}, ${value(r)}`).join("\n")}
+    li      x2, 4096
+    sd      x1, 0(s0)
+    add     s0, s0, x2
+    sd      x1, 0(s0)
+    add     s0, s0, x2
+    sd      x1, 0(s0)
+    add     s0, s0, x2
+    sd      x1, 0(s0)
+${regs.map((r) => `    li      x2, ${value(r)}\n    li      x8, ${r}\n    bne     x${r}, x2, 1f`).join("\n")}
+    li      x8, 0
+1:  mv      a0, x8
+    li      a7, 93
+    ecall
+`;
+    const run = runKernel(program);
+    expect(run.exitCode).toBe(0);
+    expect(run.exits[0]!.stats.demandZero).toBeGreaterThanOrEqual(4);
+    expect(run.km.kernel.perf.faultsByClass()["demand-zero"]).toBe(run.exits[0]!.stats.demandZero);
+  });
+});
+
+describe("the host fast path under the kernel (fetch entries kept per privilege across traps)", () => {
+  /** Output, instructions, and every trap, TLB fill and invalidation of one kernel run of `name`. */
+  const traced = (name: string, noFastPath: boolean): { stdout: string; exitCode: number; icount: number; events: string[] } => {
+    const { elf } = assembleRiscv64(readFileSync(new URL(`../examples/kernel/${name}.S`, import.meta.url), "utf8"), { fileName: `${name}.S` });
+    let stdout = "";
+    const km = bootKernel({ program: elf, args: [name], noFastPath, console: (b) => { stdout += String.fromCharCode(b); } });
+    const events: string[] = [];
+    km.machine.setTrace((e) => events.push(JSON.stringify(e)));
+    const r = km.machine.run({ maxInsns: 50_000_000 });
+    return { stdout, exitCode: r.exitCode, icount: r.icount, events };
+  };
+
+  it.each(["fork", "mmap", "brk"])("%s: the same output, instruction count, traps, fills and invalidations with --no-fast-path", (name) => {
+    const fast = traced(name, false);
+    const slow = traced(name, true);
+    expect(fast.exitCode).toBe(0);
+    expect(fast.stdout).toBe(slow.stdout);
+    expect(fast.icount).toBe(slow.icount);
+    expect(fast.events.length).toBe(slow.events.length);
+    expect(fast.events).toEqual(slow.events);
   });
 });
 

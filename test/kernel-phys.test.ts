@@ -192,13 +192,45 @@ describe("allocation", () => {
     expect(hal.readBytes(run, 16 * PAGE_SIZE).every((b) => b === 0)).toBe(true);
   });
 
-  it("uses next fit: a freed frame is reused only after the search wraps", () => {
-    const { fa, first } = tiny(4);
+  it("with zeroedAtBoot hands out a frame never used since boot as it is, and still zeroes every frame it frees", () => {
+    const hal = new FakeHal(RAM, 128 * MiB);
+    // Junk the allocator must not write over: the platform vouched that Usable RAM was zero.
+    hal.write32(RAM + 2 * MiB + 8, 0x1234);
+    const calls = counting(hal);
+    const fa = new FrameAllocator(calls.mem, standardMap(), { bitmapAt: RAM, zeroedAtBoot: true });
+    const fills = (): number => calls.calls.get("fill") ?? 0;
+    const bootFills = fills();
+    const pa = fa.allocateFrame()!;
+    expect(pa).toBe(RAM + 2 * MiB);
+    expect(fills()).toBe(bootFills);
+    expect(hal.read32(pa + 8)).toBe(0x1234);
+    fa.freeFrame(pa);
+    expect(hal.read32(pa + 8)).toBe(0);
+    expect(fills()).toBe(bootFills + 1);
+    // In debug mode every frame handed out is zeroed, whatever the platform says.
+    const dbg = new FrameAllocator(hal, standardMap(), { bitmapAt: RAM, zeroedAtBoot: true, debug: true });
+    hal.write32(RAM + 2 * MiB + 8, 0x1234);
+    expect(dbg.allocateFrame()).toBe(RAM + 2 * MiB);
+    expect(hal.read32(RAM + 2 * MiB + 8)).toBe(0);
+  });
+
+  it("searches on from the last frame handed out, but from the lowest frame freed since when that is lower", () => {
+    const { fa, first } = tiny(6);
     const [a, b, c] = [fa.allocateFrame()!, fa.allocateFrame()!, fa.allocateFrame()!];
     expect([a, b, c]).toEqual([first, first + PAGE_SIZE, first + 2 * PAGE_SIZE]);
+    // Freed frames come back first, lowest first (they are zeroed and were in use a moment ago).
+    fa.freeFrame(b);
     fa.freeFrame(a);
-    expect(fa.allocateFrame()).toBe(first + 3 * PAGE_SIZE);
     expect(fa.allocateFrame()).toBe(a);
+    expect(fa.allocateFrame()).toBe(b);
+    // Then the search goes on from there: past the frames in use, to the never-used ones.
+    expect(fa.allocateFrame()).toBe(first + 3 * PAGE_SIZE);
+    fa.freeFrame(first + 3 * PAGE_SIZE);
+    fa.freeFrame(c);
+    expect(fa.allocateFrame()).toBe(c);
+    expect(fa.allocateFrame()).toBe(first + 3 * PAGE_SIZE);
+    expect(fa.allocateFrame()).toBe(first + 4 * PAGE_SIZE);
+    expect(fa.allocateFrame()).toBe(first + 5 * PAGE_SIZE);
     expect(fa.allocateFrame()).toBeUndefined();
   });
 

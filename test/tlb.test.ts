@@ -30,6 +30,34 @@ function drops(t: Tlb): Array<[number, number]> {
   return log;
 }
 
+describe("lookups probe only the page sizes present (a host-side shortcut, invisible to the guest)", () => {
+  it("finds each size as it comes and goes: fills, evictions and invalidations of 4 KiB, 2 MiB and 1 GiB entries", () => {
+    const t = mkTlb(8, 2);
+    expect(t.lookup(PAGES_1G + 5, 0)).toBe(-1);
+    const big = put(t, PAGES_1G, { shift: 30, ppn: 4 * PAGES_1G });
+    expect(t.lookup(PAGES_1G + 5, 0)).toBe(big);
+    expect(t.lookup(5, 0)).toBe(-1);
+    const mid = put(t, 3 * PAGES_2M, { shift: 21, ppn: 0x80000 });
+    const small = put(t, 7);
+    expect([t.lookup(PAGES_1G + 9, 0), t.lookup(3 * PAGES_2M + 1, 0), t.lookup(7, 0)]).toEqual([big, mid, small]);
+    t.invalidate({ kind: "va", vpn: 3 * PAGES_2M + 1 });
+    expect(t.lookup(3 * PAGES_2M + 1, 0)).toBe(-1);
+    // The 2 MiB size is back after the only 2 MiB entry went: found again when refilled.
+    const again = put(t, 3 * PAGES_2M, { shift: 21, ppn: 0x80000 });
+    expect(t.lookup(3 * PAGES_2M + 100, 0)).toBe(again);
+    // Evicting the 1 GiB entry (same set, round robin) leaves the others found.
+    const set0 = (PAGES_1G / PAGES_1G) % 4;
+    put(t, (set0 + 4) * PAGES_1G, { shift: 30, ppn: 0 });
+    put(t, (set0 + 8) * PAGES_1G, { shift: 30, ppn: 0 });
+    expect(t.lookup(PAGES_1G + 5, 0)).toBe(-1);
+    expect([t.lookup(3 * PAGES_2M + 1, 0), t.lookup(7, 0)]).toEqual([again, small]);
+    t.invalidate({ kind: "all" });
+    expect([t.lookup(3 * PAGES_2M + 1, 0), t.lookup(7, 0), t.lookup((set0 + 8) * PAGES_1G, 0)]).toEqual([-1, -1, -1]);
+    expect(put(t, 7)).toBe(small);
+    expect(t.lookup(7, 0)).toBe(small);
+  });
+});
+
 const SPLIT_L2: TlbConfig = { l1: { entries: 8, ways: 2 }, split: true, l2: { entries: 32, ways: 4 } };
 const SPLIT_NO_L2: TlbConfig = { l1: { entries: 8, ways: 2 }, split: true };
 const UNIFIED: TlbConfig = { l1: { entries: 8, ways: 2 }, split: false, l2: { entries: 32, ways: 4 } };

@@ -114,6 +114,7 @@ export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: (h: Hart
     readBytes: mem.readBytes,
     writeBytes: mem.writeBytes,
     console: () => { throw new RangeError("kernel: console goes through the SBI debug console"); },
+    ramZeroedAtBoot: true,
   };
 }
 

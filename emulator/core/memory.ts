@@ -171,15 +171,27 @@ export class Bus {
     this.regions.sort((a, b) => a.base - b.base);
   }
 
-  /** The region containing [pa, pa+len), or undefined for a hole or a straddling access. */
+  /**
+   * The region containing [pa, pa+len), or undefined for a hole or a straddling access. The region
+   * found last is tried first (regions are only ever added, never moved), so runs of RAM accesses
+   * do not scan the devices below RAM each time.
+   */
   find(pa: number, len = 1): BusRegion | undefined {
+    const last = this.last;
+    if (last !== undefined && pa >= last.base && pa + len <= last.base + last.size) return last;
     const rs = this.regions;
     for (let i = 0; i < rs.length; i++) {
       const r = rs[i]!;
-      if (pa >= r.base && pa + len <= r.base + r.size) return r;
+      if (pa >= r.base && pa + len <= r.base + r.size) {
+        this.last = r;
+        return r;
+      }
     }
     return undefined;
   }
+
+  /** The region {@link find} found last. */
+  private last: BusRegion | undefined;
 
   /** The RAM region containing `pa`, or undefined. */
   ramAt(pa: number): SparseRam | undefined {

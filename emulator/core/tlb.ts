@@ -103,6 +103,14 @@ export class Tlb {
   private readonly sizePages: Float64Array;
   /** log2 of sizePages. */
   private readonly sizeLog2: Int32Array;
+  /**
+   * Valid entries of each configured size (pageShifts order), so that a lookup probes only the
+   * sizes present: a miss then costs one set per size in use rather than one per size configured.
+   * Never less than the true count (a host-side tool that clears `valid` directly leaves it higher).
+   */
+  private readonly sizeCount: Int32Array;
+  /** Index into pageShifts of each page shift (-1: not configured). */
+  private readonly sizeIndex: Int8Array;
   private readonly setMask: number;
   readonly counters: TlbCounters = { hits: 0, misses: 0, fills: 0, evictions: 0, invalidations: {}, invalidated: 0 };
   /** Called with (vpnBase, shift) of each entry removed by eviction or invalidation. */
@@ -134,6 +142,9 @@ export class Tlb {
     this.victim = new Uint16Array(sets);
     this.sizePages = Float64Array.from(pageShifts, (s) => 2 ** (s - SMALL_SHIFT));
     this.sizeLog2 = Int32Array.from(pageShifts, (s) => s - SMALL_SHIFT);
+    this.sizeCount = new Int32Array(pageShifts.length);
+    this.sizeIndex = new Int8Array(64).fill(-1);
+    pageShifts.forEach((s, k) => { this.sizeIndex[s] = k; });
     this.setMask = sets - 1;
   }
 
@@ -161,7 +172,9 @@ export class Tlb {
     const valid = this.valid, vpnBase = this.vpnBase, shiftOf = this.shift, global = this.global, asidOf = this.asid;
     const small = vpn < 0x80000000; // the common case (every Sv39 VPN): integer shifts
     const mask = this.setMask;
+    const count = this.sizeCount;
     for (let s = 0; s < sizePages.length; s++) {
+      if (count[s] === 0) continue;
       let tag: number, base: number;
       if (small) {
         const k = this.sizeLog2[s]!;
@@ -190,7 +203,8 @@ export class Tlb {
    */
   fill(vpn: number, shift: number, asid: number, global: boolean, ppn: number, perm: number, pteAddr: number, pteLo: number, pteHi: number): number {
     const pages = 2 ** (shift - SMALL_SHIFT);
-    const base = vpn - (vpn % pages);
+    // Page numbers are integers below 2^53: `Math.floor` rather than `%` (a floating-point remainder).
+    const base = Math.floor(vpn / pages) * pages;
     const set = this.setOf(vpn, shift);
     const first = set * this.ways;
     let i = -1;
@@ -207,13 +221,14 @@ export class Tlb {
         this.counters.evictions++;
         this.drop(i);
       }
+      this.sizeCount[this.sizeIndex[shift]!]!++;
     }
     this.valid[i] = 1;
     this.vpnBase[i] = base;
     this.shift[i] = shift;
     this.asid[i] = asid;
     this.global[i] = global ? 1 : 0;
-    this.ppn[i] = ppn - (ppn % pages);
+    this.ppn[i] = Math.floor(ppn / pages) * pages;
     this.perm[i] = perm;
     this.pteAddr[i] = pteAddr;
     this.pteLo[i] = pteLo;
@@ -260,6 +275,7 @@ export class Tlb {
 
   private drop(i: number): void {
     this.valid[i] = 0;
+    this.sizeCount[this.sizeIndex[this.shift[i]!]!]!--;
     this.onDrop?.(this.vpnBase[i]!, this.shift[i]!);
   }
 

@@ -184,15 +184,19 @@ export class Clint implements MmioDevice {
 
   /** Computes the current mtime into tLo/tHi. */
   private sample(): void {
+    // Without `%` on doubles (a floating-point remainder, called twice per interrupt check):
+    // n < 2^53, so nHi < 2^21 and the high sum stays below 2^33.
     const n = this.now();
-    let lo = (n % TWO32) + this.offLo;
+    const nHi = Math.floor(n / TWO32);
+    let lo = n - nHi * TWO32 + this.offLo;
     let carry = 0;
     if (lo >= TWO32) {
       lo -= TWO32;
       carry = 1;
     }
     this.tLo = lo;
-    this.tHi = (Math.floor(n / TWO32) + this.offHi + carry) % TWO32;
+    const hi = nHi + this.offHi + carry;
+    this.tHi = hi >= TWO32 ? hi - TWO32 : hi;
   }
 
   private checkHart(h: number): void {

@@ -123,6 +123,13 @@ export interface KernelArch {
   readonly kernelHalfInUserTables?: boolean;
   /** Restores the frame's registers and returns to user mode there (the handler's last act). */
   returnToUser(frame: number): void;
+  /**
+   * Optional: returns from the user page fault now being handled straight to the faulting
+   * instruction, with the registers as the trap left them (the handler's last act). The kernel's
+   * demand-zero fast path uses it instead of saveUserContext + returnToUser, since it touches no
+   * user register: the frame in RAM then still holds the registers of the last full save.
+   */
+  resumeAfterFault?(): void;
   /** Requests a timer interrupt `ticks` from now; `undefined` cancels. */
   armTimer(ticks: number | undefined): void;
   /** Ticks per second of {@link now} and {@link armTimer} (the platform's timebase). */

@@ -32,7 +32,8 @@ export function csrAccessible(h: Hart, csr: number): boolean {
     if (h.priv === PRV_U && (h.csrLo[CSR.scounteren]! & bit) === 0) return false;
     return true;
   }
-  return PLAIN.has(csr) || isPmp(csr) || SPECIAL.has(csr);
+  const kind = KIND[csr];
+  return kind === STORAGE || kind === OTHER;
 }
 
 const SPECIAL = new Set<number>([
@@ -40,11 +41,19 @@ const SPECIAL = new Set<number>([
   CSR.mcycle, CSR.minstret, CSR.mcountinhibit, CSR.mvendorid, CSR.marchid, CSR.mimpid, CSR.mhartid, CSR.mconfigptr,
 ]);
 
+/**
+ * The three sets above as one table indexed by CSR number (a typed-array read on the trap path,
+ * where a kernel reads scause, stval, sepc and sstatus on every trap).
+ */
+const NONE = 0, STORAGE = 1, OTHER = 2; // out-of-range numbers read undefined: neither
+const KIND = new Uint8Array(4096);
+for (let n = 0; n < 4096; n++) KIND[n] = PLAIN.has(n) || isPmp(n) ? STORAGE : SPECIAL.has(n) ? OTHER : NONE;
+
 /** Reads `csr` into h.tmp (lo/hi). The caller has checked {@link csrAccessible}. */
 export function csrRead(h: Hart, csr: number): void {
   const t = h.tmp;
   t.hi = 0;
-  if (PLAIN.has(csr) || isPmp(csr)) {
+  if (KIND[csr] === STORAGE) {
     t.lo = h.csrLo[csr]!;
     t.hi = h.csrHi[csr]!;
     return;

@@ -120,11 +120,34 @@ export class Hart {
   readonly wTagHi = new Int32Array(FP_SLOTS);
   readonly wView: (DataView | null)[] = new Array(FP_SLOTS).fill(null);
   readonly wOff = new Int32Array(FP_SLOTS);
+  /**
+   * The slots filled since the last flush (`rUsed[0 .. rUsedN)`, `rListed[s]` = 1 when slot s is
+   * in that list), so that a flush clears only those: a trap entry and an `sret` each flush, and
+   * between two traps only a few slots are filled.
+   */
+  readonly rUsed = new Int32Array(FP_SLOTS);
+  readonly rListed = new Uint8Array(FP_SLOTS);
+  rUsedN = 0;
+  readonly wUsed = new Int32Array(FP_SLOTS);
+  readonly wListed = new Uint8Array(FP_SLOTS);
+  wUsedN = 0;
   /** Fetch fast path: the VA page of the pc, and its decoded page. */
   fetchTagLo = INVALID_TAG;
   fetchTagHi = 0;
   fetchPage: DecodedPage = new DecodedPage();
   fetchPpn = -1;
+  /** The privilege the fetch entry above was made for. */
+  private fetchPriv = PRV_M;
+  /**
+   * Fetch entries of the other privilege levels (index: privilege), put aside when a trap entry or
+   * return changes only the privilege and taken back when the hart returns to it: the user loop's
+   * page and the kernel's trap vector page survive each other's traps. Dropped with the fetch entry
+   * (any TLB drop of their page, a write to their physical page, any other change of context).
+   */
+  private readonly stashTagLo = new Int32Array(4).fill(INVALID_TAG);
+  private readonly stashTagHi = new Int32Array(4);
+  private readonly stashPpn = new Float64Array(4).fill(-1);
+  private readonly stashPage: DecodedPage[] = [this.fetchPage, this.fetchPage, this.fetchPage, this.fetchPage];
   /** Decoded page for an instruction that straddles two pages (not cached). */
   readonly scratch = new DecodedPage();
   /** Effective privilege for loads and stores (MPRV). */
@@ -141,7 +164,7 @@ export class Hart {
     this.asidMask = (1 << asidBits) - 1;
     this.fastPath = !(opts.noFastPath ?? false) && !opts.tlb.flushOnPteWrite;
     this.tlbs = new TlbSet(opts.tlb, RISCV_PAGE_SHIFTS);
-    this.tlbs.onDrop = () => this.flushFast();
+    this.tlbs.onDrop = (vpnBase, shift) => this.dropFast(vpnBase, shift);
     this.mmu = new Mmu(bus, this.tlbs);
     this.code = opts.code ?? new CodeCache();
     this.code.harts.push(this);
@@ -184,6 +207,7 @@ export class Hart {
     this.instretOffset = 0n;
     this.tlbs.invalidate({ kind: "reset" });
     this.translationChanged();
+    this.flushFast();
   }
 
   /** The pc as an unsigned bigint. */
@@ -219,38 +243,106 @@ export class Hart {
     this.stopAt = 0;
   }
 
-  /** Privilege, satp, mstatus or menvcfg changed: recompute the MMU context and drop the fast path. */
+  /**
+   * Privilege, satp, mstatus or menvcfg changed: recompute the MMU context and drop the fast path.
+   * When only the privilege changed (a trap entry or return), the fetch entry is put aside for the
+   * old privilege and the one put aside for the new privilege comes back (see {@link stashTagLo}).
+   */
   translationChanged(): void {
     const s = this.mstatus;
     this.dataPriv = this.priv === PRV_M && (s & MSTATUS.MPRV) !== 0 ? (s & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT : this.priv;
     const m = this.mmu;
+    const oldMode = m.mode, oldAsid = m.asid, oldRoot = m.rootPpn, oldSum = m.sum, oldMxr = m.mxr, oldAdue = m.adue;
     const hi = this.csrHi[CSR.satp]!;
     const mode = hi >>> 28;
-    m.mode = PAGING_MODES.find((p) => p.satpMode === mode);
+    m.mode = undefined;
+    for (const p of PAGING_MODES) if (p.satpMode === mode) m.mode = p;
     m.asid = (hi >>> 12) & 0xffff;
     m.rootPpn = (hi & 0xfff) * 4294967296 + (this.csrLo[CSR.satp]! >>> 0);
     m.sum = (s & MSTATUS.SUM) !== 0;
     m.mxr = (s & MSTATUS.MXR) !== 0;
     m.adue = this.svadu && (this.csrHi[CSR.menvcfg]! & (1 << 29)) !== 0;
-    this.flushFast();
+    if (m.mode === oldMode && m.asid === oldAsid && m.rootPpn === oldRoot && m.sum === oldSum && m.mxr === oldMxr && m.adue === oldAdue) {
+      this.dropFastData();
+      this.swapFetch(this.priv);
+    } else {
+      this.flushFast();
+      this.fetchPriv = this.priv;
+    }
+  }
+
+  /** Puts the fetch entry aside for its privilege and takes back the one put aside for `priv`. */
+  private swapFetch(priv: number): void {
+    const from = this.fetchPriv;
+    if (priv === from) return;
+    this.stashTagLo[from] = this.fetchTagLo;
+    this.stashTagHi[from] = this.fetchTagHi;
+    this.stashPpn[from] = this.fetchPpn;
+    this.stashPage[from] = this.fetchPage;
+    this.fetchTagLo = this.stashTagLo[priv]!;
+    this.fetchTagHi = this.stashTagHi[priv]!;
+    this.fetchPage = this.stashPage[priv]!;
+    this.fetchPpn = this.stashPpn[priv]!;
+    this.stashTagLo[priv] = INVALID_TAG;
+    this.fetchPriv = priv;
   }
 
   /** Drops the host fast-path store entries (a page became decoded or guarded, see CodeCache). */
   dropFastStores(): void {
-    this.wTagLo.fill(INVALID_TAG);
+    const used = this.wUsed, listed = this.wListed, tag = this.wTagLo;
+    for (let i = 0; i < this.wUsedN; i++) {
+      const s = used[i]!;
+      tag[s] = INVALID_TAG;
+      listed[s] = 0;
+    }
+    this.wUsedN = 0;
   }
 
   /** Drops every host fast-path entry. */
   flushFast(): void {
-    this.rTagLo.fill(INVALID_TAG);
-    this.wTagLo.fill(INVALID_TAG);
+    this.dropFastData();
     this.fetchTagLo = INVALID_TAG;
+    this.stashTagLo.fill(INVALID_TAG);
+  }
+
+  /** Drops the host fast-path load and store entries. */
+  private dropFastData(): void {
+    const used = this.rUsed, listed = this.rListed, tag = this.rTagLo;
+    for (let i = 0; i < this.rUsedN; i++) {
+      const s = used[i]!;
+      tag[s] = INVALID_TAG;
+      listed[s] = 0;
+    }
+    this.rUsedN = 0;
+    this.dropFastStores();
+  }
+
+  /**
+   * The TLB dropped the entry for the 2^shift-byte page at VPN `vpnBase`: drops what the fast path
+   * may hold of it. A 4 KiB page has one load slot and one store slot (VA page mod {@link FP_SLOTS});
+   * those and the fetch entry are dropped when their VA page could be it (compared on the low VPN
+   * bits only, so sometimes more is dropped than needed, never less). A larger page drops everything.
+   */
+  private dropFast(vpnBase: number, shift: number): void {
+    if (shift !== 12) {
+      this.flushFast();
+      return;
+    }
+    const s = vpnBase & (FP_SLOTS - 1);
+    this.rTagLo[s] = INVALID_TAG;
+    this.wTagLo[s] = INVALID_TAG;
+    const low = vpnBase & 0xfffff;
+    if (this.fetchTagLo >>> 12 === low) this.fetchTagLo = INVALID_TAG;
+    const stash = this.stashTagLo;
+    for (let p = 0; p < 4; p++) if (stash[p]! >>> 12 === low) stash[p] = INVALID_TAG;
   }
 
   /** Called for every bus write to RAM page `ppn` that did not go through the fast path. */
   ramWritten(ppn: number): void {
     this.decoded.delete(ppn);
     if (this.fetchPpn === ppn) this.fetchTagLo = INVALID_TAG;
+    const stash = this.stashPpn;
+    for (let p = 0; p < 4; p++) if (stash[p] === ppn) this.stashTagLo[p] = INVALID_TAG;
     const pages = this.mmu.ptePages;
     if (pages && pages.has(ppn)) {
       pages.clear();

@@ -90,13 +90,15 @@ function fillFast(h: Hart, pa: number, lo: number, hi: number, write: boolean): 
   const off = pa - r.base;
   const view = r.ram.chunk(off);
   const s = (lo >>> 12) & (FP_SLOTS - 1);
-  const pageOff = (off % CHUNK_SIZE) & ~0xfff;
+  const pageOff = off & (CHUNK_SIZE - 1) & ~0xfff; // off is an integer below 2^53: its low bits survive the mask
   if (write) {
+    if (h.wListed[s] === 0) { h.wListed[s] = 1; h.wUsed[h.wUsedN++] = s; }
     h.wTagLo[s] = lo & ~0xfff;
     h.wTagHi[s] = hi;
     h.wView[s] = view;
     h.wOff[s] = pageOff;
   } else {
+    if (h.rListed[s] === 0) { h.rListed[s] = 1; h.rUsed[h.rUsedN++] = s; }
     h.rTagLo[s] = lo & ~0xfff;
     h.rTagHi[s] = hi;
     h.rView[s] = view;

@@ -10,7 +10,7 @@
  *
  * @spec RV-S §"Virtual Address Translation Process" (Priv 1.13, 10-step text); step numbers below.
  */
-import { CHUNK_SIZE, type Bus } from "../../core/memory.js";
+import { CHUNK_SHIFT, CHUNK_SIZE, type Bus, type BusRegion } from "../../core/memory.js";
 import type { Tlb, TlbSet } from "../../core/tlb.js";
 import { CAUSE, PRV_S, PRV_U, PTE } from "./defs.js";
 
@@ -122,6 +122,8 @@ export class Mmu {
   readonly peeked: PeekResult = { outcome: "leaf", lo: 0, hi: 0, pteAddr: 0, level: 0, global: false, path: new Float64Array(5), pathLength: 0 };
 
   private steps: WalkStep[] = [];
+  /** The RAM region that held the last PTE read ({@link peekRam}). */
+  private pteRegion: BusRegion | undefined;
   private wLo = 0;
   private wHi = 0;
   private wAddr = 0;
@@ -243,23 +245,27 @@ export class Mmu {
     let global = false;
     this.wGlobal = false;
     for (let i = mode.levels - 1; i >= 0; i--) {
-      const idx = Math.floor(vpn / 2 ** (9 * i)) % 512;
+      const idx = vpn < 0x80000000 ? (vpn >>> (9 * i)) & 511 : Math.floor(vpn / 2 ** (9 * i)) % 512;
       const pteAddr = a + idx * 8;
       this.wAddr = pteAddr;
       this.wLevel = i;
       this.wLo = 0;
       this.wHi = 0;
       // Step 2: the PTE read; a PMA violation is an access fault of the original access type.
+      // RAM is read straight from its chunk; a PTE in device memory is a bus read (not for peek).
+      const read = this.peekRam(pteAddr);
       if (pure) {
         path[this.peeked.pathLength++] = pteAddr;
-        const read = this.peekRam(pteAddr);
         if (read === DEVICE) return DEVICE;
         if (read === HOLE) return ACCESS_FAULT[access]!;
       } else {
-        if (!bus.read(pteAddr, 8)) return ACCESS_FAULT[access]!;
+        if (read === HOLE) return ACCESS_FAULT[access]!;
+        if (read === DEVICE) {
+          if (!bus.read(pteAddr, 8)) return ACCESS_FAULT[access]!;
+          this.wLo = bus.lo;
+          this.wHi = bus.hi;
+        }
         counters.walkRefs++;
-        this.wLo = bus.lo;
-        this.wHi = bus.hi;
         if (this.ptePages) this.ptePages.add(Math.floor(pteAddr / 4096));
         if (strictPages) strictPages.add(Math.floor(pteAddr / 4096));
         if (tracing) this.steps.push({ level: i, pteAddr, pte: (BigInt(this.wHi >>> 0) << 32n) | BigInt(this.wLo >>> 0) });
@@ -288,16 +294,23 @@ export class Mmu {
   }
 
   /**
-   * Reads the PTE at `pa` into wLo/wHi straight from RAM (no bus access, nothing allocated):
+   * Reads the PTE at `pa` into wLo/wHi straight from RAM (no bus access, nothing allocated; the RAM
+   * region of the last PTE read is kept, since regions never move):
    * {@link READ}, or {@link HOLE} / {@link DEVICE} without reading.
    */
   private peekRam(pa: number): number {
-    const r = this.bus.find(pa, 8);
-    if (r === undefined) return HOLE;
-    if (r.ram === undefined) return DEVICE;
+    let r = this.pteRegion;
+    if (r === undefined || !(pa >= r.base && pa + 8 <= r.base + r.size)) {
+      const found = this.bus.find(pa, 8);
+      if (found === undefined) return HOLE;
+      if (found.ram === undefined) return DEVICE;
+      r = this.pteRegion = found;
+    }
+    // PTE addresses are 8-byte aligned, so the entry never straddles a chunk; offsets are integers
+    // below 2^53, whose low 16 bits survive the mask.
     const off = pa - r.base;
-    const c = r.ram.chunks[Math.floor(off / CHUNK_SIZE)];
-    const co = off % CHUNK_SIZE;
+    const c = r.ram!.chunks[off < 0x1_0000_0000 ? off >>> CHUNK_SHIFT : Math.floor(off / CHUNK_SIZE)];
+    const co = off & (CHUNK_SIZE - 1);
     this.wLo = c ? c.getInt32(co, true) : 0;
     this.wHi = c ? c.getInt32(co + 4, true) : 0;
     return READ;

@@ -47,6 +47,13 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
     if (mem.write64Halves !== undefined) mem.write64Halves(pa, lo, hi);
     else mem.write64(pa, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
   };
+  /** SPP = U, SPIE = 1 (interrupts on in user mode), SUM off (sstatus written only when that changes it), then sret. */
+  const sretToUser = (): void => {
+    const s = cpu.csrLo(SCSR.sstatus);
+    const want = ((s & ~(SPP | SUM)) | SPIE) >>> 0;
+    if (want !== s) cpu.setCsrHalves(SCSR.sstatus, want, cpu.lastCsrHigh());
+    cpu.sret();
+  };
   return {
     name: "riscv64",
     elfMachine: 243,
@@ -136,11 +143,12 @@ export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: n
     returnToUser(frame) {
       cpu.loadRegisters(frame);
       cpu.setCsrHalves(SCSR.sepc, mem.read32(frameWord(frame, 0)), mem.read32(frameWord(frame, 0) + 4));
-      // SPP = U, SPIE = 1 (interrupts on in user mode), SUM off; written only when that changes it.
-      const s = cpu.csrLo(SCSR.sstatus);
-      const want = ((s & ~(SPP | SUM)) | SPIE) >>> 0;
-      if (want !== s) cpu.setCsrHalves(SCSR.sstatus, want, cpu.lastCsrHigh());
-      cpu.sret();
+      sretToUser();
+    },
+
+    /** sepc still holds the faulting pc (the trap wrote it), so only sstatus is set up for the sret. */
+    resumeAfterFault() {
+      sretToUser();
     },
 
     armTimer(ticks) {

@@ -6,7 +6,12 @@
  * (see FrameBitmap and FrameRecords). The host keeps only derived data: the bitmap's search
  * summary, counters, the region list (the boot map plus run-time reservations) and the owner index.
  *
- * Cost: a single-frame allocation is a next-fit search through a hierarchical summary of the bitmap
+ * Placement: a single frame is searched for from the last frame handed out (next fit), or from the
+ * lowest frame freed since, when that is lower. So frames freed a moment ago are handed out again
+ * first, as Linux's per-CPU lists of hot pages do: they are zeroed already (at free), and on an
+ * emulated machine the host memory behind them is resident, where a never-used frame's is not.
+ *
+ * Cost: a single-frame allocation is a search through a hierarchical summary of the bitmap
  * (SummaryBits: at most two host words per level, ceil(log32(frames / 32)) levels — 2 at 128 MiB,
  * 3 at 4 GiB, 4 at 64 GiB), one RAM word read-modify-write, one record write, the owner-index insert and a
  * binary search of the region list; then the 4 KiB zeroing. None of it scans RAM-sized data.
@@ -50,6 +55,11 @@ export interface FrameAllocatorOptions {
   readonly bitmapAt?: number;
   /** Poison freed frames with 0xDEADBEEF and check the poison when a frame is handed out again. */
   readonly debug?: boolean;
+  /**
+   * Usable RAM holds zeros at boot (Hal.ramZeroedAtBoot): a frame never freed since boot is handed
+   * out as it is, without zeroing (outside debug mode, which zeroes every frame it hands out).
+   */
+  readonly zeroedAtBoot?: boolean;
   /** Called with each use after free found in debug mode (after it is recorded in `corruptions`). */
   readonly onCorruption?: (report: UseAfterFree) => void;
 }
@@ -75,6 +85,8 @@ export class FrameAllocator implements FrameSource {
   /** Bytes of the metadata block (a multiple of 4 KiB). */
   readonly metadataBytes: number;
   readonly debug: boolean;
+  /** See {@link FrameAllocatorOptions.zeroedAtBoot}. */
+  readonly zeroedAtBoot: boolean;
   /** Use-after-free reports, in the order found (debug mode). */
   readonly corruptions: UseAfterFree[] = [];
 
@@ -85,6 +97,7 @@ export class FrameAllocator implements FrameSource {
   private readonly records: FrameRecords;
   private readonly owners = new OwnerTable();
   private usableFrames = 0;
+  /** Where the next single-frame search starts (see the module comment). */
   private hint = 0;
   /** Allocated frames found bad: retired (made BadMemory) when their last reference is freed. */
   private readonly retiring = new Set<number>();
@@ -99,6 +112,7 @@ export class FrameAllocator implements FrameSource {
    */
   constructor(private readonly mem: PhysMemory, memoryMap: readonly MemoryRegion[], options: FrameAllocatorOptions = {}) {
     this.debug = options.debug ?? false;
+    this.zeroedAtBoot = options.zeroedAtBoot ?? false;
     this.onCorruption = options.onCorruption;
     const map = validateMemoryMap(memoryMap);
     const ram = map.filter((r) => r.kind !== MemoryRegionKind.DeviceMemory);
@@ -216,14 +230,15 @@ export class FrameAllocator implements FrameSource {
   /**
    * Records, checks and zeroes frames [i, i + count) that were just marked allocated. A frame freed
    * before was zeroed by freeFrame and nothing writes a free frame, so only never-freed frames (and,
-   * in debug mode, poisoned ones) are zeroed here.
+   * in debug mode, poisoned ones) are zeroed here; never-freed frames not even that when RAM was
+   * zeroed at boot ({@link FrameAllocatorOptions.zeroedAtBoot}).
    */
   private handOut(i: number, count: number, owner: string | undefined): void {
     const id = this.owners.idOf(owner);
     for (let k = i; k < i + count; k++) {
       const freedBefore = this.records.wasFreed(k);
       if (this.debug && freedBefore) this.checkPoison(k);
-      if (this.debug || !freedBefore) this.mem.fill(this.addrOf(k), PAGE_SIZE, 0);
+      if (this.debug || (!freedBefore && !this.zeroedAtBoot)) this.mem.fill(this.addrOf(k), PAGE_SIZE, 0);
       this.records.write(k, 1, id);
       this.owners.add(id, k);
     }
@@ -302,6 +317,7 @@ export class FrameAllocator implements FrameSource {
     this.records.write(i, 0, id);
     this.records.markFreed(i);
     this.bitmap.setBit(i, false);
+    if (i < this.hint) this.hint = i;
     this.owners.remove(id, i);
     this.counters.frees++;
   }
