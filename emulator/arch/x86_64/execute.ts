@@ -304,21 +304,6 @@ export function execute(c: X86Cpu): void {
     ripLo = nlo;
     ripHi = nhi;
     icount++;
-    // A flag-writing form followed by a Jcc on the same fetch page (CMP, TEST, DEC... then Jcc, the
-    // commonest pair): the Jcc runs now, exactly as the next iteration would run it, when it is
-    // decoded, the stop point allows it and its target stays in this 4 GiB (else the next iteration).
-    if (op >= Op.F_CMP_MI && op <= Op.F_INCDEC && icount < stopAt && (nlo & ~0xfff) === tagLo && nhi === tagHi) {
-      const joff = nlo & 0xfff, j = pInfo[joff]!;
-      if ((j & 0xff) === Op.JCC) {
-        const jlo = (nlo + ((j >>> Info.LEN) & 15)) | 0;
-        const rel = cond(c.rflags, (j >>> Info.SUB) & 15) ? pImm[joff]! : 0;
-        const t = (jlo >>> 0) + (rel >>> 0);
-        if ((jlo >>> 0) >= (nlo >>> 0) && ((nhi + (rel >> 31) + (t > 0xffffffff ? 1 : 0)) | 0) === nhi) {
-          ripLo = t | 0;
-          icount++;
-        }
-      }
-    }
   }
   c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE
 }

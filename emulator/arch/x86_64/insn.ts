@@ -10,18 +10,15 @@ export const enum Op {
   // Specialized forms the executor runs inline (specialize.ts): registers are 64- or 32-bit (size 8
   // or 4), `reg` is the destination and `rm` the source register where both are registers. They come
   // first, with JCC and JMP_REL, so the execute loop's switch over them compiles to a dense table.
-  F_MOV_RR, F_MOV_RI, F_PUSH, F_POP, F_IMUL_RR, F_IMUL_RI, F_SHIFT_RI, F_MOVX_R,
+  F_MOV_RR, F_MOV_RI, F_ALU_RR, F_ALU_RI, F_PUSH, F_POP, F_INCDEC, F_IMUL_RR, F_IMUL_RI, F_SHIFT_RI, F_MOVX_R,
   // Near CALL rel32 and RET (no immediate), with the stack access inline.
   F_CALL, F_RET,
   JCC, JMP_REL,
-  // Forms with a memory operand whose address the loop computes before dispatch (F_LEA..F_ALU_RLD):
+  // Forms with a memory operand whose address the loop computes before dispatch (F_MEM_FIRST..F_MEM_LAST):
   // LEA; loads and stores of size 4/8; byte/word stores from a low register (not AH..BH); MOVZX/MOVSX
   // from memory to a 32/64-bit register; store an immediate, compare/test memory with an immediate
   // (any size); reg op= memory (size 4/8).
   F_LEA, F_MOV_LD, F_MOV_ST, F_MOV_ST_BW, F_MOVX_LD, F_MOV_MI, F_CMP_MI, F_ALU_RLD,
-  // ALU operations on registers, and INC/DEC. From F_CMP_MI to here: the forms that write the status
-  // flags, after which the loop runs a following Jcc in the same iteration.
-  F_ALU_RR, F_ALU_RI, F_INCDEC,
   NATIVE,
   // data movement
   MOV_RM_R, MOV_R_RM, MOV_RM_I, MOVZX, MOVSX, LEA, XCHG, MOV_SREG_RM, MOV_RM_SREG,
