@@ -10,6 +10,9 @@
 import { describe, expect, it } from "vitest";
 import { bootBareX86, createX86Pc } from "../boot/x86_64/pc.js";
 import { assembleX86_64 } from "../tools/asm/x86_64/index.js";
+import { Info, Insn, Op } from "../emulator/arch/x86_64/insn.js";
+import { decodeInsn } from "../emulator/arch/x86_64/decode.js";
+import { packInfo } from "../emulator/arch/x86_64/specialize.js";
 
 const CC = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
 /** Registers the generated code computes with (not RSP, not RBX = the data buffer). */
@@ -94,6 +97,26 @@ function runProgram(source: string, oneAtATime: boolean): Final {
     buf: Array.from({ length: 8 }, (_, i) => pc.machine.bus.read64(buf + 8 * i)!),
   };
 }
+
+describe("x86_64 decode cache: the packed form the loop reads", () => {
+  it("every op fits the 8-bit op field", () => {
+    expect(Op.COUNT).toBeLessThanOrEqual(256);
+  });
+
+  it("packs op, length, registers, sub-op, size and the simple-address bit of a decoded instruction", () => {
+    // 48 8b 43 08 = mov 8(%rbx), %rax: a 64-bit load from [base + disp].
+    const ins = new Insn();
+    decodeInsn(Uint8Array.of(0x48, 0x8b, 0x43, 0x08), 0, 4, ins);
+    const info = packInfo(ins);
+    expect(info & 0xff).toBe(Op.F_MOV_LD);
+    expect((info >>> Info.LEN) & 15).toBe(4);
+    expect((info >>> Info.REG) & 31).toBe(0);
+    expect((info >>> Info.RM) & 31).toBe(3);
+    expect(1 << ((info >>> Info.SIZE) & 3)).toBe(8);
+    expect(info & Info.SIMPLE).not.toBe(0);
+    expect(ins.disp).toBe(8);
+  });
+});
 
 describe("x86_64 execute loop: slices and inline forms", () => {
   it("a program of flag writers and readers ends the same in one slice as one instruction at a time", () => {
