@@ -14,7 +14,7 @@ export const enum Op {
   // Near CALL rel32 and RET (no immediate), with the stack access inline.
   F_CALL, F_RET,
   JCC, JMP_REL,
-  // Forms with a memory operand whose address the loop computes before dispatch (F_MEM_FIRST..F_MEM_LAST):
+  // Forms with a memory operand whose address the loop computes before dispatch (F_LEA..F_ALU_RLD):
   // LEA; loads and stores of size 4/8; byte/word stores from a low register (not AH..BH); MOVZX/MOVSX
   // from memory to a 32/64-bit register; store an immediate, compare/test memory with an immediate
   // (any size); reg op= memory (size 4/8).
