@@ -1,15 +1,16 @@
 /**
- * The execute loop: fetch through the decode cache, then the specialized forms (decode.ts
- * specialize) inline, with the host fast path for their memory accesses; every other form, and
- * every slow path, goes through step.ts.
+ * The execute loop: fetch through the decode cache, whose per-page typed arrays (fetch.ts
+ * DecodedPage: packed info, immediates, displacements) hold what the specialized forms
+ * (specialize.ts) need, run those forms inline with the host fast path for their memory accesses,
+ * and send every other form, and every slow path, through step.ts with the decoded Insn object.
  * @spec Intel SDM Vol. 2 (semantics of each instruction)
  */
 import type { X86Cpu } from "./cpu.js";
-import { Op } from "./insn.js";
+import { Info, Op } from "./insn.js";
 import { alu, shift } from "./alu.js";
 import { imulTrunc, sx } from "./muldiv.js";
 import { cond, getReg } from "./operands.js";
-import { jumpRel, step } from "./step.js";
+import { step } from "./step.js";
 import { LOAD } from "./mmu.js";
 import { add32, add64, logic32, logic64, sub32, sub64 } from "./fastalu.js";
 import { FP_SLOTS } from "./memory-access.js";
@@ -24,7 +25,7 @@ export function execute(c: X86Cpu): void {
   const rTagLo = c.rTagLo, rTagHi = c.rTagHi, rView = c.rView, rOff = c.rOff;
   const wTagLo = c.wTagLo, wTagHi = c.wTagHi, wView = c.wView, wOff = c.wOff;
   let ripLo = c.ripLo, ripHi = c.ripHi, icount = c.icount, stopAt = c.stopAt;
-  let tagLo = c.fetchTagLo, tagHi = c.fetchTagHi, page = c.fetchPage;
+  let tagLo = c.fetchTagLo, tagHi = c.fetchTagHi, page = c.fetchPage, pInfo = page.info, pImm = page.imm;
   /** Set by an inline case that cannot finish on its fast path: step() runs the instruction. */
   let generalPath = false;
   while (icount < stopAt) {
@@ -32,217 +33,130 @@ export function execute(c: X86Cpu): void {
     if ((lo & ~0xfff) !== tagLo || ripHi !== tagHi) {
       c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE
       const ok = c.fetchSlow();
-      ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+      ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; // LOAD
+      // Without the fast path the tag never matches: this executes from the page just translated.
       if (!ok) continue;
-      // Without the fast path the tag never matches: execute from the page just translated.
-      page = c.fetchPage;
     }
-    let ins = page.insns[lo & 0xfff];
-    if (ins === undefined) {
-      c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE (decodeAt reads fetchPpn only)
-      ins = c.decodeAt(page, lo & 0xfff);
+    const off = lo & 0xfff;
+    let info = pInfo[off]!;
+    if (info === 0) {
+      c.decodeAt(page, off); // reads only c.fetchPpn, which is this page's
+      info = pInfo[off]!;
     }
-    const nlo = (lo + ins.len) | 0;
+    const op = info & 0xff;
+    const nlo = (lo + ((info >>> Info.LEN) & 15)) | 0;
     const nhi = (nlo >>> 0) < (lo >>> 0) ? (ripHi + 1) | 0 : ripHi;
+    const reg = (info >>> Info.REG) & 31, rm = (info >>> Info.RM) & 31;
+    const size8 = (info & Info.SIZE8) !== 0;
+    // The memory forms: the effective address first ([base + disp] inline, anything else by c.ea).
+    let eLo = 0, eHi = 0;
+    if (op >= Op.F_LEA && op <= Op.F_ALU_RLD) {
+      if ((info & Info.SIMPLE) !== 0) {
+        const d = page.disp[off]!, s = (gl[rm]! >>> 0) + (d >>> 0);
+        eLo = s | 0;
+        eHi = (gh[rm]! + (d >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
+      } else {
+        c.nLo = nlo; c.nHi = nhi;
+        c.ea(page.insns[off]!);
+        eLo = c.eaLo; eHi = c.eaHi;
+      }
+    }
     // The most frequent forms run here; everything else (and every fault) goes through step().
-    switch (ins.op) {
+    switch (op) {
       case Op.F_MOV_RR:
-        gl[ins.reg] = gl[ins.rm]!;
-        gh[ins.reg] = ins.size === 8 ? gh[ins.rm]! : 0;
+        gl[reg] = gl[rm]!;
+        gh[reg] = size8 ? gh[rm]! : 0;
         break;
       case Op.F_MOV_RI:
-        gl[ins.reg] = ins.immLo;
-        gh[ins.reg] = ins.size === 8 ? ins.immHi : 0;
+        gl[reg] = pImm[off]!;
+        gh[reg] = size8 ? page.immHi[off]! : 0;
         break;
       case Op.F_ALU_RR: case Op.F_ALU_RI: {
-        const d = ins.reg, k = ins.sub;
-        const bLo = ins.op === Op.F_ALU_RR ? gl[ins.rm]! : ins.immLo;
-        if (ins.size === 8) {
-          const aLo = gl[d]!, aHi = gh[d]!;
-          const bHi = ins.op === Op.F_ALU_RR ? gh[ins.rm]! : ins.immHi;
+        const k = (info >>> Info.SUB) & 15;
+        const bLo = op === Op.F_ALU_RR ? gl[rm]! : pImm[off]!;
+        if (size8) {
+          const aLo = gl[reg]!, aHi = gh[reg]!;
+          const bHi = op === Op.F_ALU_RR ? gh[rm]! : bLo >> 31;
           if (k === 0) add64(c, aLo, aHi, bLo, bHi);
           else if (k === 5 || k === 7) sub64(c, aLo, aHi, bLo, bHi);
           else if (k === 4 || k === 8) logic64(c, aLo & bLo, aHi & bHi);
           else if (k === 6) logic64(c, aLo ^ bLo, aHi ^ bHi);
           else if (k === 1) logic64(c, aLo | bLo, aHi | bHi);
           else alu(c, k, 8, aLo, aHi, bLo, bHi);
-          if (k < 7) { gl[d] = c.rLo; gh[d] = c.rHi; }
+          if (k < 7) { gl[reg] = c.rLo; gh[reg] = c.rHi; }
         } else {
-          const a = gl[d]!;
+          const a = gl[reg]!;
           if (k === 0) add32(c, a, bLo);
           else if (k === 5 || k === 7) sub32(c, a, bLo);
           else if (k === 4 || k === 8) logic32(c, a & bLo);
           else if (k === 6) logic32(c, a ^ bLo);
           else if (k === 1) logic32(c, a | bLo);
           else alu(c, k, 4, a, 0, bLo, 0);
-          if (k < 7) { gl[d] = c.rLo; gh[d] = 0; }
+          if (k < 7) { gl[reg] = c.rLo; gh[reg] = 0; }
         }
         break;
       }
       case Op.F_INCDEC: {
-        const d = ins.reg;
-        const cf = c.rflags & 1; // CF
-        if (ins.size === 8) {
-          if (ins.sub === 0) add64(c, gl[d]!, gh[d]!, 1, 0);
-          else sub64(c, gl[d]!, gh[d]!, 1, 0);
-          gh[d] = c.rHi;
+        const cf = c.rflags & 1; // CF is unchanged
+        if (size8) {
+          if ((info & (1 << Info.SUB)) === 0) add64(c, gl[reg]!, gh[reg]!, 1, 0);
+          else sub64(c, gl[reg]!, gh[reg]!, 1, 0);
+          gh[reg] = c.rHi;
         } else {
-          if (ins.sub === 0) add32(c, gl[d]!, 1);
-          else sub32(c, gl[d]!, 1);
-          gh[d] = 0;
+          if ((info & (1 << Info.SUB)) === 0) add32(c, gl[reg]!, 1);
+          else sub32(c, gl[reg]!, 1);
+          gh[reg] = 0;
         }
-        gl[d] = c.rLo;
+        gl[reg] = c.rLo;
         c.rflags = (c.rflags & ~1) | cf;
         break;
       }
+      case Op.F_LEA:
+        gl[reg] = eLo;
+        gh[reg] = size8 ? eHi : 0;
+        break;
       case Op.F_MOV_LD: {
-        let eLo: number, eHi: number;
-        if (ins.simple) {
-          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
-          eLo = s | 0;
-          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
-        } else {
-          c.nLo = nlo; c.nHi = nhi;
-          c.ea(ins);
-          eLo = c.eaLo; eHi = c.eaHi;
-        }
         const sl = (eLo >>> 12) & (FP_SLOTS - 1);
-        const off = eLo & 0xfff;
-        if (rTagLo[sl] === (eLo & ~0xfff) && rTagHi[sl] === eHi && off <= 4096 - ins.size) {
-          const v = rView[sl]!, o = rOff[sl]! + off;
-          gl[ins.reg] = v.getInt32(o, true);
-          gh[ins.reg] = ins.size === 8 ? v.getInt32(o + 4, true) : 0;
+        if (rTagLo[sl] === (eLo & ~0xfff) && rTagHi[sl] === eHi && (eLo & 0xfff) <= (size8 ? 4088 : 4092)) {
+          const v = rView[sl]!, o = rOff[sl]! + (eLo & 0xfff);
+          gl[reg] = v.getInt32(o, true);
+          gh[reg] = size8 ? v.getInt32(o + 4, true) : 0;
           break;
         }
         c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
-        if (c.ld(eLo, eHi, ins.size, LOAD)) {
-          gl[ins.reg] = c.vLo; gh[ins.reg] = c.vHi;
+        if (c.ld(eLo, eHi, size8 ? 8 : 4, LOAD)) {
+          gl[reg] = c.vLo; gh[reg] = c.vHi;
           c.ripLo = nlo; c.ripHi = nhi; c.icount++;
         }
-        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; // LOAD
         continue;
       }
-      case Op.F_MOV_ST: {
-        let eLo: number, eHi: number;
-        if (ins.simple) {
-          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
-          eLo = s | 0;
-          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
-        } else {
-          c.nLo = nlo; c.nHi = nhi;
-          c.ea(ins);
-          eLo = c.eaLo; eHi = c.eaHi;
-        }
+      case Op.F_MOV_ST: case Op.F_MOV_ST_BW: case Op.F_MOV_MI: {
+        const sz = 1 << ((info >>> Info.SIZE) & 3);
+        const imm = op === Op.F_MOV_MI;
+        const vLo = imm ? pImm[off]! : gl[reg]!;
+        const vHi = imm ? vLo >> 31 : gh[reg]!;
         const sl = (eLo >>> 12) & (FP_SLOTS - 1);
-        const off = eLo & 0xfff;
-        if (wTagLo[sl] === (eLo & ~0xfff) && wTagHi[sl] === eHi && off <= 4096 - ins.size) {
-          const v = wView[sl]!, o = wOff[sl]! + off;
-          v.setInt32(o, gl[ins.reg]!, true);
-          if (ins.size === 8) v.setInt32(o + 4, gh[ins.reg]!, true);
+        if (wTagLo[sl] === (eLo & ~0xfff) && wTagHi[sl] === eHi && (eLo & 0xfff) <= 4096 - sz) {
+          const v = wView[sl]!, o = wOff[sl]! + (eLo & 0xfff);
+          if (sz === 8) { v.setInt32(o, vLo, true); v.setInt32(o + 4, vHi, true); }
+          else if (sz === 4) v.setInt32(o, vLo, true);
+          else if (sz === 1) v.setUint8(o, vLo & 0xff);
+          else v.setUint16(o, vLo & 0xffff, true);
           break;
         }
         c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
-        if (c.st(eLo, eHi, ins.size, gl[ins.reg]!, gh[ins.reg]!)) { c.ripLo = nlo; c.ripHi = nhi; c.icount++; }
-        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+        if (c.st(eLo, eHi, sz, vLo, vHi)) { c.ripLo = nlo; c.ripHi = nhi; c.icount++; }
+        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; // LOAD
         continue;
       }
-      case Op.F_MOV_ST_BW: {
-        let eLo: number, eHi: number;
-        if (ins.simple) {
-          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
-          eLo = s | 0;
-          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
-        } else {
-          c.nLo = nlo; c.nHi = nhi;
-          c.ea(ins);
-          eLo = c.eaLo; eHi = c.eaHi;
-        }
+      case Op.F_MOVX_LD: case Op.F_CMP_MI: case Op.F_ALU_RLD: {
+        // A load of size2 (MOVZX/MOVSX) or of the operand size, then the operation.
+        const sz = op === Op.F_MOVX_LD ? info >>> Info.SIZE2 : 1 << ((info >>> Info.SIZE) & 3);
         const sl = (eLo >>> 12) & (FP_SLOTS - 1);
-        const off = eLo & 0xfff;
-        if (wTagLo[sl] === (eLo & ~0xfff) && wTagHi[sl] === eHi && off <= 4096 - ins.size) {
-          const v = wView[sl]!, o = wOff[sl]! + off;
-          if (ins.size === 1) v.setUint8(o, gl[ins.reg]! & 0xff);
-          else v.setUint16(o, gl[ins.reg]! & 0xffff, true);
-          break;
-        }
-        c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
-        if (c.st(eLo, eHi, ins.size, gl[ins.reg]!, 0)) { c.ripLo = nlo; c.ripHi = nhi; c.icount++; }
-        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
-        continue;
-      }
-      case Op.F_MOVX_LD: {
-        let eLo: number, eHi: number;
-        if (ins.simple) {
-          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
-          eLo = s | 0;
-          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
-        } else {
-          c.nLo = nlo; c.nHi = nhi;
-          c.ea(ins);
-          eLo = c.eaLo; eHi = c.eaHi;
-        }
-        const sz = ins.size2;
-        const sl = (eLo >>> 12) & (FP_SLOTS - 1);
-        const off = eLo & 0xfff;
-        let m: number;
-        if (rTagLo[sl] === (eLo & ~0xfff) && rTagHi[sl] === eHi && off <= 4096 - sz) {
-          const v = rView[sl]!, o = rOff[sl]! + off;
-          m = sz === 1 ? (ins.sub === 1 ? v.getInt8(o) : v.getUint8(o)) : sz === 2 ? (ins.sub === 1 ? v.getInt16(o, true) : v.getUint16(o, true)) : v.getInt32(o, true);
-        } else {
-          c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
-          const ok = c.ld(eLo, eHi, sz, LOAD);
-          ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
-          if (!ok) continue;
-          m = ins.sub === 1 ? sx(sz, c.vLo) : c.vLo;
-        }
-        gl[ins.reg] = m;
-        gh[ins.reg] = ins.size === 8 && ins.sub === 1 ? m >> 31 : 0;
-        break;
-      }
-      case Op.F_MOV_MI: {
-        let eLo: number, eHi: number;
-        if (ins.simple) {
-          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
-          eLo = s | 0;
-          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
-        } else {
-          c.nLo = nlo; c.nHi = nhi;
-          c.ea(ins);
-          eLo = c.eaLo; eHi = c.eaHi;
-        }
-        const sz = ins.size;
-        const sl = (eLo >>> 12) & (FP_SLOTS - 1);
-        const off = eLo & 0xfff;
-        if (wTagLo[sl] === (eLo & ~0xfff) && wTagHi[sl] === eHi && off <= 4096 - sz) {
-          const v = wView[sl]!, o = wOff[sl]! + off;
-          if (sz === 8) { v.setInt32(o, ins.immLo, true); v.setInt32(o + 4, ins.immHi, true); }
-          else if (sz === 4) v.setInt32(o, ins.immLo, true);
-          else if (sz === 1) v.setUint8(o, ins.immLo & 0xff);
-          else v.setUint16(o, ins.immLo & 0xffff, true);
-          break;
-        }
-        c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
-        if (c.st(eLo, eHi, sz, ins.immLo, ins.immHi)) { c.ripLo = nlo; c.ripHi = nhi; c.icount++; }
-        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
-        continue;
-      }
-      case Op.F_CMP_MI: case Op.F_ALU_RLD: {
-        let eLo: number, eHi: number;
-        if (ins.simple) {
-          const b = ins.base, s = (gl[b]! >>> 0) + (ins.disp >>> 0);
-          eLo = s | 0;
-          eHi = (gh[b]! + (ins.disp >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
-        } else {
-          c.nLo = nlo; c.nHi = nhi;
-          c.ea(ins);
-          eLo = c.eaLo; eHi = c.eaHi;
-        }
-        const sz = ins.size;
-        const sl = (eLo >>> 12) & (FP_SLOTS - 1);
-        const off = eLo & 0xfff;
         let mLo: number, mHi = 0;
-        if (rTagLo[sl] === (eLo & ~0xfff) && rTagHi[sl] === eHi && off <= 4096 - sz) {
-          const v = rView[sl]!, o = rOff[sl]! + off;
+        if (rTagLo[sl] === (eLo & ~0xfff) && rTagHi[sl] === eHi && (eLo & 0xfff) <= 4096 - sz) {
+          const v = rView[sl]!, o = rOff[sl]! + (eLo & 0xfff);
           if (sz === 8) { mLo = v.getInt32(o, true); mHi = v.getInt32(o + 4, true); }
           else if (sz === 4) mLo = v.getInt32(o, true);
           else if (sz === 1) mLo = v.getUint8(o);
@@ -251,82 +165,71 @@ export function execute(c: X86Cpu): void {
           c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
           const ok = c.ld(eLo, eHi, sz, LOAD);
           mLo = c.vLo; mHi = c.vHi;
-          ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+          ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; // LOAD
           if (!ok) continue;
         }
-        const k = ins.sub;
-        if (ins.op === Op.F_CMP_MI) {
-          if (sz === 8) { if (k === 7) sub64(c, mLo, mHi, ins.immLo, ins.immHi); else logic64(c, mLo & ins.immLo, mHi & ins.immHi); }
-          else if (sz === 4) { if (k === 7) sub32(c, mLo, ins.immLo); else logic32(c, mLo & ins.immLo); }
-          else alu(c, k === 7 ? 7 : 4, sz, mLo, 0, ins.immLo, ins.immHi);
+        const k = (info >>> Info.SUB) & 15;
+        if (op === Op.F_MOVX_LD) {
+          const m = k === 1 ? sx(sz, mLo) : mLo;
+          gl[reg] = m;
+          gh[reg] = size8 && k === 1 ? m >> 31 : 0;
           break;
         }
-        const d = ins.reg;
-        if (sz === 8) {
-          const aLo = gl[d]!, aHi = gh[d]!;
+        if (op === Op.F_CMP_MI) {
+          const iLo = pImm[off]!, iHi = iLo >> 31;
+          if (sz === 8) { if (k === 7) sub64(c, mLo, mHi, iLo, iHi); else logic64(c, mLo & iLo, mHi & iHi); }
+          else if (sz === 4) { if (k === 7) sub32(c, mLo, iLo); else logic32(c, mLo & iLo); }
+          else alu(c, k === 7 ? 7 : 4, sz, mLo, 0, iLo, iHi);
+          break;
+        }
+        if (size8) {
+          const aLo = gl[reg]!, aHi = gh[reg]!;
           if (k === 0) add64(c, aLo, aHi, mLo, mHi);
           else if (k === 5 || k === 7) sub64(c, aLo, aHi, mLo, mHi);
           else if (k === 4) logic64(c, aLo & mLo, aHi & mHi);
           else if (k === 6) logic64(c, aLo ^ mLo, aHi ^ mHi);
           else logic64(c, aLo | mLo, aHi | mHi);
-          if (k !== 7) { gl[d] = c.rLo; gh[d] = c.rHi; }
+          if (k !== 7) { gl[reg] = c.rLo; gh[reg] = c.rHi; }
         } else {
-          const a = gl[d]!;
+          const a = gl[reg]!;
           if (k === 0) add32(c, a, mLo);
           else if (k === 5 || k === 7) sub32(c, a, mLo);
           else if (k === 4) logic32(c, a & mLo);
           else if (k === 6) logic32(c, a ^ mLo);
           else logic32(c, a | mLo);
-          if (k !== 7) { gl[d] = c.rLo; gh[d] = 0; }
+          if (k !== 7) { gl[reg] = c.rLo; gh[reg] = 0; }
         }
         break;
       }
       case Op.F_IMUL_RR: case Op.F_IMUL_RI: {
-        const sz = ins.size, src = ins.rm;
-        const aLo = gl[src]!, aHi = sz === 8 ? gh[src]! : 0;
-        if (ins.op === Op.F_IMUL_RR) imulTrunc(c, sz, gl[ins.reg]!, sz === 8 ? gh[ins.reg]! : 0, aLo, aHi);
-        else imulTrunc(c, sz, aLo, aHi, ins.immLo, ins.immHi);
-        gl[ins.reg] = c.rLo;
-        gh[ins.reg] = sz === 8 ? c.rHi : 0;
+        const sz = size8 ? 8 : 4;
+        const aLo = gl[rm]!, aHi = size8 ? gh[rm]! : 0;
+        if (op === Op.F_IMUL_RR) imulTrunc(c, sz, gl[reg]!, size8 ? gh[reg]! : 0, aLo, aHi);
+        else imulTrunc(c, sz, aLo, aHi, pImm[off]!, pImm[off]! >> 31);
+        gl[reg] = c.rLo;
+        gh[reg] = size8 ? c.rHi : 0;
         break;
       }
-      case Op.F_SHIFT_RI: {
-        const d = ins.reg;
-        shift(c, ins.sub, ins.size, gl[d]!, gh[d]!, ins.immLo);
-        gl[d] = c.rLo;
-        gh[d] = ins.size === 8 ? c.rHi : 0;
+      case Op.F_SHIFT_RI:
+        shift(c, (info >>> Info.SUB) & 15, size8 ? 8 : 4, gl[reg]!, gh[reg]!, pImm[off]!);
+        gl[reg] = c.rLo;
+        gh[reg] = size8 ? c.rHi : 0;
         break;
-      }
       case Op.F_MOVX_R: {
-        getReg(c, ins.rm, ins.size2);
-        const v = ins.sub === 1 ? sx(ins.size2, c.vLo) : c.vLo;
-        gl[ins.reg] = v;
-        gh[ins.reg] = ins.size === 8 && ins.sub === 1 ? v >> 31 : 0;
+        const sz2 = info >>> Info.SIZE2;
+        getReg(c, rm, sz2);
+        const signed = (info & (1 << Info.SUB)) !== 0;
+        const v = signed ? sx(sz2, c.vLo) : c.vLo;
+        gl[reg] = v;
+        gh[reg] = size8 && signed ? v >> 31 : 0;
         break;
       }
-      case Op.F_LEA:
-        c.nLo = nlo; c.nHi = nhi;
-        c.ea(ins);
-        gl[ins.reg] = c.eaLo;
-        gh[ins.reg] = ins.size === 8 ? c.eaHi : 0;
-        break;
-      case Op.JCC:
-        if (cond(c.rflags, ins.sub)) {
-          const rel = ins.immLo;
-          const t = (nlo >>> 0) + (rel >>> 0);
-          const thi = (nhi + (rel >> 31) + (t > 0xffffffff ? 1 : 0)) | 0;
-          if (thi !== ripHi) break; // a target in another 4 GiB: the general path checks canonicality
-          ripLo = t | 0;
-          icount++;
-          continue;
-        }
-        ripLo = nlo; ripHi = nhi; icount++;
-        continue;
-      case Op.JMP_REL: {
-        const rel = ins.immLo;
+      case Op.JCC: case Op.JMP_REL: {
+        if (op === Op.JCC && !cond(c.rflags, (info >>> Info.SUB) & 15)) break;
+        const rel = pImm[off]!;
         const t = (nlo >>> 0) + (rel >>> 0);
-        const thi = (nhi + (rel >> 31) + (t > 0xffffffff ? 1 : 0)) | 0;
-        if (thi !== ripHi) break;
+        // A target in another 4 GiB: the general path checks canonicality.
+        if (((nhi + (rel >> 31) + (t > 0xffffffff ? 1 : 0)) | 0) !== ripHi) { generalPath = true; break; }
         ripLo = t | 0;
         icount++;
         continue;
@@ -337,21 +240,20 @@ export function execute(c: X86Cpu): void {
         const sl = gl[4]!, sh = gh[4]!;
         const al = (sl - 8) | 0, ah = (sl >>> 0) < 8 ? (sh - 1) | 0 : sh;
         const slot = (al >>> 12) & (FP_SLOTS - 1);
-        const off = al & 0xfff;
         let tLo = 0;
-        if (ins.op === Op.F_CALL) {
-          const rel = ins.immLo;
+        if (op === Op.F_CALL) {
+          const rel = pImm[off]!;
           const t = (nlo >>> 0) + (rel >>> 0);
           if (((nhi + (rel >> 31) + (t > 0xffffffff ? 1 : 0)) | 0) !== ripHi) { generalPath = true; break; }
           tLo = t | 0;
         }
-        if (wTagLo[slot] === (al & ~0xfff) && wTagHi[slot] === ah && off <= 4088) {
-          const v = wView[slot]!, o = wOff[slot]! + off;
-          if (ins.op === Op.F_PUSH) { v.setInt32(o, gl[ins.rm]!, true); v.setInt32(o + 4, gh[ins.rm]!, true); }
+        if (wTagLo[slot] === (al & ~0xfff) && wTagHi[slot] === ah && (al & 0xfff) <= 4088) {
+          const v = wView[slot]!, o = wOff[slot]! + (al & 0xfff);
+          if (op === Op.F_PUSH) { v.setInt32(o, gl[rm]!, true); v.setInt32(o + 4, gh[rm]!, true); }
           else { v.setInt32(o, nlo, true); v.setInt32(o + 4, nhi, true); }
           gl[4] = al;
           gh[4] = ah;
-          if (ins.op === Op.F_CALL) { ripLo = tLo; icount++; continue; }
+          if (op === Op.F_CALL) { ripLo = tLo; icount++; continue; }
           break;
         }
         generalPath = true;
@@ -360,17 +262,16 @@ export function execute(c: X86Cpu): void {
       case Op.F_POP: case Op.F_RET: {
         const sl = gl[4]!, sh = gh[4]!;
         const slot = (sl >>> 12) & (FP_SLOTS - 1);
-        const off = sl & 0xfff;
-        if (rTagLo[slot] === (sl & ~0xfff) && rTagHi[slot] === sh && off <= 4088) {
-          const v = rView[slot]!, o = rOff[slot]! + off;
+        if (rTagLo[slot] === (sl & ~0xfff) && rTagHi[slot] === sh && (sl & 0xfff) <= 4088) {
+          const v = rView[slot]!, o = rOff[slot]! + (sl & 0xfff);
           const lo2 = v.getInt32(o, true), hi2 = v.getInt32(o + 4, true);
-          if (ins.op === Op.F_RET && hi2 !== ripHi) { generalPath = true; break; }
+          if (op === Op.F_RET && hi2 !== ripHi) { generalPath = true; break; }
           const nl = (sl + 8) | 0;
           gh[4] = (nl >>> 0) < 8 ? (sh + 1) | 0 : sh;
           gl[4] = nl;
-          if (ins.op === Op.F_RET) { ripLo = lo2; icount++; continue; }
-          gl[ins.rm] = lo2;
-          gh[ins.rm] = hi2;
+          if (op === Op.F_RET) { ripLo = lo2; icount++; continue; }
+          gl[rm] = lo2;
+          gh[rm] = hi2;
           break;
         }
         generalPath = true;
@@ -386,7 +287,7 @@ export function execute(c: X86Cpu): void {
           c.nHi = (xl >>> 0) < (lo >>> 0) ? (ripHi + 1) | 0 : ripHi;
           if (step(c, x)) { c.ripLo = c.nLo; c.ripHi = c.nHi; c.icount++; }
         }
-        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+        ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; // LOAD
         continue;
       }
       default:
@@ -395,21 +296,14 @@ export function execute(c: X86Cpu): void {
     if (generalPath) {
       generalPath = false;
       c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
-      if (step(c, ins)) { c.ripLo = c.nLo; c.ripHi = c.nHi; c.icount++; }
-      ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
+      if (step(c, page.insns[off]!)) { c.ripLo = c.nLo; c.ripHi = c.nHi; c.icount++; }
+      ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; pInfo = page.info; pImm = page.imm; // LOAD
       continue;
     }
-    // Fall-through from `break`: a register-only instruction retires, or a branch leaves this 4 GiB.
-    if (ins.op === Op.JCC || ins.op === Op.JMP_REL) {
-      c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; c.nLo = nlo; c.nHi = nhi; // SAVE
-      if (jumpRel(c, ins.immLo)) { c.ripLo = c.nLo; c.ripHi = c.nHi; c.icount++; }
-      ripLo = c.ripLo; ripHi = c.ripHi; icount = c.icount; stopAt = c.stopAt; tagLo = c.fetchTagLo; tagHi = c.fetchTagHi; page = c.fetchPage; // LOAD
-      continue;
-    }
+    // Fall-through from `break`: the instruction retires.
     ripLo = nlo;
     ripHi = nhi;
     icount++;
   }
   c.ripLo = ripLo; c.ripHi = ripHi; c.icount = icount; // SAVE
 }
-

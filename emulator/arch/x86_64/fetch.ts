@@ -9,14 +9,26 @@ import type { X86Cpu } from "./cpu.js";
 import { VEC } from "./defs.js";
 import { Insn, Op } from "./insn.js";
 import { decodeInsn, NEED_MORE } from "./decode.js";
+import { packInfo } from "./specialize.js";
 import { FETCH, USER } from "./mmu.js";
 
 /** A fast-path tag that matches no page (tags are page-aligned). */
 export const INVALID_TAG = 1;
 
-/** Decoded instructions of one physical page, indexed by the byte offset of their first byte. */
+/**
+ * Decoded instructions of one physical page, indexed by the byte offset of their first byte: the
+ * whole instruction (for step.ts and the address computation of complex memory operands), and in
+ * typed arrays what the execute loop reads inline (as the RV64 and A64 cores keep theirs).
+ */
 export class DecodedPage {
   readonly insns: (Insn | undefined)[] = new Array<Insn | undefined>(4096);
+  /** Packed op, length, registers, sub-op and sizes (insn.ts Info); 0 = not decoded yet. */
+  readonly info = new Int32Array(4096);
+  /** Immediate, low and high words (the high word is the low word's sign except for MOVABS). */
+  readonly imm = new Int32Array(4096);
+  readonly immHi = new Int32Array(4096);
+  /** Displacement of a memory operand. */
+  readonly disp = new Int32Array(4096);
   /** @param bytes the page's RAM (a view, not a copy) */
   constructor(readonly bytes: Uint8Array) {}
 }
@@ -24,6 +36,7 @@ export class DecodedPage {
 /** The marker for an instruction that continues on the next page (decoded afresh each time). */
 const CROSS_INSN = new Insn();
 CROSS_INSN.op = Op.CROSS;
+const CROSS_INFO = packInfo(CROSS_INSN);
 
 /** Translates RIP and makes its page current. Returns false if a fault was delivered. */
 export function fetchSlow(c: X86Cpu): boolean {
@@ -69,9 +82,14 @@ export function decodeAt(c: X86Cpu, page: DecodedPage, off: number): Insn {
     ins.len = 1;
   } else if (decodeInsn(page.bytes, off, 4096, ins) === NEED_MORE) {
     page.insns[off] = CROSS_INSN;
+    page.info[off] = CROSS_INFO;
     return CROSS_INSN;
   }
   page.insns[off] = ins;
+  page.imm[off] = ins.immLo;
+  page.immHi[off] = ins.immHi;
+  page.disp[off] = ins.disp;
+  page.info[off] = packInfo(ins);
   return ins;
 }
 

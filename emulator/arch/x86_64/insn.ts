@@ -6,7 +6,20 @@
 
 /** Operation numbers of the executor. */
 export const enum Op {
-  UD = 0, CROSS, NATIVE,
+  UD = 0, CROSS,
+  // Specialized forms the executor runs inline (specialize.ts): registers are 64- or 32-bit (size 8
+  // or 4), `reg` is the destination and `rm` the source register where both are registers. They come
+  // first, with JCC and JMP_REL, so the execute loop's switch over them compiles to a dense table.
+  F_MOV_RR, F_MOV_RI, F_ALU_RR, F_ALU_RI, F_PUSH, F_POP, F_INCDEC, F_IMUL_RR, F_IMUL_RI, F_SHIFT_RI, F_MOVX_R,
+  // Near CALL rel32 and RET (no immediate), with the stack access inline.
+  F_CALL, F_RET,
+  JCC, JMP_REL,
+  // Forms with a memory operand whose address the loop computes before dispatch (F_LEA..F_ALU_RLD):
+  // LEA; loads and stores of size 4/8; byte/word stores from a low register (not AH..BH); MOVZX/MOVSX
+  // from memory to a 32/64-bit register; store an immediate, compare/test memory with an immediate
+  // (any size); reg op= memory (size 4/8).
+  F_LEA, F_MOV_LD, F_MOV_ST, F_MOV_ST_BW, F_MOVX_LD, F_MOV_MI, F_CMP_MI, F_ALU_RLD,
+  NATIVE,
   // data movement
   MOV_RM_R, MOV_R_RM, MOV_RM_I, MOVZX, MOVSX, LEA, XCHG, MOV_SREG_RM, MOV_RM_SREG,
   PUSH_R, POP_R, PUSH_I, PUSH_RM, POP_RM, LEAVE, CONV_A, CONV_D, BSWAP, CMOV, SETCC, LAHF, SAHF,
@@ -14,7 +27,7 @@ export const enum Op {
   ALU_RM_R, ALU_R_RM, ALU_RM_I, TEST_RM_R, TEST_RM_I, INC, DEC, NOT, NEG, MUL, IMUL1, IMUL2, IMUL3, DIV, IDIV,
   SHIFT, SHLD, SHRD, BT, BSF, BSR, TZCNT, LZCNT, POPCNT, CMPXCHG, XADD,
   // control transfer
-  JCC, JMP_REL, CALL_REL, JMP_RM, CALL_RM, RET, JRCXZ, LOOP,
+  CALL_REL, JMP_RM, CALL_RM, RET, JRCXZ, LOOP,
   // strings
   MOVS, STOS, LODS, CMPS, SCAS,
   // flags and misc
@@ -22,16 +35,22 @@ export const enum Op {
   // system
   INT, INT3, IRET, LRET, IN, OUT, MOV_FROM_CR, MOV_TO_CR, RDMSR, WRMSR, RDTSC, RDTSCP, CPUID, SWAPGS,
   INVLPG, INVPCID, LGDT, LIDT, SGDT, SIDT, LTR, STR, LLDT, SYSCALL, SYSRET, STAC, CLAC, GP0,
-  // Specialized forms the executor runs inline (decode.ts specialize): registers are 64- or 32-bit
-  // (size 8 or 4), `reg` is the destination and `rm` the source register where both are registers.
-  F_MOV_RR, F_MOV_LD, F_MOV_ST, F_MOV_RI, F_ALU_RR, F_ALU_RI, F_LEA, F_PUSH, F_POP, F_INCDEC,
-  F_IMUL_RR, F_IMUL_RI, F_SHIFT_RI, F_MOVX_R,
-  // Memory forms of any size: store an immediate; compare/test memory with an immediate; reg op= memory (size 4/8).
-  F_MOV_MI, F_CMP_MI, F_ALU_RLD,
-  // Byte/word stores from a low register (not AH..BH); MOVZX/MOVSX from memory to a 32/64-bit register.
-  F_MOV_ST_BW, F_MOVX_LD,
-  // Near CALL rel32 and RET (no immediate), with the stack access inline.
-  F_CALL, F_RET,
+  /** One past the last op: ops fit in the 8-bit INFO field. */
+  COUNT,
+}
+
+/**
+ * The packed form of an instruction in a decoded page's `info` array (fetch.ts), holding what the
+ * execute loop reads inline: op in bits 7:0, length 11:8, reg 16:12, rm (or the base register of a
+ * simple memory operand) 21:17, sub 25:22, log2(size) 27:26, {@link Insn.simple} 28, size2 31:29.
+ * A decoded instruction's info is never 0 (its length is at least 1), so 0 marks "not decoded".
+ * (A const enum, so the bundler inlines the numbers into the loop.)
+ */
+export const enum Info {
+  LEN = 8, REG = 12, RM = 17, SUB = 22, SIZE = 26, SIZE2 = 29,
+  SIMPLE = 1 << 28,
+  /** Operand size 8, for the 4/8-byte forms (size codes 2 and 3 differ in this bit alone). */
+  SIZE8 = 1 << 26,
 }
 
 /** ALU kind of a specialized F_ALU_* op that only sets flags (TEST). */

@@ -4,7 +4,7 @@
  * general one does; only the executor's path differs.
  * @spec Intel SDM Vol. 2A "LOCK" (lockable instructions)
  */
-import { AH_BASE, ALU_TEST, type Insn, Op, SEG_NONE } from "./insn.js";
+import { AH_BASE, ALU_TEST, Info, type Insn, Op, SEG_NONE } from "./insn.js";
 
 /** LOCK is allowed only on these read-modify-write forms with a memory destination. @spec SDM Vol. 2A "LOCK" */
 export function lockable(i: Insn): boolean {
@@ -56,4 +56,17 @@ export function specialize(i: Insn): void {
     case Op.INC: case Op.DEC: if (reg) { i.sub = i.op === Op.DEC ? 1 : 0; i.reg = i.rm; i.op = Op.F_INCDEC; } return;
     default: return;
   }
+}
+
+/** log2 of an operand size (1, 2, 4 or 8). */
+const SIZE_LOG2 = [0, 0, 1, 1, 2, 2, 2, 2, 3];
+
+/**
+ * The instruction's fields the execute loop reads inline, packed into one int32 (insn.ts Info);
+ * never 0. The rm field holds the base register of a memory operand.
+ */
+export function packInfo(i: Insn): number {
+  const rm = i.rm >= 0 ? i.rm : i.base;
+  return i.op | (i.len << Info.LEN) | ((i.reg & 31) << Info.REG) | ((rm & 31) << Info.RM) | ((i.sub & 15) << Info.SUB) |
+    (SIZE_LOG2[i.size]! << Info.SIZE) | (i.simple ? Info.SIMPLE : 0) | ((i.size2 & 7) << Info.SIZE2);
 }
