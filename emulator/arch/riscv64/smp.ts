@@ -10,7 +10,9 @@
  *   is enabled; with none, the run ends as a hang (exit 125).
  * - A slice ends early when the running hart's own timer is due, so its interrupt is taken on time;
  *   another hart's interrupt is taken when that hart's turn comes.
- * - The instruction bound (`maxInsns`) and the reported count are totals over all harts.
+ * - The instruction bound (`maxInsns`) and the reported count are totals over all harts. A slice
+ *   the bound cuts short is finished first by the next run, so a run stopped and resumed at any
+ *   instruction interleaves exactly as one that was not stopped.
  */
 import { hex } from "../../core/trace.js";
 import { IRQ } from "./defs.js";
@@ -31,6 +33,14 @@ export function runHarts(m: RiscvMachine, max: number): RunResult {
     if (total >= max) {
       return { reason: "max-insns", exitCode: 124, icount: total, message: `stopped after ${total} instructions (--max-insns)${harts.map((h) => `; hart ${h.hartId} pc ${hex(h.pc)}`).join("")}` };
     }
+    const cut = m.unfinishedSlice;
+    if (cut) {
+      // Finish the slice an earlier bound cut short, as an uninterrupted run would have.
+      const h = harts[cut.hart]!;
+      m.unfinishedSlice = undefined;
+      runTo(m, h, Math.min(cut.limit, h.icount + (max - total)), cut.limit);
+      continue;
+    }
     const due = m.runDue();
     const h = harts[sched.pickHart()]!;
     const slice = due === Infinity ? sched.sliceLength() : Math.min(sched.sliceLength(), Math.max(1, due));
@@ -47,18 +57,25 @@ export function runHarts(m: RiscvMachine, max: number): RunResult {
       continue;
     }
     idleTurns = 0;
-    let limit = h.icount + Math.min(slice, max - total);
+    let end = h.icount + slice;
     const d = m.timer.nextTimerDeadline(h.hartId);
-    if (d > 0 && d !== Infinity) limit = Math.min(limit, h.icount + ticksToInsns(m, d));
+    if (d > 0 && d !== Infinity) end = Math.min(end, h.icount + ticksToInsns(m, d));
     const retired = h.icount;
     const traps = h.traps;
-    m.runSlice(h, limit);
+    runTo(m, h, Math.min(end, h.icount + (max - total)), end);
     const i = harts.indexOf(h);
     if (h.icount !== retired || h.traps === traps) stuck[i] = 0;
     else if (++stuck[i]! >= TRAP_LOOP_LIMIT) {
       return { reason: "trap-loop", exitCode: 125, icount: m.retired() - m.idleRetired, message: `hart ${h.hartId} is in a trap loop: ${TRAP_LOOP_LIMIT} traps without retiring an instruction; pc ${hex(h.pc)}, last cause ${h.lastInterrupt ? "interrupt" : "exception"} ${h.lastCause}` };
     }
   }
+}
+
+/** Runs `h` to `limit`; when that is short of its slice's `end` (the bound cut it), the next run resumes the slice. */
+function runTo(m: RiscvMachine, h: Hart, limit: number, end: number): void {
+  m.runSlice(h, limit);
+  // A hart that stopped itself (an interrupt to check, wfi, a finish) had ended its slice anyway.
+  if (h.icount === limit && h.stopAt === limit && limit < end && !h.waiting) m.unfinishedSlice = { hart: m.harts.indexOf(h), limit: end };
 }
 
 /** Can `h` run now? Takes a pending, enabled interrupt first; a waiting hart wakes on any pending one. */
