@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPlan, PlanError, runSeed, scheduleSeed } from "../tools/campaign/plan.js";
 import { OUTCOMES, runCampaignRun } from "../tools/campaign/run.js";
+import { MIGRATING_FORKS } from "./support/smp-programs.js";
 
 const EXAMPLE = new URL("../examples/campaign/", import.meta.url).pathname;
 const SMP_PLAN = join(EXAMPLE, "smp-riscv64.campaign.json");
@@ -59,6 +60,26 @@ describe("campaign plans with several harts", () => {
     expect([b.result.faulty.icount, b.result.faulty.stdout]).toEqual([a.result.faulty.icount, a.result.faulty.stdout]);
     expect(a.result.golden.log.filter((l) => / online$/.test(l))).toHaveLength(3);
     expect(a.result.golden.stdout).toBe("ok\n");
+  });
+});
+
+describe("lost wake-up IPIs", () => {
+  it("only cost time: a hart that makes a process runnable keeps a time slice while processes wait, so every run is handled", () => {
+    const source = join(dir, "migrating-forks.S");
+    writeFileSync(source, MIGRATING_FORKS(8));
+    const p = plan("wakeups", {
+      program: { asmFile: source }, machine: { harts: 4, quantum: 300 },
+      hardware: [{ kind: "ipi-lose", at: 150 }, { kind: "ipi-lose", at: 600 }, { kind: "ipi-lose", at: 1200 }],
+    });
+    const loaded = loadPlan(p);
+    let lost = 0;
+    for (let run = 0; run < 8; run++) {
+      const { summary, result } = runCampaignRun(loaded.plan, loaded.program, run);
+      expect(result.golden.stdout).toBe("ok\n");
+      expect(summary.outcome, result.log.join("\n")).toBe("handled");
+      lost += result.log.filter((l) => /^inject: IPI to hart \d+ lost$/.test(l)).length;
+    }
+    expect(lost).toBeGreaterThan(4);
   });
 });
 
