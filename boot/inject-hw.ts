@@ -7,8 +7,8 @@
  * | kind | what happens | legal hardware behaviour? | machines |
  * |---|---|---|---|
  * | `pte-flip` | bit `bit` of a valid leaf PTE of the running process, in RAM, is flipped or cleared | no: a memory error | all |
- * | `tlb-drop` | one valid TLB entry (any array) is invalidated | yes: a TLB may drop entries at any time | all |
- * | `tlb-corrupt` | one valid TLB entry's physical page moves to the neighbouring page of its size | no: a TLB array error | all |
+ * | `tlb-drop` | one valid TLB entry (any array, any hart) is invalidated | yes: a TLB may drop entries at any time | all |
+ * | `tlb-corrupt` | one valid TLB entry's (any hart's) physical page moves to the neighbouring page of its size | no: a TLB array error | all |
  * | `spurious-irq` | an interrupt nobody asked for: riscv64 `sip.SSIP` or `sip.STIP`; arm64 an IRQ exception while the timer's condition is not met; x86_64 the timer vector delivered without the local APIC raising it | no (for the platform): nothing asked for it | all (`irq: "software"` riscv64 only) |
  * | `ipi-lose` | the next IPI the firmware delivers (SBI send_ipi, to one target) never arrives | no: a lost interrupt message | riscv64 |
  * | `ipi-delay` | the next IPI arrives `ticks` (default 10 000) later than it would | yes: delivery latency is not bounded by the spec | riscv64 |
@@ -32,7 +32,7 @@ import { heapMemoryOf } from "../kernel/mm/kernel-heap.js";
 import type { SplitMix64 } from "../kernel/random.js";
 import { MemoryRegionKind } from "../kernel/mm/phys/regions.js";
 
-/** One hardware fault of a plan. `at`: the instruction count (processor 0) to apply it at; unset: drawn from the plan's seed. */
+/** One hardware fault of a plan. `at`: the instruction count (all processors) to apply it at; unset: drawn from the plan's seed. */
 export type HwFault =
   | { kind: "pte-flip"; at?: number; bit?: number; mode?: "flip" | "clear"; target?: "data" | "any" }
   | { kind: "tlb-drop"; at?: number }
@@ -61,7 +61,12 @@ export interface InjectTarget {
   readonly bus: Bus;
   /** Processor 0's TLBs. */
   readonly tlbs: TlbSet;
-  /** Processor 0's retired instructions. */
+  /**
+   * Every processor's TLBs and fast-path flush, when there are several (riscv64 with several harts);
+   * absent: processor 0's alone ({@link tlbs}, {@link flushFast}).
+   */
+  readonly processors?: readonly { tlbs: TlbSet; flushFast(): void }[];
+  /** Retired instructions (all processors together, as the machine's instruction bound counts them). */
   icount(): number;
   /** Runs the machine until it ends or `maxInsns` instructions have retired. */
   run(maxInsns: number): RunResult;
@@ -107,20 +112,23 @@ export function applyHwFault(km: InjectTarget, fault: HwFault, rng: SplitMix64):
     }
     case "tlb-drop":
     case "tlb-corrupt": {
-      const slots = km.tlbs.arrays.flatMap((t) => [...t.valid].flatMap((v, i) => (v === 1 ? [{ t, i }] : [])));
+      // One entry drawn from every processor's valid entries (processor 0's first, so one processor draws as before).
+      const cpus = km.processors ?? [{ tlbs: km.tlbs, flushFast: () => km.flushFast() }];
+      const slots = cpus.flatMap((cpu, c) => cpu.tlbs.arrays.flatMap((t) => [...t.valid].flatMap((v, i) => (v === 1 ? [{ c, t, i }] : []))));
       if (slots.length === 0) return undefined;
-      const { t, i } = slots[below(rng, slots.length)]!;
+      const { c, t, i } = slots[below(rng, slots.length)]!;
       const va = t.vpnBase[i]! * 4096;
+      const where = `${cpus.length > 1 ? `hart ${c} ` : ""}${t.name}[${i}] va 0x${va.toString(16)}`;
       if (fault.kind === "tlb-drop") {
         t.valid[i] = 0;
-        km.flushFast();
-        return { ...base, detail: `${t.name}[${i}] va 0x${va.toString(16)} dropped` };
+        cpus[c]!.flushFast();
+        return { ...base, detail: `${where} dropped` };
       }
       const pages = 2 ** (t.shift[i]! - 12);
       const ppn = t.ppn[i]!;
       t.ppn[i] = Math.floor(ppn / pages) % 2 === 0 ? ppn + pages : ppn - pages;
-      km.flushFast();
-      return { ...base, detail: `${t.name}[${i}] va 0x${va.toString(16)} ppn 0x${ppn.toString(16)} -> 0x${t.ppn[i]!.toString(16)}` };
+      cpus[c]!.flushFast();
+      return { ...base, detail: `${where} ppn 0x${ppn.toString(16)} -> 0x${t.ppn[i]!.toString(16)}` };
     }
     case "heap-corrupt": {
       const heap = km.kernel.heap;

@@ -1,7 +1,8 @@
 /**
  * Fault injection's view of a riscv64-virt kernel machine (boot/inject-hw.ts): interrupts are
  * raised in `sip`, memory errors go through the HAL's queue and the supervisor external interrupt
- * (boot/riscv64/kernel-hal.ts), and IPI faults are armed in the SMP firmware.
+ * (boot/riscv64/kernel-hal.ts), and IPI faults are armed in the SMP firmware. With several harts,
+ * TLB faults pick an entry of any hart; spurious interrupts go to hart 0.
  */
 import { IRQ } from "../../emulator/arch/riscv64/defs.js";
 import type { InjectTarget } from "../inject-hw.js";
@@ -10,12 +11,14 @@ import type { RiscvHal } from "./kernel-hal.js";
 
 /** The riscv64 target over a booted kernel machine. */
 export function riscvInjectTarget(km: KernelMachine): InjectTarget {
-  const hart = km.machine.harts[0]!;
+  const harts = km.machine.harts;
+  const hart = harts[0]!;
   if (km.sbi) km.sbi.onFault = (line) => km.kernel.report(line);
   const sbi = km.sbi;
   return {
     arch: "riscv64", kernel: km.kernel, bus: km.machine.bus, tlbs: hart.tlbs,
-    icount: () => hart.icount,
+    ...(harts.length > 1 ? { processors: harts.map((h) => ({ tlbs: h.tlbs, flushFast: () => h.flushFast() })) } : {}),
+    icount: () => km.machine.retired() - km.machine.idleRetired,
     run: (maxInsns) => km.machine.run({ maxInsns }),
     flushFast: () => hart.flushFast(),
     spuriousIrq(irq) {

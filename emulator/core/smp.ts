@@ -12,6 +12,10 @@
  * - A slice ends early when the running processor's own timer is due, so its interrupt is taken on
  *   time; another processor's interrupt is taken when that processor's turn comes.
  * - The instruction bound (`maxInsns`) and the reported count are totals over all processors.
+ *   Where the machine says which slices the bound cut short ({@link SliceMachine.cutShort}), such a
+ *   slice is finished first by the next run, so a run stopped and resumed at any instruction
+ *   interleaves exactly as one that was not stopped (record and replay checkpoints, injection
+ *   instants).
  */
 import type { RunResult } from "./run.js";
 import type { Schedule } from "./schedule.js";
@@ -49,6 +53,13 @@ export interface SliceMachine<C extends SliceCore> {
   trapLoop(c: C, total: number, limit: number): RunResult;
   /** The result when every processor waits for an interrupt that can never arrive. */
   hang(total: number): RunResult;
+  /**
+   * Did `c`, just run to `limit`, stop only because of that limit (not by ending its slice itself:
+   * an interrupt to take, a wait, a finish)? Machines without it restart the schedule after a bound.
+   */
+  cutShort?(c: C, limit: number): boolean;
+  /** A slice the instruction bound cut short: the next run finishes it before the schedule picks. */
+  unfinishedSlice?: { core: number; end: number } | undefined;
 }
 
 /** Consecutive traps without a retired instruction that count as a livelock (e.g. a faulting vector). */
@@ -67,6 +78,14 @@ export function runSlices<C extends SliceCore>(m: SliceMachine<C>, cores: readon
     if (total >= max) {
       return { reason: "max-insns", exitCode: 124, icount: total, message: `stopped after ${total} instructions (--max-insns)${cores.map((c) => `; ${m.where(c)}`).join("")}` };
     }
+    const cut = m.unfinishedSlice;
+    if (cut) {
+      // Finish the slice an earlier bound cut short, as an uninterrupted run would have.
+      m.unfinishedSlice = undefined;
+      const c = cores[cut.core]!;
+      runTo(m, cut.core, c, Math.min(cut.end, c.icount + (max - total)), cut.end);
+      continue;
+    }
     const due = m.runDue();
     const i = sched.pickHart();
     const c = cores[i]!;
@@ -84,15 +103,21 @@ export function runSlices<C extends SliceCore>(m: SliceMachine<C>, cores: readon
       continue;
     }
     idleTurns = 0;
-    let limit = c.icount + Math.min(slice, max - total);
+    let end = c.icount + slice;
     const d = m.ownDeadline(c);
-    if (d > 0 && d !== Infinity) limit = Math.min(limit, c.icount + ticksToInsns(m, n, d));
+    if (d > 0 && d !== Infinity) end = Math.min(end, c.icount + ticksToInsns(m, n, d));
     const retired = c.icount;
     const traps = c.traps;
-    m.runSlice(c, limit);
+    runTo(m, i, c, Math.min(end, c.icount + (max - total)), end);
     if (c.icount !== retired || c.traps === traps) stuck[i] = 0;
     else if (++stuck[i]! >= TRAP_LOOP_LIMIT) return m.trapLoop(c, m.retired() - m.idleRetired, TRAP_LOOP_LIMIT);
   }
+}
+
+/** Runs `c` to `limit`; when the bound made that short of its slice's `end`, the next run resumes the slice. */
+function runTo<C extends SliceCore>(m: SliceMachine<C>, i: number, c: C, limit: number, end: number): void {
+  m.runSlice(c, limit);
+  if (limit < end && m.cutShort?.(c, limit)) m.unfinishedSlice = { core: i, end };
 }
 
 /** Instructions the running processor must retire for time to advance `d` ticks (time = retired / n). */

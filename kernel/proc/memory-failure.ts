@@ -5,6 +5,7 @@
  * | the frame | corrected error (data still good) | uncorrected error (data lost) |
  * |---|---|---|
  * | free | withdrawn: never handed out again | the same |
+ * | already retired (a second report) | nothing to do (reported) | the same |
  * | user data, mapped by processes | migrated: a new frame gets a copy, every mapping is re-pointed and flushed, the old frame retired | every process mapping it is killed with SIGBUS (as Linux's BUS_MCEERR_AR); the frame is retired once the last reference goes |
  * | anything else (page tables, kernel stacks, heap, kernel image) | reported, retired when freed | a kernel oops: the kernel cannot run without that memory (Linux panics too) |
  *
@@ -15,6 +16,7 @@ import type { MemoryError } from "../hal.js";
 import type { Kernel } from "../kernel.js";
 import { KernelPanic } from "../panic.js";
 import { hex } from "../mm/safety.js";
+import { MemoryRegionKind } from "../mm/phys/regions.js";
 import type { PresentPage } from "../mm/process-memory.js";
 import { ownerPid } from "./leaks.js";
 import type { Process } from "./process.js";
@@ -47,6 +49,12 @@ export function memoryFailure(k: Kernel, e: MemoryError): MemoryFailureAction {
   const frames = k.memory!.frames;
   const pa = Math.floor(e.pa / 4096) * 4096;
   const where = `kernel: memory error at ${hex(e.pa)} (${e.corrected ? "corrected" : "uncorrected"})`;
+  // A second report of a frame already out of service (two errors queued before the first was
+  // handled; Linux's "already hardware poisoned"): nobody uses it, nothing more to do.
+  if (frames.regions.some((r) => r.kind === MemoryRegionKind.BadMemory && pa >= r.base && pa < r.base + r.size)) {
+    k.report(`${where}: frame already retired`);
+    return "withdrawn";
+  }
   if (frames.refCount(pa) === 0) {
     frames.retire(pa);
     k.report(`${where}: free frame withdrawn`);

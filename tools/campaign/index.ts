@@ -90,7 +90,7 @@ export function formatSummary(r: CampaignReport): string {
     const n = r.byOutcome[o];
     lines.push(`  ${o.padEnd(w)}  ${String(n).padStart(6)}  ${r.ran ? ((100 * n) / r.ran).toFixed(1).padStart(5) : "  0.0"}%${FAILING.includes(o) && n > 0 ? "  FAIL" : ""}`);
   }
-  for (const f of r.failures.slice(0, MAX_LISTED)) lines.push(`  run ${f.run} (seed ${f.seed}): ${f.outcome}; replay: ${f.replay}`);
+  for (const f of r.failures.slice(0, MAX_LISTED)) lines.push(`  run ${f.run} (seed ${f.seed}${f.scheduleSeed !== undefined ? `, schedule seed ${f.scheduleSeed}` : ""}): ${f.outcome}; replay: ${f.replay}`);
   if (r.failures.length > MAX_LISTED) lines.push(`  ... and ${r.failures.length - MAX_LISTED} more failing runs (see --json or --html)`);
   return lines.join("\n") + "\n";
 }

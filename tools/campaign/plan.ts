@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { HW_KINDS, type HwFault, type KernelArchName } from "../../boot/inject-hw.js";
 import { INJECT_POINTS, Injector, type FaultPoint, type InjectPoint, type KernelFaultPlan } from "../../kernel/inject.js";
+import { MAX_HARTS } from "../../boot/riscv64/virt.js";
 import { assemble } from "../asm/index.js";
 import { parseSize } from "../options.js";
 
@@ -30,6 +31,17 @@ export interface CampaignPlan {
   args: string[];
   /** RAM size in bytes, when the plan sets one. */
   ramSize?: number;
+  /** Harts (plan `machine.harts`; riscv64 only, default 1) and how they interleave. */
+  harts?: number;
+  /** Instructions per slice of the interleaving (`machine.quantum`). */
+  quantum?: number;
+  /**
+   * `machine.schedule`: a fixed schedule seed for every run, or "round-robin"; absent: each run's
+   * schedule seed follows from its seed ({@link scheduleSeed}).
+   */
+  schedule?: number | "round-robin";
+  /** Implemented satp.ASID bits of the harts (`machine.asidBits`, ASIDLEN). */
+  asidLen?: number;
   kernel: KernelFaultPlan;
   hardware: HwFault[];
 }
@@ -67,6 +79,19 @@ export function runSeed(planSeed: number, run: number): number {
   z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & mask;
   return Number((z ^ (z >> 31n)) >> 11n);
 }
+
+/**
+ * The schedule seed of a run with several harts: the plan's fixed one, none for "round-robin", else
+ * drawn from the run's seed (a second SplitMix64 stream), so every run interleaves differently and
+ * the same run the same way.
+ */
+export function scheduleSeed(plan: Pick<CampaignPlan, "schedule">, seed: number): number | undefined {
+  if (plan.schedule === "round-robin") return undefined;
+  return plan.schedule ?? runSeed(seed, SCHEDULE_STREAM);
+}
+
+/** The second argument of {@link runSeed} that derives a run's schedule seed from its seed. */
+const SCHEDULE_STREAM = 0x5ced;
 
 /**
  * Reads and validates the plan at `path`, and loads its program (paths are relative to the plan).
@@ -113,8 +138,29 @@ export function loadPlan(path: string, runs?: number): LoadedPlan {
   const args = o.args === undefined ? [basename(progPath).replace(/\.[sS]$/, "")] : array(o.args, "args").map((a, i) => string(a, `args[${i}]`));
   if (args.length === 0) fail("args", "expected at least argv[0]");
   let ramSize: number | undefined;
+  const smp: Pick<CampaignPlan, "harts" | "quantum" | "schedule" | "asidLen"> = {};
   if (o.machine !== undefined) {
-    const m = object(o.machine, "machine", [], ["ram"]);
+    const m = object(o.machine, "machine", [], ["ram", "harts", "quantum", "schedule", "asidBits"]);
+    const within = (k: string, lo: number, hi: number): number | undefined => {
+      if (m[k] === undefined) return undefined;
+      const v = count(m[k], `machine.${k}`);
+      return v >= lo && v <= hi ? v : fail(`machine.${k}`, `expected ${lo}..${hi}, got ${v}`);
+    };
+    const harts = within("harts", 1, MAX_HARTS);
+    if (harts !== undefined) smp.harts = harts;
+    const quantum = within("quantum", 1, Number.MAX_SAFE_INTEGER);
+    if (quantum !== undefined) smp.quantum = quantum;
+    if (m.schedule === "round-robin") smp.schedule = "round-robin";
+    else if (m.schedule !== undefined) {
+      if (typeof m.schedule !== "number") fail("machine.schedule", `expected a seed (a whole number) or "round-robin", got ${show(m.schedule)}`);
+      smp.schedule = count(m.schedule, "machine.schedule");
+    }
+    const asidBits = within("asidBits", 0, 16);
+    if (asidBits !== undefined) smp.asidLen = asidBits;
+    if (arch !== "riscv64") {
+      const k = (["harts", "quantum", "schedule", "asidBits"] as const).find((f) => m[f] !== undefined && !(f === "harts" && m[f] === 1));
+      if (k) fail(`machine.${k}`, `several harts are riscv64-only for now (the ${arch} kernel runs on one CPU)`);
+    }
     if (typeof m.ram === "number") ramSize = count(m.ram, "machine.ram");
     else if (m.ram !== undefined) {
       try {
@@ -165,7 +211,7 @@ export function loadPlan(path: string, runs?: number): LoadedPlan {
     if (kind === "spurious-irq" && arch !== "riscv64" && ho.irq === "software") fail(`${at}.irq`, `"software" is riscv64-only (its supervisor software interrupt); ${arch} has "timer"`);
     return ho as unknown as HwFault;
   });
-  const plan: CampaignPlan = { name, arch, seed, runs: runs ?? planRuns, args, kernel, hardware, ...(ramSize !== undefined ? { ramSize } : {}) };
+  const plan: CampaignPlan = { name, arch, seed, runs: runs ?? planRuns, args, kernel, hardware, ...(ramSize !== undefined ? { ramSize } : {}), ...smp };
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(progPath);

@@ -39,7 +39,7 @@ export async function cmdCampaign(argv: string[]): Promise<number> {
     if (json) process.stdout.write(JSON.stringify({ ...summary, exitCode: result.faulty.exitCode, reason: result.faulty.reason, stdout: result.faulty.stdout, log: result.log, golden: { exitCode: result.golden.exitCode, stdout: result.golden.stdout } }, null, 2) + "\n");
     else {
       const out = [
-        `run ${run} (seed ${summary.seed}): ${summary.outcome}`,
+        `run ${run} (seed ${summary.seed}${summary.scheduleSeed !== undefined ? `, schedule seed ${summary.scheduleSeed}` : ""}): ${summary.outcome}`,
         ...summary.injections.map((i) => `injection: ${i.point} at ${i.call}${i.pid !== undefined ? ` pid ${i.pid}` : ""}${i.owner ? ` owner ${i.owner}` : ""}${i.detail ? `: ${i.detail}` : ""}`),
         `golden: exit ${result.golden.exitCode}, output ${JSON.stringify(result.golden.stdout)}`,
         `faulty: exit ${result.faulty.exitCode} (${result.faulty.reason}), output ${JSON.stringify(result.faulty.stdout)}`,

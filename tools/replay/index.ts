@@ -87,14 +87,15 @@ export function replayRecord(record: RunRecordFile, io: RunIo): ReplayReport {
   try {
     if (record.run) {
       const spec = specFromJson(record.run);
-      what = `${spec.arch} ${spec.bare ? "bare run of" : "kernel run of"} ${spec.image.name}${spec.bare ? "" : ` (seed ${spec.seed}${spec.aslr ? "" : ", no ASLR"})`}`;
+      const harts = (spec.harts ?? 1) > 1 ? ` on ${spec.harts} harts (${spec.scheduleSeed !== undefined ? `schedule seed ${spec.scheduleSeed}` : "round robin"})` : "";
+      what = `${spec.arch} ${spec.bare ? "bare run of" : "kernel run of"} ${spec.image.name}${spec.bare ? "" : ` (seed ${spec.seed}${spec.aslr ? "" : ", no ASLR"})`}${harts}`;
       const started = startRun(spec, { ...io, console: (b) => { obs!.consoleByte(b); io.console(b); } });
       obs = new Observer(started.target, record.every, record);
       last = obs.run(spec.maxInsns);
     } else {
       const c = record.campaign!;
       const plan = { ...(c.plan as CampaignPlan), arch: (c.plan as Partial<CampaignPlan>).arch ?? "riscv64" };
-      what = `${plan.arch} campaign ${plan.name} run ${c.run}`;
+      what = `${plan.arch} campaign ${plan.name} run ${c.run}${(plan.harts ?? 1) > 1 ? ` on ${plan.harts} harts` : ""}`;
       runCampaignRun(plan, fromBase64(c.program, "campaign.program"), c.run, {
         observe: (booted) => {
           obs = new Observer(kernelTarget(booted), record.every, record);

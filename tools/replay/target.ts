@@ -7,6 +7,8 @@
  * | arch | trap row: cause | tval | epc |
  * |---|---|---|---|
  * | riscv64 | scause (interrupts with bit 31 set) | stval | sepc/mepc |
+ *
+ * The instruction count of a trap row is the machine's (all processors together), as checkpoints count.
  * | arm64 | vector offset (0 sync, 0x80 IRQ, 0x180 SError) × 2^32 + ESR_EL1 | FAR_EL1 (0 when not written) | ELR_EL1 |
  * | x86_64 | vector + 256 if external + 512 × (error code + 1) when one was pushed | CR2 for #PF, else 0 | the pushed RIP |
  */
@@ -54,7 +56,10 @@ export function riscvTarget(m: RiscvMachine): ReplayTarget {
         const prev = h.onTrap;
         h.onTrap = (e) => {
           prev?.(e);
-          fn([e.icount, (e.cause | (e.interrupt ? 0x8000_0000 : 0)) >>> 0, hex(e.tval), hex(e.epc)]);
+          // The machine's count (all harts), as checkpoints and the instruction bound count: a
+          // hart's own count is not ordered with the other harts' traps.
+          const icount = m.harts.length === 1 ? e.icount : m.retired() - m.idleRetired - h.icount + e.icount;
+          fn([icount, (e.cause | (e.interrupt ? 0x8000_0000 : 0)) >>> 0, hex(e.tval), hex(e.epc)]);
         };
       }
     },

@@ -52,6 +52,12 @@ export class RiscvMachine {
   skipped = 0;
   /** Instructions that idle harts were deemed to retire while waiting their turn (several harts only). */
   idleRetired = 0;
+  /**
+   * A slice the instruction bound cut short (several harts only): the next `run` finishes it before
+   * the schedule picks again, so stopping and resuming a run changes nothing (record and replay
+   * checkpoints, fault-injection instants).
+   */
+  unfinishedSlice: { core: number; end: number } | undefined;
   /** The interleaving of several harts. */
   readonly schedule: Schedule;
   /** Harts the firmware keeps stopped (SBI HSM), indexed by hart id: the machine does not run them. */

@@ -27,6 +27,9 @@ export function runHarts(m: RiscvMachine, max: number): RunResult {
     runSlice: (h, limit) => m.runSlice(h, limit),
     where: (h) => `hart ${h.hartId} pc ${hex(h.pc)}`,
     trapLoop: (h, icount, limit) => ({ reason: "trap-loop", exitCode: 125, icount, message: `hart ${h.hartId} is in a trap loop: ${limit} traps without retiring an instruction; pc ${hex(h.pc)}, last cause ${h.lastInterrupt ? "interrupt" : "exception"} ${h.lastCause}` }),
+    cutShort: (h, limit) => h.icount === limit && h.stopAt === limit && !h.waiting,
+    get unfinishedSlice() { return m.unfinishedSlice; },
+    set unfinishedSlice(v) { m.unfinishedSlice = v; },
     hang: (icount) => {
       const waiting = m.harts.filter((h) => !m.stopped[h.hartId]).map((h) => `hart ${h.hartId} at pc ${hex(h.pc)}`).join(", ");
       return { reason: "wfi-hang", exitCode: 125, icount, message: `every hart waits (wfi) for an interrupt that can never arrive: ${waiting || "all harts are stopped"}` };
