@@ -212,7 +212,7 @@ describe("remap on arm64: break-before-make", () => {
     };
     const r = m.user.remap(0x40_0000n, 0x4010_5000n, F.userRw(), {}, tlb);
     expect(r.ok).toBe(true);
-    // @spec Arm ARM D8.14.1: the old (read-only) and new (writable) entries differ in output address.
+    // @spec Arm ARM D8.16.1: the old (read-only) and new (writable) entries differ in output address.
     expect(seen).toEqual(["flush 0x400000 asid 5, descriptor 0x0"]);
     expect(m.at(0x40_0123n, STORE, 0)).toBe(0x4010_5123);
   });

@@ -9,7 +9,7 @@
  * Linux's gic_cpu_init does. A CPU's target bit in GICD_SGIR's CPUTargetList is its CPU interface
  * number, which need not be its MPIDR affinity: each CPU reads it from its banked GICD_ITARGETSR0
  * (Linux's gic_get_cpumask) and records it under its hardware id.
- * @spec Arm GICv2 Architecture Specification (IHI 0048B) §4.3.2 GICD_CTLR, §4.3.5 GICD_ISENABLERn
+ * @spec Arm GICv2 Architecture Specification (IHI 0048B) §4.3.1 GICD_CTLR, §4.3.5 GICD_ISENABLERn
  *   (whether SGIs can be disabled is IMPLEMENTATION DEFINED: the kernel enables the one it uses),
  *   §4.3.11 GICD_IPRIORITYRn, §4.3.12 GICD_ITARGETSRn (the banked ITARGETSR0-7 read the accessing
  *   CPU's own mask), §4.3.15 GICD_SGIR, §4.4.1 GICC_CTLR, §4.4.2 GICC_PMR, §4.4.4 GICC_IAR,
