@@ -78,7 +78,7 @@ const isMmuFault = (fsc: number): boolean => fsc >= 0x04 && fsc <= 0x0f;
  */
 export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: number, b: number): void; read64(pa: number): bigint; write64(pa: number, v: bigint): void }, console: (bytes: Uint8Array) => void, trapKind: () => "sync" | "irq" | "serror", gic?: GicDriver): KernelArch {
   const word = (frame: number, i: number): number => frame + 8 * i;
-  /** GICC_IAR of the IRQ being handled (ended by KernelSmp.ackIpi for the SGI). */
+  /** GICC_IAR of the IRQ being handled (ended by KernelSmp.ackIpi for the SGI); one serves every CPU, as a handler runs to completion on its CPU. */
   let iar = INTID_SPURIOUS;
   const timebaseHz = Number(cpu.sysReg("CNTFRQ_EL0")) || 62_500_000;
   const fault: UserPageFault = { va: 0, access: "read" };
