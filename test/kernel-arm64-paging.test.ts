@@ -198,3 +198,22 @@ describe("tables built by the kernel, walked by the emulator's stage-1 MMU", () 
     expect(tlb.lookup(0x400, 6)).toBe(-1);
   });
 });
+
+describe("remap on arm64: break-before-make", () => {
+  it("a copy-on-write swap writes an invalid descriptor and flushes it before writing the new frame's", () => {
+    const m = machine();
+    m.map(m.user, 0x40_0000n, 0x4010_0000n, 0x1000n, F.userRo() | F.COPY_ON_WRITE);
+    const pteAddr = m.user.walkPageTable(0x40_0000n).at(-1)!.pteAddr;
+    const seen: string[] = [];
+    const tlb = {
+      flushPage: (va: bigint, asid: number) => { seen.push(`flush 0x${va.toString(16)} asid ${asid}, descriptor 0x${m.hal.read64(Number(pteAddr)).toString(16)}`); },
+      flushAsid: () => { seen.push("asid"); },
+      flushAll: () => { seen.push("all"); },
+    };
+    const r = m.user.remap(0x40_0000n, 0x4010_5000n, F.userRw(), {}, tlb);
+    expect(r.ok).toBe(true);
+    // @spec Arm ARM D8.16.1: the old (read-only) and new (writable) entries differ in output address.
+    expect(seen).toEqual(["flush 0x400000 asid 5, descriptor 0x0"]);
+    expect(m.at(0x40_0123n, STORE, 0)).toBe(0x4010_5123);
+  });
+});

@@ -11,16 +11,19 @@
  * | range | what |
  * |---|---|
  * | 0x4000_0000 + 2 MiB | firmware (Reserved): reset entry at +0, boot-info record at +0x1000, arguments at +0x2000, device tree at +0x20000 |
- * | 0x4020_0000 + 2 MiB | kernel image (KernelAndModules): entry at +0, idle loop at +0x100, vector table (VBAR_EL1) at +0x800; data from +0x1000 |
+ * | 0x4020_0000 + 2 MiB | kernel image (KernelAndModules): entry at +0, idle loop at +0x100, secondary CPUs' entry at +0x400, vector table (VBAR_EL1) at +0x800; data from +0x1000 |
  * | 0x4040_0000 + size | the program (KernelAndModules) |
  * | next page + size | the initial ramdisk, a newc cpio archive of the `files` |
  *
- * The machine is built without the GIC (`gic: false`): the generic timer drives the core's IRQ
- * input directly, so the kernel needs no interrupt-controller driver (docs/arm64.md).
+ * The machine is built with the GICv2 whatever `gic` says: the kernel takes each CPU's virtual
+ * timer (PPI 27) and its IPIs (SGI 0) through it (kernel/arch/arm64/gic.ts). With `cpus` > 1 the
+ * other CPUs are off until the kernel starts them with PSCI CPU_ON at the secondary entry; every
+ * native entry binds the HAL to the CPU that reached it (docs/kernel.md "Several CPUs").
  */
 import { HEADROOM, type KernelProgramOptions, pageUp, ramdiskArchive } from "../kernel-modules.js";
 import { Kernel } from "../../kernel/kernel.js";
 import { arm64KernelArch } from "../../kernel/arch/arm64/kernel-arch.js";
+import { GicDriver } from "../../kernel/arch/arm64/gic.js";
 import { writeBootInfo, bootInfoSize } from "../../kernel/boot-info.js";
 import { BootError, MemoryRegionKind } from "../../kernel/mm/phys/regions.js";
 import { EM_AARCH64, parseElf } from "../elf.js";
@@ -44,7 +47,7 @@ export const MODULE_BASE = 0x4040_0000;
 /** The kernel image's virtual address (TTBR1 range, as on riscv64). */
 export const KERNEL_VA = 0xffff_ffff_8000_0000n;
 /** Kernel text offsets: the idle loop, and the vector table (VBAR_EL1 must be 2 KiB aligned). */
-const IDLE_OFFSET = 0x100, VECTOR_OFFSET = 0x800, TEXT_SIZE = 0x1000;
+const IDLE_OFFSET = 0x100, SECONDARY_OFFSET = 0x400, VECTOR_OFFSET = 0x800, TEXT_SIZE = 0x1000;
 /**
  * Vector slots the kernel takes exceptions through, from VBAR_EL1: current EL with SP_ELx
  * (the idle loop) and lower EL in AArch64 (user programs), synchronous and IRQ.
@@ -65,7 +68,7 @@ export const serrorSyndrome = (e: MemoryError): number => ((e.corrected ? 0b110 
 /** The idle loop: `wfi` then `b .-4`. */
 const IDLE_WORDS = [0xd503207f, 0x17ffffff];
 
-/** Options of a kernel boot (`gic` is ignored: the kernel boots without the GIC). */
+/** Options of a kernel boot (`gic` is ignored: the kernel boots with the GIC). */
 export interface KernelBootOptions extends Arm64VirtOptions, KernelProgramOptions {}
 
 /** A machine with firmware, kernel and program in place, ready to run. */
@@ -81,7 +84,7 @@ export interface KernelMachine extends Arm64Virt {
  * are too long, or ramdisk files with a bad or repeated name.
  */
 export function bootKernelArm64(opts: KernelBootOptions): KernelMachine {
-  const v = createArm64Virt({ ...opts, gic: false });
+  const v = createArm64Virt({ ...opts, gic: true });
   const core = v.cpu;
   const bus = v.machine.bus;
   const ram = bus.ramAt(v.ramBase)!;
@@ -108,15 +111,18 @@ export function bootKernelArm64(opts: KernelBootOptions): KernelMachine {
   let trapKind: "sync" | "irq" | "serror" = "sync";
   const uart = ARM64_VIRT_MEMORY_MAP.uart.base;
   const console = (bytes: Uint8Array): void => { for (const b of bytes) bus.write(uart, 1, b); };
-  const arch = arm64KernelArch(hal.cpu, hal, console, () => trapKind);
-  const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: VECTOR_OFFSET, idleOffset: IDLE_OFFSET }, opts);
+  const { gicDist, gicCpu } = ARM64_VIRT_MEMORY_MAP;
+  const arch = arm64KernelArch(hal.cpu, hal, console, () => trapKind, new GicDriver(hal.mmio, gicDist.base, gicCpu.base));
+  const kernel = new Kernel(hal, arch, { va: KERNEL_VA, textSize: TEXT_SIZE, trapVectorOffset: VECTOR_OFFSET, idleOffset: IDLE_OFFSET, secondaryOffset: SECONDARY_OFFSET }, opts);
 
-  core.firmware = psciCall({
+  const firmware = psciCall({
     systemOff: () => v.machine.requestFinish("pass", 0, "guest powered off (PSCI SYSTEM_OFF)"),
     systemReset: () => v.machine.requestFinish("reset", 0, "guest requested a reset (PSCI SYSTEM_RESET)"),
-    cpuOff: () => v.machine.requestFinish("fail", 125, "cpu 0 turned itself off (PSCI CPU_OFF): nothing is left to run"),
+    cpuOff: (c) => v.machine.requestFinish("fail", 125, `cpu ${c.index}, the last one on, turned itself off (PSCI CPU_OFF): nothing is left to run`),
     exit: (status) => v.machine.requestFinish("fail", status, `the kernel powered off with exit status ${status} (MULTIOS_EXIT 0x${MULTIOS_EXIT.toString(16)})`),
+    power: v.machine,
   });
+  for (const c of v.cpus) c.firmware = firmware;
   const buildBootInfo = (dtbAddr: number): void => {
     const dtb = ram.readBytes(dtbAddr - ram.base, v.dtb.length);
     const memoryMap = memoryMapFromDtb(dtb, [
@@ -125,15 +131,18 @@ export function bootKernelArm64(opts: KernelBootOptions): KernelMachine {
       { base: MODULE_BASE, size: moduleEnd - MODULE_BASE, kind: MemoryRegionKind.KernelAndModules },
       ...(archive.length ? [{ base: ramdiskBase, size: ramdiskEnd - ramdiskBase, kind: MemoryRegionKind.KernelAndModules }] : []),
     ], (base, size) => v.machine.bus.find(base, size)?.ram !== undefined);
-    if (bootInfoSize(memoryMap.length) > ARGS_ADDR - BOOT_INFO_ADDR) throw new BootError("firmware: memory map too large for the boot-info page");
+    // Every CPU's MPIDR_EL1 affinity (Aff2..Aff0), the `reg` of its /cpus/cpu@N node and its PSCI target.
+    const cpus = v.cpus.map((c) => c.mpidr & 0xffffff);
+    if (bootInfoSize(memoryMap.length, cpus.length) > ARGS_ADDR - BOOT_INFO_ADDR) throw new BootError("firmware: memory map too large for the boot-info page");
     writeBootInfo(hal, BOOT_INFO_ADDR, {
       hartId: core.mpidr & 0xffffff, dtb: { base: dtbAddr, size: v.dtb.length }, kernelStart: KERNEL_BASE, kernelEnd: KERNEL_BASE + KERNEL_SIZE,
       module: { base: MODULE_BASE, size: opts.program.length }, args: { base: ARGS_ADDR, size: argBytes.length },
-      ramdisk: { base: archive.length ? ramdiskBase : 0, size: archive.length }, memoryMap,
+      ramdisk: { base: archive.length ? ramdiskBase : 0, size: archive.length }, memoryMap, cpus,
     });
   };
   // Firmware reset entry: boot info from the DTB in X0, then to the kernel with X0 = the record.
   core.registerNative(FIRMWARE_BASE, (c) => {
+    hal.bind(c);
     try {
       buildBootInfo(Number(c.x(0)));
     } catch (e) {
@@ -145,13 +154,28 @@ export function bootKernelArm64(opts: KernelBootOptions): KernelMachine {
     c.pcLo = KERNEL_BASE | 0;
     c.pcHi = 0;
   });
-  core.registerNative(KERNEL_BASE, (c) => kernel.entry(Number(c.x(0))));
+  // Native entries are shared by every CPU (one code cache); each binds the HAL to the CPU running it.
+  core.registerNative(KERNEL_BASE, (c) => {
+    hal.bind(c);
+    kernel.entry(Number(c.x(0)));
+  });
+  // A secondary CPU turned on by PSCI CPU_ON: MMU off, X0 = context_id = its kernel CPU index.
+  core.registerNative(KERNEL_BASE + SECONDARY_OFFSET, (c) => {
+    hal.bind(c);
+    kernel.secondaryEntry(Number(c.x(0)));
+  });
   for (const slot of SLOTS) {
-    core.registerNative(KERNEL_BASE + VECTOR_OFFSET + slot.offset, () => {
+    core.registerNative(KERNEL_BASE + VECTOR_OFFSET + slot.offset, (c) => {
+      hal.bind(c);
       trapKind = slot.kind;
       kernel.trap();
     });
   }
   core.reset(FIRMWARE_BASE | 0, 0, DTB_ADDR);
+  for (const c of v.cpus) {
+    if (c === core) continue;
+    c.reset(0, 0, 0);
+    v.machine.off[c.index] = 1;
+  }
   return { ...v, kernel, reportMemoryError: errors.report };
 }

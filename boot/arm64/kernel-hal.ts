@@ -4,7 +4,9 @@
  * the core's system-register rules (sysregs.ts, which also flush the host fast path on translation
  * register writes), TLBI through the MMU with the DSB/ISB the Arm ARM requires, ERET through the
  * core's exception return, AT S1E1R/W through the MMU with PSTATE.PAN clear, and HVC through the
- * core's firmware handler (PSCI).
+ * core's firmware handler (PSCI). The HAL acts on the core it is bound to ({@link Arm64Hal.bind}):
+ * the boot code binds the core whose native entry runs, so on several CPUs every operation acts on
+ * the executing CPU.
  */
 import { ramMemory } from "../ram-memory.js";
 import type { Arm64Cpu as Core } from "../../emulator/arch/arm64/cpu.js";
@@ -12,22 +14,26 @@ import { LOAD, STORE } from "../../emulator/arch/arm64/defs.js";
 import { readSysreg, REG, writeSysreg } from "../../emulator/arch/arm64/sysregs.js";
 import type { TlbiCodes } from "../../emulator/arch/arm64/system.js";
 import type { Bus, SparseRam } from "../../emulator/core/memory.js";
-import type { Hal, TlbControl } from "../../kernel/hal.js";
+import type { Hal } from "../../kernel/hal.js";
 import type { Arm64Cpu, Arm64SysReg } from "../../kernel/arch/arm64/cpu.js";
+import type { Mmio } from "../../kernel/arch/arm64/gic.js";
+import { arm64Tlb } from "../../kernel/arch/arm64/tlb.js";
 
-/** The kernel's HAL on arm64: physical memory, TLB control, and the PE. */
-export type Arm64Hal = Hal & { readonly cpu: Arm64Cpu };
+/**
+ * The kernel's HAL on arm64: physical memory, TLB control (the local TLBI forms: this CPU's TLB;
+ * the broadcast ones are the SMP layer's), the PE, and 32-bit device registers (the GIC).
+ */
+export type Arm64Hal = Hal & {
+  readonly cpu: Arm64Cpu;
+  readonly mmio: Mmio;
+  /** Makes `c` the core the kernel's code runs on (the one whose native entry was reached). */
+  bind(c: Core): void;
+};
 
 const lo32 = (v: bigint): number => Number(BigInt.asUintN(32, v)) | 0;
 const hi32 = (v: bigint): number => Number(BigInt.asUintN(32, v >> 32n)) | 0;
 
-/** TLBI operand: ASID in Xt[63:48], VA[55:12] in Xt[43:0]. @spec Arm ARM D8.17 "TLBI VAE1IS" */
-export function tlbiOperand(va: bigint | undefined, asid: number): bigint {
-  const page = va === undefined ? 0n : (BigInt.asUintN(64, va) >> 12n) & ((1n << 44n) - 1n);
-  return (BigInt(asid & 0xffff) << 48n) | page;
-}
-
-/** Builds the HAL for `core` (RAM `ram` on `bus`; `codes` = the MMU's TLBI operation codes). */
+/** Builds the HAL, bound to `core` until bind names another (RAM `ram` on `bus`; `codes` = the MMU's TLBI operation codes). */
 export function arm64Hal(bus: Bus, core: Core, ram: SparseRam, codes: TlbiCodes): Arm64Hal {
   const mem = ramMemory(bus, ram);
   const sysKey = (name: Arm64SysReg): number => {
@@ -49,9 +55,10 @@ export function arm64Hal(bus: Bus, core: Core, ram: SparseRam, codes: TlbiCodes)
     storeRegisters: (pa) => mem.storeWords(pa, core.xl, core.xh, 0, 31),
     loadRegisters: (pa) => mem.loadWords(pa, core.xl, core.xh, 0, 31),
     eret: () => core.eret(),
+    // The IS forms reach every core of the Inner Shareable domain (Arm64Cpu.tlbi's broadcast).
     tlbi: (op, xt) => {
       core.mmu.dsb();
-      core.mmu.tlbi(codes[op], lo32(xt), hi32(xt));
+      core.tlbi(codes[op], lo32(xt), hi32(xt), op.endsWith("IS"));
       core.mmu.dsb();
       core.mmu.isb();
     },
@@ -72,15 +79,22 @@ export function arm64Hal(bus: Bus, core: Core, ram: SparseRam, codes: TlbiCodes)
       return result;
     },
   };
-  const tlb: TlbControl = {
-    flushPage: (va, asid) => cpu.tlbi("VAE1IS", tlbiOperand(va, asid)),
-    flushPageNumber: (va, asid) => cpu.tlbi("VAE1IS", tlbiOperand(BigInt(va), asid)),
-    flushAsid: (asid) => cpu.tlbi("ASIDE1IS", tlbiOperand(undefined, asid)),
-    flushAll: () => cpu.tlbi("VMALLE1IS", 0n),
+  const mmio: Mmio = {
+    read32: (pa) => {
+      if (!bus.read(pa, 4)) throw new RangeError(`kernel: no device at 0x${pa.toString(16)}`);
+      return bus.lo;
+    },
+    write32: (pa, v) => {
+      if (!bus.write(pa, 4, v | 0)) throw new RangeError(`kernel: no device at 0x${pa.toString(16)}`);
+    },
   };
   return {
     cpu,
-    tlb,
+    mmio,
+    tlb: arm64Tlb(cpu, false),
+    bind(c) {
+      core = c;
+    },
     read8: mem.read8,
     write8: mem.write8,
     read32: mem.read32,

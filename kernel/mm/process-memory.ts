@@ -193,7 +193,7 @@ export class ProcessMemory {
    * a present 4 KiB page.
    */
   replacePage(va: bigint, pa: number, flags: MemoryFlags): void {
-    const r = this.space.remap(va, BigInt(pa), flags, { allowWX: true });
+    const r = this.space.remap(va, BigInt(pa), flags, { allowWX: true }, this.tlb);
     if (!r.ok) throw new KernelPanic(`ProcessMemory.replacePage: ${r.error.message}`);
     r.flush.flush(this.tlb);
   }

@@ -176,12 +176,15 @@ export function delta(a: ProcessSnapshot, b: ProcessSnapshot): { stats: FaultSta
   return { stats, usedFrames: b.usedFrames - a.usedFrames, ownedFrames: b.ownedFrames - a.ownedFrames };
 }
 
+/** What {@link expectFullReclaim} reads of a run (a KernelRun of any architecture). */
+export type ReclaimRun = Pick<KernelRun, "frames" | "bootUsedFrames" | "exits"> & { km: { kernel: Kernel } };
+
 /**
  * Every frame a process held is back: frames in use equal the boot baseline, no "pid N" owner is
  * left among frames or kernel heap blocks, no exited process has leaks, and the allocator's bitmap
  * agrees with its owner index.
  */
-export function expectFullReclaim(run: KernelRun): void {
+export function expectFullReclaim(run: ReclaimRun): void {
   expect(run.frames.getMemoryStats().usedFrames).toBe(run.bootUsedFrames);
   expect(processOwners(run.frames)).toEqual([]);
   const heap = run.km.kernel.heap;

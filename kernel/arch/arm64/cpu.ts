@@ -10,7 +10,10 @@ export type Arm64SysReg =
   | "ELR_EL1" | "SPSR_EL1" | "ESR_EL1" | "FAR_EL1" | "VBAR_EL1" | "SP_EL0"
   | "TTBR0_EL1" | "TTBR1_EL1" | "TCR_EL1" | "MAIR_EL1" | "SCTLR_EL1"
   | "CNTFRQ_EL0" | "CNTVCT_EL0" | "CNTV_CTL_EL0" | "CNTV_CVAL_EL0" | "CNTKCTL_EL1"
-  | "ID_AA64MMFR0_EL1" | "TPIDR_EL1";
+  | "ID_AA64MMFR0_EL1" | "TPIDR_EL1" | "MPIDR_EL1";
+
+/** The TLBI operations the kernel issues: Inner Shareable (broadcast) and local forms. */
+export type Arm64Tlbi = "VAE1IS" | "VALE1IS" | "ASIDE1IS" | "VMALLE1IS" | "VAE1" | "VALE1" | "ASIDE1" | "VMALLE1";
 
 /** ESR_EL1 exception classes the kernel handles. @spec Arm ARM D19.2 ESR_EL1; ARCH-SPEC §3.7 */
 export const EC = {
@@ -54,8 +57,12 @@ export interface Arm64Cpu {
   loadRegisters(pa: number): void;
   /** ERET: to the EL and state in SPSR_EL1, at ELR_EL1. */
   eret(): void;
-  /** TLBI `op` ("VAE1IS", "ASIDE1IS", "VMALLE1IS", ...) with operand Xt, bracketed as the ARM ARM requires: DSB ISHST before, DSB ISH + ISB after. */
-  tlbi(op: "VAE1IS" | "VALE1IS" | "ASIDE1IS" | "VMALLE1IS", xt: bigint): void;
+  /**
+   * TLBI `op` with operand Xt, bracketed as the ARM ARM requires: DSB ISHST before, DSB ISH + ISB
+   * after (DSB NSHST / NSH for the local forms, which act on this PE's TLB only; the IS forms act
+   * on every PE's, kernel/arch/arm64/tlb.ts).
+   */
+  tlbi(op: Arm64Tlbi, xt: bigint): void;
   /** ISB (after a TTBR or SCTLR write). */
   isb(): void;
   /** The PA an EL1 load (or store) of `va` reaches with PSTATE.PAN clear (AT S1E1R/W), or undefined where it would abort. */

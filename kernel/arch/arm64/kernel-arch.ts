@@ -12,10 +12,12 @@
  * @spec Arm ARM D1.10 "Exception entry", D19.2 ESR_EL1, FAR_EL1, ELR_EL1, SPSR_EL1, TTBR0_EL1,
  *       CNTV_CTL_EL0, CNTKCTL_EL1; Linux arch/arm64/include/asm/unistd.h (the generic syscall table)
  */
-import { type KernelArch, type TrapInfo, USER_FRAME_SIZE, type UserPageFault } from "../arch.js";
+import { type KernelArch, type KernelSmp, type TrapInfo, USER_FRAME_SIZE, type UserPageFault } from "../arch.js";
 import { ARM64_4K_48 } from "./paging.js";
 import { EC, SPSR, type Arm64Cpu } from "./cpu.js";
 import { MAIR_VALUE } from "./descriptors.js";
+import { type GicDriver, INTID_SPURIOUS, PPI_VIRT_TIMER } from "./gic.js";
+import { arm64Tlb } from "./tlb.js";
 
 /** Kernel layout: the direct map starts the TTBR1 half used by this kernel. */
 export const ARM64_PHYSICAL_OFFSET = 0xffff_8000_0000_0000n;
@@ -24,6 +26,8 @@ export const ARM64_USER_TOP = 0x40_0000_0000n;
 
 /** PSCI 0.2 function ids. @spec Arm DEN0022 "Power State Coordination Interface" §5.1 */
 export const PSCI_SYSTEM_OFF = 0x8400_0008n;
+/** PSCI CPU_ON, SMC64 form (target_cpu, entry_point_address, context_id). @spec Arm DEN0022 §5.1.4 */
+export const PSCI_CPU_ON64 = 0xc400_0003n;
 /**
  * MultiOS's firmware call "power off with this exit status" (x1), an SMCCC vendor-specific
  * hypervisor service call (OEN 6). @spec Arm DEN0028 SMCCC §6 "Function Identifier" ranges
@@ -65,13 +69,17 @@ const isMmuFault = (fsc: number): boolean => fsc >= 0x04 && fsc <= 0x0f;
  * Builds the arm64 kernel layer over the PE (`cpu`). `console` writes bytes to the UART (the
  * kernel's own device mapping); `trapKind` says which vector the current exception came through
  * (the boot code's native vector entries record it); an SError is the platform's memory-error
- * notification.
+ * notification. With `gic` (the machine's GICv2) interrupts are taken through it: the timer is
+ * PPI 27, another CPU's IPI is SGI 0, and the layer supports several CPUs ({@link arm64Smp});
+ * without it the timer drives the IRQ line directly and the layer runs on one CPU.
+ *
+ * Nothing per CPU is cached here: every register read acts on the CPU the HAL is bound to (a cached
+ * TTBR0_EL1 value shared by all CPUs would skip the write on a CPU that holds another one).
  */
-export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: number, b: number): void; read64(pa: number): bigint; write64(pa: number, v: bigint): void }, console: (bytes: Uint8Array) => void, trapKind: () => "sync" | "irq" | "serror"): KernelArch {
+export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: number, b: number): void; read64(pa: number): bigint; write64(pa: number, v: bigint): void }, console: (bytes: Uint8Array) => void, trapKind: () => "sync" | "irq" | "serror", gic?: GicDriver): KernelArch {
   const word = (frame: number, i: number): number => frame + 8 * i;
-  let ttbr0 = cpu.sysReg("TTBR0_EL1");
-  /** TCR_EL1.EPD0 is set (by installKernelSpace) and no user space has been switched to yet. */
-  let userRangeOff = false;
+  /** GICC_IAR of the IRQ being handled (ended by KernelSmp.ackIpi for the SGI); one serves every CPU, as a handler runs to completion on its CPU. */
+  let iar = INTID_SPURIOUS;
   const timebaseHz = Number(cpu.sysReg("CNTFRQ_EL0")) || 62_500_000;
   const fault: UserPageFault = { va: 0, access: "read" };
   return {
@@ -85,7 +93,19 @@ export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: numb
     trapInfo(): TrapInfo {
       const fromUser = (cpu.sysReg("SPSR_EL1") & 0xfn) === SPSR.EL0T;
       const pc = cpu.sysReg("ELR_EL1");
-      if (trapKind() === "irq") return { kind: "timer", fromUser, pc, faultAddr: 0n, access: "read", cause: 0, name: "IRQ (virtual timer)" };
+      if (trapKind() === "irq") {
+        if (gic === undefined) return { kind: "timer", fromUser, pc, faultAddr: 0n, access: "read", cause: 0, name: "IRQ (virtual timer)" };
+        iar = gic.acknowledge();
+        const id = iar & 0x3ff;
+        if (id < 16) return { kind: "ipi", fromUser, pc, faultAddr: 0n, access: "read", cause: id, name: `IRQ (SGI ${id} from cpu ${(iar >> 10) & 7})` };
+        // The timer PPI is ended at once: the handler runs with IRQs masked and reprograms the
+        // timer before it returns, so the level input is low again by the time they are unmasked.
+        // A spurious ID (nothing left pending) is not ended; it is handled as a timer tick, which
+        // only re-reads the time.
+        if (id !== INTID_SPURIOUS) gic.end(iar);
+        const name = id === PPI_VIRT_TIMER ? "IRQ (virtual timer, PPI 27)" : id === INTID_SPURIOUS ? "IRQ (spurious)" : `IRQ ${id}`;
+        return { kind: "timer", fromUser, pc, faultAddr: 0n, access: "read", cause: id, name };
+      }
       // The platform announces memory errors with an SError (boot/memory-errors.ts); the records are in the HAL.
       if (trapKind() === "serror") return { kind: "memory-error", fromUser, pc, faultAddr: 0n, access: "read", cause: EC.SERROR, name: "SError interrupt (memory error report)" };
       const esr = cpu.sysReg("ESR_EL1");
@@ -131,9 +151,11 @@ export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: numb
     /** Nothing to do: the preferred return address of an SVC is the next instruction. @spec Arm ARM D1.10.4 "preferred exception return address" */
     advancePastSyscall: () => {},
 
+    /** VBAR_EL1, then this CPU's GIC CPU interface and timer PPI: the vector is where its interrupts arrive. */
     installTrapVector(va) {
       cpu.setSysReg("VBAR_EL1", va);
       cpu.isb();
+      gic?.initCpu(Number(cpu.sysReg("MPIDR_EL1") & 0xff_ffffn));
     },
 
     /** ID_AA64MMFR0_EL1.ASIDBits (bits 7:4): 0b0010 = 16 bits, else 8; 16 also needs TCR_EL1.AS (bit 36). */
@@ -147,22 +169,23 @@ export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: numb
     installKernelSpace(rootRegister) {
       cpu.setSysReg("MAIR_EL1", MAIR_VALUE);
       cpu.setSysReg("TCR_EL1", TCR_VALUE | TCR_EPD0);
-      userRangeOff = true;
       cpu.setSysReg("TTBR1_EL1", rootRegister);
       cpu.isb();
       cpu.setSysReg("SCTLR_EL1", cpu.sysReg("SCTLR_EL1") | SCTLR_M | SCTLR_C | SCTLR_I);
       cpu.isb();
     },
 
-    /** TTBR0_EL1 = the space's table and ASID; the first switch also clears TCR_EL1.EPD0. */
+    /**
+     * TTBR0_EL1 = the space's table and ASID, unless this CPU holds it already; a CPU's first switch
+     * also clears its TCR_EL1.EPD0 (both registers are read back from the CPU, never cached).
+     */
     switchAddressSpace(rootRegister) {
-      if (userRangeOff) {
-        userRangeOff = false;
-        cpu.setSysReg("TCR_EL1", cpu.sysReg("TCR_EL1") & ~TCR_EPD0);
+      if (cpu.sysReg("TTBR0_EL1") === rootRegister) return;
+      const tcr = cpu.sysReg("TCR_EL1");
+      if ((tcr & TCR_EPD0) !== 0n) {
+        cpu.setSysReg("TCR_EL1", tcr & ~TCR_EPD0);
         cpu.isb();
       }
-      if (ttbr0 === rootRegister) return;
-      ttbr0 = rootRegister;
       cpu.setSysReg("TTBR0_EL1", rootRegister);
       cpu.isb();
     },
@@ -205,6 +228,8 @@ export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: numb
       else cpu.hvc([MULTIOS_EXIT, BigInt(exitCode & 0xff)]);
     },
 
+    ...(gic === undefined ? {} : { smp: arm64Smp(cpu, gic, () => iar) }),
+
     userAccess(va, access) {
       return cpu.translate(va, access === "write");
     },
@@ -214,5 +239,26 @@ export function arm64KernelArch(cpu: Arm64Cpu, mem: { fill(pa: number, len: numb
       for (let i = 0; i <= 30; i++) out.push([`x${i}`, cpu.reg(i)]);
       return out;
     },
+  };
+}
+
+/**
+ * Several CPUs on arm64-virt: the kernel's CPU index in TPIDR_EL1 (EL1-only, Linux keeps its
+ * per-CPU offset there), CPU_ON through PSCI over HVC with the index as context_id (the new CPU
+ * starts at the entry with the MMU off and X0 = context_id), IPIs as SGI 0 through the GIC, and
+ * TLB shootdown by the Inner Shareable TLBI forms (no IPI: the broadcast is complete at this CPU's
+ * DSB ISH). `iar` is the GICC_IAR value trapInfo read for the IRQ being handled.
+ * @spec Arm DEN0022 (PSCI) §5.1.4 CPU_ON, §6.4 (entry state of a CPU turned on)
+ * @spec Arm ARM D19.2 TPIDR_EL1; D8.17 TLB maintenance (Inner Shareable forms broadcast)
+ */
+function arm64Smp(cpu: Arm64Cpu, gic: GicDriver, iar: () => number): KernelSmp {
+  return {
+    cpuIndex: () => Number(cpu.sysReg("TPIDR_EL1")),
+    setCpuIndex: (i) => cpu.setSysReg("TPIDR_EL1", BigInt(i)),
+    startCpu: (hwId, entryPa, opaque) => cpu.hvc([PSCI_CPU_ON64, BigInt(hwId), BigInt(entryPa), BigInt(opaque)]) === 0n,
+    enableIpi: () => gic.enableIpi(),
+    sendIpi: (hwIds) => gic.sendIpi(hwIds),
+    ackIpi: () => gic.end(iar()),
+    remoteTlb: { kind: "broadcast", tlb: arm64Tlb(cpu, true) },
   };
 }

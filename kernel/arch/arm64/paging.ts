@@ -35,7 +35,9 @@ export const ARM64_4K_48: ArchPaging = {
   leafLevels: [0, 1, 2],
   supportedFlags: ARM64_SUPPORTED_FLAGS,
   writeOnly: false,
-  flush: { pageFlushCoversTables: true, pageFlushCoversGlobal: true },
+  // @spec Arm ARM D8.16.1 "Using break-before-make when updating translation table entries": a
+  // valid entry changes its output address only through an invalid one (ARCH-SPEC §3.8).
+  flush: { pageFlushCoversTables: true, pageFlushCoversGlobal: true, breakBeforeMake: true },
   fast: ARM64_DESC32,
   index: tableIndex,
   entrySpan: levelSpan,

@@ -20,7 +20,7 @@
  * Number choice: VAs and PAs are bigint at this API; table addresses are JS numbers (they are RAM
  * frames from the FrameSource, below 2^53), which is what PhysMemory takes.
  */
-import type { PhysMemory } from "../../hal.js";
+import type { PhysMemory, TlbControl } from "../../hal.js";
 import { type MemoryFlags, MemoryFlags as F } from "../flags.js";
 import type { FrameSource } from "../frames.js";
 import { hex, validateAddressRange, validateFlags } from "../safety.js";
@@ -279,9 +279,11 @@ export class AddressSpace {
    * Points the present leaf at page `virt` to frame `phys` with `flags`, in place: one entry write,
    * no page-table page freed or allocated (copy-on-write uses it to swap in the private copy).
    * Refuses with InvalidFlags, Misaligned, NonCanonical, NotMapped or SplitRequired (a large page).
-   * The old frame stays the caller's; the token invalidates the one page.
+   * The old frame stays the caller's; the token invalidates the one page. Where the format needs
+   * break-before-make ({@link FlushCapabilities.breakBeforeMake}) the entry first goes invalid and
+   * is flushed through `tlb` (when given), then the new one is written.
    */
-  remap(virt: bigint, phys: bigint, flags: MemoryFlags, opts: MapOptions = {}): ProtectResult {
+  remap(virt: bigint, phys: bigint, flags: MemoryFlags, opts: MapOptions = {}, tlb?: TlbControl): ProtectResult {
     this.checkAlive("remap");
     const arch = this.arch;
     const fl = validateFlags(flags, { allowWX: opts.allowWX, allowWriteOnly: arch.writeOnly, supported: arch.supportedFlags });
@@ -294,6 +296,10 @@ export class AddressSpace {
     const leaf = found[0]!;
     if (leaf.level !== 0) return { ok: false, error: { kind: "SplitRequired", va: virt, level: leaf.level, message: `remap: ${hex(virt)} is inside a level-${leaf.level} page` } };
     const next = arch.encodeLeaf(phys, flags, 0);
+    if (arch.flush.breakBeforeMake && tlb !== undefined) {
+      this.mem.write64(leaf.pteAddr, 0n);
+      this.token("remap", [{ va: leaf.va, size: page }], leaf.global, false, []).flush(tlb);
+    }
     this.mem.write64(leaf.pteAddr, next);
     const global = leaf.global || arch.decode(next, 0).global;
     return { ok: true, flush: this.token("remap", [{ va: leaf.va, size: page }], global, false, []), changed: 1 };

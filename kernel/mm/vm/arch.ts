@@ -50,6 +50,11 @@ export interface FlushCapabilities {
    * mappings, and `TlbControl` has no "one VA in every address space" form.
    */
   readonly pageFlushCoversGlobal: boolean;
+  /**
+   * Pointing a valid leaf at another frame needs break-before-make: the entry is made invalid and
+   * its translation flushed before the new one is written (Arm; RISC-V and x86 replace in place).
+   */
+  readonly breakBeforeMake?: boolean;
 }
 
 /**
