@@ -181,7 +181,7 @@ export function delta(a: ProcessSnapshot, b: ProcessSnapshot): { stats: FaultSta
  * left among frames or kernel heap blocks, no exited process has leaks, and the allocator's bitmap
  * agrees with its owner index.
  */
-export function expectFullReclaim(run: KernelRun): void {
+export function expectFullReclaim(run: Pick<KernelRun, "frames" | "bootUsedFrames"> & { exits: readonly { pid: number }[]; km: { kernel: Kernel } }): void {
   expect(run.frames.getMemoryStats().usedFrames).toBe(run.bootUsedFrames);
   expect(processOwners(run.frames)).toEqual([]);
   const heap = run.km.kernel.heap;
