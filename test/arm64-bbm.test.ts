@@ -80,6 +80,20 @@ describe("break-before-make (strict mode)", () => {
     expect(r.reports).toMatchObject([{ kind: "bbm", sequence: "no-tlbi", changes: ["pa"], old: page(PA1), new: page(PA2) }]);
   });
 
+  it("a table page zeroed whole (freed) and reused by another address space: no report; a live one's stale use still is", () => {
+    // An exited process's ASID is never reused before a flush, so its table page is recycled
+    // without TLBI (Linux frees page tables that way): the new descriptors there are not a BBM case.
+    const r = strictRig({ asid0: 5 });
+    const path = r.t0.map(VA, PA1, 3, AF | NG);
+    tr(r);
+    const tablePage = path[3]! - (path[3]! % 4096);
+    r.bus.fill(tablePage, 4096, 0);
+    r.bus.write64(path[3]!, page(PA2, NG));
+    expect(r.reports).toEqual([]);
+    expect(tr(r), "the TLB still holds the ASID-5 entry, and a use of it is a stale use").toBe(PA1);
+    expect(r.reports).toMatchObject([{ kind: "stale-tlb" }]);
+  });
+
   it("restoring the same page after an invalid descriptor needs no TLBI", () => {
     const r = strictRig();
     const path = r.t0.map(VA, PA1, 3, AF);

@@ -140,4 +140,24 @@ describe("Shootdown", () => {
     s.releaseAll();
     expect([freed, s.pending]).toEqual([2, 0]);
   });
+
+  it("ipi: whenReleased runs at once with nothing waiting, else after every release now waiting (the exit leak check)", () => {
+    const cpu = { self: 0, online: 0b111 };
+    const s = new Shootdown(logTlb([], ""), { self: () => cpu.self, onlineMask: () => cpu.online, hwId: (i) => i }, { kind: "ipi", send: () => {} });
+    const order: string[] = [];
+    s.whenReleased(() => order.push("check 0"));
+    s.noteActive(1, 3);
+    s.noteActive(2, 4);
+    s.flushAsid(3);
+    s.afterFlush(() => order.push("frames of 3"));
+    s.flushAsid(4);
+    s.afterFlush(() => order.push("frames of 4"));
+    s.whenReleased(() => order.push("check 1"));
+    cpu.self = 1;
+    s.processQueue(1);
+    expect(order).toEqual(["check 0", "frames of 3"]);
+    cpu.self = 2;
+    s.processQueue(2);
+    expect(order).toEqual(["check 0", "frames of 3", "frames of 4", "check 1"]);
+  });
 });

@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { GPR, PF_ERR, type X86Cpu, type X86Entry } from "../kernel/arch/x86_64/cpu.js";
 import { COM1, EXIT_PORT, TIMER_VECTOR, x86KernelArch } from "../kernel/arch/x86_64/kernel-arch.js";
+import { IA32_TSC_AUX, IPI_VECTOR } from "../kernel/arch/x86_64/smp.js";
 import { FakeHal } from "./support/fake-hal.js";
 
 class FakeCpu implements X86Cpu {
@@ -21,9 +22,13 @@ class FakeCpu implements X86Cpu {
   setReg(i: number, v: bigint): void { this.r[i] = v; }
   entry(): X86Entry { return this.current; }
   readCr(n: 2 | 3 | 4): bigint { return n === 2 ? this.cr2 : n === 3 ? this.cr3 : 0n; }
-  writeCr3(v: bigint): void { this.log.push(`mov cr3, 0x${v.toString(16)}`); }
-  rdmsr(): bigint { return 0n; }
-  wrmsr(): void {}
+  writeCr3(v: bigint): void {
+    this.cr3 = v & ~(1n << 63n);
+    this.log.push(`mov cr3, 0x${v.toString(16)}`);
+  }
+  readonly msrs = new Map<number, bigint>();
+  rdmsr(n: number): bigint { return this.msrs.get(n) ?? 0n; }
+  wrmsr(n: number, v: bigint): void { this.msrs.set(n, v); }
   storeRegisters(pa: number): void { this.r.forEach((v, i) => this.hal.write64(pa + 8 * i, v)); }
   loadRegisters(pa: number): void { for (let i = 0; i < 16; i++) this.r[i] = this.hal.read64(pa + 8 * i); }
   iretToUser(rip: bigint, rflags: bigint, rsp: bigint): void { this.log.push(`iretq rip=0x${rip.toString(16)} rflags=0x${rflags.toString(16)} rsp=0x${rsp.toString(16)}`); }
@@ -35,6 +40,14 @@ class FakeCpu implements X86Cpu {
   translate(va: bigint): number | undefined { return Number(va); }
   apicTimer(ticks: number | undefined, vector: number): void { this.log.push(`apic ${ticks} ${vector}`); }
   rdtsc(): bigint { return 42n; }
+  lapicRead(reg: number): number { return reg === 0x20 ? 3 << 24 : 0; }
+  lapicWrite(reg: number, v: number): void { this.log.push(`apic[0x${reg.toString(16)}] = 0x${(v >>> 0).toString(16)}`); }
+  /** The firmware's look at the mailbox during a PAUSE (set by a test). */
+  onRelax: () => void = () => {};
+  relax(): void {
+    this.log.push("pause");
+    this.onRelax();
+  }
 }
 
 function setup() {
@@ -130,5 +143,60 @@ describe("address spaces, time, console, power", () => {
     arch.consoleWrite(new TextEncoder().encode("ok"));
     arch.powerOff(3);
     expect(cpu.log).toEqual(["apic 1000 32", "apic undefined 32", `out 0x${COM1.toString(16)}, 0x6f`, `out 0x${COM1.toString(16)}, 0x6b`, `out 0x${EXIT_PORT.toString(16)}, 0x3`]);
+  });
+});
+
+describe("several CPUs (kernel/arch/x86_64/smp.ts)", () => {
+  const MAILBOX = 0x8012_1000;
+  const smpSetup = () => {
+    const hal = new FakeHal();
+    const cpu = new FakeCpu(hal);
+    return { hal, cpu, arch: x86KernelArch(cpu, hal, undefined, undefined, MAILBOX) };
+  };
+
+  it("the IPI vector 0xFC is the neutral kind \"ipi\", from the CPL the frame's CS names", () => {
+    const { cpu, arch } = smpSetup();
+    cpu.current = { kind: "vector", vector: IPI_VECTOR, errorCode: 0, rip: 0xffff_ffff_8000_0102n, cs: 0x08, rflags: 0x202n, rsp: 0n, ss: 0 };
+    expect(arch.trapInfo()).toMatchObject({ kind: "ipi", fromUser: false, cause: 0xfc });
+  });
+
+  it("the CPU index is IA32_TSC_AUX (as Linux's RDTSCP/RDPID getcpu)", () => {
+    const { cpu, arch } = smpSetup();
+    arch.smp!.setCpuIndex(5);
+    expect(cpu.msrs.get(IA32_TSC_AUX)).toBe(5n);
+    expect(arch.smp!.cpuIndex()).toBe(5);
+  });
+
+  it("an IPI is a fixed, physical, asserted ICR write per target (ICR high first: the low write sends); its acknowledgement is EOI; enabling sets SVR", () => {
+    const { cpu, arch } = smpSetup();
+    const smp = arch.smp!;
+    smp.sendIpi([1, 3]);
+    smp.ackIpi();
+    smp.enableIpi();
+    expect(cpu.log).toEqual([
+      "apic[0x310] = 0x1000000", "apic[0x300] = 0x40fc", "apic[0x310] = 0x3000000", "apic[0x300] = 0x40fc",
+      "apic[0xb0] = 0x0", "apic[0xf0] = 0x1ff",
+    ]);
+    expect(smp.remoteTlb.kind).toBe("ipi");
+  });
+
+  it("startCpu writes the argument, WakeupVector and ApicId, then Command = 1, and waits (PAUSE) for the AP to clear Command", () => {
+    const { hal, cpu, arch } = smpSetup();
+    let pauses = 0;
+    cpu.onRelax = () => { if (++pauses === 2) hal.write32(MAILBOX, 0); };
+    expect(arch.smp!.startCpu(2, 0x30_0300, 7)).toBe(true);
+    expect([hal.read32(MAILBOX + 4), hal.read64(MAILBOX + 8), hal.read64(MAILBOX + 16 + 8 * 2), pauses]).toEqual([2, 0x30_0300n, 7n, 2]);
+    // An AP that never acknowledges: refused after a bounded wait, the command left in place (ACPI has no cancel).
+    cpu.onRelax = () => {};
+    expect(arch.smp!.startCpu(1, 0x30_0300, 1)).toBe(false);
+    expect(hal.read32(MAILBOX) & 0xffff).toBe(1);
+  });
+
+  it("CR3 is compared with the executing CPU's own register, not a copy: another CPU's switch does not hide this one's", () => {
+    const { cpu, arch } = smpSetup();
+    arch.switchAddressSpace(0x20_0005n);
+    cpu.cr3 = 0x1000n; // as if this CPU had switched elsewhere meanwhile
+    arch.switchAddressSpace(0x20_0005n);
+    expect(cpu.log).toEqual(["mov cr3, 0x8000000000200005", "mov cr3, 0x8000000000200005"]);
   });
 });

@@ -23,8 +23,12 @@ import { LAPIC_BASE, LAPIC_REG, LVT_MASKED, SVR_ENABLE } from "../../emulator/de
 import type { Hal, TlbControl } from "../../kernel/hal.js";
 import type { X86Cpu, X86Entry } from "../../kernel/arch/x86_64/cpu.js";
 
-/** The kernel's HAL on x86_64: physical memory, TLB control, and the processor. */
-export type X86Hal = Hal & { readonly cpu: X86Cpu };
+/**
+ * The kernel's HAL on x86_64: physical memory, TLB control, and the processor; `bind` makes `c` the
+ * CPU the kernel's code runs on (the one whose native entry was reached: boot, SYSCALL, an IDT gate,
+ * the secondary entry), so that every register, CR, MSR, TLB and APIC operation acts on it.
+ */
+export type X86Hal = Hal & { readonly cpu: X86Cpu; bind(c: Core): void };
 
 /** Segment selectors of the kernel boot's GDT (kernel-boot.ts), as IRETQ needs them. */
 export interface X86Selectors {
@@ -34,7 +38,7 @@ export interface X86Selectors {
   userSs: number;
 }
 
-/** Where the kernel stack is: its top as a virtual address (TSS.RSP0) and as a physical one. */
+/** Where a CPU's kernel stack is: its top as a virtual address (TSS.RSP0) and as a physical one. */
 export interface X86KernelStack {
   topVa: bigint;
   topPa: number;
@@ -52,13 +56,20 @@ const lo32 = (v: bigint): number => Number(BigInt.asUintN(32, v)) | 0;
 const hi32 = (v: bigint): number => Number(BigInt.asUintN(32, v >> 32n)) | 0;
 
 /**
- * Builds the HAL for `core` (RAM `ram` on `bus`). `directMap` is the kernel's physicalOffset: the
- * kernel stack is reached through it. Returns the HAL and the entry recorder for the native entries.
+ * Builds the HAL for `boot` (RAM `ram` on `bus`), bound to it until {@link X86Hal.bind} names
+ * another CPU. `stackOf(apicId)` is that CPU's kernel stack; `relax` is what one PAUSE of a wait
+ * loop lets the other CPUs do (X86Cpu.relax). Returns the HAL and the entry recorder for the
+ * native entries.
+ *
+ * The entry recorder is one for all CPUs: a native entry records its entry and runs the kernel's
+ * handler to its end before any other CPU runs, so the record always belongs to the bound CPU.
  */
-export function x86Hal(bus: Bus, core: Core, ram: SparseRam, sel: X86Selectors, stack: X86KernelStack): { hal: X86Hal; entries: X86EntryRecorder } {
+export function x86Hal(bus: Bus, boot: Core, ram: SparseRam, sel: X86Selectors, stackOf: (apicId: number) => X86KernelStack, relax: () => void = () => {}): { hal: X86Hal; entries: X86EntryRecorder } {
   const mem = ramMemory(bus, ram);
   const { read64, write64 } = mem;
-  /** The physical address of kernel-stack address `va` (the stack is one known range). */
+  let core = boot;
+  let stack = stackOf(core.hartId);
+  /** The physical address of kernel-stack address `va` (the bound CPU's stack is one known range). */
   const stackPa = (va: bigint): number => stack.topPa - Number(stack.topVa - va);
 
   let current: X86Entry = { kind: "syscall" };
@@ -139,6 +150,12 @@ export function x86Hal(bus: Bus, core: Core, ram: SparseRam, sel: X86Selectors, 
       lapic(LAPIC_REG.TIMER_INITIAL, Math.min(0xffff_ffff, Math.max(1, Math.ceil(ticks))));
     },
     rdtsc: () => rdmsr(core, MSR.TSC)!,
+    lapicRead: (reg) => {
+      if (!bus.read(LAPIC_BASE + reg, 4)) throw new RangeError(`kernel: local APIC read at 0x${reg.toString(16)} failed`);
+      return bus.lo >>> 0;
+    },
+    lapicWrite: lapic,
+    relax,
   };
   const tlb: TlbControl = {
     flushPage: (va, asid) => (asid === core.mmu.pcid ? cpu.invlpg(va) : cpu.invpcid(0, asid, va)),
@@ -149,6 +166,10 @@ export function x86Hal(bus: Bus, core: Core, ram: SparseRam, sel: X86Selectors, 
   const hal: X86Hal = {
     cpu,
     tlb,
+    bind(c) {
+      core = c;
+      stack = stackOf(c.hartId);
+    },
     read8: mem.read8,
     write8: mem.write8,
     read32: mem.read32,

@@ -184,6 +184,21 @@ export class Shootdown implements TlbControl {
     for (const w of this.waiting.splice(0)) w.release();
   }
 
+  /**
+   * Runs `fn` once every release waiting now has run: at once when none waits (always with `sync`
+   * and `broadcast`). For checks that must see those frames freed (the exit leak check).
+   */
+  whenReleased(fn: () => void): void {
+    if (this.waiting.length === 0) {
+      fn();
+      return;
+    }
+    const need = new Map<number, number>();
+    for (const w of this.waiting) for (const [c, n] of w.need) need.set(c, Math.max(n, need.get(c) ?? 0));
+    // Queued last with the largest counts: it runs after (or with) every earlier release.
+    this.waiting.push({ need: [...need], release: fn });
+  }
+
   /** Whether releases wait for acknowledgements (`ipi`). */
   get pending(): number {
     return this.waiting.length;

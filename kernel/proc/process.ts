@@ -197,7 +197,9 @@ export class ProcessTable {
     k.asids?.release(p.asid);
     k.memory!.frames.freeFrame(p.frame);
     releaseProcessRecord(k, p.record);
-    checkExitLeaks(k, p);
+    // Frames whose release waits for other CPUs' TLB acknowledgements (x86_64 IPIs) are not leaks: check after.
+    if (k.shootdown) k.shootdown.whenReleased(() => checkExitLeaks(k, p));
+    else checkExitLeaks(k, p);
     for (const c of this.childrenOf(p)) {
       c.ppid = 1;
       if (c.state === "zombie") this.reapOrphan(c);

@@ -177,7 +177,7 @@ export function delta(a: ProcessSnapshot, b: ProcessSnapshot): { stats: FaultSta
 }
 
 /** What {@link expectFullReclaim} reads of a run (a KernelRun of any architecture). */
-export type ReclaimRun = Pick<KernelRun, "frames" | "bootUsedFrames" | "exits"> & { km: { kernel: Kernel } };
+export type ReclaimRun = Pick<KernelRun, "frames" | "bootUsedFrames"> & { exits: readonly { pid: number }[]; km: { kernel: Kernel } };
 
 /**
  * Every frame a process held is back: frames in use equal the boot baseline, no "pid N" owner is

@@ -4,11 +4,16 @@
  * - SBI remote fences per second at 4 harts: hart 0 asks the firmware for remote_sfence_vma of one
  *   page on harts 1-3, the shootdown path an SMP kernel uses;
  * - the kernel's context switches per second: two processes that sched_yield to each other;
- * - the kernel on 4 harts: 8 processes that map a page, store to it, unmap it and yield, moving
- *   between harts all the time: context switches and TLB shootdown requests per second.
+ * - the kernel on 4 CPUs of each architecture: 8 processes that map a page, store to it, unmap it
+ *   and yield, moving between CPUs all the time: context switches and TLB shootdown requests per
+ *   second (riscv64 SBI remote fences, arm64 TLBI ...IS broadcasts, x86_64 IPIs).
  * Numbers from one run on a shared machine: compare ratios within a run, not across runs.
  */
 import { bootKernel } from "../../boot/riscv64/kernel-boot.js";
+import { bootKernelArm64 } from "../../boot/arm64/kernel-boot.js";
+import { bootKernelX86 } from "../../boot/x86_64/kernel-boot.js";
+import { assembleArm64 } from "../asm/arm64/index.js";
+import { assembleX86_64 } from "../asm/x86_64/index.js";
 import { bootSbi, SBI_PAYLOAD_BASE } from "../../boot/riscv64/sbi-boot.js";
 import { bootBare, createRiscvVirt } from "../../boot/riscv64/virt.js";
 import { assembleRiscv64 } from "../asm/riscv64/index.js";
@@ -108,8 +113,11 @@ _start:
     ecall
 `;
 
-/** Forks 7 children; all 8 processes loop N times: mmap one page, store, munmap, sched_yield. */
-const MAP_UNMAP_YIELD = (n: number): string => `
+/**
+ * Forks 7 children; all 8 processes loop N times: mmap one page, store, munmap, sched_yield; the
+ * children exit, the parent (s2 = 0 after its forks) reaps them.
+ */
+export const MAP_UNMAP_YIELD = (n: number): string => `
     .text
     .globl _start
 _start:
@@ -141,7 +149,7 @@ _start:
     ecall
     addi    s1, s1, -1
     bnez    s1, 3b
-    beqz    s2, 5f
+    bnez    s2, 5f
 4:  li      a0, -1
     li      a1, 0
     li      a2, 0
@@ -152,6 +160,95 @@ _start:
 5:  li      a0, 0
     li      a7, 93
     ecall
+`;
+
+/** MAP_UNMAP_YIELD for arm64 (Linux arm64 numbers, svc #0 with x8). */
+export const MAP_UNMAP_YIELD_ARM64 = (n: number): string => `
+        .text
+        .globl  _start
+_start: mov     x20, #7
+1:      mov     x0, #17
+        mov     x1, #0
+        mov     x2, #0
+        mov     x3, #0
+        mov     x4, #0
+        mov     x8, #220
+        svc     #0
+        cbz     x0, 2f
+        subs    x20, x20, #1
+        b.ne    1b
+2:      ldr     x19, =${n}
+3:      mov     x0, #0
+        mov     x1, #4096
+        mov     x2, #3
+        mov     x3, #0x22
+        mov     x4, #-1
+        mov     x5, #0
+        mov     x8, #222
+        svc     #0
+        str     x19, [x0]
+        mov     x1, #4096
+        mov     x8, #215
+        svc     #0
+        mov     x8, #124
+        svc     #0
+        subs    x19, x19, #1
+        b.ne    3b
+        cbnz    x20, 5f
+4:      mov     x0, #-1
+        mov     x1, #0
+        mov     x2, #0
+        mov     x3, #0
+        mov     x8, #260
+        svc     #0
+        tbz     x0, #63, 4b
+5:      mov     x0, #0
+        mov     x8, #93
+        svc     #0
+`;
+
+/** MAP_UNMAP_YIELD for x86_64 (Linux x86_64 numbers: fork 57, mmap 9, munmap 11, sched_yield 24, wait4 61, exit 60). */
+export const MAP_UNMAP_YIELD_X86 = (n: number): string => `
+        .text
+        .globl  _start
+_start: mov     $7, %r12d
+1:      mov     $57, %eax
+        syscall
+        test    %rax, %rax
+        jz      2f
+        dec     %r12d
+        jnz     1b
+2:      mov     $${n}, %r13d
+3:      xor     %edi, %edi
+        mov     $4096, %esi
+        mov     $3, %edx
+        mov     $0x22, %r10d
+        mov     $-1, %r8
+        xor     %r9d, %r9d
+        mov     $9, %eax
+        syscall
+        mov     %r13, (%rax)
+        mov     %rax, %rdi
+        mov     $4096, %esi
+        mov     $11, %eax
+        syscall
+        mov     $24, %eax
+        syscall
+        dec     %r13d
+        jnz     3b
+        test    %r12d, %r12d
+        jnz     5f
+4:      mov     $-1, %rdi
+        xor     %esi, %esi
+        xor     %edx, %edx
+        xor     %r10d, %r10d
+        mov     $61, %eax
+        syscall
+        test    %rax, %rax
+        jns     4b
+5:      xor     %edi, %edi
+        mov     $60, %eax
+        syscall
 `;
 
 function timed<T>(f: () => T): { value: T; seconds: number } {
@@ -183,13 +280,16 @@ function switchesPerSecond(n: number): number {
   return (2 * n) / seconds;
 }
 
-/** Context switches and shootdown requests per second of the kernel on 4 harts (MAP_UNMAP_YIELD). */
-function kernelSmpRates(n: number): { switches: number; shootdowns: number; targets: number } {
-  const km = bootKernel({ program: assembleRiscv64(MAP_UNMAP_YIELD(n)).elf, args: ["smp"], harts: 4 });
+/** Context switches and shootdown requests per second of the kernel on 4 CPUs of `arch` (MAP_UNMAP_YIELD). */
+function kernelSmpRates(arch: "riscv64" | "arm64" | "x86_64", n: number): { switches: number; shootdowns: number; targets: number } {
+  const km = arch === "riscv64" ? bootKernel({ program: assembleRiscv64(MAP_UNMAP_YIELD(n)).elf, args: ["smp"], harts: 4 })
+    : arch === "arm64" ? bootKernelArm64({ program: assembleArm64(MAP_UNMAP_YIELD_ARM64(n)).elf, args: ["smp"], cpus: 4 })
+      : bootKernelX86({ program: assembleX86_64(MAP_UNMAP_YIELD_X86(n)).elf, args: ["smp"], harts: 4 });
   const { value: r, seconds } = timed(() => km.machine.run({ maxInsns: n * 8 * 400 + 2_000_000 }));
-  if (r.reason !== "pass") throw new Error(`kernel SMP bench: ${r.message}`);
+  if (r.exitCode !== 0) throw new Error(`kernel SMP bench (${arch}): ${r.message ?? r.reason}`);
   const switches = km.kernel.cpus.list.reduce((t, c) => t + c.stats.switches, 0);
-  const d = km.kernel.shootdown!.stats;
+  const d = km.kernel.shootdown?.stats;
+  if (d === undefined || km.kernel.cpus.count !== 4) throw new Error(`kernel SMP bench (${arch}): the kernel did not run on 4 CPUs`);
   return { switches: switches / seconds, shootdowns: d.requests / seconds, targets: d.targets / Math.max(1, d.requests) };
 }
 
@@ -205,7 +305,10 @@ export function smpBench(scale = 1): void {
   const yields = Math.max(1000, Math.floor(100_000 * scale));
   switchesPerSecond(1000);
   console.log(`Kernel context switches (sched_yield between two processes, 1 hart): ${(switchesPerSecond(yields) / 1e3).toFixed(1)} thousand/s`);
-  kernelSmpRates(200);
-  const k = kernelSmpRates(Math.max(500, Math.floor(20_000 * scale)));
-  console.log(`Kernel on 4 harts, 8 processes mapping, storing, unmapping and yielding: ${(k.switches / 1e3).toFixed(1)} thousand context switches/s, ${(k.shootdowns / 1e3).toFixed(1)} thousand TLB shootdowns/s (SBI remote fences to ${k.targets.toFixed(2)} harts each on average)`);
+  const how = { riscv64: "SBI remote fences", arm64: "TLBI ...IS broadcasts", x86_64: "IPIs" } as const;
+  for (const arch of ["riscv64", "arm64", "x86_64"] as const) {
+    kernelSmpRates(arch, 200);
+    const k = kernelSmpRates(arch, Math.max(500, Math.floor(20_000 * scale)));
+    console.log(`Kernel on 4 ${arch} CPUs, 8 processes mapping, storing, unmapping and yielding: ${(k.switches / 1e3).toFixed(1)} thousand context switches/s, ${(k.shootdowns / 1e3).toFixed(1)} thousand TLB shootdowns/s (${how[arch]} to ${k.targets.toFixed(2)} CPUs each on average)`);
+  }
 }

@@ -199,6 +199,14 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
   /** A RAM write of `len` bytes at `pa`, all in 4 KiB page `ppn` (the bus's onRamWrite). */
   ramWritten(ppn: number, pa: number, len: number): void {
     if (!this.ptePages.has(ppn)) return;
+    if (len >= 4096) {
+      // A store of the whole page is the page being recycled (a kernel zeroing a freed table page):
+      // its descriptors' history belongs to an address space that is gone, whose ASID is flushed
+      // before it is used again, so it is no break-before-make case. Forget the page; if it was
+      // still live, the stale-TLB check reports the first use of what its TLB entries kept.
+      this.forgetPage(ppn);
+      return;
+    }
     for (let a = pa - (pa % 8); a < pa + len; a += 8) {
       const s = this.slots.get(a);
       if (s === undefined || !this.readRam(a)) continue;
@@ -209,6 +217,14 @@ export class Arm64StrictTlb implements Arm64StrictHooks {
 
   private nLo = 0;
   private nHi = 0;
+
+  private forgetPage(ppn: number): void {
+    this.ptePages.delete(ppn);
+    for (let a = ppn * 4096; a < ppn * 4096 + 4096; a += 8) {
+      this.slots.delete(a);
+      this.broken.delete(a);
+    }
+  }
 
   /** Reads the descriptor at `pa` (in the MMU's endianness) into nLo/nHi; false if not RAM. */
   private readRam(pa: number): boolean {

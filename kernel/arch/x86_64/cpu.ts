@@ -54,4 +54,14 @@ export interface X86Cpu {
   apicTimer(ticks: number | undefined, vector: number): void;
   /** A free-running 64-bit counter (RDTSC) and its frequency. */
   rdtsc(): bigint;
+  /** A 32-bit load from the local APIC register at `reg` (offset in the APIC page): the executing CPU's own APIC. */
+  lapicRead(reg: number): number;
+  /** A 32-bit store to the local APIC register at `reg`. */
+  lapicWrite(reg: number, value: number): void;
+  /**
+   * One PAUSE of a wait loop on memory another agent changes (Linux cpu_relax): the other CPUs
+   * get the turns such a wait would give them, at least the firmware holding the application
+   * processors, which looks at the wakeup mailbox.
+   */
+  relax(): void;
 }

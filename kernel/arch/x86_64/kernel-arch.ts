@@ -18,6 +18,7 @@ import type { ArchPaging } from "../../mm/vm/arch.js";
 import { X86_4LEVEL_PAGING } from "./paging.js";
 import { GPR, PF_ERR, VECTOR, type X86Cpu } from "./cpu.js";
 import { X86_SYS, X86_SYSCALL_TABLE } from "./syscalls.js";
+import { IPI_VECTOR, type MailboxMemory, x86Smp } from "./smp.js";
 
 /** Kernel layout: the direct map starts the upper half. */
 export const X86_PHYSICAL_OFFSET = 0xffff_8000_0000_0000n;
@@ -45,12 +46,12 @@ const NAMES: Record<number, string> = { 0: "divide error (#DE)", 6: "invalid opc
 /**
  * Builds the x86_64 kernel layer over the processor (`cpu`) and physical memory; `tscHz` is the
  * frequency of RDTSC (the machine's); `paging` is 4-level, or 5-level when the firmware handed off
- * with CR4.LA57 (it cannot change in long mode).
+ * with CR4.LA57 (it cannot change in long mode); `mailbox`, the physical address of the ACPI
+ * multiprocessor wakeup mailbox, gives the layer its SMP operations (smp.ts).
  */
-export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, b: number): void; read64(pa: number): bigint; write64(pa: number, v: bigint): void }, tscHz = IA32_TSC_KHZ_DEFAULT * 1000, paging: ArchPaging = X86_4LEVEL_PAGING): KernelArch {
+export function x86KernelArch(cpu: X86Cpu, mem: MailboxMemory & { fill(pa: number, len: number, b: number): void; read64(pa: number): bigint }, tscHz = IA32_TSC_KHZ_DEFAULT * 1000, paging: ArchPaging = X86_4LEVEL_PAGING, mailbox?: number): KernelArch {
   const word = (frame: number, i: number): number => frame + 8 * i;
   const RIP = 0, RFLAGS = 1, G = 2;
-  let cr3 = cpu.readCr(3);
   const fault: UserPageFault = { va: 0, access: "read" };
   return {
     name: "x86_64",
@@ -64,6 +65,7 @@ export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, 
       if (e.kind === "syscall") return { kind: "syscall", fromUser: true, pc: cpu.reg(GPR.RCX) - 2n, faultAddr: 0n, access: "read", cause: -1, name: "SYSCALL" };
       const fromUser = (e.cs & 3) === 3;
       if (e.vector === TIMER_VECTOR) return { kind: "timer", fromUser, pc: e.rip, faultAddr: 0n, access: "read", cause: e.vector, name: "local APIC timer" };
+      if (e.vector === IPI_VECTOR) return { kind: "ipi", fromUser, pc: e.rip, faultAddr: 0n, access: "read", cause: e.vector, name: "inter-processor interrupt" };
       // The platform announces memory errors with a machine check (boot/memory-errors.ts); the records are in the HAL.
       if (e.vector === VECTOR.MC) return { kind: "memory-error", fromUser, pc: e.rip, faultAddr: 0n, access: "read", cause: e.vector, name: "machine check (#MC, memory error report)" };
       if (e.vector === VECTOR.PF) {
@@ -121,9 +123,9 @@ export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, 
     /** PCIDs are 12 bits (CR3[11:0]). @spec SDM Vol. 3A §4.10.1 */
     asidBits: () => 12,
 
+    /** CR3 is read from the executing CPU (each CPU has its own; no copy is kept across CPUs). */
     switchAddressSpace(rootRegister) {
-      if (cr3 === rootRegister) return;
-      cr3 = rootRegister;
+      if (cpu.readCr(3) === rootRegister) return;
       cpu.writeCr3(rootRegister | CR3_NOFLUSH);
     },
 
@@ -161,6 +163,8 @@ export function x86KernelArch(cpu: X86Cpu, mem: { fill(pa: number, len: number, 
     userAccess(va, access) {
       return cpu.translate(va, access === "write");
     },
+
+    ...(mailbox === undefined ? {} : { smp: x86Smp(cpu, mem, mailbox) }),
 
     registers() {
       const e = cpu.entry();
