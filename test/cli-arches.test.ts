@@ -65,10 +65,28 @@ describe("--harts on arm64", () => {
     }
   });
 
-  it("out-of-range CPU counts, and the arm64 and x86_64 kernels, refuse the flags with one line", () => {
+  it("an out-of-range CPU count is refused with one line", () => {
     expect(multios("run", "--arch", "arm64", "--bare", example("smp-arm64.S"), "--harts", "9").stderr).toBe("multios: --harts 9: 1 to 8 CPUs are supported\n");
-    expect(multios("run", "--arch", "arm64", example("kernel/hello-arm64.S"), "--harts", "2").stderr).toBe("multios: --harts: the arm64 kernel runs on one CPU so far; several CPUs need --bare\n");
-    expect(multios("run", "--arch", "x86_64", example("kernel/hello-x86_64.S"), "--quantum", "5").stderr).toBe("multios: --quantum: the x86_64 kernel runs on one CPU so far; several CPUs need --bare\n");
+  });
+});
+
+describe("the kernel on several CPUs of arm64 and x86_64", () => {
+  const program = (arch: string): string => example(`scenarios/fork-cow-${arch}.S`);
+  it.each(["arm64", "x86_64"])("%s: fork-cow prints the same on 1 and 4 CPUs; --stats shows each CPU's kernel counters", (arch) => {
+    const one = multios("run", "--arch", arch, program(arch));
+    expect(one.status).toBe(0);
+    const four = multios("run", "--arch", arch, program(arch), "--harts", "4", "--schedule-seed", "5", "--quantum", "200", "--asid-bits", "4", "--stats");
+    expect([four.stdout, four.status]).toEqual([one.stdout, 0]);
+    const stats = four.stderr.split("\n").filter((l) => l.startsWith("stats: kernel cpu "));
+    expect(stats.map((l) => l.replace(/\).*/, ")"))).toEqual([0, 1, 2, 3].map((i) => `stats: kernel cpu ${i} (hardware id ${i})`));
+    expect(four.stderr).toMatch(/^stats: cpu 3 instructions \d+$/m);
+    expect(four.stderr).toMatch(/^stats: kernel shootdowns \d+ requests/m);
+  });
+
+  it("--asid-bits is a kernel option and fits the architecture's width", () => {
+    expect(multios("run", "--arch", "arm64", "--bare", example("hello-arm64.S"), "--asid-bits", "4").stderr).toBe("multios: --asid-bits is a kernel option; it does not apply with --bare\n");
+    expect(multios("run", "--arch", "x86_64", program("x86_64"), "--asid-bits", "13").stderr).toBe("multios: --asid-bits 13: PCIDs have at most 12 bits\n");
+    expect(multios("run", "--arch", "arm64", program("arm64"), "--asid-bits", "17").stderr).toBe("multios: --asid-bits 17: ASIDs have at most 16 bits\n");
   });
 });
 
@@ -96,7 +114,7 @@ describe("multios asm for every architecture", () => {
 describe("one-line refusals", () => {
   it.each([
     [["run", "--arch", "arm64", "--bare", example("hello-arm64.S"), "--seed", "1"], "multios: --seed is a kernel option; it does not apply with --bare\n"],
-    [["run", "--arch", "x86_64", example("kernel/hello-x86_64.S"), "--harts", "2"], "multios: --harts: the x86_64 kernel runs on one CPU so far; several CPUs need --bare\n"],
+    [["run", "--arch", "x86_64", example("kernel/hello-x86_64.S"), "--harts", "0"], "multios: --harts '0' is not a whole number >= 1\n"],
     [["run", "--arch", "x86_64", "--bare", example("hello-x86_64.S"), "--harts", "9"], "multios: --harts 9: 1 to 8 CPUs are supported\n"],
     [["run", "--arch", "sparc", "--bare", "x.elf"], "multios: unknown architecture 'sparc' (riscv64, arm64, x86_64)\n"],
     [["run", "--bare", "x.elf"], "multios: --arch is required (riscv64, arm64, x86_64)\n"],

@@ -14,7 +14,7 @@ import { parseTlbSpec, parseSize } from "../options.js";
 import { DEFAULT_EVERY, recordRun } from "../replay/index.js";
 import type { RunRecordFile } from "../replay/record.js";
 import { startRun, type RunIo, type RunSpec, type Started } from "../replay/spec.js";
-import { otherMachine, type OtherMachine } from "./arch.js";
+import { otherMachine, processorStats, type OtherMachine, type ProcessorStats } from "./arch.js";
 import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch, UsageError, wholeOption } from "./args.js";
 
 export function cmdRun(argv: string[]): number {
@@ -93,19 +93,17 @@ export function cmdRun(argv: string[]): number {
   }
   stale?.summary();
   if (r.reason === "max-insns" || r.reason === "wfi-hang") process.stderr.write(`multios: ${r.message}\n`);
-  if (flags.has("--stats")) printStats(machine, machine.staleTlb ? machine.staleTlbReports : undefined, kernel);
+  if (flags.has("--stats")) printStats(processorStats(machine.harts, "hart"), machine.staleTlb ? machine.staleTlbReports : undefined, kernel);
   return r.exitCode;
 }
 
 /** Options the arm64 and x86_64 machines take so far; the kernel ones apply without --bare. */
-const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57", "--record", "--checkpoint-every"]);
-const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"]);
-/** Options of several processors (bare runs only, on arm64 and x86_64, so far). */
-const SMP_OPTIONS = new Set(["--harts", "--schedule-seed", "--quantum"]);
+const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum"]);
+const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug", "--asid-bits"]);
 
 /**
- * `multios run --arch arm64|x86_64 ...`: bare images, or the kernel running a program, optionally
- * recorded; several CPUs for bare images; the RISC-V-specific options are riscv64-only.
+ * `multios run --arch arm64|x86_64 ...`: bare images, or the kernel running a program, on one CPU
+ * or several, optionally recorded; the RISC-V-specific options are riscv64-only.
  */
 function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
   const bare = flags.has("--bare");
@@ -113,21 +111,18 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
   for (const name of [...flags.keys(), ...lists.keys()]) {
     if (OTHER_KERNEL_OPTIONS.has(name)) {
       if (bare) throw new UsageError(`${name} is a kernel option; it does not apply with --bare`);
-    } else if (SMP_OPTIONS.has(name)) {
-      if (!bare) throw new UsageError(`${name}: the ${arch} kernel runs on one CPU so far; several CPUs need --bare`);
     } else if (!OTHER_ARCH_OPTIONS.has(name)) throw new UsageError(`${name} is not available for ${arch} yet`);
   }
-  const cpus = flags.has("--harts") ? wholeOption("--harts", flags.get("--harts")!, 1) : undefined;
-  if (cpus !== undefined && cpus > MAX_CPUS) throw new UsageError(`--harts ${cpus}: 1 to ${MAX_CPUS} CPUs are supported`);
-  const seed = flags.has("--schedule-seed") ? wholeOption("--schedule-seed", flags.get("--schedule-seed")!, 0) : undefined;
-  const quantum = flags.has("--quantum") ? wholeOption("--quantum", flags.get("--quantum")!, 1) : undefined;
   if (args.length === 0) throw new UsageError("run needs an image (or a program for the kernel)");
   if (bare && args.length !== 1) throw new UsageError(`run --bare takes one image, got ${args.length}`);
   if (flags.has("--checkpoint-every") && !flags.has("--record")) throw new UsageError("--checkpoint-every goes with --record");
   const tlb = flags.get("--tlb");
   parseTlbSpec(tlb);
   const harts = flags.has("--harts") ? wholeOption("--harts", flags.get("--harts")!, 1) : undefined;
-  if (harts !== undefined && harts > MAX_HARTS) throw new UsageError(`--harts ${harts}: 1 to ${MAX_HARTS} CPUs are supported`);
+  if (harts !== undefined && harts > MAX_CPUS) throw new UsageError(`--harts ${harts}: 1 to ${MAX_CPUS} CPUs are supported`);
+  const asidBits = flags.has("--asid-bits") ? wholeOption("--asid-bits", flags.get("--asid-bits")!, 0) : undefined;
+  const widest = arch === "arm64" ? 16 : 12;
+  if (asidBits !== undefined && asidBits > widest) throw new UsageError(`--asid-bits ${asidBits}: ${arch === "arm64" ? "ASIDs have" : "PCIDs have"} at most ${widest} bits`);
   const image = args[0]!;
   const spec: RunSpec = {
     arch, bare, image: { name: programName(image), bytes: loadImage(image, undefined, arch) },
@@ -142,6 +137,7 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
     ...(harts !== undefined ? { harts } : {}),
     ...(flags.has("--schedule-seed") ? { scheduleSeed: wholeOption("--schedule-seed", flags.get("--schedule-seed")!, 0) } : {}),
     ...(flags.has("--quantum") ? { quantum: wholeOption("--quantum", flags.get("--quantum")!, 1) } : {}),
+    ...(asidBits !== undefined ? { asidLen: asidBits } : {}),
   };
   const { io, flush } = stdio();
   const trace = flags.has("--trace") ? traceWriter(openTrace(flags.get("--trace")!)) : undefined;
@@ -173,15 +169,7 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
     trace?.close();
   }
   if (r.exitCode === 124 || r.exitCode === 125) process.stderr.write(`multios: ${r.message}\n`);
-  if (flags.has("--stats") && m) {
-    const s = m.tlbStats();
-    process.stderr.write([
-      `instructions ${m.icount()}`,
-      `tlb hits ${s.hits} (slow path) misses ${s.misses} fills ${s.fills} evictions ${s.evictions}`,
-      `walks ${s.walks} walk memory references ${s.walkRefs}`,
-      `invalidations ${Object.entries(s.invalidations).map(([k, n]) => `${k}: ${n}`).join(", ") || "none"} (entries removed ${s.invalidated})`,
-    ].map((l) => `stats: ${l}\n`).join(""));
-  }
+  if (flags.has("--stats") && m) printStats(m.processors(), undefined, m.kernel);
   return r.exitCode;
 }
 
@@ -260,14 +248,12 @@ export function traceWriter(fd: number): { write: (e: TraceEvent) => void; close
   };
 }
 
-/** Per-hart machine counters, and the kernel's per-CPU and shootdown counters when a kernel ran. */
-export function printStats(m: RiscvMachine, staleTlb: number | undefined, kernel?: Kernel): void {
+/** Per-processor machine counters, and the kernel's per-CPU and shootdown counters when a kernel ran. */
+export function printStats(cpus: readonly ProcessorStats[], staleTlb: number | undefined, kernel?: Kernel): void {
   const lines: string[] = [];
-  for (const h of m.harts) {
-    const s = h.tlbs.stats();
-    const who = m.harts.length > 1 ? `hart ${h.hartId} ` : "";
+  for (const { who, icount, traps, tlb: s } of cpus) {
     lines.push(
-      `${who}instructions ${h.icount}`, `${who}traps ${h.traps}`,
+      `${who}instructions ${icount}`, `${who}traps ${traps}`,
       `${who}tlb hits ${s.hits} (slow path; fast-path hits are not counted) misses ${s.misses} fills ${s.fills} evictions ${s.evictions}`,
       `${who}walks ${s.walks} walk memory references ${s.walkRefs}`,
       `${who}invalidations ${Object.entries(s.invalidations).map(([k, n]) => `${k}: ${n}`).join(", ") || "none"} (entries removed ${s.invalidated})`,
@@ -277,10 +263,10 @@ export function printStats(m: RiscvMachine, staleTlb: number | undefined, kernel
   if (kernel !== undefined && kernel.cpus.count > 1) {
     for (const c of kernel.cpus.list) {
       const s = c.stats;
-      lines.push(`kernel cpu ${c.index} (hart ${c.hwId}) returns to user ${s.resumes} (process switches ${s.switches}) idle ${s.idles} ipis taken ${s.ipis}`);
+      lines.push(`kernel cpu ${c.index} (hardware id ${c.hwId}) returns to user ${s.resumes} (process switches ${s.switches}) idle ${s.idles} ipis taken ${s.ipis}`);
     }
     const d = kernel.shootdown?.stats;
-    if (d) lines.push(`kernel shootdowns ${d.requests} requests to ${d.targets} harts (ranges ${d.ranges}, whole ASIDs ${d.asids}, everything ${d.all})`);
+    if (d) lines.push(`kernel shootdowns ${d.requests} requests to ${d.targets} CPUs (ranges ${d.ranges}, whole ASIDs ${d.asids}, everything ${d.all})`);
   }
   process.stderr.write(lines.map((l) => `stats: ${l}\n`).join(""));
 }

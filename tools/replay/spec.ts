@@ -55,7 +55,10 @@ export interface RunSpec {
   scheduleSeed?: number;
   /** Instructions per slice when harts interleave. */
   quantum?: number;
-  /** Implemented satp.ASID bits of the harts (ASIDLEN; default 16). */
+  /**
+   * riscv64: implemented satp.ASID bits of the harts (ASIDLEN; default 16). arm64 and x86_64 (kernel
+   * runs): the ASID/PCID bits the kernel uses at most (their hardware widths are fixed).
+   */
   asidLen?: number;
 }
 
@@ -100,7 +103,6 @@ export function startRun(spec: RunSpec, io: RunIo): Started {
   return { arch: "riscv64", v, target: riscvTarget(v.machine) };
 }
 
-/** arm64-virt and x86_64-pc: bare, or the kernel running the program (as tools/cli/arch.ts boots them). */
 /** The machine options for several CPUs of `spec`: how many, and how they interleave. */
 function smpOptions(spec: RunSpec): { harts?: number; schedule: { seed?: number; quantum?: number } } {
   return {
@@ -112,27 +114,35 @@ function smpOptions(spec: RunSpec): { harts?: number; schedule: { seed?: number;
   };
 }
 
+/** arm64-virt and x86_64-pc: bare, or the kernel running the program, on one CPU or several. */
 function startOther(spec: RunSpec, arch: "arm64" | "x86_64", io: RunIo): Started {
   const machineOpts = {
     ...(spec.ramSize !== undefined ? { ramSize: spec.ramSize } : {}),
     ...(spec.tlb !== undefined ? { tlb: parseTlbSpec(spec.tlb) } : {}),
     noFastPath: spec.noFastPath, strictTlb: spec.strictTlb, console: io.console,
   };
-  const kernelOpts = { program: spec.image.bytes, args: spec.args, files: spec.files, seed: spec.seed, aslr: spec.aslr, debug: spec.debug, log: io.log };
+  // The ASID width of these machines is fixed (arm64 16 bits, x86_64 12-bit PCIDs): `asidLen` caps
+  // what the kernel uses instead (KernelOptions.asidBits), to force rollovers.
+  const kernelOpts = {
+    program: spec.image.bytes, args: spec.args, files: spec.files, seed: spec.seed, aslr: spec.aslr, debug: spec.debug, log: io.log,
+    ...(spec.asidLen !== undefined ? { asidBits: spec.asidLen } : {}),
+  };
+  const { harts, schedule } = smpOptions(spec);
   if (arch === "arm64") {
+    const smp = { ...(harts !== undefined ? { cpus: harts } : {}), schedule };
     let v: Arm64Virt;
     if (spec.bare) {
-      const { harts, schedule } = smpOptions(spec);
-      v = createArm64Virt({ ...machineOpts, ...(harts !== undefined ? { cpus: harts } : {}), schedule });
+      v = createArm64Virt({ ...machineOpts, ...smp });
       bootBareArm64(v, spec.image.bytes);
-    } else v = bootKernelArm64({ ...machineOpts, ...kernelOpts });
+    } else v = bootKernelArm64({ ...machineOpts, ...smp, ...kernelOpts });
     return { arch, v, target: arm64Target(v.machine) };
   }
   const la57 = spec.la57 ?? false;
+  const smp = { ...(harts !== undefined ? { harts } : {}), schedule };
   let pc: X86Pc;
   if (spec.bare) {
-    pc = createX86Pc({ ...machineOpts, la57, ...smpOptions(spec) });
+    pc = createX86Pc({ ...machineOpts, la57, ...smp });
     bootBareX86(pc, spec.image.bytes);
-  } else pc = bootKernelX86({ ...machineOpts, ...kernelOpts, la57 });
+  } else pc = bootKernelX86({ ...machineOpts, ...smp, ...kernelOpts, la57 });
   return { arch, v: pc, target: x86Target(pc.machine) };
 }
