@@ -33,8 +33,8 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
 }
 
 describe("scenario examples", () => {
-  it("ships the seven examples", () => {
-    expect(examples).toEqual(["demand-zero.scenario.json", "fork-cow-smp.scenario.json", "fork-cow.scenario.json", "mmu-faults.scenario.json", "remap-zero.scenario.json", "segfault.scenario.json", "write-efault.scenario.json"]);
+  it("ships the nine examples", () => {
+    expect(examples).toEqual(["demand-zero.scenario.json", "fork-cow-smp.scenario.json", "fork-cow.scenario.json", "fork-exec-smp.scenario.json", "fork-exec.scenario.json", "mmu-faults.scenario.json", "remap-zero.scenario.json", "segfault.scenario.json", "write-efault.scenario.json"]);
   });
   it.each(examples)("%s passes on every architecture it names", (file) => {
     const l = loadScenarioFile(join(DIR, file));
@@ -44,7 +44,7 @@ describe("scenario examples", () => {
   });
 
   it("the kernel scenarios are stated once and run on riscv64, arm64 and x86_64", () => {
-    for (const file of ["demand-zero.scenario.json", "fork-cow.scenario.json", "remap-zero.scenario.json", "segfault.scenario.json", "write-efault.scenario.json"]) {
+    for (const file of ["demand-zero.scenario.json", "fork-cow.scenario.json", "fork-cow-smp.scenario.json", "fork-exec.scenario.json", "fork-exec-smp.scenario.json", "remap-zero.scenario.json", "segfault.scenario.json", "write-efault.scenario.json"]) {
       const l = loadScenarioFile(join(DIR, file));
       expect(runScenarioAll(l.scenario, { baseDir: l.baseDir }).map((r) => [r.arch, r.passed])).toEqual([["riscv64", true], ["arm64", true], ["x86_64", true]]);
     }
@@ -167,8 +167,8 @@ describe("multios test", () => {
     const r = cli("test", ...examples.map((f) => join(DIR, f)));
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(17);
-    expect(r.stdout).toContain(`${examples.length} scenario(s), 17 run(s): 17 passed, 0 failed`);
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(25);
+    expect(r.stdout).toContain(`${examples.length} scenario(s), 25 run(s): 25 passed, 0 failed`);
     expect(r.stdout).toContain("✓ segfault: a store to an unmapped page kills the process [arm64]");
   });
 
