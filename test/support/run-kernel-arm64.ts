@@ -5,12 +5,10 @@
  * test/support/run-kernel.ts does for riscv64.
  */
 import { bootKernelArm64, type KernelMachine } from "../../boot/arm64/kernel-boot.js";
-import type { Kernel } from "../../kernel/kernel.js";
-import { Process } from "../../kernel/proc/process.js";
 import { formatStrictReport, type StrictReport } from "../../emulator/arch/arm64/bbm.js";
 import type { ScheduleOptions } from "../../emulator/core/schedule.js";
 import { assembleArm64 } from "../../tools/asm/arm64/index.js";
-import type { ExitSnapshot, ReclaimRun } from "./run-kernel.js";
+import { runWatched, type ReclaimRun } from "./run-kernel.js";
 
 /** User programs are linked where GNU ld puts a static program. */
 const USER_BASE = 0x40_0000n;
@@ -53,27 +51,7 @@ export function runKernelArm64(program: string | Uint8Array, opts: Arm64RunOptio
   const reports: StrictReport[] = [];
   if (km.strict) km.strict.onReport = (r) => reports.push(r);
   const kernel = km.kernel;
-  const exits: ExitSnapshot[] = [];
-  let bootUsedFrames: number | undefined;
-  const exit = kernel.exit.bind(kernel);
-  kernel.exit = (p, how) => {
-    const frames = kernel.memory!.frames;
-    const status = how.signal !== undefined ? 128 + how.signal : (how.code ?? 0) & 0xff;
-    exits.push({ pid: p.pid, stats: { ...p.mm.stats }, usedFrames: frames.getMemoryStats().usedFrames, ownedFrames: frames.allocationsByOwner().get(`pid ${p.pid}`) ?? 0, status });
-    exit(p, how);
-  };
-  const spawn = Process.spawn;
-  Process.spawn = (k: Kernel, image, argv, envp) => {
-    bootUsedFrames ??= k.memory!.frames.getMemoryStats().usedFrames;
-    return spawn.call(Process, k, image, argv, envp);
-  };
-  let result;
-  try {
-    result = km.machine.run({ maxInsns: opts.maxInsns ?? 50_000_000 });
-  } finally {
-    Process.spawn = spawn;
-  }
-  if (bootUsedFrames === undefined) throw new Error(`runKernelArm64: the kernel never created the first process (log: ${log.join(" | ")})`);
+  const { result, bootUsedFrames, exits } = runWatched(km, "runKernelArm64", log, opts.maxInsns);
   return {
     exitCode: result.exitCode, reason: result.reason, icount: result.icount, stdout, log, strict: reports.slice(0, 20).map(formatStrictReport), reports,
     symbols: asm?.symbols ?? new Map(), km, frames: kernel.memory!.frames, bootUsedFrames, exits,

@@ -5,9 +5,8 @@
  * kernel log, process ends, the boot baseline of frames, and stale-TLB reports in strict mode.
  */
 import { bootKernelX86, type KernelMachine } from "../../boot/x86_64/kernel-boot.js";
-import type { Kernel } from "../../kernel/kernel.js";
 import type { FrameAllocator } from "../../kernel/mm/phys/allocator.js";
-import { Process } from "../../kernel/proc/process.js";
+import { runWatched } from "./run-kernel.js";
 import type { ScheduleOptions } from "../../emulator/core/schedule.js";
 import type { StaleTlbReport } from "../../emulator/arch/x86_64/tlb-stale.js";
 import { assembleX86_64 } from "../../tools/asm/x86_64/index.js";
@@ -54,24 +53,6 @@ export function runKernelX86(source: string, opts: X86KernelRunOptions = {}): X8
   const kernel = km.kernel;
   if (opts.onStaleTlb) km.machine.onStaleTlb = opts.onStaleTlb;
   opts.onBoot?.(km);
-  const exits: X86KernelRun["exits"] = [];
-  const exit = kernel.exit.bind(kernel);
-  kernel.exit = (p, how) => {
-    exits.push({ pid: p.pid, status: how.signal !== undefined ? 128 + how.signal : (how.code ?? 0) & 0xff });
-    exit(p, how);
-  };
-  let bootUsedFrames: number | undefined;
-  const spawn = Process.spawn;
-  Process.spawn = (k: Kernel, image, argv, envp) => {
-    bootUsedFrames ??= k.memory!.frames.getMemoryStats().usedFrames;
-    return spawn.call(Process, k, image, argv, envp);
-  };
-  let r;
-  try {
-    r = km.machine.run({ maxInsns: opts.maxInsns ?? 50_000_000 });
-  } finally {
-    Process.spawn = spawn;
-  }
-  if (bootUsedFrames === undefined) throw new Error(`runKernelX86: the kernel never created the first process (log: ${log.join(" | ")})`);
+  const { result: r, bootUsedFrames, exits } = runWatched(km, "runKernelX86", log, opts.maxInsns);
   return { exitCode: r.exitCode, reason: r.reason, icount: r.icount, stdout, log, bootUsedFrames, exits, symbols: asm.symbols, km, frames: kernel.memory!.frames };
 }

@@ -100,6 +100,44 @@ function snapshot(frames: FrameAllocator, p: Process): ProcessSnapshot {
   return { pid: p.pid, stats: { ...p.mm.stats }, usedFrames: frames.getMemoryStats().usedFrames, ownedFrames: owned(frames, p.pid) };
 }
 
+/** A kernel run's end: the machine's result, the frames in use when the first process was created, each exit. */
+export interface WatchedRun {
+  result: { exitCode: number; reason: string; icount: number };
+  bootUsedFrames: number;
+  exits: ExitSnapshot[];
+}
+
+/**
+ * Runs a booted kernel machine (any architecture) to its end or `maxInsns` user instructions,
+ * noting the frames in use when the first process is created (the boot baseline reclaim is
+ * checked against) and a snapshot at each process exit.
+ */
+export function runWatched(km: { kernel: Kernel; machine: { run(o: { maxInsns: number }): WatchedRun["result"] } }, name: string, log: readonly string[], maxInsns = 50_000_000): WatchedRun {
+  const kernel = km.kernel;
+  const frames = (): FrameAllocator => kernel.memory!.frames;
+  const exits: ExitSnapshot[] = [];
+  let bootUsedFrames: number | undefined;
+  const exit = kernel.exit.bind(kernel);
+  kernel.exit = (p, how) => {
+    const status = how.signal !== undefined ? 128 + how.signal : (how.code ?? 0) & 0xff;
+    exits.push({ ...snapshot(frames(), p), status });
+    exit(p, how);
+  };
+  const spawn = Process.spawn;
+  Process.spawn = (k: Kernel, image, argv, envp) => {
+    bootUsedFrames ??= k.memory!.frames.getMemoryStats().usedFrames;
+    return spawn.call(Process, k, image, argv, envp);
+  };
+  let result;
+  try {
+    result = km.machine.run({ maxInsns });
+  } finally {
+    Process.spawn = spawn;
+  }
+  if (bootUsedFrames === undefined) throw new Error(`${name}: the kernel never created the first process (log: ${log.join(" | ")})`);
+  return { result, bootUsedFrames, exits };
+}
+
 /**
  * Boots the kernel with `program` (assembly source, or an ELF image) as the first process and runs
  * the machine until it powers off or `maxInsns` (default 50 million) user instructions retire.
@@ -117,8 +155,6 @@ export function runKernel(program: string | Uint8Array, opts: RunKernelOptions =
   });
   const kernel = km.kernel;
   const checkpoints: ProcessSnapshot[] = [];
-  const exits: ExitSnapshot[] = [];
-  let bootUsedFrames: number | undefined;
   const frames = (): FrameAllocator => kernel.memory!.frames;
 
   if (opts.onStaleTlb) km.machine.onStaleTlb = opts.onStaleTlb;
@@ -128,24 +164,7 @@ export function runKernel(program: string | Uint8Array, opts: RunKernelOptions =
     if (hart.x(A7) !== BigInt(SYS.getpid)) return;
     checkpoints.push(snapshot(frames(), kernel.procs.current!));
   });
-  const exit = kernel.exit.bind(kernel);
-  kernel.exit = (p, how) => {
-    const status = how.signal !== undefined ? 128 + how.signal : (how.code ?? 0) & 0xff;
-    exits.push({ ...snapshot(frames(), p), status });
-    exit(p, how);
-  };
-  const spawn = Process.spawn;
-  Process.spawn = (k: Kernel, image, argv, envp) => {
-    bootUsedFrames ??= k.memory!.frames.getMemoryStats().usedFrames;
-    return spawn.call(Process, k, image, argv, envp);
-  };
-  let result;
-  try {
-    result = km.machine.run({ maxInsns: opts.maxInsns ?? 50_000_000 });
-  } finally {
-    Process.spawn = spawn;
-  }
-  if (bootUsedFrames === undefined) throw new Error(`runKernel: the kernel never created the first process (log: ${log.join(" | ")})`);
+  const { result, bootUsedFrames, exits } = runWatched(km, "runKernel", log, opts.maxInsns);
   return {
     exitCode: result.exitCode, reason: result.reason, icount: result.icount, stdout, log, bootUsedFrames,
     checkpoints, exits, symbols: asm?.symbols ?? new Map(), km, frames: frames(),
