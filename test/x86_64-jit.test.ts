@@ -191,6 +191,63 @@ function loopPc(jit: boolean): X86Pc {
   return pc;
 }
 
+/**
+ * NEG, NOT, SETcc (AL and AH forms) and CMOVcc over values that make every flag and both CMOV
+ * outcomes show, 32 and 64 bits, folded into R12..R15 so the final state depends on each result.
+ */
+const REG_FORMS = `
+  .text
+  .globl _start
+_start:
+  lea vals(%rip), %rsi
+  mov $8, %ecx
+  xor %r12d, %r12d
+  xor %r13d, %r13d
+  xor %r14d, %r14d
+  xor %r15d, %r15d
+1:
+  mov (%rsi), %rax
+  mov %rax, %rdx
+  neg %rdx
+  setc %bl
+  seto %bh
+  sete %al
+  cmovs %rdx, %r12
+  add %rbx, %r13
+  mov (%rsi), %rdx
+  neg %edx
+  setbe %ah
+  setl %bl
+  cmovg %edx, %r14d
+  not %rdx
+  not %eax
+  xor %rdx, %r15
+  add %rax, %r15
+  add %rbx, %r13
+  add $8, %rsi
+  dec %ecx
+  jnz 1b
+  pushfq
+  pop %rbp
+  hlt
+  .data
+  .balign 8
+vals: .quad 0, 1, -1, 0x8000000000000000, 0x80000000, 0x7fffffff, 0xffffffff, 0x123456789abcdef0
+`;
+
+describe("x86_64 block translator: register forms", () => {
+  it("NEG, NOT, SETcc and CMOVcc on registers end as in the interpreter", () => {
+    const run = (jit: boolean): unknown => {
+      const pc = createX86Pc({ noJit: !jit });
+      bootBareX86(pc, assembleX86_64(REG_FORMS).elf);
+      if (jit) pc.cpu.jit!.hot = 1;
+      expect(pc.machine.run({ maxInsns: 10_000 }).reason).toBe("hlt-hang");
+      return { rflags: pc.cpu.rflags, icount: pc.cpu.icount, regs: Array.from({ length: 16 }, (_, i) => pc.cpu.reg(i)), built: jit ? pc.cpu.jit!.built > 0 : true };
+    };
+    expect(run(true)).toEqual(run(false));
+  });
+});
+
 describe("x86_64 block translator: instruction budgets", () => {
   it("an instruction limit stops at exactly that count, in the state the interpreter reaches", () => {
     for (const n of [1, 2, 3, 7, 8, 13, 64, 65, 100, 1001, 4097, 9999]) {

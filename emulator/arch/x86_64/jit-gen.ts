@@ -197,6 +197,23 @@ export function blockSource(block: readonly BlockInsn[], endDelta: number): stri
         terminated = true;
         break;
       }
+      case Op.NEG: {
+        const d = reg(i.rm);
+        s += aluSource(5, size8, "0", "0", L(d), H(d), (lo, hi) => setReg(d, lo, hi));
+        flags = true;
+        break;
+      }
+      case Op.NOT: s += setReg(reg(i.rm), `~${L(i.rm)}`, size8 ? `~${H(i.rm)}` : "0"); break;
+      case Op.SETCC: {
+        const v = `(${condSource(i.sub)} ? 1 : 0)`;
+        s += i.rm >= AH_BASE ? `${L(reg(i.rm - AH_BASE))} = (${L(i.rm - AH_BASE)} & ~0xff00) | (${v} << 8);` : `${L(reg(i.rm))} = (${L(i.rm)} & ~0xff) | ${v};`;
+        break;
+      }
+      case Op.CMOV: {
+        const d = reg(i.reg), r = reg(i.rm);
+        s += `if (${condSource(i.sub)}) { ${setReg(d, L(r), size8 ? H(r) : "0")} }` + (size8 ? "" : ` else ${H(d)} = 0;`);
+        break;
+      }
       default:
         throw new Error(`x86 jit: op ${op} is not translatable (jit.ts translatable() let it in)`);
     }

@@ -36,9 +36,15 @@ const MAX_BLOCK = 64;
 /** What generated code calls (the `X` of jit-gen.ts). */
 const HELPERS = { P: PARITY, alu, shift, imul: imulTrunc };
 
-/** Does the block translator handle this decoded instruction? */
-function translatable(op: Op): boolean {
-  return (op >= Op.F_MOV_RR && op <= Op.F_ALU_RLD) || op === Op.NOP;
+/**
+ * Does the block translator handle this decoded instruction? The inline forms of the execute loop,
+ * and NEG, NOT, SETcc and CMOVcc on registers (NEG/NOT/CMOVcc at 32 and 64 bits).
+ */
+function translatable(i: Insn, op: Op): boolean {
+  if ((op >= Op.F_MOV_RR && op <= Op.F_ALU_RLD) || op === Op.NOP) return true;
+  if (i.rm < 0) return false;
+  if (op === Op.SETCC) return true;
+  return (op === Op.NEG || op === Op.NOT || op === Op.CMOV) && (i.size === 4 || i.size === 8);
 }
 
 /** Jumps, CALL and RET end a block (the instruction is its last). */
@@ -96,7 +102,7 @@ export class X86Jit {
       if (page.info[o] === 0) c.decodeAt(page, o);
       const op = (page.info[o]! & 0xff) as Op;
       const ins: Insn = page.insns[o]!;
-      if (!translatable(op)) break;
+      if (!translatable(ins, op)) break;
       out.push({ ins, delta: o - off });
       o += (page.info[o]! >>> Info.LEN) & 15;
       if (ends(op)) break;
