@@ -14,6 +14,7 @@ import { systemEnv, type SystemEnv } from "./fixtures/x86_64/system-env.js";
 import { bootBareX86, createX86Pc, type X86Pc } from "../boot/x86_64/pc.js";
 import { assembleX86_64 } from "../tools/asm/x86_64/index.js";
 import type { TrapEvent } from "../emulator/arch/x86_64/trap.js";
+import { runSmp } from "./support/run-x86-smp.js";
 
 if (missingBinutils) console.log(`skipping the x86_64 block translator tests that need GNU as/ld: ${missingBinutils}`);
 
@@ -273,5 +274,56 @@ describe("x86_64 block translator: instruction budgets", () => {
     expect(on.cpu.icount).toBe(off.cpu.icount);
     expect(Array.from({ length: 16 }, (_, i) => on.cpu.reg(i))).toEqual(Array.from({ length: 16 }, (_, i) => off.cpu.reg(i)));
     expect(on.cpu.rflags).toBe(off.cpu.rflags);
+  });
+});
+
+describe("x86_64 block translator: several CPUs", () => {
+  it("code one CPU rewrites while another runs it translated is seen at the same instruction as without blocks", () => {
+    // CPU 1 calls f (mov $imm, %eax; ret) in a loop until it returns 40; CPU 0 increments that
+    // immediate 40 times. Round robin is deterministic, so the sums and counts must match exactly.
+    const body = `
+ap_main:
+    xor     %ebx, %ebx
+    xor     %ecx, %ecx
+2:  call    f
+    add     %rax, %rbx
+    inc     %rcx
+    cmp     $40, %eax
+    jne     2b
+    mov     %rbx, result(%rip)
+    mov     %rcx, calls(%rip)
+    lock incl done(%rip)
+3:  hlt
+    jmp     3b
+f:  mov     $0, %eax
+    ret
+bsp_main:
+    mov     $40, %ecx
+1:  incl    f+1(%rip)
+    mov     $37, %edx
+4:  dec     %edx
+    jnz     4b
+    dec     %ecx
+    jnz     1b
+5:  pause
+    cmpl    $1, done(%rip)
+    jne     5b
+    mov     $0, %al
+    jmp     exit
+    .data
+    .balign 8
+result: .quad 0
+calls:  .quad 0
+done:   .long 0
+`;
+    const run = (jit: boolean): unknown => {
+      const r = runSmp(body, { harts: 2, noJit: !jit, setup: (pc) => { for (const c of pc.cpus) if (jit) c.jit!.hot = 1; } });
+      expect(r.result.exitCode).toBe(1);
+      if (jit) expect(r.pc.cpus[1]!.jit!.built).toBeGreaterThan(0);
+      return { result: r.word("result"), calls: r.word("calls"), icounts: r.pc.cpus.map((c) => c.icount), rips: r.pc.cpus.map((c) => c.rip) };
+    };
+    const on = run(true) as { result: number; calls: number };
+    expect(on.calls).toBeGreaterThan(40);
+    expect(on).toEqual(run(false));
   });
 });
