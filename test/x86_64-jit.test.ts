@@ -194,7 +194,8 @@ function loopPc(jit: boolean): X86Pc {
 
 /**
  * NEG, NOT, SETcc (AL and AH forms) and CMOVcc over values that make every flag and both CMOV
- * outcomes show, 32 and 64 bits, folded into R12..R15 so the final state depends on each result.
+ * outcomes show, 32 and 64 bits (a 32-bit CMOVcc clears the high half even when it does not move),
+ * folded into R12, R13 and R15 (only added to, except R12 by CMOVS) so the final state depends on each result.
  */
 const REG_FORMS = `
   .text
@@ -219,7 +220,9 @@ _start:
   neg %edx
   setbe %ah
   setl %bl
+  mov %rax, %r14
   cmovg %edx, %r14d
+  add %r14, %r13
   not %rdx
   not %eax
   xor %rdx, %r15
