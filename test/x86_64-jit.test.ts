@@ -193,9 +193,10 @@ function loopPc(jit: boolean): X86Pc {
 }
 
 /**
- * NEG, NOT, SETcc (AL and AH forms) and CMOVcc over values that make every flag and both CMOV
- * outcomes show, 32 and 64 bits (a 32-bit CMOVcc clears the high half even when it does not move),
- * folded into R12, R13 and R15 (only added to, except R12 by CMOVS) so the final state depends on each result.
+ * NEG, NOT, SETcc (AL and AH forms), CMOVcc and MOVZX/MOVSX from AH/BH over values that make every
+ * flag and both CMOV outcomes show, 32 and 64 bits (a 32-bit CMOVcc clears the high half even when
+ * it does not move), folded into R12, R13 and R15 (only added to, except R12 by CMOVS) so the final
+ * state depends on each result.
  */
 const REG_FORMS = `
   .text
@@ -223,6 +224,10 @@ _start:
   mov %rax, %r14
   cmovg %edx, %r14d
   add %r14, %r13
+  movzbl %ah, %edi
+  add %rdi, %r13
+  movsbl %bh, %edi
+  add %rdi, %r13
   not %rdx
   not %eax
   xor %rdx, %r15
@@ -240,7 +245,7 @@ vals: .quad 0, 1, -1, 0x8000000000000000, 0x80000000, 0x7fffffff, 0xffffffff, 0x
 `;
 
 describe("x86_64 block translator: register forms", () => {
-  it("NEG, NOT, SETcc and CMOVcc on registers end as in the interpreter", () => {
+  it("NEG, NOT, SETcc, CMOVcc and MOVZX/MOVSX from high-byte registers end as in the interpreter", () => {
     const run = (jit: boolean): unknown => {
       const pc = createX86Pc({ noJit: !jit });
       bootBareX86(pc, assembleX86_64(REG_FORMS).elf);
