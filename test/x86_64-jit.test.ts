@@ -5,8 +5,10 @@
  * delivered at that instruction with its CR2 and error code after exactly the instructions before
  * it; a store into the code of the block being run takes effect for the next fetch; an interrupt is
  * taken at the same instruction boundary; an instruction limit stops at the exact count.
- * @spec Intel SDM Vol. 3A §6.6 (faults are reported at the faulting instruction, with no part of it
- *       done), §11.6 (self-modifying code), §6.7 (interrupts are taken at instruction boundaries)
+ * @spec Intel SDM Vol. 3A §6.5 "Exception Classifications" (a fault reports the state before the
+ *       faulting instruction), §6.9 "Priority Among Simultaneous Exceptions and Interrupts"
+ *       (events are handled at instruction boundaries), §11.6 "Self-Modifying Code" (jit.ts
+ *       documents the choice: the next fetch sees a store to code)
  */
 import { describe, expect, it } from "vitest";
 import { missingBinutils } from "./fixtures/x86_64/build.js";

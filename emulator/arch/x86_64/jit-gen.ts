@@ -257,7 +257,7 @@ function signExtend(size: number, v: string): string {
 /**
  * The effective address of memory operand `i` into (eH:eL), as X86Cpu.ea computes it: base or
  * next RIP, plus disp, plus index << scale, truncated by 67h, plus the FS/GS base.
- * @spec SDM Vol. 1 §3.7.5 (specifying an offset), §3.7.5.1 (RIP-relative addressing)
+ * @spec SDM Vol. 1 §3.7.5 "Specifying an Offset"; Vol. 2A §2.2.1.6 "RIP-Relative Addressing"
  */
 function eaSource(i: Insn, next: number, reg: (r: number) => number): string {
   const d = i.disp | 0;

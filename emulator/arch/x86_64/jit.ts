@@ -13,8 +13,10 @@
  * the block before that instruction (the interpreter then runs it and delivers any fault with the
  * exact RIP and CR2), and nothing inside a block can raise an interrupt or change a translation.
  * Blocks are built only with the host fast path on (strict TLB mode checks every fetch).
- * @spec Intel SDM Vol. 3A §11.6 (self-modifying code: a write to a code byte takes effect for the
- *       next instruction fetched after it)
+ * @spec Intel SDM Vol. 3A §11.6 "Self-Modifying Code" and §8.1.3 "Handling Self- and
+ *       Cross-Modifying Code" (numbers of order no. 253668; later editions renumber them): when a
+ *       store to code takes effect is model-specific short of a jump or a serializing instruction.
+ *       This emulator's choice, the interpreter's as well: the very next fetch sees it.
  */
 import type { X86Cpu } from "./cpu.js";
 import type { DecodedPage } from "./fetch.js";
