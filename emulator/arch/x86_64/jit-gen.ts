@@ -6,7 +6,7 @@
  * another 4 GiB leave the block *before* that instruction, with the state of the instructions
  * before it written back: the interpreter then runs it (and delivers any fault), so faults, CR2 and
  * the instruction count stay exactly the interpreter's. The same formulas as execute.ts/fastalu.ts;
- * the less frequent operations call the same helpers (alu, shift, imulTrunc).
+ * ADC/SBB, byte and word compares and IMUL call the same helpers (alu, imulTrunc).
  * @spec Intel SDM Vol. 2 (semantics of each instruction), Vol. 1 §3.4.3.1 (status flags)
  */
 import { AH_BASE, type Insn, Op } from "./insn.js";
@@ -155,8 +155,7 @@ export function blockSource(block: readonly BlockInsn[], endDelta: number): stri
         break;
       }
       case Op.F_SHIFT_RI: {
-        const d = reg(i.reg);
-        s += `c.rflags = f; X.shift(c, ${i.sub}, ${size8 ? 8 : 4}, ${L(d)}, ${H(d)}, ${k(i.immLo)}); f = c.rflags; ${setReg(d, "c.rLo", size8 ? "c.rHi" : "0")}`;
+        s += shiftSource(i.sub, size8, reg(i.reg), i.immLo & (size8 ? 63 : 31));
         flags = true;
         break;
       }
@@ -241,6 +240,37 @@ export function blockSource(block: readonly BlockInsn[], endDelta: number): stri
     `c.ripLo = xl; c.ripHi = xh; return n + k;`,
     `};`,
   ].join("\n");
+}
+
+/**
+ * SHL (4), SHR (5) or SAR (7) of register `d` by the constant `n` (already masked), with alu.ts
+ * shift()'s flags: CF the last bit shifted out, OF as QEMU computes it for every count, AF clear; a
+ * count of 0 changes no flag (a 32-bit destination is still zero-extended).
+ * @spec SDM Vol. 2B "SAL/SAR/SHL/SHR—Shift"
+ */
+function shiftSource(kind: number, size8: boolean, d: number, n: number): string {
+  const lo = L(d), hi = H(d);
+  if (n === 0) return size8 ? "" : `${hi} = 0;`;
+  let r: string;
+  if (!size8) {
+    const v = kind === 4 ? `v << ${n}` : kind === 5 ? `v >>> ${n}` : `v >> ${n}`;
+    const cf = kind === 4 ? `(v >>> ${32 - n}) & 1` : kind === 5 ? `(v >>> ${n - 1}) & 1` : `(v >> ${n - 1}) & 1`;
+    const of = kind === 4 ? "((rl >>> 31) ^ cf)" : kind === 5 && n === 1 ? "(v >>> 31)" : "0";
+    r = `const v = ${lo}; const rl = (${v}) | 0, cf = ${cf}; f = (f & ${KEEP}) | cf | (${of} << 11) | X.P[rl & 0xff] | (rl === 0 ? 0x40 : 0) | ((rl >>> 24) & 0x80); ${lo} = rl; ${hi} = 0;`;
+    return `{ ${r} }`;
+  }
+  const bit = (b: number): string => (b < 32 ? `((${lo} >>> ${b}) & 1)` : `((${hi} >>> ${b - 32}) & 1)`);
+  let res: string;
+  if (kind === 4) res = n < 32 ? `rh = (${hi} << ${n}) | (${lo} >>> ${32 - n}), rl = ${lo} << ${n}` : `rh = ${lo} << ${n - 32}, rl = 0`;
+  else {
+    const sh = kind === 7 ? ">>" : ">>>";
+    res = n < 32 ? `rl = ((${lo} >>> ${n}) | (${hi} << ${32 - n})) | 0, rh = (${hi} ${sh} ${n}) | 0`
+      : `rl = (${hi} ${sh} ${n - 32}) | 0, rh = ${kind === 7 ? `${hi} >> 31` : "0"}`;
+  }
+  const cf = bit(kind === 4 ? 64 - n : n - 1);
+  const of = kind === 4 ? "((rh >>> 31) ^ cf)" : kind === 5 && n === 1 ? `(${hi} >>> 31)` : "0";
+  r = `const ${res}, cf = ${cf}; f = (f & ${KEEP}) | cf | (${of} << 11) | X.P[rl & 0xff] | ((rl | rh) === 0 ? 0x40 : 0) | ((rh >>> 24) & 0x80); ${lo} = rl; ${hi} = rh;`;
+  return `{ ${r} }`;
 }
 
 /** Probes the load fast path for `sz` bytes at (eH:eL), leaving the block on a miss; opens a scope with v, o. */

@@ -21,7 +21,7 @@
 import type { X86Cpu } from "./cpu.js";
 import type { DecodedPage } from "./fetch.js";
 import { Info, type Insn, Op } from "./insn.js";
-import { alu, PARITY, shift } from "./alu.js";
+import { alu, PARITY } from "./alu.js";
 import { imulTrunc } from "./muldiv.js";
 import { blockSource, type BlockInsn } from "./jit-gen.js";
 
@@ -36,7 +36,7 @@ export const NO_BLOCK = -0x40000000;
 /** The longest block, in instructions. */
 const MAX_BLOCK = 64;
 /** What generated code calls (the `X` of jit-gen.ts). */
-const HELPERS = { P: PARITY, alu, shift, imul: imulTrunc };
+const HELPERS = { P: PARITY, alu, imul: imulTrunc };
 
 /**
  * Does the block translator handle this decoded instruction? The inline forms of the execute loop,
