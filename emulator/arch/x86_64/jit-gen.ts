@@ -222,11 +222,11 @@ export function blockSource(block: readonly BlockInsn[], endDelta: number): stri
   const count = block.length;
   if (!terminated) body.push(`{ ${nextRip(endDelta)} xl = nl; xh = nh; }`);
   const regs = [...used].sort((a, b) => a - b);
-  const memo = block.some(({ ins }) => ins.op >= Op.F_LEA || ins.op === Op.F_PUSH || ins.op === Op.F_POP || ins.op === Op.F_CALL || ins.op === Op.F_RET);
+  const memory = block.some(({ ins: { op } }) => (op > Op.F_LEA && op <= Op.F_ALU_RLD) || op === Op.F_PUSH || op === Op.F_POP || op === Op.F_CALL || op === Op.F_RET);
   return [
     `"use strict"; return function block(c, ripLo, ripHi, budget) {`,
     `const gl = c.gl, gh = c.gh;`,
-    memo ? `const rTL = c.rTagLo, rTH = c.rTagHi, rV = c.rView, rO = c.rOff, wTL = c.wTagLo, wTH = c.wTagHi, wV = c.wView, wO = c.wOff;` : "",
+    memory ? `const rTL = c.rTagLo, rTH = c.rTagHi, rV = c.rView, rO = c.rOff, wTL = c.wTagLo, wTH = c.wTagHi, wV = c.wView, wO = c.wOff;` : "",
     `let ${regs.map((r) => `${L(r)} = gl[${r}], ${H(r)} = gh[${r}]`).join(", ")};`,
     `let f = c.rflags, n = 0, k = 0, xl = 0, xh = 0, eL = 0, eH = 0, mL = 0, mH = 0;`,
     `out: for (;;) {`,
