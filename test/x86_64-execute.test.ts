@@ -5,7 +5,8 @@
  * immediate and memory forms, 32- and 64-bit), each followed by a reader of the flags (Jcc of every
  * condition, SETcc, CMOVcc, ADC/SBB, INC/DEC keeping CF, PUSHFQ, shifts and IMUL), leaves the same
  * registers, RFLAGS, memory and instruction count when run in one slice as when every instruction
- * is its own slice (written back to the CPU and re-read after each one).
+ * is its own slice (written back to the CPU and re-read after each one), and the same again when
+ * every straight-line run is a translated block (jit.ts).
  */
 import { describe, expect, it } from "vitest";
 import { bootBareX86, createX86Pc } from "../boot/x86_64/pc.js";
@@ -79,12 +80,17 @@ function program(seed: number, blocks: number): string {
 
 interface Final { regs: bigint[]; rip: bigint; rflags: number; icount: number; buf: bigint[] }
 
-function runProgram(source: string, oneAtATime: boolean): Final {
+/**
+ * Runs `source` one instruction at a time ("stepped"), or in one slice with the interpreter alone
+ * ("interpreted") or with every block translated on its first visit ("blocks", jit.ts).
+ */
+function runProgram(source: string, how: "stepped" | "interpreted" | "blocks"): Final {
   const { elf, symbols } = assembleX86_64(source);
-  const pc = createX86Pc();
+  const pc = createX86Pc({ noJit: how === "interpreted" });
   bootBareX86(pc, elf);
   const c = pc.cpu;
-  if (oneAtATime) {
+  if (how === "blocks") c.jit!.hot = 1;
+  if (how === "stepped") {
     while (!c.halted && c.icount < 100_000) c.run(c.icount + 1);
   } else {
     expect(pc.machine.run({ maxInsns: 100_000 }).reason).toBe("hlt-hang");
@@ -122,9 +128,9 @@ describe("x86_64 execute loop: slices and inline forms", () => {
   it("a program of flag writers and readers ends the same in one slice as one instruction at a time", () => {
     for (let seed = 1; seed <= 40; seed++) {
       const source = program(seed * 7919, 60);
-      const fast = runProgram(source, false);
-      const stepped = runProgram(source, true);
-      expect({ seed, ...fast }).toEqual({ seed, ...stepped });
+      const stepped = runProgram(source, "stepped");
+      expect({ seed, ...runProgram(source, "interpreted") }).toEqual({ seed, ...stepped });
+      expect({ seed, ...runProgram(source, "blocks") }).toEqual({ seed, ...stepped });
     }
   });
 
@@ -144,8 +150,9 @@ _start:
   .data
 buf: .quad 0
 `;
-    const fast = runProgram(source, false);
-    expect(fast).toEqual(runProgram(source, true));
+    const fast = runProgram(source, "interpreted");
+    expect(fast).toEqual(runProgram(source, "stepped"));
+    expect(runProgram(source, "blocks")).toEqual(fast);
     expect(fast.regs[0]).toBe(3000n);
     // DEC to zero: ZF and PF set, CF kept from the CMP (0x3000 >= 0x200: clear), SF, OF, AF clear.
     expect(fast.rflags & 0x8d5).toBe(0x44);

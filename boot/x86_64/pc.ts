@@ -39,6 +39,8 @@ export interface X86PcOptions {
   maxPhysAddr?: number;
   /** Turn off the host fast path (for checking it changes nothing). */
   noFastPath?: boolean;
+  /** Turn off the block translator (emulator/arch/x86_64/jit.ts; on by default): interpret everything. */
+  noJit?: boolean;
   /**
    * Strict TLB mode: every TLB hit is checked against a fresh walk and stale entries are reported
    * to `machine.onStaleTlb` and the trace ("stale-tlb"). Slower (no fast path); the run is otherwise
@@ -86,7 +88,7 @@ export function createX86Pc(opts: X86PcOptions = {}): X86Pc {
   const ports = new PortBus();
   const cpus = Array.from({ length: count }, (_, hartId) => new X86Cpu(bus, {
     tlb: opts.tlb ?? DEFAULT_TLB, la57: opts.la57 ?? false, maxPhysAddr: opts.maxPhysAddr,
-    noFastPath: (opts.noFastPath ?? false) || (opts.strictTlb ?? false), hartId, ports, ...(code ? { code } : {}),
+    noFastPath: (opts.noFastPath ?? false) || (opts.strictTlb ?? false), hartId, ports, jit: !(opts.noJit ?? false), ...(code ? { code } : {}),
   }));
   if (code) code.cpus = cpus;
   const cpu = cpus[0]!;

@@ -162,10 +162,26 @@ function mips(run: () => { icount: number; reason: string; message: string }, wa
   return r.icount / seconds / 1e6;
 }
 
-function x86Mips(iters: number): number {
-  const pc = createX86Pc();
+function x86Mips(iters: number, noJit = false): number {
+  const pc = createX86Pc({ noJit });
   bootBareX86(pc, assembleX86_64(X86_LOOP(iters)).elf);
   return mips(() => pc.machine.run({ maxInsns: iters * 8 + 1000 }), "exit");
+}
+
+/**
+ * The x86_64 loop with the block translator on and off, alternated `rounds` times in this process
+ * (so both see the same machine load); prints each pair and the median ratio.
+ */
+export function x86MipsAB(iters: number, rounds: number): number {
+  x86Mips(100_000);
+  x86Mips(100_000, true);
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const on = x86Mips(iters), off = x86Mips(iters, true);
+    ratios.push(on / off);
+    console.log(`  x86_64 loop, block translator on ${on.toFixed(1)} / off ${off.toFixed(1)} MIPS = ${(on / off).toFixed(2)}x`);
+  }
+  return ratios.sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
 }
 
 function x86SmpMips(cpus: number, iters: number): number {
@@ -188,6 +204,8 @@ export function archBench(iters: number): void {
   x86Mips(100_000);
   const one = x86Mips(iters);
   console.log(`\nx86_64 loop, long mode, paging on: ${one.toFixed(1)} MIPS  [target >= 100]`);
+  const ratio = x86MipsAB(Math.max(10_000, Math.floor(iters / 3)), 3);
+  console.log(`x86_64 loop, block translator on/off (median of the 3 alternations above): ${ratio.toFixed(2)}x`);
   x86SmpMips(4, 100_000);
   const four = x86SmpMips(4, Math.max(10_000, Math.floor(iters / 4)));
   console.log(`x86_64 loop on 4 CPUs (round robin, 1000-instruction slices): ${four.toFixed(1)} MIPS in total (${(four / one).toFixed(2)}x the 1-CPU figure)`);

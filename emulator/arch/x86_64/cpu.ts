@@ -22,6 +22,7 @@ import { deliver, iret, type TrapEvent } from "./trap.js";
 import { sysret } from "./system.js";
 import { execute } from "./execute.js";
 import { DecodedPage, decodeAt, fetchCross, fetchSlow, INVALID_TAG } from "./fetch.js";
+import { X86Jit } from "./jit.js";
 
 export { DecodedPage };
 import type { X86StaleTlbDetector } from "./tlb-stale.js";
@@ -62,6 +63,8 @@ export interface X86CpuOptions {
   hartId?: number;
   /** The machine's I/O ports (default: a port bus of this CPU's own). */
   ports?: PortBus;
+  /** Translate hot straight-line code into JavaScript functions (jit.ts; default on). */
+  jit?: boolean;
   /** The decode cache and native entries, shared by the CPUs of one machine (default: this CPU's own). */
   code?: X86CodeCache;
 }
@@ -176,6 +179,8 @@ export class X86Cpu {
   readonly crossInsn = new Insn();
   /** The host fast path is on. */
   fastPath: boolean;
+  /** The block translator, or undefined when off (it runs only while the fast path is on). */
+  readonly jit: X86Jit | undefined;
 
   constructor(readonly bus: Bus, opts: X86CpuOptions) {
     this.hartId = opts.hartId ?? 0;
@@ -184,6 +189,7 @@ export class X86Cpu {
     this.nativeAt = opts.code?.nativeAt ?? new Map();
     this.nativeFns = opts.code?.nativeFns ?? [];
     this.fastPath = !(opts.noFastPath ?? false) && !opts.tlb.flushOnPteWrite;
+    this.jit = opts.jit === false ? undefined : new X86Jit();
     this.tlbs = new TlbSet(opts.tlb, x86PageShifts);
     this.tlbs.onDrop = () => this.flushFast();
     this.mmu = new X86Mmu(bus, this.tlbs, { maxPhysAddr: opts.maxPhysAddr, la57: opts.la57 });

@@ -14,6 +14,7 @@ import { step } from "./step.js";
 import { LOAD } from "./mmu.js";
 import { add32, add64, logic32, logic64, sub32, sub64 } from "./fastalu.js";
 import { FP_SLOTS } from "./memory-access.js";
+import { NO_BLOCK } from "./jit.js";
 
 /**
  * Runs `c` until c.icount reaches c.stopAt. RIP, the instruction count, the stop point and the fetch
@@ -26,6 +27,8 @@ export function execute(c: X86Cpu): void {
   const wTagLo = c.wTagLo, wTagHi = c.wTagHi, wView = c.wView, wOff = c.wOff;
   let ripLo = c.ripLo, ripHi = c.ripHi, icount = c.icount, stopAt = c.stopAt;
   let tagLo = c.fetchTagLo, tagHi = c.fetchTagHi, page = c.fetchPage, pInfo = page.info, pImm = page.imm;
+  /** Translated blocks (jit.ts) run only with the fetch fast path, whose tag check covers a block's page. */
+  const jit = c.fastPath ? c.jit : undefined;
   /** Set by an inline case that cannot finish on its fast path: step() runs the instruction. */
   let generalPath = false;
   while (icount < stopAt) {
@@ -38,6 +41,19 @@ export function execute(c: X86Cpu): void {
       if (!ok) continue;
     }
     const off = lo & 0xfff;
+    if (jit !== undefined) {
+      // A block runs only if all of it fits the budget; retiring 0 leaves its first instruction to the interpreter.
+      const len = page.blockLen[off]!;
+      if (len > 0) {
+        if (icount + len <= stopAt) {
+          const n = page.blocks[off]!(c, lo, ripHi, stopAt - icount);
+          if (n !== 0) {
+            ripLo = c.ripLo; ripHi = c.ripHi; icount += n;
+            continue;
+          }
+        }
+      } else if (len !== NO_BLOCK && jit.visit(c, page, off) > 0) continue;
+    }
     let info = pInfo[off]!;
     if (info === 0) {
       c.decodeAt(page, off); // reads only c.fetchPpn, which is this page's

@@ -11,6 +11,7 @@ import { Insn, Op } from "./insn.js";
 import { decodeInsn, NEED_MORE } from "./decode.js";
 import { packInfo } from "./specialize.js";
 import { FETCH, USER } from "./mmu.js";
+import type { BlockFn } from "./jit.js";
 
 /** A fast-path tag that matches no page (tags are page-aligned). */
 export const INVALID_TAG = 1;
@@ -29,6 +30,12 @@ export class DecodedPage {
   readonly immHi = new Int32Array(4096);
   /** Displacement of a memory operand. */
   readonly disp = new Int32Array(4096);
+  /**
+   * Translated blocks (jit.ts) by the offset of their first byte: blockLen > 0 is the length of
+   * blocks[off]; 0 or below counts the visits before one is built; NO_BLOCK means none can start there.
+   */
+  readonly blockLen = new Int32Array(4096);
+  readonly blocks: (BlockFn | undefined)[] = new Array<BlockFn | undefined>(4096);
   /** @param bytes the page's RAM (a view, not a copy) */
   constructor(readonly bytes: Uint8Array) {}
 }
