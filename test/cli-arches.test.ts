@@ -99,6 +99,16 @@ describe("--la57", () => {
   });
 });
 
+describe("--no-jit", () => {
+  it("x86_64 runs the same without its block translator (output, status, instruction count); other architectures refuse it", () => {
+    const on = multios("run", "--arch", "x86_64", example("scenarios/fork-exec-x86_64.S"), "--stats");
+    const off = multios("run", "--arch", "x86_64", example("scenarios/fork-exec-x86_64.S"), "--stats", "--no-jit");
+    const count = (s: string) => s.split("\n").find((l) => l.startsWith("stats: instructions"));
+    expect([off.stdout, off.status, count(off.stderr)]).toEqual([on.stdout, 3, count(on.stderr)]);
+    expect(multios("run", "--arch", "arm64", "--no-jit", "--bare", example("hello-arm64.S")).stderr).toBe("multios: --no-jit is an x86_64 option\n");
+  });
+});
+
 describe("multios asm for every architecture", () => {
   const dir = mkdtempSync(join(tmpdir(), "multios-asm-"));
   it.each([["arm64", "hello-arm64.S", 183], ["x86_64", "hello-x86_64.S", 62], ["riscv64", "smp-riscv64.S", 243]] as const)("%s: an ELF64 with e_machine %i", (arch, file, machine) => {

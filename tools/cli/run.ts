@@ -20,11 +20,12 @@ import { loadImage, parseArgs, parseSeed, programName, ramdiskFile, requireArch,
 export function cmdRun(argv: string[]): number {
   const { flags, lists, args } = parseArgs(argv,
     ["--arch", "--max-insns", "--trace", "--ram", "--tlb", "--seed", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum", "--asid-bits"],
-    ["--bare", "--sbi", "--la57", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
+    ["--bare", "--sbi", "--la57", "--no-jit", "--svadu", "--sv39", "--no-fast-path", "--stats", "--tlb-flush-on-pte-write", "--debug", "--strict-tlb", "--no-aslr"],
     ["--file"]);
   const arch = requireArch(flags);
   if (arch !== "riscv64") return runOther(arch, flags, lists, args);
   if (flags.has("--la57")) throw new UsageError("--la57 is an x86_64 option");
+  if (flags.has("--no-jit")) throw new UsageError("--no-jit is an x86_64 option");
   const sbi = flags.has("--sbi");
   if (sbi && flags.has("--bare")) throw new UsageError("--sbi and --bare are different boots; give one");
   const bare = flags.has("--bare") || sbi;
@@ -98,7 +99,7 @@ export function cmdRun(argv: string[]): number {
 }
 
 /** Options the arm64 and x86_64 machines take so far; the kernel ones apply without --bare. */
-const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum"]);
+const OTHER_ARCH_OPTIONS = new Set(["--arch", "--bare", "--max-insns", "--ram", "--tlb", "--no-fast-path", "--strict-tlb", "--trace", "--stats", "--la57", "--no-jit", "--record", "--checkpoint-every", "--harts", "--schedule-seed", "--quantum"]);
 const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug", "--asid-bits"]);
 
 /**
@@ -108,6 +109,7 @@ const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"
 function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
   const bare = flags.has("--bare");
   if (flags.has("--la57") && arch !== "x86_64") throw new UsageError("--la57 is an x86_64 option");
+  if (flags.has("--no-jit") && arch !== "x86_64") throw new UsageError("--no-jit is an x86_64 option");
   for (const name of [...flags.keys(), ...lists.keys()]) {
     if (OTHER_KERNEL_OPTIONS.has(name)) {
       if (bare) throw new UsageError(`${name} is a kernel option; it does not apply with --bare`);
@@ -133,7 +135,7 @@ function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: M
     ...(flags.has("--ram") ? { ramSize: parseSize(flags.get("--ram")!, "--ram") } : {}),
     ...(tlb !== undefined ? { tlb } : {}),
     tlbFlushOnPteWrite: false, svadu: false, sv39: false, la57: flags.has("--la57"),
-    noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"),
+    noFastPath: flags.has("--no-fast-path"), strictTlb: flags.has("--strict-tlb"), noJit: flags.has("--no-jit"),
     ...(harts !== undefined ? { harts } : {}),
     ...(flags.has("--schedule-seed") ? { scheduleSeed: wholeOption("--schedule-seed", flags.get("--schedule-seed")!, 0) } : {}),
     ...(flags.has("--quantum") ? { quantum: wholeOption("--quantum", flags.get("--quantum")!, 1) } : {}),

@@ -46,6 +46,8 @@ export interface RunSpec {
   /** x86_64: 5-level paging from the firmware's hand-off on. */
   la57?: boolean;
   noFastPath: boolean;
+  /** x86_64: run every instruction in the interpreter (no translated blocks). */
+  noJit?: boolean;
   strictTlb: boolean;
   /** Instruction bound of the run (all harts together). */
   maxInsns?: number;
@@ -138,7 +140,7 @@ function startOther(spec: RunSpec, arch: "arm64" | "x86_64", io: RunIo): Started
     return { arch, v, target: arm64Target(v.machine) };
   }
   const la57 = spec.la57 ?? false;
-  const smp = { ...(harts !== undefined ? { harts } : {}), schedule };
+  const smp = { ...(harts !== undefined ? { harts } : {}), schedule, noJit: spec.noJit ?? false };
   let pc: X86Pc;
   if (spec.bare) {
     pc = createX86Pc({ ...machineOpts, la57, ...smp });
