@@ -92,6 +92,14 @@ export class Hart {
   ldHi = 0;
   /** The run loop stops before the instruction at this count (interrupt checks, budgets). */
   stopAt = 0;
+  /**
+   * Every trap entry and trap return ends the run slice (the default). With several harts the
+   * schedule's interleaving depends on it; a machine with one hart turns it off (see trap.ts,
+   * "Slices"), since there a slice only has to end where an interrupt may have to be taken.
+   */
+  trapEndsSlice = true;
+  /** {@link icount} at the last trap entry (-1 before the first). */
+  lastTrapIcount = -1;
   /** The machine has been told to stop (power-off, finisher): natives may return without leaving. */
   halted = false;
   /** Set by WFI when nothing can ever wake the hart. */

@@ -90,6 +90,8 @@ export class RiscvMachine {
       h.lines = timer;
       h.time = () => this.now();
     }
+    // One hart: its slices need end only where an interrupt may be due (trap.ts, "Slices").
+    if (harts.length === 1) harts[0]!.trapEndsSlice = false;
     if (detector) {
       detector.onReport = (r) => {
         this.onStaleTlb?.(r);
@@ -108,6 +110,8 @@ export class RiscvMachine {
     let i = this.deferred.length;
     while (i > 0 && this.deferred[i - 1]!.at > at) i--;
     this.deferred.splice(i, 0, { at, fn });
+    // The running slice's end was chosen without it; with one hart no trap return ends it for us.
+    if (this.harts.length === 1) this.harts[0]!.interruptsChanged();
   }
 
   /** Runs the deferred actions that are due; returns the ticks until the next one (Infinity if none). */
