@@ -94,6 +94,7 @@ export function takeTrap(h: Hart, cause: number, interrupt: boolean, tvalLo: num
  *       MPRV ← 0 when the new privilege is below M.
  */
 export function trapReturn(h: Hart, fromM: boolean): void {
+  const from = h.priv;
   let s = h.mstatus;
   let to: number;
   if (fromM) {
@@ -116,7 +117,17 @@ export function trapReturn(h: Hart, fromM: boolean): void {
   h.priv = to;
   h.reservation = -1;
   h.translationChanged();
-  if (h.trapEndsSlice || pendingInterrupt(h) >= 0) h.interruptsChanged();
+  if (h.trapEndsSlice || (mayEnable(h, from) && pendingInterrupt(h) >= 0)) h.interruptsChanged();
+}
+
+/**
+ * Can a return from privilege `from` have enabled an interrupt that is pending? Leaving M enables
+ * every M-level interrupt; otherwise (an sret from S) only the delegated ones can change (SIE <-
+ * SPIE, or a lower privilege), and mideleg delegates only SSI, STI and SEI, whose mip bits only
+ * software writes ({@link Hart.mipSoft}). So the CLINT need not be asked on a return to user mode.
+ */
+function mayEnable(h: Hart, from: number): boolean {
+  return from === PRV_M || (h.mipSoft & h.mie & h.csrLo[CSR.mideleg]!) !== 0;
 }
 
 /**
