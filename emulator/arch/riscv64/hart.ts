@@ -345,9 +345,12 @@ export class Hart {
     for (let p = 0; p < 4; p++) if (stash[p]! >>> 12 === low) stash[p] = INVALID_TAG;
   }
 
-  /** Called for every bus write to RAM page `ppn` that did not go through the fast path. */
+  /**
+   * Called for every bus write to RAM page `ppn` that did not go through the fast path (the machine
+   * skips the call when the page holds no decoded instructions and the MMU tracks no PTE pages).
+   */
   ramWritten(ppn: number): void {
-    this.decoded.delete(ppn);
+    this.code.dropDecoded(ppn);
     if (this.fetchPpn === ppn) this.fetchTagLo = INVALID_TAG;
     const stash = this.stashPpn;
     for (let p = 0; p < 4; p++) if (stash[p] === ppn) this.stashTagLo[p] = INVALID_TAG;
@@ -395,7 +398,7 @@ export class Hart {
     let page = this.decoded.get(ppn);
     if (page === undefined) {
       page = new DecodedPage();
-      this.decoded.set(ppn, page);
+      this.code.addDecoded(ppn, page);
       // Stores to this page, by any hart, must now go the slow way, which drops the decoded copy.
       this.code.dropFastStores();
     }
