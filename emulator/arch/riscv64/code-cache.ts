@@ -28,6 +28,11 @@ export class CodeCache extends SharedCode<DecodedPage, NativeEntry, Hart> {
     return true;
   }
 
+  /** May a hart cache page `ppn` for fast stores? (The shared rule, asking the buckets first.) */
+  override fastWritable(ppn: number): boolean {
+    return !(this.mayHoldDecoded(ppn) && this.decoded.has(ppn)) && (this.guarded.size === 0 || !this.guarded.has(ppn));
+  }
+
   /** False when page `ppn` certainly has no decoded instructions (true: it may have). */
   mayHoldDecoded(ppn: number): boolean {
     return this.perBucket[ppn & (BUCKETS - 1)] !== 0;

@@ -253,12 +253,12 @@ export class Hart {
 
   /**
    * Privilege, satp, mstatus or menvcfg changed: recompute the MMU context and drop the fast path.
-   * When only the privilege changed (a trap entry or return), the fetch entry is put aside for the
-   * old privilege and the one put aside for the new privilege comes back (see {@link stashTagLo}).
+   * When only the privilege changed, the fetch entry is put aside for the old privilege and the one
+   * put aside for the new privilege comes back (see {@link stashTagLo}); trap entries and returns
+   * call {@link privilegeChanged}, which does only that.
    */
   translationChanged(): void {
-    const s = this.mstatus;
-    this.dataPriv = this.priv === PRV_M && (s & MSTATUS.MPRV) !== 0 ? (s & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT : this.priv;
+    this.setDataPriv();
     const m = this.mmu;
     const oldMode = m.mode, oldAsid = m.asid, oldRoot = m.rootPpn, oldSum = m.sum, oldMxr = m.mxr, oldAdue = m.adue;
     const hi = this.csrHi[CSR.satp]!;
@@ -267,8 +267,8 @@ export class Hart {
     for (const p of PAGING_MODES) if (p.satpMode === mode) m.mode = p;
     m.asid = (hi >>> 12) & 0xffff;
     m.rootPpn = (hi & 0xfff) * 4294967296 + (this.csrLo[CSR.satp]! >>> 0);
-    m.sum = (s & MSTATUS.SUM) !== 0;
-    m.mxr = (s & MSTATUS.MXR) !== 0;
+    m.sum = (this.mstatus & MSTATUS.SUM) !== 0;
+    m.mxr = (this.mstatus & MSTATUS.MXR) !== 0;
     m.adue = this.svadu && (this.csrHi[CSR.menvcfg]! & (1 << 29)) !== 0;
     if (m.mode === oldMode && m.asid === oldAsid && m.rootPpn === oldRoot && m.sum === oldSum && m.mxr === oldMxr && m.adue === oldAdue) {
       this.dropFastData();
@@ -277,6 +277,23 @@ export class Hart {
       this.flushFast();
       this.fetchPriv = this.priv;
     }
+  }
+
+  /**
+   * A trap entry or return changed the privilege (and mstatus's xIE, xPIE, xPP, MPRV), and nothing
+   * else translation depends on (satp, SUM, MXR, menvcfg): what {@link translationChanged} does when
+   * the MMU context is unchanged, without recomputing that context.
+   */
+  privilegeChanged(): void {
+    this.setDataPriv();
+    this.dropFastData();
+    this.swapFetch(this.priv);
+  }
+
+  /** The effective privilege of loads and stores: MPP when MPRV is set in M-mode. */
+  private setDataPriv(): void {
+    const s = this.mstatus;
+    this.dataPriv = this.priv === PRV_M && (s & MSTATUS.MPRV) !== 0 ? (s & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT : this.priv;
   }
 
   /** Puts the fetch entry aside for its privilege and takes back the one put aside for `priv`. */

@@ -74,7 +74,7 @@ export function takeTrap(h: Hart, cause: number, interrupt: boolean, tvalLo: num
   h.pcHi = h.csrHi[tvecR]! + (vectored && (target >>> 0) < (base >>> 0) ? 1 : 0);
   h.pcLo = target;
   h.reservation = -1;
-  h.translationChanged();
+  h.privilegeChanged();
   if (h.trapEndsSlice || h.icount === h.lastTrapIcount) h.interruptsChanged();
   h.lastTrapIcount = h.icount;
   h.traps++;
@@ -116,7 +116,7 @@ export function trapReturn(h: Hart, fromM: boolean): void {
   h.mstatus = s;
   h.priv = to;
   h.reservation = -1;
-  h.translationChanged();
+  h.privilegeChanged();
   if (h.trapEndsSlice || (mayEnable(h, from) && pendingInterrupt(h) >= 0)) h.interruptsChanged();
 }
 
