@@ -73,6 +73,11 @@ export class RamMemory implements RamMemoryView {
   private written(pa: number, len: number): void {
     const notify = this.bus.onRamWrite;
     if (notify === undefined) return;
+    const ppn = Math.floor(pa / 4096);
+    if (pa + len <= (ppn + 1) * 4096) {
+      notify(ppn, pa, len); // a word or a frame: one page
+      return;
+    }
     for (let at = pa; at < pa + len; ) {
       const ppn = Math.floor(at / 4096);
       const next = Math.min(pa + len, (ppn + 1) * 4096);
