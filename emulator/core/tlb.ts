@@ -203,15 +203,16 @@ export class Tlb {
    */
   fill(vpn: number, shift: number, asid: number, global: boolean, ppn: number, perm: number, pteAddr: number, pteLo: number, pteHi: number): number {
     const k = shift - SMALL_SHIFT;
-    const pages = 2 ** k;
     let base: number, set: number;
     if (vpn < 0x80000000 && ppn < 0x80000000 && k < 31) {
-      // The common case (every Sv39 VPN, RAM below 8 TiB): integer shifts, as in probe.
+      // The common case (every Sv39 VPN, RAM below 8 TiB): integer shifts, as in probe (no `2 **`,
+      // which is a floating-point power on every call).
       base = ((vpn >>> k) << k) >>> 0;
       set = (vpn >>> k) & this.setMask;
       ppn = ((ppn >>> k) << k) >>> 0;
     } else {
       // Page numbers are integers below 2^53: `Math.floor` rather than `%` (a floating-point remainder).
+      const pages = 2 ** k;
       base = Math.floor(vpn / pages) * pages;
       set = this.setOf(vpn, shift);
       ppn = Math.floor(ppn / pages) * pages;
