@@ -329,3 +329,65 @@ describe("OwnerTable (the allocator's owner index, linked through host arrays)",
     expect(t.framesOf("nobody")).toEqual([]);
   });
 });
+
+describe("one-hart run slices (emulator/arch/riscv64/trap.ts, \"Slices\") under the kernel", () => {
+  /** Two processes touching fresh pages and spinning, preempted by the timer every 2000 instructions. */
+  const SPINNERS = `
+.text
+.globl _start
+_start:
+    li      a7, 220             # clone(SIGCHLD): fork
+    li      a0, 17
+    li      a1, 0
+    ecall
+    mv      s1, a0
+    li      a0, 0
+    li      a1, 64 * 4096
+    li      a2, 3
+    li      a3, 0x22
+    li      a4, -1
+    li      a5, 0
+    li      a7, 222             # mmap
+    ecall
+    li      t0, 64
+    li      t1, 4096
+1:  sd      t0, 0(a0)           # one demand-zero fault per page
+    add     a0, a0, t1
+    li      t2, 300
+2:  addi    t2, t2, -1          # spin, so the timer preempts
+    bnez    t2, 2b
+    addi    t0, t0, -1
+    bnez    t0, 1b
+    beqz    s1, 3f
+    li      a0, -1              # parent: wait4(-1, 0, 0, 0)
+    li      a1, 0
+    li      a2, 0
+    li      a3, 0
+    li      a7, 260
+    ecall
+3:  li      a0, 0
+    li      a7, 93              # exit
+    ecall
+`;
+  const traced = (trapEndsSlice: boolean): { exitCode: number; icount: number; events: string[] } => {
+    const { elf } = assembleRiscv64(SPINNERS, { fileName: "spinners.S" });
+    const km = bootKernel({ program: elf, args: ["spinners"], timeslice: 2000 });
+    km.machine.harts[0]!.trapEndsSlice = trapEndsSlice;
+    const events: string[] = [];
+    km.machine.setTrace((e) => events.push(JSON.stringify(e)));
+    const r = km.machine.run({ maxInsns: 50_000_000 });
+    return { exitCode: r.exitCode, icount: r.icount, events };
+  };
+
+  it("a one-hart machine takes the same traps at the same instructions, with the same fills and invalidations, as when every trap entry and sret ends the slice", () => {
+    const one = traced(false);
+    const every = traced(true);
+    expect(one.exitCode).toBe(0);
+    const timer = one.events.filter((e) => e.includes('"type":"trap"') && e.includes('"interrupt":true')).length;
+    const faults = one.events.filter((e) => e.includes('"type":"trap"') && e.includes('"cause":15')).length;
+    expect(timer).toBeGreaterThan(10);
+    expect(faults).toBeGreaterThanOrEqual(128);
+    expect(one.icount).toBe(every.icount);
+    expect(one.events).toEqual(every.events);
+  });
+});

@@ -153,6 +153,20 @@ describe("frame bitmap lives in RAM", () => {
     fa.rebuildSummary();
     expect(() => fa.allocateFrame()).toThrow(new KernelPanic("frame bitmap corrupt: frame 0x80000000 in a KernelAndModules region is marked free"));
   });
+
+  // assertUsable remembers the Usable region it checked last; reserveRange must make it forget.
+  it("a frame reserved as BadMemory inside the region allocated from last, then marked free in RAM, is caught as corruption", () => {
+    const { hal, fa } = boot();
+    const a = fa.allocateFrame()!;
+    const bad = a + 4 * PAGE_SIZE;
+    fa.reserveRange(bad, PAGE_SIZE, K.BadMemory);
+    const i = (bad - fa.managedBase) / PAGE_SIZE;
+    const addr = fa.metadataBase + 4 * (i >>> 5);
+    hal.write32(addr, hal.read32(addr) & ~(1 << (i & 31)));
+    fa.rebuildSummary();
+    for (let k = 0; k < 3; k++) fa.allocateFrame();
+    expect(() => fa.allocateFrame()).toThrow(new KernelPanic(`frame bitmap corrupt: frame 0x${bad.toString(16)} in a BadMemory region is marked free`));
+  });
 });
 
 describe("allocation", () => {

@@ -39,13 +39,13 @@ user:
 vector: .zero 4096
 `;
 
-function boot(): { v: ReturnType<typeof createRiscvVirt>; h: Hart; vector: number; traps: TrapTraceEvent[] } {
+function boot(): { v: ReturnType<typeof createRiscvVirt>; h: Hart; vector: number; user: number; traps: TrapTraceEvent[] } {
   const asm = assembleRiscv64(PROGRAM);
   const v = createRiscvVirt();
   bootBare(v, asm.elf);
   const traps: TrapTraceEvent[] = [];
   v.machine.setTrace((e) => { if (e.type === "trap") traps.push(e); });
-  return { v, h: v.machine.harts[0]!, vector: Number(asm.symbols.get("vector")!), traps };
+  return { v, h: v.machine.harts[0]!, vector: Number(asm.symbols.get("vector")!), user: Number(asm.symbols.get("user")!), traps };
 }
 
 describe("native entries", () => {
@@ -75,6 +75,26 @@ describe("native entries", () => {
     const b = boot();
     b.h.registerNative(b.vector, (hart) => { hart.csrLo[CSR.sepc] = (hart.csrLo[CSR.sepc]! + 4) | 0; hart.sret(); });
     expect(b.v.machine.run({ maxInsns: 10_000 }).icount).toBe(withNative);
+  });
+
+  // The machine skips the harts' decode-cache checks only on pages with no decoded instructions.
+  it("see their own bus write over an instruction already run: the hart runs the new one", () => {
+    const { v, h, vector, user } = boot();
+    const LI_A7_65 = (65 << 20) | (17 << 7) | 0x13; // addi a7, x0, 65 over `li a7, 64`
+    const seen: bigint[] = [];
+    h.registerNative(vector, (hart) => {
+      seen.push(hart.x(17));
+      if (seen.length === 1) {
+        v.machine.bus.write(user + 0x100000, 4, 0x12345678); // a page with no decoded instructions
+        v.machine.bus.write(user, 4, LI_A7_65);
+        hart.csrLo[CSR.sepc] = user | 0; // run the patched instruction
+      } else {
+        hart.csrLo[CSR.sepc] = (hart.csrLo[CSR.sepc]! + 4) | 0;
+      }
+      hart.sret();
+    });
+    expect(v.machine.run({ maxInsns: 10_000 }).reason).toBe("pass");
+    expect(seen).toEqual([64n, 65n, 65n, 65n]);
   });
 
   it("refuse a misaligned or duplicate address", () => {

@@ -224,6 +224,26 @@ user: j pass`);
 sup: j pass`);
     expect(final(r)).toEqual([PRV_S, SIE | SPIE]);
   });
+
+  // A one-hart machine does not end its run slice at every sret (trap.ts, "Slices"): the interrupt
+  // the sret enables must still be taken before the first instruction after it.
+  it("SRET to U with a delegated supervisor timer interrupt pending (SIE=0 in S): the interrupt is taken before the first U instruction", () => {
+    const r = passing(`
+    li      t0, 1 << 5; csrw mideleg, t0; csrw mie, t0; csrs mip, t0
+    la      t0, s_trap; csrw stvec, t0
+    la      t0, user; csrw sepc, t0
+    li      t0, ${SPIE}; csrw mstatus, t0
+    ${enter("S", "sup")}
+sup: sret
+user: li a0, 1
+    j       fail
+.align 2
+s_trap:
+    csrr    s2, scause; csrr s3, sepc
+    j       pass`);
+    expect(r.trapList()).toEqual([["irq5", "0x0", hex(r.sym("user")), "U", "S"]]);
+    expect([hex(r.x(S2)), r.x(S3), r.x(A0)]).toEqual(["0x8000000000000005", r.sym("user"), 0n]);
+  });
 });
 
 describe("MRET and SRET retire: instret counts them like any other jump (only excepting instructions do not retire)", () => {

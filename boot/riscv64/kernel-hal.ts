@@ -9,7 +9,7 @@ import { csrAccessible, csrRead, csrWrite } from "../../emulator/arch/riscv64/cs
 import type { Hart } from "../../emulator/arch/riscv64/hart.js";
 import { LOAD, STORE } from "../../emulator/arch/riscv64/mmu.js";
 import type { Bus, SparseRam } from "../../emulator/core/memory.js";
-import { ramMemory } from "../ram-memory.js";
+import { RamMemory } from "../ram-memory.js";
 import type { Hal, MemoryError, TlbControl } from "../../kernel/hal.js";
 import type { RiscvCpu, SbiResult } from "../../kernel/arch/riscv64/cpu.js";
 
@@ -38,84 +38,119 @@ const hi32 = (v: bigint): number => Number(BigInt.asIntN(32, v >> 32n));
  * (it becomes mepc; the firmware returns to the next instruction).
  */
 export function riscvHal(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: (h: Hart) => bigint): RiscvHal {
-  const mem = ramMemory(bus, ram);
+  return new RiscvKernelHal(bus, hart, ram, ecallPc);
+}
+
+/**
+ * The hart as the kernel's {@link RiscvCpu}. Classes rather than closures made per machine (here and
+ * in {@link RiscvKernelHal}), so that the kernel's trap path calls the same functions on every
+ * machine a process boots (see boot/ram-memory.ts).
+ */
+class HartCpu implements RiscvCpu {
   /** sfence.vma's rs1 operand, reused (the hart reads it during the call). */
-  const fenceVa = { lo: 0, hi: 0 };
-  const cpu: RiscvCpu = {
-    reg: (i) => hart.x(i),
-    setReg: (i, v) => hart.setX(i, v),
-    csr: (n) => {
-      if (!csrAccessible(hart, n)) throw new RangeError(`kernel: CSR 0x${n.toString(16)} is not accessible in S-mode`);
-      csrRead(hart, n);
-      return BigInt.asUintN(64, (BigInt(hart.tmp.hi) << 32n) | BigInt(hart.tmp.lo >>> 0));
-    },
-    csrLo: (n) => {
-      if (!csrAccessible(hart, n)) throw new RangeError(`kernel: CSR 0x${n.toString(16)} is not accessible in S-mode`);
-      csrRead(hart, n);
-      return hart.tmp.lo >>> 0;
-    },
-    lastCsrHigh: () => hart.tmp.hi >>> 0,
-    setCsrHalves: (n, lo, hi) => {
-      if (!csrAccessible(hart, n) || !csrWrite(hart, n, lo | 0, hi | 0)) throw new RangeError(`kernel: CSR 0x${n.toString(16)} is not writable in S-mode`);
-    },
-    setCsr: (n, v) => {
-      if (!csrAccessible(hart, n) || !csrWrite(hart, n, lo32(v), hi32(v))) throw new RangeError(`kernel: CSR 0x${n.toString(16)} is not writable in S-mode`);
-    },
-    storeRegisters: (pa) => mem.storeWords(pa, hart.xl, hart.xh, 1, 31),
-    loadRegisters: (pa) => mem.loadWords(pa, hart.xl, hart.xh, 1, 31),
-    sret: () => hart.sret(),
-    sfenceVma: (va, asid) => hart.sfenceVma(va === undefined ? undefined : { lo: lo32(va), hi: hi32(va) }, asid),
-    sfenceVmaPage: (va, asid) => {
-      fenceVa.lo = va | 0;
-      fenceVa.hi = Math.floor(va / 4294967296) | 0;
-      hart.sfenceVma(fenceVa, asid);
-    },
-    sbi: (eid, fid, args) => sbiCall(hart, ecallPc(hart), eid, fid, args),
-    translate: (va, write) => {
-      const pa = hart.mmu.translate(lo32(va), hi32(va), write ? STORE : LOAD, hart.dataPriv);
-      return pa < 0 || bus.find(pa)?.ram === undefined ? undefined : pa;
-    },
-  };
-  const tlb: TlbControl = {
-    flushPage: (va, asid) => cpu.sfenceVma(va, asid),
-    flushPageNumber: (va, asid) => cpu.sfenceVmaPage(va, asid),
-    flushAsid: (asid) => cpu.sfenceVma(undefined, asid),
-    flushAll: () => cpu.sfenceVma(undefined, undefined),
-  };
-  const memoryErrors: MemoryError[] = [];
-  const boot = hart;
-  return {
-    cpu,
-    tlb,
-    bind(h) {
-      hart = h;
-    },
-    reportMemoryError(e) {
-      memoryErrors.push(e);
-      // The platform's error interrupt goes to the boot hart (hart 0), as a PLIC routes it by default.
-      boot.mipSoft |= 1 << IRQ.SEI;
-      boot.interruptsChanged();
-    },
-    takeMemoryErrors() {
-      boot.mipSoft &= ~(1 << IRQ.SEI);
-      return memoryErrors.splice(0);
-    },
-    read8: mem.read8,
-    write8: mem.write8,
-    read32: mem.read32,
-    write32: mem.write32,
-    read64: mem.read64,
-    write64: mem.write64,
-    write64Halves: mem.write64Halves,
-    read64Low: mem.read64Low,
-    get lastHigh() { return mem.lastHigh; },
-    fill: mem.fill,
-    copy: mem.copy,
-    readBytes: mem.readBytes,
-    writeBytes: mem.writeBytes,
-    console: () => { throw new RangeError("kernel: console goes through the SBI debug console"); },
-    ramZeroedAtBoot: true,
-  };
+  private readonly fenceVa = { lo: 0, hi: 0 };
+
+  constructor(public hart: Hart, private readonly bus: Bus, private readonly mem: RamMemory, private readonly ecallPc: (h: Hart) => bigint) {}
+
+  reg(i: number): bigint { return this.hart.x(i); }
+  setReg(i: number, v: bigint): void { this.hart.setX(i, v); }
+
+  csr(n: number): bigint {
+    const t = this.read(n);
+    return BigInt.asUintN(64, (BigInt(t.hi) << 32n) | BigInt(t.lo >>> 0));
+  }
+
+  csrLo(n: number): number {
+    return this.read(n).lo >>> 0;
+  }
+
+  lastCsrHigh(): number { return this.hart.tmp.hi >>> 0; }
+
+  setCsrHalves(n: number, lo: number, hi: number): void {
+    const hart = this.hart;
+    if (!csrAccessible(hart, n) || !csrWrite(hart, n, lo | 0, hi | 0)) throw new RangeError(`kernel: CSR 0x${n.toString(16)} is not writable in S-mode`);
+  }
+
+  setCsr(n: number, v: bigint): void {
+    this.setCsrHalves(n, lo32(v), hi32(v));
+  }
+
+  storeRegisters(pa: number): void { this.mem.storeWords(pa, this.hart.xl, this.hart.xh, 1, 31); }
+  loadRegisters(pa: number): void { this.mem.loadWords(pa, this.hart.xl, this.hart.xh, 1, 31); }
+  sret(): void { this.hart.sret(); }
+
+  sfenceVma(va: bigint | undefined, asid: number | undefined): void {
+    this.hart.sfenceVma(va === undefined ? undefined : { lo: lo32(va), hi: hi32(va) }, asid);
+  }
+
+  sfenceVmaPage(va: number, asid: number): void {
+    this.fenceVa.lo = va | 0;
+    this.fenceVa.hi = Math.floor(va / 4294967296) | 0;
+    this.hart.sfenceVma(this.fenceVa, asid);
+  }
+
+  sbi(eid: number, fid: number, args: readonly bigint[]): SbiResult {
+    return sbiCall(this.hart, this.ecallPc(this.hart), eid, fid, args);
+  }
+
+  translate(va: bigint, write: boolean): number | undefined {
+    const hart = this.hart;
+    const pa = hart.mmu.translate(lo32(va), hi32(va), write ? STORE : LOAD, hart.dataPriv);
+    return pa < 0 || this.bus.find(pa)?.ram === undefined ? undefined : pa;
+  }
+
+  /** CSR `n` read as an S-mode csrr would, into hart.tmp. */
+  private read(n: number): { lo: number; hi: number } {
+    const hart = this.hart;
+    if (!csrAccessible(hart, n)) throw new RangeError(`kernel: CSR 0x${n.toString(16)} is not accessible in S-mode`);
+    csrRead(hart, n);
+    return hart.tmp;
+  }
+}
+
+/** TLB maintenance as sfence.vma on the bound hart. */
+class HartTlb implements TlbControl {
+  constructor(private readonly cpu: HartCpu) {}
+  flushPage(va: bigint, asid: number): void { this.cpu.sfenceVma(va, asid); }
+  flushPageNumber(va: number, asid: number): void { this.cpu.sfenceVmaPage(va, asid); }
+  flushAsid(asid: number): void { this.cpu.sfenceVma(undefined, asid); }
+  flushAll(): void { this.cpu.sfenceVma(undefined, undefined); }
+}
+
+/** The HAL: physical memory (RamMemory), the hart, its TLB, and the platform's memory-error reports. */
+class RiscvKernelHal extends RamMemory implements RiscvHal {
+  readonly cpu: HartCpu;
+  readonly tlb: HartTlb;
+  readonly ramZeroedAtBoot = true;
+  private readonly memoryErrors: MemoryError[] = [];
+  /** The boot hart (hart 0), where the platform's error interrupt goes, as a PLIC routes it by default. */
+  private readonly boot: Hart;
+
+  constructor(bus: Bus, hart: Hart, ram: SparseRam, ecallPc: (h: Hart) => bigint) {
+    super(bus, ram);
+    this.cpu = new HartCpu(hart, bus, this, ecallPc);
+    this.tlb = new HartTlb(this.cpu);
+    this.boot = hart;
+  }
+
+  bind(h: Hart): void {
+    this.cpu.hart = h;
+  }
+
+  reportMemoryError(e: MemoryError): void {
+    this.memoryErrors.push(e);
+    this.boot.mipSoft |= 1 << IRQ.SEI;
+    this.boot.interruptsChanged();
+  }
+
+  takeMemoryErrors(): MemoryError[] {
+    this.boot.mipSoft &= ~(1 << IRQ.SEI);
+    return this.memoryErrors.splice(0);
+  }
+
+  console(): void {
+    throw new RangeError("kernel: console goes through the SBI debug console");
+  }
 }
 
 /**

@@ -202,21 +202,35 @@ export class Tlb {
    * Returns the entry's index.
    */
   fill(vpn: number, shift: number, asid: number, global: boolean, ppn: number, perm: number, pteAddr: number, pteLo: number, pteHi: number): number {
-    const pages = 2 ** (shift - SMALL_SHIFT);
-    // Page numbers are integers below 2^53: `Math.floor` rather than `%` (a floating-point remainder).
-    const base = Math.floor(vpn / pages) * pages;
-    const set = this.setOf(vpn, shift);
-    const first = set * this.ways;
+    const k = shift - SMALL_SHIFT;
+    let base: number, set: number;
+    if (vpn < 0x80000000 && ppn < 0x80000000 && k < 31) {
+      // The common case (every Sv39 VPN, RAM below 8 TiB): integer shifts, as in probe (no `2 **`,
+      // which is a floating-point power on every call).
+      base = ((vpn >>> k) << k) >>> 0;
+      set = (vpn >>> k) & this.setMask;
+      ppn = ((ppn >>> k) << k) >>> 0;
+    } else {
+      // Page numbers are integers below 2^53: `Math.floor` rather than `%` (a floating-point remainder).
+      const pages = 2 ** k;
+      base = Math.floor(vpn / pages) * pages;
+      set = this.setOf(vpn, shift);
+      ppn = Math.floor(ppn / pages) * pages;
+    }
+    const ways = this.ways;
+    const first = set * ways;
+    const g = global ? 1 : 0;
     let i = -1;
-    for (let j = first; j < first + this.ways; j++) {
-      if (this.valid[j] === 1 && this.vpnBase[j] === base && this.shift[j] === shift && this.global[j] === (global ? 1 : 0) && (global || this.asid[j] === asid)) {
+    for (let j = first; j < first + ways; j++) {
+      if (this.valid[j] === 1 && this.vpnBase[j] === base && this.shift[j] === shift && this.global[j] === g && (global || this.asid[j] === asid)) {
         i = j;
         break;
       }
     }
     if (i < 0) {
-      i = first + this.victim[set]!;
-      this.victim[set] = (this.victim[set]! + 1) % this.ways;
+      const v = this.victim[set]!;
+      i = first + v;
+      this.victim[set] = v + 1 === ways ? 0 : v + 1;
       if (this.valid[i] === 1) {
         this.counters.evictions++;
         this.drop(i);
@@ -227,8 +241,8 @@ export class Tlb {
     this.vpnBase[i] = base;
     this.shift[i] = shift;
     this.asid[i] = asid;
-    this.global[i] = global ? 1 : 0;
-    this.ppn[i] = Math.floor(ppn / pages) * pages;
+    this.global[i] = g;
+    this.ppn[i] = ppn;
     this.perm[i] = perm;
     this.pteAddr[i] = pteAddr;
     this.pteLo[i] = pteLo;

@@ -4,6 +4,7 @@
  * fault and frame-allocation costs (kernel-bench.ts), several harts, remote fences and context
  * switches (smp-bench.ts), and the arm64 and x86_64 machines' MIPS with translation on (arch-bench.ts).
  * Numbers from one run on a shared machine: compare ratios within a run, not across runs.
+ * `BENCH_ONLY=kernel` or `BENCH_ONLY=smp` runs only that section.
  */
 import loopSource from "./loop-riscv64.S?raw";
 import { bootBare, createRiscvVirt } from "../../boot/riscv64/virt.js";
@@ -14,6 +15,8 @@ import { smpBench } from "./smp-bench.js";
 import { archBench } from "./arch-bench.js";
 
 const ITERS = Number(process.env.BENCH_ITERS ?? 30_000_000);
+/** `BENCH_ONLY=kernel` (or `smp`): run only that section. */
+const ONLY = process.env.BENCH_ONLY;
 const INSNS_PER_ITER = 7;
 const ACCESSES_PER_ITER = 3;
 
@@ -51,6 +54,8 @@ function sparseRam(): { mib: number } {
 }
 
 function main(): void {
+  if (ONLY === "kernel") return kernelBench();
+  if (ONLY === "smp") return smpBench(Math.min(1, ITERS / 30_000_000));
   console.log(`MultiOS bench (node ${process.version}); loop of ${ITERS} iterations x ${INSNS_PER_ITER} instructions\n`);
   loop(8, false, 1_000_000); // warm-up: let the JIT settle
   const bare = loop(0, false, ITERS);

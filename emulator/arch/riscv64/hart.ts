@@ -92,6 +92,14 @@ export class Hart {
   ldHi = 0;
   /** The run loop stops before the instruction at this count (interrupt checks, budgets). */
   stopAt = 0;
+  /**
+   * Every trap entry and trap return ends the run slice (the default). With several harts the
+   * schedule's interleaving depends on it; a machine with one hart turns it off (see trap.ts,
+   * "Slices"), since there a slice only has to end where an interrupt may have to be taken.
+   */
+  trapEndsSlice = true;
+  /** {@link icount} at the last trap entry (-1 before the first). */
+  lastTrapIcount = -1;
   /** The machine has been told to stop (power-off, finisher): natives may return without leaving. */
   halted = false;
   /** Set by WFI when nothing can ever wake the hart. */
@@ -245,12 +253,12 @@ export class Hart {
 
   /**
    * Privilege, satp, mstatus or menvcfg changed: recompute the MMU context and drop the fast path.
-   * When only the privilege changed (a trap entry or return), the fetch entry is put aside for the
-   * old privilege and the one put aside for the new privilege comes back (see {@link stashTagLo}).
+   * When only the privilege changed, the fetch entry is put aside for the old privilege and the one
+   * put aside for the new privilege comes back (see {@link stashTagLo}); trap entries and returns
+   * call {@link privilegeChanged}, which does only that.
    */
   translationChanged(): void {
-    const s = this.mstatus;
-    this.dataPriv = this.priv === PRV_M && (s & MSTATUS.MPRV) !== 0 ? (s & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT : this.priv;
+    this.setDataPriv();
     const m = this.mmu;
     const oldMode = m.mode, oldAsid = m.asid, oldRoot = m.rootPpn, oldSum = m.sum, oldMxr = m.mxr, oldAdue = m.adue;
     const hi = this.csrHi[CSR.satp]!;
@@ -259,8 +267,8 @@ export class Hart {
     for (const p of PAGING_MODES) if (p.satpMode === mode) m.mode = p;
     m.asid = (hi >>> 12) & 0xffff;
     m.rootPpn = (hi & 0xfff) * 4294967296 + (this.csrLo[CSR.satp]! >>> 0);
-    m.sum = (s & MSTATUS.SUM) !== 0;
-    m.mxr = (s & MSTATUS.MXR) !== 0;
+    m.sum = (this.mstatus & MSTATUS.SUM) !== 0;
+    m.mxr = (this.mstatus & MSTATUS.MXR) !== 0;
     m.adue = this.svadu && (this.csrHi[CSR.menvcfg]! & (1 << 29)) !== 0;
     if (m.mode === oldMode && m.asid === oldAsid && m.rootPpn === oldRoot && m.sum === oldSum && m.mxr === oldMxr && m.adue === oldAdue) {
       this.dropFastData();
@@ -269,6 +277,23 @@ export class Hart {
       this.flushFast();
       this.fetchPriv = this.priv;
     }
+  }
+
+  /**
+   * A trap entry or return changed the privilege (and mstatus's xIE, xPIE, xPP, MPRV), and nothing
+   * else translation depends on (satp, SUM, MXR, menvcfg): what {@link translationChanged} does when
+   * the MMU context is unchanged, without recomputing that context.
+   */
+  privilegeChanged(): void {
+    this.setDataPriv();
+    this.dropFastData();
+    this.swapFetch(this.priv);
+  }
+
+  /** The effective privilege of loads and stores: MPP when MPRV is set in M-mode. */
+  private setDataPriv(): void {
+    const s = this.mstatus;
+    this.dataPriv = this.priv === PRV_M && (s & MSTATUS.MPRV) !== 0 ? (s & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT : this.priv;
   }
 
   /** Puts the fetch entry aside for its privilege and takes back the one put aside for `priv`. */
@@ -337,9 +362,12 @@ export class Hart {
     for (let p = 0; p < 4; p++) if (stash[p]! >>> 12 === low) stash[p] = INVALID_TAG;
   }
 
-  /** Called for every bus write to RAM page `ppn` that did not go through the fast path. */
+  /**
+   * Called for every bus write to RAM page `ppn` that did not go through the fast path (the machine
+   * skips the call when the page holds no decoded instructions and the MMU tracks no PTE pages).
+   */
   ramWritten(ppn: number): void {
-    this.decoded.delete(ppn);
+    this.code.dropDecoded(ppn);
     if (this.fetchPpn === ppn) this.fetchTagLo = INVALID_TAG;
     const stash = this.stashPpn;
     for (let p = 0; p < 4; p++) if (stash[p] === ppn) this.stashTagLo[p] = INVALID_TAG;
@@ -387,7 +415,7 @@ export class Hart {
     let page = this.decoded.get(ppn);
     if (page === undefined) {
       page = new DecodedPage();
-      this.decoded.set(ppn, page);
+      this.code.addDecoded(ppn, page);
       // Stores to this page, by any hart, must now go the slow way, which drops the decoded copy.
       this.code.dropFastStores();
     }

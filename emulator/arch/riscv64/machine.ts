@@ -78,9 +78,14 @@ export class RiscvMachine {
     this.staleTlb = detector;
     this.schedule = new Schedule(harts.length, opts.schedule);
     this.stopped = new Uint8Array(Math.max(...harts.map((h) => h.hartId)) + 1);
+    const code = harts.every((h) => h.code === harts[0]!.code) ? harts[0]!.code : undefined;
     bus.onRamWrite = (ppn, pa, len) => {
+      // A page with no decoded instructions is in no hart's decode cache or fetch entries: only a
+      // hart whose MMU tracks PTE pages (flushOnPteWrite) must hear of it. Asked before any hart
+      // drops the page from the cache they share.
+      const decoded = code === undefined || code.mayHoldDecoded(ppn);
       for (const h of harts) {
-        h.ramWritten(ppn);
+        if (decoded || h.mmu.ptePages !== undefined) h.ramWritten(ppn);
         // Another hart's store into the reservation set breaks the reservation. @spec RV-A §"Load-Reserved/Store-Conditional"
         if (h.reservation >= 0 && h !== this.running && pa < h.reservation + 8 && h.reservation < pa + len) h.reservation = -1;
       }
@@ -90,6 +95,8 @@ export class RiscvMachine {
       h.lines = timer;
       h.time = () => this.now();
     }
+    // One hart: its slices need end only where an interrupt may be due (trap.ts, "Slices").
+    if (harts.length === 1) harts[0]!.trapEndsSlice = false;
     if (detector) {
       detector.onReport = (r) => {
         this.onStaleTlb?.(r);
@@ -108,6 +115,8 @@ export class RiscvMachine {
     let i = this.deferred.length;
     while (i > 0 && this.deferred[i - 1]!.at > at) i--;
     this.deferred.splice(i, 0, { at, fn });
+    // The running slice's end was chosen without it; with one hart no trap return ends it for us.
+    if (this.harts.length === 1) this.harts[0]!.interruptsChanged();
   }
 
   /** Runs the deferred actions that are due; returns the ticks until the next one (Infinity if none). */

@@ -19,6 +19,22 @@ export interface TrapEvent {
 
 const pair = (lo: number, hi: number): bigint => BigInt.asUintN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0));
 
+/*
+ * Slices. The machine checks for interrupts between run slices (machine.ts), and a slice ends early
+ * wherever one may have become pending and enabled: a write to mie/mip/mstatus, the CLINT, WFI, or
+ * the timer's deadline. Within a slice no interrupt is pending and enabled. With several harts every
+ * trap entry and return also ends the slice, because the schedule's interleaving depends on it
+ * (Hart.trapEndsSlice). With one hart they need not:
+ * - a trap entry never enables an interrupt that was disabled (it only clears xIE and raises the
+ *   privilege), so it ends the slice only when no instruction retired since the previous trap: a
+ *   trap loop (a vector that faults) must reach the machine's trap-loop check, which counts slices
+ *   that trapped without retiring;
+ * - a trap return may enable interrupts (xIE <- xPIE, a lower privilege), so it ends the slice
+ *   exactly when one is now pending and enabled.
+ * The hart takes the same traps at the same instructions either way; only how often the machine's
+ * loop runs changes (a demand-zero fault under the kernel no longer goes through it twice).
+ */
+
 /**
  * Takes a trap at the current pc: delegates to S when the cause's medeleg/mideleg bit is set and the
  * hart is in S or U; writes xcause/xepc/xtval; updates xPP/xPIE/xIE; jumps to xtvec
@@ -58,8 +74,9 @@ export function takeTrap(h: Hart, cause: number, interrupt: boolean, tvalLo: num
   h.pcHi = h.csrHi[tvecR]! + (vectored && (target >>> 0) < (base >>> 0) ? 1 : 0);
   h.pcLo = target;
   h.reservation = -1;
-  h.translationChanged();
-  h.interruptsChanged();
+  h.privilegeChanged();
+  if (h.trapEndsSlice || h.icount === h.lastTrapIcount) h.interruptsChanged();
+  h.lastTrapIcount = h.icount;
   h.traps++;
   h.lastCause = cause;
   h.lastInterrupt = interrupt;
@@ -77,6 +94,7 @@ export function takeTrap(h: Hart, cause: number, interrupt: boolean, tvalLo: num
  *       MPRV ← 0 when the new privilege is below M.
  */
 export function trapReturn(h: Hart, fromM: boolean): void {
+  const from = h.priv;
   let s = h.mstatus;
   let to: number;
   if (fromM) {
@@ -98,8 +116,18 @@ export function trapReturn(h: Hart, fromM: boolean): void {
   h.mstatus = s;
   h.priv = to;
   h.reservation = -1;
-  h.translationChanged();
-  h.interruptsChanged();
+  h.privilegeChanged();
+  if (h.trapEndsSlice || (mayEnable(h, from) && pendingInterrupt(h) >= 0)) h.interruptsChanged();
+}
+
+/**
+ * Can a return from privilege `from` have enabled an interrupt that is pending? Leaving M enables
+ * every M-level interrupt; otherwise (an sret from S) only the delegated ones can change (SIE <-
+ * SPIE, or a lower privilege), and mideleg delegates only SSI, STI and SEI, whose mip bits only
+ * software writes ({@link Hart.mipSoft}). So the CLINT need not be asked on a return to user mode.
+ */
+function mayEnable(h: Hart, from: number): boolean {
+  return from === PRV_M || (h.mipSoft & h.mie & h.csrLo[CSR.mideleg]!) !== 0;
 }
 
 /**

@@ -40,177 +40,202 @@ const SCOUNTEREN_TM = 1n << 1n;
  * `timebaseHz` is the frequency of the `time` CSR (the device tree's `timebase-frequency`).
  */
 export function riscvKernelArch(cpu: RiscvCpu, mem: PhysMemory, consoleBuffer: number, timebaseHz = 10_000_000): KernelArch {
-  const frameWord = (frame: number, i: number): number => frame + 8 * i;
-  const fault: UserPageFault = { va: 0, access: "read" };
+  return new RiscvKernelArch(cpu, mem, consoleBuffer, timebaseHz);
+}
+
+const frameWord = (frame: number, i: number): number => frame + 8 * i;
+
+/**
+ * The layer as a class rather than an object of closures made per boot, so that the trap path
+ * calls the same functions on every machine a process boots (see boot/ram-memory.ts).
+ */
+class RiscvKernelArch implements KernelArch {
+  readonly name = "riscv64";
+  readonly elfMachine = 243;
+  readonly paging = RISCV_SV39;
+  readonly physicalOffset = RISCV_PHYSICAL_OFFSET;
+  readonly userTop = RISCV_USER_TOP;
+  readonly smp: KernelSmp;
+  private readonly fault: UserPageFault = { va: 0, access: "read" };
+
+  constructor(private readonly cpu: RiscvCpu, private readonly mem: PhysMemory, private readonly consoleBuffer: number, readonly timebaseHz: number) {
+    this.smp = riscvSmp(cpu);
+  }
+
   /** Writes the 64-bit word (hi:lo) at `pa`. */
-  const write64 = (pa: number, lo: number, hi: number): void => {
+  private write64(pa: number, lo: number, hi: number): void {
+    const mem = this.mem;
     if (mem.write64Halves !== undefined) mem.write64Halves(pa, lo, hi);
     else mem.write64(pa, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
-  };
+  }
+
   /** SPP = U, SPIE = 1 (interrupts on in user mode), SUM off (sstatus written only when that changes it), then sret. */
-  const sretToUser = (): void => {
+  private sretToUser(): void {
+    const cpu = this.cpu;
     const s = cpu.csrLo(SCSR.sstatus);
     const want = ((s & ~(SPP | SUM)) | SPIE) >>> 0;
     if (want !== s) cpu.setCsrHalves(SCSR.sstatus, want, cpu.lastCsrHigh());
     cpu.sret();
-  };
-  return {
-    name: "riscv64",
-    elfMachine: 243,
-    paging: RISCV_SV39,
-    physicalOffset: RISCV_PHYSICAL_OFFSET,
-    userTop: RISCV_USER_TOP,
+  }
 
-    /** @spec RV-S §scause, §stval: stval holds the faulting VA for page, access and misaligned faults */
-    trapInfo(): TrapInfo {
-      const scause = cpu.csr(SCSR.scause);
-      const interrupt = scause >> 63n === 1n;
-      const code = Number(scause & 0xffn);
-      const fromUser = (cpu.csr(SCSR.sstatus) & SSTATUS.SPP) === 0n;
-      const pc = cpu.csr(SCSR.sepc);
-      const stval = cpu.csr(SCSR.stval);
-      if (interrupt) {
-        if (code === SCAUSE.IRQ_SSOFT) return { kind: "ipi", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: "supervisor software interrupt (IPI)" };
-        if (code === SCAUSE.IRQ_SEXTERNAL) return { kind: "memory-error", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: "supervisor external interrupt (memory error report)" };
-        return { kind: code === SCAUSE.IRQ_STIMER ? "timer" : "exception", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: code === SCAUSE.IRQ_STIMER ? "supervisor timer interrupt" : `interrupt ${code}` };
-      }
-      const access = code === SCAUSE.INSN_PAGE || code === SCAUSE.INSN_ACCESS || code === SCAUSE.INSN_MISALIGNED ? "execute"
-        : code === SCAUSE.STORE_PAGE || code === SCAUSE.STORE_ACCESS || code === SCAUSE.STORE_MISALIGNED ? "write" : "read";
-      const kind = code === SCAUSE.ECALL_U ? "syscall"
-        : code === SCAUSE.INSN_PAGE || code === SCAUSE.LOAD_PAGE || code === SCAUSE.STORE_PAGE ? "page-fault" : "exception";
-      const addressed = [0, 1, 4, 5, 6, 7, 12, 13, 15].includes(code);
-      return { kind, fromUser, pc, faultAddr: addressed ? stval : 0n, access, cause: code, name: NAMES[code] ?? `exception ${code}`, ...(code === SCAUSE.ILLEGAL ? { illegal: true } : {}) };
-    },
+  /** @spec RV-S §scause, §stval: stval holds the faulting VA for page, access and misaligned faults */
+  trapInfo(): TrapInfo {
+    const scause = this.cpu.csr(SCSR.scause);
+    const interrupt = scause >> 63n === 1n;
+    const code = Number(scause & 0xffn);
+    const fromUser = (this.cpu.csr(SCSR.sstatus) & SSTATUS.SPP) === 0n;
+    const pc = this.cpu.csr(SCSR.sepc);
+    const stval = this.cpu.csr(SCSR.stval);
+    if (interrupt) {
+      if (code === SCAUSE.IRQ_SSOFT) return { kind: "ipi", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: "supervisor software interrupt (IPI)" };
+      if (code === SCAUSE.IRQ_SEXTERNAL) return { kind: "memory-error", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: "supervisor external interrupt (memory error report)" };
+      return { kind: code === SCAUSE.IRQ_STIMER ? "timer" : "exception", fromUser, pc, faultAddr: 0n, access: "read", cause: code, name: code === SCAUSE.IRQ_STIMER ? "supervisor timer interrupt" : `interrupt ${code}` };
+    }
+    const access = code === SCAUSE.INSN_PAGE || code === SCAUSE.INSN_ACCESS || code === SCAUSE.INSN_MISALIGNED ? "execute"
+      : code === SCAUSE.STORE_PAGE || code === SCAUSE.STORE_ACCESS || code === SCAUSE.STORE_MISALIGNED ? "write" : "read";
+    const kind = code === SCAUSE.ECALL_U ? "syscall"
+      : code === SCAUSE.INSN_PAGE || code === SCAUSE.LOAD_PAGE || code === SCAUSE.STORE_PAGE ? "page-fault" : "exception";
+    const addressed = [0, 1, 4, 5, 6, 7, 12, 13, 15].includes(code);
+    return { kind, fromUser, pc, faultAddr: addressed ? stval : 0n, access, cause: code, name: NAMES[code] ?? `exception ${code}`, ...(code === SCAUSE.ILLEGAL ? { illegal: true } : {}) };
+  }
 
-    /**
-     * scause 12/13/15 (instruction, load, store/AMO page fault, Interrupt bit clear) with
-     * sstatus.SPP = U; stval is the faulting VA.
-     * @spec RV-S §scause, §stval, §sstatus "SPP"
-     */
-    userPageFault() {
-      const code = cpu.csrLo(SCSR.scause);
-      if (cpu.lastCsrHigh() !== 0) return undefined;
-      if (code !== SCAUSE.INSN_PAGE && code !== SCAUSE.LOAD_PAGE && code !== SCAUSE.STORE_PAGE) return undefined;
-      if ((cpu.csrLo(SCSR.sstatus) & SPP) !== 0) return undefined;
-      const lo = cpu.csrLo(SCSR.stval);
-      fault.va = cpu.lastCsrHigh() * 4294967296 + lo;
-      fault.access = code === SCAUSE.INSN_PAGE ? "execute" : code === SCAUSE.STORE_PAGE ? "write" : "read";
-      return fault;
-    },
+  /**
+   * scause 12/13/15 (instruction, load, store/AMO page fault, Interrupt bit clear) with
+   * sstatus.SPP = U; stval is the faulting VA.
+   * @spec RV-S §scause, §stval, §sstatus "SPP"
+   */
+  userPageFault(): UserPageFault | undefined {
+    const code = this.cpu.csrLo(SCSR.scause);
+    if (this.cpu.lastCsrHigh() !== 0) return undefined;
+    if (code !== SCAUSE.INSN_PAGE && code !== SCAUSE.LOAD_PAGE && code !== SCAUSE.STORE_PAGE) return undefined;
+    if ((this.cpu.csrLo(SCSR.sstatus) & SPP) !== 0) return undefined;
+    const lo = this.cpu.csrLo(SCSR.stval);
+    this.fault.va = this.cpu.lastCsrHigh() * 4294967296 + lo;
+    this.fault.access = code === SCAUSE.INSN_PAGE ? "execute" : code === SCAUSE.STORE_PAGE ? "write" : "read";
+    return this.fault;
+  }
 
-    saveUserContext(frame) {
-      const lo = cpu.csrLo(SCSR.sepc);
-      write64(frameWord(frame, 0), lo, cpu.lastCsrHigh());
-      cpu.storeRegisters(frame);
-    },
+  saveUserContext(frame: number): void {
+    const lo = this.cpu.csrLo(SCSR.sepc);
+    this.write64(frameWord(frame, 0), lo, this.cpu.lastCsrHigh());
+    this.cpu.storeRegisters(frame);
+  }
 
-    initUserFrame(frame, entry, sp) {
-      mem.fill(frame, USER_FRAME_SIZE, 0);
-      mem.write64(frameWord(frame, 0), entry);
-      mem.write64(frameWord(frame, REG_SP), sp);
-    },
+  initUserFrame(frame: number, entry: bigint, sp: bigint): void {
+    this.mem.fill(frame, USER_FRAME_SIZE, 0);
+    this.mem.write64(frameWord(frame, 0), entry);
+    this.mem.write64(frameWord(frame, REG_SP), sp);
+  }
 
-    syscallNumber: (frame) => Number(BigInt.asIntN(32, mem.read64(frameWord(frame, REG_A7)))),
-    syscallArg: (frame, i) => mem.read64(frameWord(frame, REG_A0 + i)),
-    setSyscallReturn: (frame, v) => mem.write64(frameWord(frame, REG_A0), BigInt.asUintN(64, v)),
-    advancePastSyscall: (frame) => mem.write64(frameWord(frame, 0), mem.read64(frameWord(frame, 0)) + 4n),
+  syscallNumber(frame: number): number {
+    return Number(BigInt.asIntN(32, this.mem.read64(frameWord(frame, REG_A7))));
+  }
 
-    /** Also enables the supervisor external interrupt, which carries the platform's memory-error reports. */
-    installTrapVector(va) {
-      cpu.setCsr(SCSR.stvec, va);
-      cpu.setCsr(SCSR.sie, cpu.csr(SCSR.sie) | SIE_SEIE);
-    },
+  syscallArg(frame: number, i: number): bigint {
+    return this.mem.read64(frameWord(frame, REG_A0 + i));
+  }
 
-    /** @spec RV-S §satp: "ASIDLEN … may be determined by writing one to every bit position in the ASID field, then reading back" */
-    asidBits() {
-      const old = cpu.csr(SCSR.satp);
-      cpu.setCsr(SCSR.satp, old | (0xffffn << 44n));
-      const probed = (cpu.csr(SCSR.satp) >> 44n) & 0xffffn;
-      cpu.setCsr(SCSR.satp, old);
-      return probed.toString(2).replace(/^0+/, "").length;
-    },
+  setSyscallReturn(frame: number, v: bigint): void {
+    this.mem.write64(frameWord(frame, REG_A0), BigInt.asUintN(64, v));
+  }
 
-    /**
-     * Writing satp does not flush (RV-S §satp); none is needed: an ASID is never reused within a
-     * generation, and a rollover flushes everything (kernel/mm/asid.ts).
-     */
-    switchAddressSpace(rootRegister) {
-      const lo = Number(rootRegister & 0xffffffffn), hi = Number(rootRegister >> 32n);
-      if (cpu.csrLo(SCSR.satp) === lo && cpu.lastCsrHigh() === hi) return;
-      cpu.setCsrHalves(SCSR.satp, lo, hi);
-    },
+  advancePastSyscall(frame: number): void {
+    this.mem.write64(frameWord(frame, 0), this.mem.read64(frameWord(frame, 0)) + 4n);
+  }
 
-    returnToUser(frame) {
-      cpu.loadRegisters(frame);
-      cpu.setCsrHalves(SCSR.sepc, mem.read32(frameWord(frame, 0)), mem.read32(frameWord(frame, 0) + 4));
-      sretToUser();
-    },
+  /** Also enables the supervisor external interrupt, which carries the platform's memory-error reports. */
+  installTrapVector(va: bigint): void {
+    this.cpu.setCsr(SCSR.stvec, va);
+    this.cpu.setCsr(SCSR.sie, this.cpu.csr(SCSR.sie) | SIE_SEIE);
+  }
 
-    /** sepc still holds the faulting pc (the trap wrote it), so only sstatus is set up for the sret. */
-    resumeAfterFault() {
-      sretToUser();
-    },
+  /** @spec RV-S §satp: "ASIDLEN … may be determined by writing one to every bit position in the ASID field, then reading back" */
+  asidBits(): number {
+    const old = this.cpu.csr(SCSR.satp);
+    this.cpu.setCsr(SCSR.satp, old | (0xffffn << 44n));
+    const probed = (this.cpu.csr(SCSR.satp) >> 44n) & 0xffffn;
+    this.cpu.setCsr(SCSR.satp, old);
+    return probed.toString(2).replace(/^0+/, "").length;
+  }
 
-    armTimer(ticks) {
-      const sie = cpu.csr(SCSR.sie);
-      if (ticks === undefined) {
-        cpu.setCsr(SCSR.sie, sie & ~SIE_STIE);
-        cpu.sbi(SBI_TIME, 0, [(1n << 64n) - 1n]);
-        return;
-      }
-      cpu.sbi(SBI_TIME, 0, [cpu.csr(SCSR.time) + BigInt(ticks)]);
-      cpu.setCsr(SCSR.sie, sie | SIE_STIE);
-    },
+  /**
+   * Writing satp does not flush (RV-S §satp); none is needed: an ASID is never reused within a
+   * generation, and a rollover flushes everything (kernel/mm/asid.ts).
+   */
+  switchAddressSpace(rootRegister: bigint): void {
+    const lo = Number(rootRegister & 0xffffffffn), hi = Number(rootRegister >> 32n);
+    if (this.cpu.csrLo(SCSR.satp) === lo && this.cpu.lastCsrHigh() === hi) return;
+    this.cpu.setCsrHalves(SCSR.satp, lo, hi);
+  }
 
-    timebaseHz,
+  returnToUser(frame: number): void {
+    this.cpu.loadRegisters(frame);
+    this.cpu.setCsrHalves(SCSR.sepc, this.mem.read32(frameWord(frame, 0)), this.mem.read32(frameWord(frame, 0) + 4));
+    this.sretToUser();
+  }
 
-    now: () => cpu.csr(SCSR.time),
+  /** sepc still holds the faulting pc (the trap wrote it), so only sstatus is set up for the sret. */
+  resumeAfterFault(): void {
+    this.sretToUser();
+  }
 
-    /**
-     * Linux sets scounteren to TM alone (drivers/perf/riscv_pmu_sbi.c), so user code can read the
-     * time but not cycle or instret; the firmware's mcounteren already lets S-mode pass it on.
-     */
-    allowUserTimeRead() {
-      cpu.setCsr(SCSR.scounteren, cpu.csr(SCSR.scounteren) | SCOUNTEREN_TM);
-    },
+  armTimer(ticks: number | undefined): void {
+    const sie = this.cpu.csr(SCSR.sie);
+    if (ticks === undefined) {
+      this.cpu.setCsr(SCSR.sie, sie & ~SIE_STIE);
+      this.cpu.sbi(SBI_TIME, 0, [(1n << 64n) - 1n]);
+      return;
+    }
+    this.cpu.sbi(SBI_TIME, 0, [this.cpu.csr(SCSR.time) + BigInt(ticks)]);
+    this.cpu.setCsr(SCSR.sie, sie | SIE_STIE);
+  }
 
-    /** sret with SPP = S and SPIE = 1: the idle loop runs in S-mode with sstatus.SIE set. */
-    idle(pc) {
-      cpu.setCsr(SCSR.sepc, pc);
-      const s = cpu.csr(SCSR.sstatus);
-      cpu.setCsr(SCSR.sstatus, (s & ~SSTATUS.SUM) | SSTATUS.SPP | SSTATUS.SPIE);
-      cpu.sret();
-    },
+  now(): bigint {
+    return this.cpu.csr(SCSR.time);
+  }
 
-    consoleWrite(bytes) {
-      for (let at = 0; at < bytes.length; at += 4096) {
-        const chunk = bytes.subarray(at, at + 4096);
-        mem.writeBytes(consoleBuffer, chunk);
-        cpu.sbi(SBI_DBCN, 0, [BigInt(chunk.length), BigInt(consoleBuffer), 0n]);
-      }
-    },
+  /**
+   * Linux sets scounteren to TM alone (drivers/perf/riscv_pmu_sbi.c), so user code can read the
+   * time but not cycle or instret; the firmware's mcounteren already lets S-mode pass it on.
+   */
+  allowUserTimeRead(): void {
+    this.cpu.setCsr(SCSR.scounteren, this.cpu.csr(SCSR.scounteren) | SCOUNTEREN_TM);
+  }
 
-    powerOff(exitCode) {
-      cpu.sbi(SBI_SRST, 0, [0n, exitCode === 0 ? 0n : SRST_EXIT_CODE | BigInt(exitCode & 0xff)]);
-    },
+  /** sret with SPP = S and SPIE = 1: the idle loop runs in S-mode with sstatus.SIE set. */
+  idle(pc: bigint): void {
+    this.cpu.setCsr(SCSR.sepc, pc);
+    const s = this.cpu.csr(SCSR.sstatus);
+    this.cpu.setCsr(SCSR.sstatus, (s & ~SSTATUS.SUM) | SSTATUS.SPP | SSTATUS.SPIE);
+    this.cpu.sret();
+  }
 
-    /** @spec RV-S §sstatus "SUM": S-mode loads and stores may access U pages while SUM=1 */
-    userAccess(va, access) {
-      const s = cpu.csr(SCSR.sstatus);
-      cpu.setCsr(SCSR.sstatus, s | SSTATUS.SUM);
-      const pa = cpu.translate(va, access === "write");
-      cpu.setCsr(SCSR.sstatus, s);
-      return pa;
-    },
+  consoleWrite(bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.length; at += 4096) {
+      const chunk = bytes.subarray(at, at + 4096);
+      this.mem.writeBytes(this.consoleBuffer, chunk);
+      this.cpu.sbi(SBI_DBCN, 0, [BigInt(chunk.length), BigInt(this.consoleBuffer), 0n]);
+    }
+  }
 
-    smp: riscvSmp(cpu),
+  powerOff(exitCode: number): void {
+    this.cpu.sbi(SBI_SRST, 0, [0n, exitCode === 0 ? 0n : SRST_EXIT_CODE | BigInt(exitCode & 0xff)]);
+  }
 
-    registers() {
-      const out: [string, bigint][] = [["sepc", cpu.csr(SCSR.sepc)], ["scause", cpu.csr(SCSR.scause)], ["stval", cpu.csr(SCSR.stval)], ["sstatus", cpu.csr(SCSR.sstatus)], ["satp", cpu.csr(SCSR.satp)]];
-      for (let i = 1; i < 32; i++) out.push([`x${i}`, cpu.reg(i)]);
-      return out;
-    },
-  };
+  /** @spec RV-S §sstatus "SUM": S-mode loads and stores may access U pages while SUM=1 */
+  userAccess(va: bigint, access: "read" | "write"): number | undefined {
+    const s = this.cpu.csr(SCSR.sstatus);
+    this.cpu.setCsr(SCSR.sstatus, s | SSTATUS.SUM);
+    const pa = this.cpu.translate(va, access === "write");
+    this.cpu.setCsr(SCSR.sstatus, s);
+    return pa;
+  }
+
+  registers(): [string, bigint][] {
+    const out: [string, bigint][] = [["sepc", this.cpu.csr(SCSR.sepc)], ["scause", this.cpu.csr(SCSR.scause)], ["stval", this.cpu.csr(SCSR.stval)], ["sstatus", this.cpu.csr(SCSR.sstatus)], ["satp", this.cpu.csr(SCSR.satp)]];
+    for (let i = 1; i < 32; i++) out.push([`x${i}`, this.cpu.reg(i)]);
+    return out;
+  }
 }
 
 /** A hart mask for SBI calls (hart_mask_base 0): bit i = hart i. */

@@ -218,14 +218,20 @@ export class FrameAllocator implements FrameSource {
   private assertUsable(i: number, count: number): void {
     let pa = this.addrOf(i);
     const end = pa + count * PAGE_SIZE;
+    if (pa >= this.usableBase && end <= this.usableEnd) return;
     while (pa < end) {
       const r = regionIndexAt(this.map, pa);
       if (r < 0 || this.map[r]!.kind !== MemoryRegionKind.Usable) {
         throw new KernelPanic(`frame bitmap corrupt: frame ${hex(pa)} ${r < 0 ? "outside the memory map" : `in a ${this.map[r]!.kind} region`} is marked free`);
       }
-      pa = this.map[r]!.base + this.map[r]!.size;
+      this.usableBase = this.map[r]!.base;
+      pa = this.usableEnd = this.map[r]!.base + this.map[r]!.size;
     }
   }
+
+  /** The Usable region {@link assertUsable} checked last (empty until then, and after the map changes). */
+  private usableBase = 0;
+  private usableEnd = 0;
 
   /**
    * Records, checks and zeroes frames [i, i + count) that were just marked allocated. A frame freed
@@ -408,6 +414,7 @@ export class FrameAllocator implements FrameSource {
       this.usableFrames -= frames;
     }
     this.map = carveRegion(this.map, base, size, kind);
+    this.usableEnd = 0;
   }
 
   /** Live frame count per owner (first-use order; allocations without an owner are `(anonymous)`). */

@@ -36,13 +36,20 @@ export class OwnerTable {
   /** The id of `name` (interning it on first use); `undefined` is the anonymous owner. */
   idOf(name: string | undefined): number {
     if (name === undefined) return 0;
+    if (name === this.lastName) return this.lastId;
     let id = this.ids.get(name);
     if (id === undefined) {
       id = this.names.length < MAX_OWNER_ID ? this.names.length : MAX_OWNER_ID;
       if (id < MAX_OWNER_ID) { this.names.push(name); this.ids.set(name, id); }
     }
+    this.lastName = name;
+    this.lastId = id;
     return id;
   }
+
+  /** The name {@link idOf} answered last and its id: a process's frames come one after another under one name. */
+  private lastName: string | undefined;
+  private lastId = 0;
 
   nameOf(id: number): string {
     return id === MAX_OWNER_ID ? OVERFLOW_OWNER : (this.names[id] ?? `(unknown owner id ${id})`);

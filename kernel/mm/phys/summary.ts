@@ -56,7 +56,9 @@ export class SummaryBits {
 
   /** Sets bit `i`, propagating upwards only when a word becomes non-zero. */
   set(i: number): void {
-    for (const level of this.levels) {
+    const levels = this.levels;
+    for (let k = 0; k < levels.length; k++) {
+      const level = levels[k]!;
       const w = i >>> 5;
       const was = level[w]!;
       level[w] = was | (1 << (i & 31));
@@ -67,7 +69,9 @@ export class SummaryBits {
 
   /** Clears bit `i`, propagating upwards only when a word becomes zero. */
   clear(i: number): void {
-    for (const level of this.levels) {
+    const levels = this.levels;
+    for (let k = 0; k < levels.length; k++) {
+      const level = levels[k]!;
       const w = i >>> 5;
       const now = level[w]! & ~(1 << (i & 31));
       level[w] = now;
