@@ -28,7 +28,7 @@ export interface BootedKernel {
 /** One architecture's kernel machine, as the fuzz suites see it. */
 export interface KernelTarget {
   arch: FuzzArch;
-  boot(opts: KernelProgramOptions & { ramSize?: number }): BootedKernel;
+  boot(opts: KernelProgramOptions & { ramSize?: number; console?: (byte: number) => void }): BootedKernel;
   /** Base of the kernel's direct map of RAM, and the kernel image's virtual address. */
   physicalOffset: bigint;
   kernelVa: bigint;
