@@ -84,9 +84,11 @@ export interface KernelFuzzOptions {
 
 /**
  * Instructions per slice of a run; the host-time budget is checked between slices (small, since
- * in paranoid mode a slice of timer interrupts costs about a millisecond per interrupt).
+ * in paranoid mode each timer interrupt costs 1 to 5 ms: a slice of them must stay short).
  */
-const SLICE = 2_000;
+const SLICE = 250;
+/** Host CPU milliseconds after which a run whose processes all sleep far ahead ({@link FAR_WAKEUP_TICKS}) is stopped. */
+const FAR_SLEEP_MS = 500;
 /** The longest one x86_64 local APIC timer period can be (2^32 counts divided by 128). */
 export const FAR_WAKEUP_TICKS = 1n << 39n;
 /** Default host CPU-time budget of one run (a normal run of the fuzz suites takes well under 1 s). */
@@ -172,7 +174,9 @@ export function runKernelFuzz(program: Uint8Array, opts: KernelFuzzOptions): Ker
     for (let limit = Math.min(SLICE, opts.maxInsns); ; limit = Math.min(limit + SLICE, opts.maxInsns)) {
       result = km.run(limit);
       if (result.reason !== "max-insns" || limit >= opts.maxInsns) break;
-      if (cpuMs() - started > (opts.hostBudgetMs ?? HOST_BUDGET_MS)) {
+      const spent = cpuMs() - started;
+      // A machine asleep far ahead only re-arms its timer until then: stop it early (FAR_SLEEP_MS).
+      if (spent > (opts.hostBudgetMs ?? HOST_BUDGET_MS) || (spent > FAR_SLEEP_MS && waitingFar())) {
         stalled = true;
         asleepFar = waitingFar();
         break;
