@@ -43,7 +43,8 @@ import { apicTimerCount } from "../../boot/x86_64/kernel-hal.js";
 import { X86_SYS } from "../../kernel/arch/x86_64/syscalls.js";
 import { ARM64_CODE, Arm64Stepper } from "./support/step-arm64.js";
 import { X86_CODE, X86Stepper } from "./support/step-x86.js";
-import { syscallFuzz } from "./support/syscall-program.js";
+import { type Action, syscallFuzz } from "./support/syscall-program.js";
+import { checkRun, runActions } from "./support/syscall-checks.js";
 
 const EFAULT = -14n;
 const hex = (v: bigint): string => "0x" + v.toString(16);
@@ -341,5 +342,27 @@ ts: .quad 5120000, 0
     const r = runKernelFuzz(program, { arch: "x86_64", maxInsns: 200_000, ramSize: 32 << 20 });
     expect(r.result.reason, r.result.message).toBe("exit");
     expect(r.calls.find((c) => c.nr === X86_SYS.nanosleep)?.result).toBe(0n);
+  });
+});
+
+describe("x86_64 execute-only mappings (syscalls.test.ts on x86_64, FUZZ_SEED=303 FUZZ_RUNS=200, path 16:1:0:0:0:3:2:2:2:2:2:6:6:6:6:6:6:6:6)", () => {
+  /** The counterexample, verbatim: mprotect(0x100000, 1, PROT_EXEC), then a write from a kernel address. */
+  const found: Action[] = [
+    { kind: "syscall", nr: 10n, args: [{ kind: "imm", value: 1048576n }, { kind: "imm", value: 1n }, { kind: "imm", value: 4n }, { kind: "imm", value: 0n }, { kind: "imm", value: 0n }, { kind: "imm", value: 0n }] },
+    { kind: "syscall", nr: 1n, args: [{ kind: "imm", value: 1n }, { kind: "imm", value: 18446603336222244864n }, { kind: "user", label: "buf", off: 0 }, { kind: "imm", value: 274877902848n }, { kind: "imm", value: 18446744071562067968n }, { kind: "imm", value: 4095n }] },
+  ];
+
+  it("mprotect(PROT_EXEC) maps the page readable and executable, as Linux's x86 protection_map does (it was a kernel oops: the page tables cannot hold execute-only)", () => {
+    const run = runActions("x86_64", found);
+    checkRun("x86_64", run);
+    expect(run.calls[0]!.result).toBe(0n);
+  });
+
+  it("an ELF whose text segment is execute-only (p_flags = PF_X) runs, its text readable", () => {
+    const gen = syscallFuzz("x86_64");
+    const elf = gen.dialect.assemble(gen.programSource([]), "x-only.S");
+    const r = runKernelFuzz(applyMutations(elf, [{ kind: "field", what: "phdr[0].p_flags", off: 64 + 4, size: 4, value: 1n }]), { arch: "x86_64", maxInsns: 100_000, debug: true, ramSize: 32 << 20 });
+    expect(r.log.join("\n")).not.toMatch(/kernel oops|paranoid:/);
+    expect([r.result.reason, r.result.exitCode]).toEqual(["exit", 0]);
   });
 });
