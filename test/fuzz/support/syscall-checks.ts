@@ -7,19 +7,27 @@ import { expect } from "vitest";
 import { SYS } from "../../../kernel/proc/syscalls.js";
 import { runKernelFuzz, SECRET, type KernelFuzzRun, type SyscallRecord } from "./kernel-run.js";
 import { type FuzzArch, KERNEL_TARGETS } from "./kernel-targets.js";
-import { type Action, syscallFuzz } from "./syscall-program.js";
+import { type Action, syscallFuzz, type SyscallFuzz } from "./syscall-program.js";
 
 const EFAULT = -14n, ENOSYS = -38n;
 /** Every number the kernel implements. */
 const IMPLEMENTED = new Set<number>(Object.values(SYS));
 /** Instructions per run: far more than any generated program needs unless it sleeps or spins. */
 const MAX_INSNS = 2_000_000;
+
 /** Runs the program of `actions` on `arch`'s kernel in paranoid mode; a `seed` randomises the user layout (ASLR). */
 export function runActions(arch: FuzzArch, actions: readonly Action[], seed?: number): KernelFuzzRun {
-  const gen = syscallFuzz(arch);
-  const elf = gen.dialect.assemble(gen.programSource(actions), "fuzz.S");
-  return runKernelFuzz(elf, { arch, files: [{ name: "t", bytes: gen.execTarget() }], maxInsns: MAX_INSNS, debug: true, ramSize: 32 << 20, seed });
+  let g = generators.get(arch);
+  if (g === undefined) {
+    const gen = syscallFuzz(arch);
+    g = { gen, execTarget: gen.execTarget() };
+    generators.set(arch, g);
+  }
+  const elf = g.gen.dialect.assemble(g.gen.programSource(actions), "fuzz.S");
+  return runKernelFuzz(elf, { arch, files: [{ name: "t", bytes: g.execTarget }], maxInsns: MAX_INSNS, debug: true, ramSize: 32 << 20, seed });
 }
+/** Each architecture's generator and assembled exec target, built once. */
+const generators = new Map<FuzzArch, { gen: SyscallFuzz; execTarget: Uint8Array }>();
 
 /** Unsigned `a + b` crosses `end` (or wraps past 2^64). */
 const reaches = (a: bigint, len: bigint, end: bigint): boolean => BigInt.asUintN(64, a) + len > end;
