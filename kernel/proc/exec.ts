@@ -35,6 +35,7 @@ import { MemoryFlags as F, type MemoryFlags } from "../mm/flags.js";
 import { type ProcessMemory, pteFlags } from "../mm/process-memory.js";
 import { hex } from "../mm/safety.js";
 import { describeVma, PAGE, pageDown, pageUp, type Vma, type VmaKind } from "../mm/vma.js";
+import type { ArchPaging } from "../mm/vm/arch.js";
 import { copyToUser, utf8Encode } from "./user-memory.js";
 
 /** The parts of a parsed ELF executable the loader needs (boot/elf.ts `ElfImage` fits). */
@@ -178,7 +179,7 @@ function planSegments(mm: ProcessMemory, image: ElfImageLike): PlannedArea[] | E
     }
     spans.push({ start, end: top, label });
 
-    const flags = segmentFlags(s.flags);
+    const flags = segmentFlags(mm, s.flags);
     const kind: VmaKind = (s.flags & PF_X) !== 0 ? "text" : "data";
     const name = kind === "text" ? "text" : (s.flags & PF_W) !== 0 ? "data" : "rodata";
     const fileTop = pageUp(s.vaddr + BigInt(filesz));
@@ -190,8 +191,19 @@ function planSegments(mm: ProcessMemory, image: ElfImageLike): PlannedArea[] | E
 }
 
 /** MemoryFlags of an area for ELF p_flags. */
-function segmentFlags(pf: number): MemoryFlags {
-  return F.USER | (pf & PF_R ? F.READ : 0) | (pf & PF_W ? F.WRITE : 0) | (pf & PF_X ? F.EXECUTE : 0);
+function segmentFlags(mm: ProcessMemory, pf: number): MemoryFlags {
+  return userFlags(mm.space.arch, F.USER | (pf & PF_R ? F.READ : 0) | (pf & PF_W ? F.WRITE : 0) | (pf & PF_X ? F.EXECUTE : 0));
+}
+
+/**
+ * The flags a user mapping asking for `flags` gets: READ is added to an execute-only request where
+ * the page-table format cannot express one (x86_64, where a present page is always readable), as
+ * Linux's x86 protection_map maps PROT_EXEC alone to PAGE_READONLY_EXEC. Found by the x86_64 syscall
+ * fuzz suite: mprotect(addr, 1, PROT_EXEC) made the page-table code refuse the leaf (a kernel oops).
+ * @spec Linux arch/x86/mm/pgprot.c protection_map ([VM_EXEC] = PAGE_READONLY_EXEC); SDM Vol. 3A §4.6
+ */
+export function userFlags(arch: ArchPaging, flags: MemoryFlags): MemoryFlags {
+  return arch.execOnly === false && (flags & F.EXECUTE) !== 0 ? flags | F.READ : flags;
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { Kernel } from "../kernel.js";
 import { MemoryFlags } from "../mm/flags.js";
 import type { MemResult } from "../mm/process-memory.js";
+import { userFlags } from "./exec.js";
 import { execve } from "./execve.js";
 import { Process } from "./process.js";
 import { kill } from "./signals.js";
@@ -31,8 +32,9 @@ const MAX_WRITE = 1 << 20;
 const err = (e: number): bigint => BigInt(-e);
 const s64 = (v: bigint): bigint => BigInt.asIntN(64, v);
 
-function protFlags(prot: bigint): MemoryFlags {
-  return (prot & PROT_READ ? MemoryFlags.READ : 0) | (prot & PROT_WRITE ? MemoryFlags.WRITE | MemoryFlags.READ : 0) | (prot & PROT_EXEC ? MemoryFlags.EXECUTE : 0);
+/** MemoryFlags for mmap/mprotect's `prot` in `p`'s address space (WRITE implies READ; userFlags for EXEC). */
+function protFlags(p: Process, prot: bigint): MemoryFlags {
+  return userFlags(p.mm.space.arch, (prot & PROT_READ ? MemoryFlags.READ : 0) | (prot & PROT_WRITE ? MemoryFlags.WRITE | MemoryFlags.READ : 0) | (prot & PROT_EXEC ? MemoryFlags.EXECUTE : 0));
 }
 
 function memResult<T>(r: MemResult<T>, ok: (v: T) => bigint): bigint {
@@ -63,10 +65,10 @@ export function syscall(k: Kernel, p: Process, nr: number, a: bigint[]): bigint 
       if ((flags & (MAP_SHARED | MAP_PRIVATE)) !== MAP_PRIVATE) return err(E.EINVAL);
       if (s64(fd) !== -1n && fd !== 0n) return err(E.EINVAL);
       if (off !== 0n || len === 0n) return err(E.EINVAL);
-      return memResult(p.mm.mapAnonymous(addr, len, protFlags(prot), { fixed: (flags & MAP_FIXED) !== 0n }), (v) => v);
+      return memResult(p.mm.mapAnonymous(addr, len, protFlags(p, prot), { fixed: (flags & MAP_FIXED) !== 0n }), (v) => v);
     }
     case SYS.munmap: return memResult(p.mm.unmapRange(a[0]!, a[1]!), () => 0n);
-    case SYS.mprotect: return memResult(p.mm.protectRange(a[0]!, a[1]!, protFlags(a[2]!)), () => 0n);
+    case SYS.mprotect: return memResult(p.mm.protectRange(a[0]!, a[1]!, protFlags(p, a[2]!)), () => 0n);
     case SYS.clone: {
       // fork semantics only: flags = SIGCHLD and no new stack.
       if (a[0] !== SIGCHLD || a[1] !== 0n) return err(E.EINVAL);

@@ -38,6 +38,13 @@ import { assembleRiscv64 } from "../../tools/asm/riscv64/index.js";
 import { applyMutations } from "./support/elf-mutate.js";
 import { directMap, imageVa, runKernelFuzz, SECRET, SECRET_PAS } from "./support/kernel-run.js";
 import { applyFdtMutations, type FdtMutation, VIRT_DTB } from "./support/fdt-mutate.js";
+import { ESR_IL } from "../../emulator/arch/arm64/defs.js";
+import { apicTimerCount } from "../../boot/x86_64/kernel-hal.js";
+import { X86_SYS } from "../../kernel/arch/x86_64/syscalls.js";
+import { ARM64_CODE, Arm64Stepper } from "./support/step-arm64.js";
+import { X86_CODE, X86Stepper } from "./support/step-x86.js";
+import { type Action, syscallFuzz } from "./support/syscall-program.js";
+import { checkRun, runActions } from "./support/syscall-checks.js";
 
 const EFAULT = -14n;
 const hex = (v: bigint): string => "0x" + v.toString(16);
@@ -261,5 +268,101 @@ msg: .ascii "ok\\n"
     expect(r.stdout).toBe("ok\n");
     expect(r.result.exitCode).toBe(0);
     expect(r.kernel.leakReport()[0]).toMatch(/ 0 owner\(s\) of exited processes leaking$/);
+  });
+});
+
+describe("A64 decoder (decode-arm64.test.ts, against LLVM's disassembler, FUZZ_SEED=7 FUZZ_RUNS=40000)", () => {
+  it("LDNP with opc 01 (there is no no-allocate LDPSW) is UNDEFINED at EL1 and EL0; LDPSW post-index still executes", () => {
+    const s = new Arm64Stepper();
+    for (const w of [0x687149c4, 0x685435da, 0x6870c61e]) {
+      for (const el of [1, 0] as const) {
+        const e = s.step(w, el);
+        expect(e?.esr, `0x${w.toString(16)} at EL${el}`).toBe(ESR_IL);
+        expect(e?.elr).toBe(BigInt(ARM64_CODE));
+      }
+    }
+    expect(s.step(0x68c149c4, 1)).toBeUndefined();
+  });
+});
+
+describe("x86_64 decoder and event delivery (decode-x86.test.ts, seed 0x86dec)", () => {
+  const s = new X86Stepper();
+  const bytes = (...b: number[]): Uint8Array => new Uint8Array([...b, ...new Array(16 - b.length).fill(0x90)]);
+
+  it("INT3 at CPL 3 through a DPL 0 gate is #GP(vector 3 · 8 + 2) with RIP at the INT3, not after it (path 146:7:1:...)", () => {
+    const e = s.step(bytes(0xcc), 3)!;
+    expect([e.vector, e.errorCode, e.rip]).toEqual([13, 3 * 8 + 2, BigInt(X86_CODE)]);
+    const n = s.step(bytes(0xcd, 0x80), 3)!;
+    expect([n.vector, n.errorCode, n.rip]).toEqual([13, 0x80 * 8 + 2, BigInt(X86_CODE)]);
+    // At CPL 0 the gate admits it: a trap, with the next RIP.
+    const ok = s.step(bytes(0xcc), 0)!;
+    expect([ok.vector, ok.rip]).toEqual([3, BigInt(X86_CODE + 1)]);
+  });
+
+  it("INVD and WBINVD are #GP(0) at CPL 3 (they were NOPs) and retire at CPL 0 (path 419:0:0:3:...)", () => {
+    for (const op of [0x08, 0x09]) {
+      const e = s.step(bytes(0x0f, op), 3)!;
+      expect([e.vector, e.errorCode, e.rip]).toEqual([13, 0, BigInt(X86_CODE)]);
+      expect(s.step(bytes(0x0f, op), 0)).toBeUndefined();
+    }
+  });
+
+  it("PREFETCH/PREFETCHW with a register operand (0F 0D, mod 11) is #UD; with memory it retires as a hint", () => {
+    const e = s.step(bytes(0x0f, 0x0d, 0xc5), 0)!;
+    expect([e.vector, e.rip]).toEqual([6, BigInt(X86_CODE)]);
+    expect(s.step(bytes(0x0f, 0x0d, 0x08), 0)).toBeUndefined();
+  });
+});
+
+describe("x86_64 kernel timer (syscalls.test.ts on x86_64, seed 0x5c5c86, run 12: nanosleep(ts + 7) read 5 120 000 s)", () => {
+  it("picks the smallest APIC timer divider whose 32-bit count reaches the wake-up", () => {
+    expect(apicTimerCount(1000)).toEqual({ dcr: 0xb, count: 1000 });
+    expect(apicTimerCount(0xffff_ffff)).toEqual({ dcr: 0xb, count: 0xffff_ffff });
+    expect(apicTimerCount(2 ** 32)).toEqual({ dcr: 0, count: 2 ** 31 });
+    expect(apicTimerCount(2 ** 37)).toEqual({ dcr: 0x9, count: 2 ** 31 });
+    expect(apicTimerCount(2 ** 38)).toEqual({ dcr: 0xa, count: 2 ** 31 });
+    expect(apicTimerCount(2 ** 45)).toEqual({ dcr: 0xa, count: 0xffff_ffff });
+  });
+
+  it("a 59-day nanosleep ends within 200 000 instructions (one timer interrupt per 2^39 ticks, not per 2^32: 9 313 instead of 1.2 million)", () => {
+    const program = syscallFuzz("x86_64").dialect.assemble(`
+    .text
+    .globl _start
+_start:
+    lea     ts(%rip), %rdi
+    xor     %esi, %esi
+    mov     $${X86_SYS.nanosleep}, %eax
+    syscall
+    xor     %edi, %edi
+    mov     $${X86_SYS.exit}, %eax
+    syscall
+    .data
+ts: .quad 5120000, 0
+`, "sleep.S");
+    const r = runKernelFuzz(program, { arch: "x86_64", maxInsns: 200_000, ramSize: 32 << 20 });
+    expect(r.result.reason, r.result.message).toBe("exit");
+    expect(r.calls.find((c) => c.nr === X86_SYS.nanosleep)?.result).toBe(0n);
+  });
+});
+
+describe("x86_64 execute-only mappings (syscalls.test.ts on x86_64, FUZZ_SEED=303 FUZZ_RUNS=200, path 16:1:0:0:0:3:2:2:2:2:2:6:6:6:6:6:6:6:6)", () => {
+  /** The counterexample, verbatim: mprotect(0x100000, 1, PROT_EXEC), then a write from a kernel address. */
+  const found: Action[] = [
+    { kind: "syscall", nr: 10n, args: [{ kind: "imm", value: 1048576n }, { kind: "imm", value: 1n }, { kind: "imm", value: 4n }, { kind: "imm", value: 0n }, { kind: "imm", value: 0n }, { kind: "imm", value: 0n }] },
+    { kind: "syscall", nr: 1n, args: [{ kind: "imm", value: 1n }, { kind: "imm", value: 18446603336222244864n }, { kind: "user", label: "buf", off: 0 }, { kind: "imm", value: 274877902848n }, { kind: "imm", value: 18446744071562067968n }, { kind: "imm", value: 4095n }] },
+  ];
+
+  it("mprotect(PROT_EXEC) maps the page readable and executable, as Linux's x86 protection_map does (it was a kernel oops: the page tables cannot hold execute-only)", () => {
+    const run = runActions("x86_64", found);
+    checkRun("x86_64", run);
+    expect(run.calls[0]!.result).toBe(0n);
+  });
+
+  it("an ELF whose text segment is execute-only (p_flags = PF_X) runs, its text readable", () => {
+    const gen = syscallFuzz("x86_64");
+    const elf = gen.dialect.assemble(gen.programSource([]), "x-only.S");
+    const r = runKernelFuzz(applyMutations(elf, [{ kind: "field", what: "phdr[0].p_flags", off: 64 + 4, size: 4, value: 1n }]), { arch: "x86_64", maxInsns: 100_000, debug: true, ramSize: 32 << 20 });
+    expect(r.log.join("\n")).not.toMatch(/kernel oops|paranoid:/);
+    expect([r.result.reason, r.result.exitCode]).toEqual(["exit", 0]);
   });
 });

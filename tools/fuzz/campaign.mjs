@@ -9,14 +9,14 @@
  * --runs N    runs per property, exactly (overrides --scale)
  * --rounds R  rounds, each with its own seed S, S+1, ... (default 1)
  * --seed S    first seed (default: from the clock, printed)
- * SUITE       suite names (elf-parse, elf-exec, fdt, decode, syscalls); default all
+ * SUITE       suite names (elf-parse, elf-exec, fdt, decode, decode-arm64, decode-x86, syscalls); default all
  *
  * Every property fast-check runs prints its seed and counterexample path when it fails; replay one
  * with FUZZ_SEED=<seed> FUZZ_PATH=<path> npx vitest run test/fuzz/<suite>.test.ts -t "<property>".
  */
 import { spawnSync } from "node:child_process";
 
-const SUITES = ["elf-parse", "elf-exec", "fdt", "decode", "syscalls"];
+const SUITES = ["elf-parse", "elf-exec", "fdt", "decode", "decode-arm64", "decode-x86", "syscalls"];
 const args = process.argv.slice(2);
 const usage = (message) => {
   console.error(`campaign: ${message}\nusage: node tools/fuzz/campaign.mjs [--scale N] [--runs N] [--rounds R] [--seed S] [${SUITES.join("|")}...]`);

@@ -253,7 +253,10 @@ function decodeLoadStore(w: number): Op {
   if (((w >>> 27) & 7) === 5 && ((w >>> 25) & 1) === 0) {
     const opc = w >>> 30, mode = (w >>> 23) & 3, l = (w >>> 22) & 1;
     const rt2 = (w >>> 10) & 31;
-    if (opc === 3 || (opc === 1 && l === 0)) return Op.UNKNOWN;
+    // opc 01 is LDPSW, a load with writeback or offset only: no store, and no no-allocate form
+    // (mode 00, LDNP/STNP: opc 01 unallocated). Found by test/fuzz/decode-arm64.test.ts.
+    // @spec Arm ARM (DDI 0487) C4.1 "Loads and Stores", the table of "Load/store no-allocate pair (offset)": opc = 01, V = 0 is unallocated
+    if (opc === 3 || (opc === 1 && (l === 0 || mode === 0))) return Op.UNKNOWN;
     const sz = opc === 2 ? 3 : 2;
     const memop = sz | (opc === 1 ? MEM_SIGNED : 0);
     const flags = mode === 1 ? F_WB | F_POST : mode === 3 ? F_WB : 0;

@@ -331,9 +331,18 @@ function decode0F(i: Insn): void {
     case 0x01: return decode0F01(i);
     case 0x05: i.op = Op.SYSCALL; return;
     case 0x07: i.op = Op.SYSRET; return;
-    case 0x08: case 0x09: i.op = Op.NOP; return;
+    // INVD, WBINVD: CPL 0 only (they were NOPs everywhere; found by test/fuzz/decode-x86.test.ts).
+    case 0x08: case 0x09: i.op = Op.WBINVD; return;
     case 0x0b: i.op = Op.UD; return;
-    case 0x0d: case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f:
+    case 0x0d: {
+      // PREFETCH/PREFETCHW name a memory byte: the register form is #UD (as QEMU decodes it).
+      // Found by test/fuzz/decode-x86.test.ts against objdump. @spec SDM Vol. 2B PREFETCHW ("0F 0D /1 PREFETCHW m8")
+      const register = (buf[pos]! >>> 6) === 3;
+      modrm(i, false);
+      i.op = register ? Op.UD : Op.NOP;
+      return;
+    }
+    case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f:
       modrm(i, false);
       i.op = Op.NOP;
       return;

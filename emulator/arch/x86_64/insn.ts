@@ -35,6 +35,8 @@ export const enum Op {
   // system
   INT, INT3, IRET, LRET, IN, OUT, MOV_FROM_CR, MOV_TO_CR, RDMSR, WRMSR, RDTSC, RDTSCP, CPUID, SWAPGS,
   INVLPG, INVPCID, LGDT, LIDT, SGDT, SIDT, LTR, STR, LLDT, SYSCALL, SYSRET, STAC, CLAC, GP0,
+  /** INVD and WBINVD: privileged; there is no cache to write back or drop. */
+  WBINVD,
   /** One past the last op: ops fit in the 8-bit INFO field. */
   COUNT,
 }

@@ -126,6 +126,9 @@ export function executeSystem(c: X86Cpu, i: Insn): boolean {
       if (c.cpl !== 0) return c.fault(VEC.UD);
       c.setRflags(i.op === Op.STAC ? c.rflags | RFLAGS.AC : c.rflags & ~RFLAGS.AC);
       return true;
+    // No caches are modelled: only the privilege check remains. @spec SDM Vol. 2A INVD, WBINVD ("#GP(0) if the current privilege level is not 0")
+    case Op.WBINVD:
+      return needCpl0(c);
     case Op.INVLPG:
       if (!needCpl0(c)) return false;
       c.ea(i);

@@ -82,8 +82,13 @@ function enter(c: X86Cpu, vector: number, errorCode: number, external: boolean, 
   const ext = external ? 1 : 0;
   const gateErr = vector * 8 + 2 + ext;
   const fromCpl = c.cpl;
+  // A fault while delivering INT n / INT3 is a fault of that instruction: its RIP is pushed, not
+  // the next one's (which `retLo:retHi` is for a software interrupt). Found by test/fuzz/decode-x86.test.ts
+  // (INT3 at CPL 3 through a DPL 0 gate pushed the next RIP with its #GP).
+  // @spec SDM Vol. 3A §6.5 (a fault's return address is the faulting instruction), §6.12.1.1 (INT n through a gate of lower DPL is #GP)
+  const faultLo = soft ? c.ripLo : retLo, faultHi = soft ? c.ripHi : retHi;
   // Gate. @spec SDM Vol. 3A §6.14.1 Figure 6-8 (64-bit IDT gate descriptor)
-  if (vector * 16 + 15 > c.idtrLimit) return subFault(c, VEC.GP, gateErr, retLo, retHi);
+  if (vector * 16 + 15 > c.idtrLimit) return subFault(c, VEC.GP, gateErr, faultLo, faultHi);
   const g0 = read64(c, c.idtrBase + BigInt(vector * 16));
   if (g0 === undefined) return !c.shutdown;
   const g1 = read64(c, c.idtrBase + BigInt(vector * 16 + 8));
@@ -91,25 +96,25 @@ function enter(c: X86Cpu, vector: number, errorCode: number, external: boolean, 
   const type = Number((g0 >> 40n) & 0xfn);
   const dpl = Number((g0 >> 45n) & 3n);
   const present = ((g0 >> 47n) & 1n) === 1n;
-  if (type !== 0xe && type !== 0xf) return subFault(c, VEC.GP, gateErr, retLo, retHi);
-  if (soft && dpl < fromCpl) return subFault(c, VEC.GP, gateErr, retLo, retHi);
-  if (!present) return subFault(c, VEC.NP, gateErr, retLo, retHi);
+  if (type !== 0xe && type !== 0xf) return subFault(c, VEC.GP, gateErr, faultLo, faultHi);
+  if (soft && dpl < fromCpl) return subFault(c, VEC.GP, gateErr, faultLo, faultHi);
+  if (!present) return subFault(c, VEC.NP, gateErr, faultLo, faultHi);
   const cs = Number((g0 >> 16n) & 0xffffn);
   const ist = Number((g0 >> 32n) & 7n);
   const target = BigInt.asUintN(64, (g0 & 0xffffn) | (((g0 >> 48n) & 0xffffn) << 16n) | ((g1 & 0xffffffffn) << 32n));
   // Target code segment: its DPL becomes the CPL. @spec SDM Vol. 3A §6.12.1.1
-  if ((cs & ~3) === 0 || (cs | 7) > c.gdtrLimit) return subFault(c, VEC.GP, (cs & ~3) + ext, retLo, retHi);
+  if ((cs & ~3) === 0 || (cs | 7) > c.gdtrLimit) return subFault(c, VEC.GP, (cs & ~3) + ext, faultLo, faultHi);
   const desc = read64(c, c.gdtrBase + BigInt(cs & ~7));
   if (desc === undefined) return !c.shutdown;
-  if (((desc >> 47n) & 1n) === 0n) return subFault(c, VEC.NP, (cs & ~3) + ext, retLo, retHi);
+  if (((desc >> 47n) & 1n) === 0n) return subFault(c, VEC.NP, (cs & ~3) + ext, faultLo, faultHi);
   const newCpl = Number((desc >> 45n) & 3n);
-  if (newCpl > fromCpl) return subFault(c, VEC.GP, (cs & ~3) + ext, retLo, retHi);
+  if (newCpl > fromCpl) return subFault(c, VEC.GP, (cs & ~3) + ext, faultLo, faultHi);
   // Stack. @spec SDM Vol. 3A §6.14.4 (stack switching in IA-32e mode), §6.14.5 (IST)
   let rsp: bigint;
   let ss = c.sel[2]!;
   if (ist !== 0 || newCpl < fromCpl) {
     const off = ist !== 0 ? 0x24 + 8 * (ist - 1) : 4 + 8 * newCpl;
-    if (off + 7 > c.trLimit) return subFault(c, VEC.TS, (c.trSel & ~3) + ext, retLo, retHi);
+    if (off + 7 > c.trLimit) return subFault(c, VEC.TS, (c.trSel & ~3) + ext, faultLo, faultHi);
     const v = read64(c, c.trBase + BigInt(off));
     if (v === undefined) return !c.shutdown;
     rsp = v;

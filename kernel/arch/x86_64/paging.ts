@@ -37,6 +37,7 @@ export function x86Paging(levels: 4 | 5, paBits: number): ArchPaging {
     leafLevels: [0, 1, 2],
     supportedFlags: X86_SUPPORTED_FLAGS,
     writeOnly: false,
+    execOnly: false,
     flush: { pageFlushCoversTables: true, pageFlushCoversGlobal: true },
     fast: X86_PTE32,
     index: tableIndex,

@@ -103,6 +103,8 @@ export interface ArchPaging {
   readonly supportedFlags: MemoryFlags;
   /** Whether WRITE without READ can be encoded (RISC-V: no, XWR=010 is reserved). */
   readonly writeOnly: boolean;
+  /** Whether EXECUTE without READ can be encoded (default yes; x86: no, every present page is readable). */
+  readonly execOnly?: boolean;
   readonly flush: FlushCapabilities;
   /** The number-only codec for 64-bit entries, when the format offers one (AddressSpace's fast paths). */
   readonly fast?: PteCodec32;

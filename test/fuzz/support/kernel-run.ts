@@ -1,37 +1,34 @@
 /**
- * Runs a user program under the kernel for the kernel-facing fuzz suites, watching every system
- * call: its number and arguments at the `ecall` (from the trap trace, before the kernel acts) and
- * its result (from the kernel's setSyscallReturn, wrapped on this instance), with the console
- * output around it. Also plants a secret in kernel-only RAM and digests the RAM that nothing may
- * change after boot (firmware, kernel text, the program module and ramdisk, the device tree).
+ * Runs a user program under the kernel for the kernel-facing fuzz suites, on any of the three
+ * architectures (kernel-targets.ts), watching every system call: its number and arguments as the
+ * kernel reads them from the saved frame (KernelArch.syscallNumber, wrapped on this instance) and
+ * its result (setSyscallReturn, wrapped too), with the console output around it. Also plants a
+ * secret in kernel-only RAM and digests the RAM that nothing may change after boot (firmware,
+ * kernel text, the program module and ramdisk, the device tree).
  */
 import { createHash } from "node:crypto";
-import { BOOT_INFO_ADDR, bootKernel, FIRMWARE_BASE, FIRMWARE_SIZE, KERNEL_BASE, KERNEL_VA, type KernelMachine } from "../../../boot/riscv64/kernel-boot.js";
-import type { RunResult } from "../../../emulator/arch/riscv64/machine.js";
-import { RISCV_PHYSICAL_OFFSET } from "../../../kernel/arch/riscv64/kernel-arch.js";
-import { readBootInfo } from "../../../kernel/boot-info.js";
 import type { Kernel } from "../../../kernel/kernel.js";
 import { Process } from "../../../kernel/proc/process.js";
+import { directMapOf, type FuzzArch, imageVaOf, KERNEL_TARGETS, type BootedKernel } from "./kernel-targets.js";
 
-/** scause of an environment call from U-mode. */
-const ECALL_FROM_U = 8;
-
-/** A secret only the kernel can reach: planted at {@link SECRET_PAS} before the run. */
+/** A secret only the kernel can reach: planted at the target's secretPas before the run. */
 export const SECRET = "KERNEL-SECRET-7f3a9c";
-/** Where the secret is planted: unused firmware RAM, and the kernel text page after the idle loop. */
-export const SECRET_PAS = [FIRMWARE_BASE + 0x10_0000, KERNEL_BASE + 0x800] as const;
-/** Strings of the device tree, which no user process ever holds. */
-export const DTB_STRINGS = ["riscv-virtio,qemu", "sifive,clint0"] as const;
+const RISCV = KERNEL_TARGETS.riscv64;
+/** riscv64's secret addresses and device-tree strings (the riscv64 suites' names; other arches: KERNEL_TARGETS). */
+export const SECRET_PAS = RISCV.secretPas;
+export const DTB_STRINGS = RISCV.platformStrings;
 
-/** Kernel virtual addresses of a physical address: the direct map, and the image mapping for the kernel's 2 MiB. */
-export const directMap = (pa: number): bigint => RISCV_PHYSICAL_OFFSET + BigInt(pa);
-export const imageVa = (pa: number): bigint => KERNEL_VA + BigInt(pa - KERNEL_BASE);
+/** riscv64's kernel virtual addresses of a physical address: the direct map, and the image mapping. */
+export const directMap = (pa: number): bigint => directMapOf(RISCV, pa);
+export const imageVa = (pa: number): bigint => imageVaOf(RISCV, pa);
 
 /** One system call as the kernel saw it. */
 export interface SyscallRecord {
   pid: number;
   nr: number;
-  /** a0..a5. */
+  /** The generic number the kernel dispatched on (kernel/proc/syscalls.ts SYS; -1 for a number it does not know). */
+  generic: number;
+  /** The six argument registers (riscv64 a0..a5, arm64 x0..x5, x86_64 rdi, rsi, rdx, r10, r8, r9). */
   args: bigint[];
   /** The value stored as the call's result (signed); undefined if it never returned (exit, exec, still blocked). */
   result?: bigint;
@@ -41,12 +38,19 @@ export interface SyscallRecord {
 
 /** What a fuzz run of the kernel produced. */
 export interface KernelFuzzRun {
-  result: RunResult;
+  result: { reason: string; exitCode: number; message?: string };
   /**
    * The run used up its host CPU-time budget before its instruction limit (it was stopped there): the
    * guest made the machine spend far more host time per instruction than any program should.
    */
   stalled: boolean;
+  /**
+   * When the run stalled: every live process was asleep (or waiting for one that is) with the next
+   * wake-up more than {@link FAR_WAKEUP_TICKS} away. An x86_64 machine idles through such a sleep
+   * one local APIC timer period (2^39 ticks at most) at a time, each a trap that paranoid mode
+   * checks in full: slow, but not a fault (see docs/fuzzing.md).
+   */
+  asleepFar: boolean;
   stdout: string;
   log: string[];
   calls: SyscallRecord[];
@@ -57,11 +61,13 @@ export interface KernelFuzzRun {
   digestAtEnd: string;
   /** The first address past user space (from the first process that trapped). */
   userEnd: bigint | undefined;
-  km: KernelMachine;
+  km: BootedKernel;
   kernel: Kernel;
 }
 
 export interface KernelFuzzOptions {
+  /** Default riscv64. */
+  arch?: FuzzArch;
   files?: { name: string; bytes: Uint8Array }[];
   maxInsns: number;
   /** Paranoid mode: invariants checked after every trap. */
@@ -76,60 +82,68 @@ export interface KernelFuzzOptions {
   hostBudgetMs?: number;
 }
 
-/** Instructions per slice of a run; the host-time budget is checked between slices. */
-const SLICE = 50_000;
+/**
+ * Instructions per slice of a run; the host-time budget is checked between slices (small, since
+ * in paranoid mode each timer interrupt costs 1 to 5 ms: a slice of them must stay short).
+ */
+const SLICE = 250;
+/** Host CPU milliseconds after which a run whose processes all sleep far ahead ({@link FAR_WAKEUP_TICKS}) is stopped. */
+const FAR_SLEEP_MS = 500;
+/** The longest one x86_64 local APIC timer period can be (2^32 counts divided by 128). */
+export const FAR_WAKEUP_TICKS = 1n << 39n;
 /** Default host CPU-time budget of one run (a normal run of the fuzz suites takes well under 1 s). */
 export const HOST_BUDGET_MS = 4000;
 
-/** The physical ranges that must not change once the kernel runs (read from the boot-info record). */
-function stableRanges(km: KernelMachine): [number, number][] {
-  const info = readBootInfo(km.kernel.hal, BOOT_INFO_ADDR);
-  return [
-    [FIRMWARE_BASE, FIRMWARE_SIZE],
-    [KERNEL_BASE, 0x1000],
-    [info.module.base, info.module.size],
-    ...(info.ramdisk.size > 0 ? [[info.ramdisk.base, info.ramdisk.size] as [number, number]] : []),
-    [info.dtb.base, info.dtb.size],
-  ];
-}
-
-function digest(km: KernelMachine, ranges: [number, number][]): string {
-  const ram = km.machine.bus.ramAt(km.ramBase)!;
+function digest(bus: BootedKernel["bus"], ranges: [number, number][]): string {
   const h = createHash("sha256");
-  for (const [pa, len] of ranges) h.update(ram.readBytes(pa - km.ramBase, len));
+  for (const [pa, len] of ranges) {
+    const ram = bus.ramAt(pa)!;
+    h.update(ram.readBytes(pa - ram.base, len));
+  }
   return h.digest("hex");
 }
 
 /** Boots `program` (with `files` in the ramdisk), plants the secret, and runs it, recording every system call. */
 export function runKernelFuzz(program: Uint8Array, opts: KernelFuzzOptions): KernelFuzzRun {
+  const target = KERNEL_TARGETS[opts.arch ?? "riscv64"];
   let stdout = "";
   const log: string[] = [];
-  const km = bootKernel({
+  const km = target.boot({
     program, args: ["prog"], files: opts.files ?? [], debug: opts.debug, ramSize: opts.ramSize, seed: opts.seed,
     log: (line) => log.push(line), console: (b) => { stdout += String.fromCharCode(b); },
   });
-  const kernel = km.kernel, hart = km.machine.harts[0]!, bus = km.machine.bus;
+  const kernel = km.kernel, bus = km.bus, arch = kernel.arch;
   const secret = new TextEncoder().encode(SECRET);
-  for (const pa of SECRET_PAS) bus.load(pa, secret);
+  for (const pa of target.secretPas) bus.load(pa, secret);
   let ranges: [number, number][] | undefined;
 
   const calls: SyscallRecord[] = [];
   const pending = new Map<number, { rec: SyscallRecord; outAt: number }>();
   let digestAtFirstCall: string | undefined;
   let userEnd: bigint | undefined;
-  km.machine.setTrace((e) => {
-    if (e.type !== "trap" || e.from !== "U") return;
-    const p = kernel.procs.current!;
-    ranges ??= stableRanges(km);
-    digestAtFirstCall ??= digest(km, ranges);
-    userEnd ??= p.mm.userEnd;
-    if (e.interrupt || e.cause !== ECALL_FROM_U) return;
-    const rec: SyscallRecord = { pid: p.pid, nr: Number(BigInt.asIntN(32, hart.x(17))), args: [10, 11, 12, 13, 14, 15].map((r) => hart.x(r)) };
+  // The first trap from user mode: the digest of the stable RAM, and the end of user space.
+  const trapInfo = arch.trapInfo.bind(arch);
+  arch.trapInfo = () => {
+    const t = trapInfo();
+    if (t.fromUser && digestAtFirstCall === undefined) {
+      ranges = target.stableRanges(kernel);
+      digestAtFirstCall = digest(bus, ranges);
+      userEnd = kernel.procs.current!.mm.userEnd;
+    }
+    return t;
+  };
+  // The kernel reads the number once per system call, from the saved frame (kernel.ts trap).
+  const syscallNumber = arch.syscallNumber.bind(arch);
+  arch.syscallNumber = (frame) => {
+    const nr = syscallNumber(frame);
+    const generic = arch.syscallTable === undefined ? nr : arch.syscallTable.get(nr) ?? -1;
+    const rec: SyscallRecord = { pid: kernel.procs.current!.pid, nr, generic, args: [0, 1, 2, 3, 4, 5].map((i) => arch.syscallArg(frame, i)) };
     calls.push(rec);
-    pending.set(p.frame, { rec, outAt: stdout.length });
-  });
-  const setReturn = kernel.arch.setSyscallReturn.bind(kernel.arch);
-  kernel.arch.setSyscallReturn = (frame, v) => {
+    pending.set(frame, { rec, outAt: stdout.length });
+    return nr;
+  };
+  const setReturn = arch.setSyscallReturn.bind(arch);
+  arch.setSyscallReturn = (frame, v) => {
     const open = pending.get(frame);
     if (open) {
       open.rec.result = BigInt.asIntN(64, v);
@@ -144,8 +158,13 @@ export function runKernelFuzz(program: Uint8Array, opts: KernelFuzzOptions): Ker
     bootUsedFrames ??= k.memory!.frames.getMemoryStats().usedFrames;
     return spawn.call(Process, k, image, argv, envp);
   };
-  let result: RunResult;
-  let stalled = false;
+  let result: KernelFuzzRun["result"];
+  let stalled = false, asleepFar = false;
+  const waitingFar = (): boolean => {
+    const at = kernel.sleepers.earliest();
+    const live = kernel.procs.processes().filter((p) => p.state !== "zombie");
+    return at !== undefined && at - arch.now() > FAR_WAKEUP_TICKS && live.every((p) => p.state === "sleeping" || p.state === "waiting");
+  };
   const cpuMs = (): number => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
@@ -153,10 +172,13 @@ export function runKernelFuzz(program: Uint8Array, opts: KernelFuzzOptions): Ker
   const started = cpuMs();
   try {
     for (let limit = Math.min(SLICE, opts.maxInsns); ; limit = Math.min(limit + SLICE, opts.maxInsns)) {
-      result = km.machine.run({ maxInsns: limit });
+      result = km.run(limit);
       if (result.reason !== "max-insns" || limit >= opts.maxInsns) break;
-      if (cpuMs() - started > (opts.hostBudgetMs ?? HOST_BUDGET_MS)) {
+      const spent = cpuMs() - started;
+      // A machine asleep far ahead only re-arms its timer until then: stop it early (FAR_SLEEP_MS).
+      if (spent > (opts.hostBudgetMs ?? HOST_BUDGET_MS) || (spent > FAR_SLEEP_MS && waitingFar())) {
         stalled = true;
+        asleepFar = waitingFar();
         break;
       }
     }
@@ -164,6 +186,6 @@ export function runKernelFuzz(program: Uint8Array, opts: KernelFuzzOptions): Ker
     Process.spawn = spawn;
   }
   return {
-    result: result!, stalled, stdout, log, calls, bootUsedFrames: bootUsedFrames ?? -1, digestAtFirstCall, userEnd, digestAtEnd: ranges === undefined ? "" : digest(km, ranges), km, kernel,
+    result: result!, stalled, asleepFar, stdout, log, calls, bootUsedFrames: bootUsedFrames ?? -1, digestAtFirstCall, userEnd, digestAtEnd: ranges === undefined ? "" : digest(bus, ranges), km, kernel,
   };
 }
