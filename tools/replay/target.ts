@@ -49,6 +49,9 @@ export interface ReplayTarget {
 const TWO32 = 2 ** 32;
 const bigWords = (d: Digest, v: bigint): Digest => d.word(Number(v & 0xffffffffn)).word(Number((v >> 32n) & 0xffffffffn));
 
+/** The trap event a processor's `onTrap` hook receives. */
+type TrapOf<C extends { onTrap: ((e: never) => void) | undefined }> = Parameters<NonNullable<C["onTrap"]>>[0];
+
 /** What {@link hookTraps} needs of a machine: its count of instructions (all processors). */
 interface Counted {
   retired(): number;
@@ -60,15 +63,17 @@ interface Counted {
  * with its instruction count on the machine's scale (the count of the trapping processor `e.icount`
  * plus everything the others retired).
  */
-function hookTraps<E extends { icount: number }, C extends { icount: number; onTrap: ((e: E) => void) | undefined }>(
-  m: Counted, cores: readonly C[], row: (e: E, icount: number) => TrapRow, fn: (row: TrapRow) => void,
+function hookTraps<C extends { icount: number; onTrap: ((e: never) => void) | undefined }>(
+  m: Counted, cores: readonly C[], row: (e: TrapOf<C>, icount: number) => TrapRow, fn: (row: TrapRow) => void,
 ): void {
   for (const c of cores) {
-    const prev = c.onTrap;
-    c.onTrap = (e) => {
+    const prev = c.onTrap as ((e: TrapOf<C>) => void) | undefined;
+    const hook = (e: TrapOf<C>): void => {
       prev?.(e);
-      fn(row(e, cores.length === 1 ? e.icount : m.retired() - m.idleRetired - c.icount + e.icount));
+      const at = (e as { icount: number }).icount;
+      fn(row(e, cores.length === 1 ? at : m.retired() - m.idleRetired - c.icount + at));
     };
+    c.onTrap = hook as C["onTrap"];
   }
 }
 
