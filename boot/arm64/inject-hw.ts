@@ -1,7 +1,6 @@
 /**
- * Fault injection's view of an arm64-virt kernel machine (boot/inject-hw.ts). The kernel boots
- * without the GIC, so the generic timer drives the core's IRQ input: a spurious interrupt is the
- * IRQ exception taken while the timer's condition is not met. Memory errors are announced by an
+ * Fault injection's view of an arm64-virt kernel machine (boot/inject-hw.ts). A spurious interrupt
+ * is an IRQ exception taken on PE 0 that the GIC did not signal. Memory errors are announced by an
  * SError interrupt (boot/memory-errors.ts, boot/arm64/kernel-boot.ts). With several PEs, TLB faults
  * pick an entry of any PE, spurious interrupts go to PE 0, and IPI faults act on the SGIs the
  * kernel sends through GICD_SGIR, one target PE at a time (boot/ipi-faults.ts): lost, or made

@@ -11,7 +11,7 @@
  * 0x10, user code32 0x18, user data 0x23, user code64 0x2b, then one 64-bit TSS descriptor per CPU
  * from 0x30), an IDT whose gates 0..31 (exceptions), 32 (the local APIC timer), 0xFC (the kernel's
  * IPI) and 0xFF (spurious) are interrupt gates to native entries in the kernel text, a TSS per CPU
- * whose RSP0 and IST1 are that CPU's kernel stack, STAR/LSTAR/FMASK with EFER.SCE for SYSCALL
+ * whose RSP0 is the top of that CPU's kernel stack and IST1 (#MC) its middle, STAR/LSTAR/FMASK with EFER.SCE for SYSCALL
  * (EFER.NXE for the XD bit), CR4.MCE|PGE|PCIDE|SMEP|SMAP (MCE: a machine check reports memory
  * errors, boot/memory-errors.ts). The GDT, IDT and TSS are reached through
  * the kernel's direct map (their bases are physicalOffset + their physical addresses), which every
