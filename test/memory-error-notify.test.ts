@@ -176,4 +176,27 @@ describe("x86_64: a machine check at the entry of another vector's handler", () 
     expect([...km.machine.lapic.isr].every((w) => w === 0)).toBe(true);
     expect([r.reason, r.exitCode, String.fromCharCode(...out)]).toEqual(["exit", 0, "ok\n"]);
   });
+
+  it("two errors reported before the first #MC is handled raise one #MC, whose handler takes both records", () => {
+    // Regression (a host crash in a 4-CPU campaign with two bad-frame faults): the second #MC was
+    // taken at the first one's entry, its IST frame over the first's, and the handler's return to
+    // the interrupted code came back to its own entry.
+    const log: string[] = [];
+    const out: number[] = [];
+    const km = bootKernelX86({ program: assemble("x86_64", source).elf, args: ["fork-mmap"], seed: 0, console: (b) => out.push(b), log: (l) => log.push(l) });
+    expect(km.machine.run({ maxInsns: 100 }).reason).toBe("max-insns");
+    const mcs: number[] = [];
+    km.cpu.onTrap = (e) => { if (e.vector === 18) mcs.push(e.vector); };
+    const frames0 = km.kernel.memory!.frames;
+    const [a, b] = [frames0.allocateFrame()!, frames0.allocateFrame()!];
+    frames0.freeFrame(a);
+    frames0.freeFrame(b);
+    km.reportMemoryError({ pa: a, corrected: false });
+    km.reportMemoryError({ pa: b, corrected: true });
+    const r = km.machine.run({ maxInsns: 1_000_000 });
+    expect(mcs).toHaveLength(1);
+    expect(log).toContain(`kernel: memory error at 0x${a.toString(16)} (uncorrected): free frame withdrawn`);
+    expect(log.filter((l) => l.startsWith(`kernel: memory error at 0x${b.toString(16)} (corrected)`))).toHaveLength(1);
+    expect([r.reason, r.exitCode, String.fromCharCode(...out)]).toEqual(["exit", 0, "ok\n"]);
+  });
 });
