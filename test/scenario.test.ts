@@ -167,8 +167,8 @@ describe("multios test", () => {
     const r = cli("test", ...examples.map((f) => join(DIR, f)));
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(17);
-    expect(r.stdout).toContain(`${examples.length} scenario(s), 17 run(s): 17 passed, 0 failed`);
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("✓"))).toHaveLength(19);
+    expect(r.stdout).toContain(`${examples.length} scenario(s), 19 run(s): 19 passed, 0 failed`);
     expect(r.stdout).toContain("✓ segfault: a store to an unmapped page kills the process [arm64]");
   });
 
