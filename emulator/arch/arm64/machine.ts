@@ -57,7 +57,7 @@ export class Arm64Machine {
   /** Called on SYSTEM_RESET to reload the image; without it a reset ends the run. */
   onReset: (() => void) | undefined;
   /** Host actions due at a machine time (see {@link after}). */
-  private readonly deferred = new DeferredActions();
+  private readonly deferred = new DeferredActions(() => this.now());
   private finish: { kind: "pass" | "fail" | "reset"; code: number; message?: string } | undefined;
   /** The PE whose instructions are executing (stores and device accesses are its), or undefined. */
   private running: Arm64Cpu | undefined;
@@ -112,7 +112,7 @@ export class Arm64Machine {
    * runs between slices, so at most one slice late; only a machine with several PEs runs them.
    */
   after(ticks: number, fn: () => void): void {
-    this.deferred.after(this.now(), ticks, fn);
+    this.deferred.after(ticks, fn);
   }
 
   /** Ends the run after the current instruction (PSCI SYSTEM_OFF, SYSTEM_RESET, the last CPU_OFF). */
@@ -249,7 +249,7 @@ export class Arm64Machine {
       set skipped(v: number) { m.skipped = v; },
       retired: () => m.retired(),
       finishedRun: (total) => m.finishedRun(total),
-      runDue: () => m.deferred.runDue(() => m.now()),
+      runDue: () => m.deferred.runDue(),
       ready: (c) => m.ready(c),
       ownDeadline: (c) => m.ownDeadline(c),
       // A deadline of 0 is a timer that fired without waking its PE (masked at the GIC): no wake-up.

@@ -69,7 +69,7 @@ export class RiscvMachine {
   onStaleTlb: ((r: StaleTlbReport) => void) | undefined;
   private finish: { kind: "pass" | "fail" | "reset"; code: number } | undefined;
   /** Host actions due at a machine time (see {@link after}), earliest first. */
-  private readonly deferred = new DeferredActions();
+  private readonly deferred = new DeferredActions(() => this.now());
   /** The hart whose instructions are executing (stores are attributed to it), or undefined. */
   private running: Hart | undefined;
   private staleTrace: ((r: StaleTlbReport) => void) | undefined;
@@ -105,12 +105,12 @@ export class RiscvMachine {
    * It runs between slices, so at most one slice late when several harts interleave.
    */
   after(ticks: number, fn: () => void): void {
-    this.deferred.after(this.now(), ticks, fn);
+    this.deferred.after(ticks, fn);
   }
 
   /** Runs the deferred actions that are due; returns the ticks until the next one (Infinity if none). */
   runDue(): number {
-    return this.deferred.runDue(() => this.now());
+    return this.deferred.runDue();
   }
 
   /** Uses of stale TLB entries reported so far (0 when strict TLB mode is off). */

@@ -63,7 +63,7 @@ export class X86Machine {
    */
   unfinishedSlice: { core: number; end: number } | undefined;
   /** Host actions due at a machine time (see {@link after}); several CPUs only. */
-  readonly deferred = new DeferredActions();
+  readonly deferred = new DeferredActions(() => this.now());
   /** The interleaving of several CPUs. */
   readonly schedule: Schedule;
   /** CPUs the firmware holds (application processors waiting for the wakeup mailbox): not run. */
@@ -136,7 +136,7 @@ export class X86Machine {
    * between slices, so at most one slice late; only a machine with several CPUs runs them.
    */
   after(ticks: number, fn: () => void): void {
-    this.deferred.after(this.now(), ticks, fn);
+    this.deferred.after(ticks, fn);
   }
 
   /** Instructions retired by all CPUs, plus the turns idle CPUs waited. */

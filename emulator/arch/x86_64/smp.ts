@@ -83,7 +83,7 @@ export function runCpus(m: X86Machine, max: number): X86RunResult {
       return { reason: "max-insns", exitCode: 124, icount: total, message: `stopped after ${total} instructions (--max-insns)${cpus.map((c) => `; cpu ${c.hartId} rip ${hex(c.rip)}`).join("")}` };
     }
     if (finishCutSlice(bound, cpus, max - total)) continue;
-    const due = m.deferred.runDue(() => m.now());
+    const due = m.deferred.runDue();
     const i = sched.pickHart();
     const c = cpus[i]!;
     const slice = due === Infinity ? sched.sliceLength() : Math.min(sched.sliceLength(), Math.max(1, due));
