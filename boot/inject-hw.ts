@@ -10,8 +10,8 @@
  * | `tlb-drop` | one valid TLB entry (any array, any hart) is invalidated | yes: a TLB may drop entries at any time | all |
  * | `tlb-corrupt` | one valid TLB entry's (any hart's) physical page moves to the neighbouring page of its size | no: a TLB array error | all |
  * | `spurious-irq` | an interrupt nobody asked for: riscv64 `sip.SSIP` or `sip.STIP`; arm64 an IRQ exception while the timer's condition is not met; x86_64 the timer vector delivered without the local APIC raising it | no (for the platform): nothing asked for it | all (`irq: "software"` riscv64 only) |
- * | `ipi-lose` | the next IPI the firmware delivers (SBI send_ipi, to one target) never arrives | no: a lost interrupt message | riscv64 |
- * | `ipi-delay` | the next IPI arrives `ticks` (default 10 000) later than it would | yes: delivery latency is not bounded by the spec | riscv64 |
+ * | `ipi-lose` | the next IPI to one target never arrives: riscv64 one target of SBI send_ipi; arm64 one target PE of an SGI written to GICD_SGIR; x86_64 one destination of a fixed IPI written to the local APIC's ICR (boot/ipi-faults.ts) | no: a lost interrupt message (SBI §7.1, GICv2 §4.3.15 and SDM Vol. 3A §11.6.1 all deliver every IPI) | all, with several processors |
+ * | `ipi-delay` | the next IPI to one target arrives `ticks` (default 10 000) later than it would | yes: delivery latency is not bounded by the spec (an ICR's delivery status may read "send pending" for any time) | all, with several processors |
  * | `bad-frame` | the platform reports a memory error in one frame (`target`: a page of the running process, or a free frame; `mode`: `hard` = uncorrected, data lost; `soft` = corrected) through its notification (boot/memory-errors.ts: riscv64 the supervisor external interrupt, arm64 an SError, x86_64 a machine check); the kernel must retire the frame and move or kill its users | yes: memory fails | all |
  * | `heap-corrupt` | bit `bit` (0..127) of the 16-byte header of one live kernel heap block, in RAM, is flipped | no: a memory error (or a kernel bug that wrote past a block) | all |
  *
@@ -30,6 +30,7 @@ import { MemoryFlags } from "../kernel/mm/flags.js";
 import { HEADER } from "../kernel/mm/heap/layout.js";
 import { heapMemoryOf } from "../kernel/mm/kernel-heap.js";
 import type { SplitMix64 } from "../kernel/random.js";
+import type { IpiFault } from "./ipi-faults.js";
 import { MemoryRegionKind } from "../kernel/mm/phys/regions.js";
 
 /** One hardware fault of a plan. `at`: the instruction count (all processors) to apply it at; unset: drawn from the plan's seed. */
@@ -46,10 +47,13 @@ export type HwFault =
 /** The machines the kernel runs on. */
 export type KernelArchName = "riscv64" | "arm64" | "x86_64";
 
-/** The hardware fault kinds that exist on every machine; riscv64 adds the IPI kinds (its SBI firmware delivers IPIs). */
-export const HW_KINDS_ALL: readonly HwFault["kind"][] = ["pte-flip", "tlb-drop", "tlb-corrupt", "spurious-irq", "heap-corrupt", "bad-frame"];
+/**
+ * The hardware fault kinds, the same on every machine. The IPI kinds act only with several
+ * processors (with one, nothing sends an IPI, and the fault is skipped).
+ */
+export const HW_KINDS_ALL: readonly HwFault["kind"][] = ["pte-flip", "tlb-drop", "tlb-corrupt", "spurious-irq", "heap-corrupt", "bad-frame", "ipi-lose", "ipi-delay"];
 export const HW_KINDS: Record<KernelArchName, readonly HwFault["kind"][]> = {
-  riscv64: [...HW_KINDS_ALL, "ipi-lose", "ipi-delay"],
+  riscv64: HW_KINDS_ALL,
   arm64: HW_KINDS_ALL,
   x86_64: HW_KINDS_ALL,
 };
@@ -62,8 +66,8 @@ export interface InjectTarget {
   /** Processor 0's TLBs. */
   readonly tlbs: TlbSet;
   /**
-   * Every processor's TLBs and fast-path flush, when there are several (riscv64 with several harts);
-   * absent: processor 0's alone ({@link tlbs}, {@link flushFast}).
+   * Every processor's TLBs and fast-path flush, when there are several; absent: processor 0's alone
+   * ({@link tlbs}, {@link flushFast}).
    */
   readonly processors?: readonly { tlbs: TlbSet; flushFast(): void }[];
   /** Retired instructions (all processors together, as the machine's instruction bound counts them). */
@@ -76,8 +80,8 @@ export interface InjectTarget {
   spuriousIrq(irq: "software" | "timer" | undefined): string | undefined;
   /** The platform reports a memory error; returns how it was announced. */
   reportMemoryError(e: MemoryError): string;
-  /** riscv64: arms the SBI firmware's next IPI to be lost or delayed; false without SMP firmware. */
-  armIpiFault?(f: { mode: "lose" } | { mode: "delay"; ticks: number }): boolean;
+  /** Arms the next IPI to one target to be lost or delayed (boot/ipi-faults.ts); absent with one processor. */
+  armIpiFault?(f: IpiFault): boolean;
 }
 
 /** Pages of the running process's areas scanned for PTEs, at most (a bound on the walk's cost). */
@@ -118,7 +122,7 @@ export function applyHwFault(km: InjectTarget, fault: HwFault, rng: SplitMix64):
       if (slots.length === 0) return undefined;
       const { c, t, i } = slots[below(rng, slots.length)]!;
       const va = t.vpnBase[i]! * 4096;
-      const where = `${cpus.length > 1 ? `hart ${c} ` : ""}${t.name}[${i}] va 0x${va.toString(16)}`;
+      const where = `${cpus.length > 1 ? `${km.arch === "riscv64" ? "hart" : "cpu"} ${c} ` : ""}${t.name}[${i}] va 0x${va.toString(16)}`;
       if (fault.kind === "tlb-drop") {
         t.valid[i] = 0;
         cpus[c]!.flushFast();

@@ -75,7 +75,8 @@ export type BootedKernel =
 /**
  * Boot options of both runs (the plan supplies the injector; output and log are captured). The
  * riscv64 options are a superset: the other machines take the ones they share (RAM, TLB, program,
- * arguments, files, seed); `arch` picks the machine (default riscv64).
+ * arguments, files, seed, `harts` and `schedule`; `asidLen` caps the kernel's ASID bits there);
+ * `arch` picks the machine (default riscv64).
  */
 export type InjectRunOptions = Omit<KernelBootOptions, "injector" | "log" | "console"> & {
   arch?: KernelArchName;
@@ -102,14 +103,22 @@ function boot(opts: BootOptions & Pick<KernelBootOptions, "injector" | "log" | "
       return { target, booted: { arch, km } };
     }
     case "arm64": {
-      const { target, km } = bootArm64InjectTarget(o);
+      const { target, km } = bootArm64InjectTarget({ ...o, ...(o.harts !== undefined ? { cpus: o.harts } : {}), ...asidBitsOf(o) });
       return { target, booted: { arch, km } };
     }
     case "x86_64": {
-      const { target, km } = bootX86InjectTarget(o);
+      const { target, km } = bootX86InjectTarget({ ...o, ...asidBitsOf(o) });
       return { target, booted: { arch, km } };
     }
   }
+}
+
+/**
+ * `asidLen` (riscv64: the harts' implemented ASID bits) as the arm64 and x86_64 kernels take it:
+ * their ASID widths are fixed, so it caps the bits the kernel uses (KernelOptions.asidBits).
+ */
+function asidBitsOf(o: Pick<BootOptions, "asidLen">): { asidBits?: number } {
+  return o.asidLen !== undefined ? { asidBits: o.asidLen } : {};
 }
 
 /** How many times the golden instruction count a faulty run may take before it counts as a hang. */

@@ -21,13 +21,20 @@ export interface MemoryErrorSource {
   take(): MemoryError[];
 }
 
-/** A queue whose `report` calls `notify` after queueing each record. */
+/**
+ * A queue whose `report` calls `notify` when it queues a record into an empty queue: one
+ * notification stands for every record queued until the kernel takes them, as one GHES
+ * notification announces an error status block however many errors it holds. A second x86_64 #MC
+ * raised before the first is handled would be a machine check during a machine check
+ * (MCG_STATUS.MCIP set: a shutdown), which the platform, not the kernel, must avoid.
+ * @spec Intel SDM Vol. 3B "Machine-Check Architecture", IA32_MCG_STATUS (MCIP: a machine check while it is set shuts the processor down)
+ */
 export function memoryErrorSource(notify: (e: MemoryError) => void): MemoryErrorSource {
   const queue: MemoryError[] = [];
   return {
     report(e) {
       queue.push(e);
-      notify(e);
+      if (queue.length === 1) notify(e);
     },
     take: () => queue.splice(0),
   };

@@ -68,6 +68,9 @@ export interface KernelImageLayout extends KernelImage {
 
 export { SIGBUS, SIGILL, SIGSEGV };
 
+/** The idle loop's size, at most, on every architecture (`wfi; j .-4`, `wfi; b .-4`, `sti; hlt; jmp .-3`). */
+const IDLE_LOOP_BYTES = 8n;
+
 export class Kernel {
   memory: KernelMemory | undefined;
   /** The kernel heap (kernel/mm/kernel-heap.ts), made at boot right after memory. */
@@ -174,7 +177,10 @@ export class Kernel {
         this.shootdown!.processQueue(this.cpus.self);
       }
       const cpu = this.cpus.current;
-      const fault = cpu.idling || this.opts.debug ? undefined : this.arch.userPageFault?.();
+      // The process this trap came from ended while the trap waited at its handler's entry (x86_64:
+      // a machine check taken there killed it, and memoryErrors returned here): the trap is dropped.
+      const ended = this.procs.current?.state === "zombie";
+      const fault = cpu.idling || this.opts.debug || ended ? undefined : this.arch.userPageFault?.();
       if (fault !== undefined && this.fastFault(fault)) return;
       t = this.arch.trapInfo();
       if (t.kind === "memory-error") {
@@ -185,6 +191,12 @@ export class Kernel {
         this.smp?.ackIpi();
         cpu.kicked = false;
         cpu.stats.ipis++;
+      }
+      if (ended && t.fromUser) {
+        if (t.kind === "timer") this.timerTick();
+        if (this.opts.debug && !invariantsHold(this, t)) return;
+        this.resume();
+        return;
       }
       if (cpu.idling && !t.fromUser && (t.kind === "timer" || t.kind === "ipi")) {
         cpu.idling = false;
@@ -253,22 +265,29 @@ export class Kernel {
   /**
    * The platform reported memory errors (from user mode or the idle loop): each is handled by
    * memoryFailure (retire the frame; move or kill its users), then the next runnable process runs,
-   * which is the interrupted one unless it was killed. A report that interrupted kernel code on
-   * its way into a system call returns there, unless its process was killed.
+   * which is the interrupted one unless it was killed. A report that interrupted other kernel code
+   * (x86_64's #MC, which nothing masks: between SYSCALL and its entry, or at the entry of a trap the
+   * processor delivered and whose handler has not run) returns there, so that the system call or
+   * trap is handled as it would have been; {@link trap} drops it if its process was killed.
    */
   private memoryErrors(t: TrapInfo): void {
     const p = t.fromUser ? this.procs.current : undefined;
     if (p !== undefined) this.arch.saveUserContext(p.frame);
-    // Kernel code other than the idle loop was interrupted (x86_64: between SYSCALL and its entry).
-    const interrupted = !t.fromUser && !this.cpus.current.idling ? this.procs.current : undefined;
+    const inKernel = !t.fromUser && !this.inIdleLoop(t.pc);
     for (const e of this.hal.takeMemoryErrors?.() ?? []) memoryFailure(this, e);
-    if (interrupted !== undefined && interrupted.state !== "zombie" && this.arch.returnToInterrupted) {
+    if (inKernel && this.arch.returnToInterrupted) {
       this.arch.returnToInterrupted();
       return;
     }
     this.cpus.current.idling = false;
     if (this.opts.debug && !invariantsHold(this, t)) return;
     this.resume();
+  }
+
+  /** Is `pc` in the idle loop (at most {@link IDLE_LOOP_BYTES} bytes at the image's idle offset)? */
+  private inIdleLoop(pc: bigint): boolean {
+    const idle = this.image.va + BigInt(this.image.idleOffset);
+    return pc >= idle && pc < idle + IDLE_LOOP_BYTES;
   }
 
   /**

@@ -103,7 +103,6 @@ describe.each(ARCHES)("campaigns on %s", (arch) => {
   });
 
   it.each([
-    [{ hardware: [{ kind: "ipi-lose" }] }, /: hardware\[0\]\.kind: ipi-lose is riscv64-only \(on \w+: pte-flip, tlb-drop, tlb-corrupt, spurious-irq, heap-corrupt, bad-frame\)$/],
     [{ hardware: [{ kind: "spurious-irq", irq: "software" }] }, /: hardware\[0\]\.irq: "software" is riscv64-only/],
   ])("a plan asking for a riscv64-only fault is a one-line error (%#)", (extra, message) => {
     expect(() => loadPlan(plan(`${arch}-bad-${JSON.stringify(extra).length}`, { name: "x", arch, program: program(arch), faults: [], ...extra }))).toThrow(PlanError);

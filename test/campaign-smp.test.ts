@@ -44,8 +44,8 @@ describe("campaign plans with several harts", () => {
     [{ machine: { schedule: "random" } }, 'machine.schedule: expected a seed (a whole number) or "round-robin", got "random"'],
     [{ machine: { asidBits: 17 } }, "machine.asidBits: expected 0..16, got 17"],
     [{ machine: { cpus: 2 } }, "machine.cpus: unknown field (allowed: ram, harts, quantum, schedule, asidBits)"],
-    [{ arch: "arm64", machine: { harts: 2 } }, "machine.harts: several harts are riscv64-only for now (the arm64 kernel runs on one CPU)"],
-    [{ arch: "x86_64", machine: { harts: 1, quantum: 100 } }, "machine.quantum: several harts are riscv64-only for now (the x86_64 kernel runs on one CPU)"],
+    [{ arch: "arm64", machine: { harts: 9 } }, "machine.harts: expected 1..8, got 9"],
+    [{ arch: "x86_64", machine: { asidBits: 13 } }, "machine.asidBits: expected 0..12, got 13"],
   ])("%j is a one-line plan error", (body, message) => {
     const p = plan("bad", body);
     expect(() => loadPlan(p)).toThrow(PlanError);

@@ -141,7 +141,7 @@ describe("Shootdown", () => {
     expect([freed, s.pending]).toEqual([2, 0]);
   });
 
-  it("ipi: whenReleased runs at once with nothing waiting, else after every release now waiting (the exit leak check)", () => {
+  it("ipi: whenReleased runs at once with nothing waiting, else once no release waits (the exit leak check)", () => {
     const cpu = { self: 0, online: 0b111 };
     const s = new Shootdown(logTlb([], ""), { self: () => cpu.self, onlineMask: () => cpu.online, hwId: (i) => i }, { kind: "ipi", send: () => {} });
     const order: string[] = [];
@@ -159,5 +159,40 @@ describe("Shootdown", () => {
     cpu.self = 2;
     s.processQueue(2);
     expect(order).toEqual(["check 0", "frames of 3", "frames of 4", "check 1"]);
+  });
+
+  it("ipi: a check waits for a release queued after it, even one the same acknowledgement frees (it may free the exited process's shared frame)", () => {
+    // Regression, found by a 4-CPU x86_64 campaign: pid 1 exits (its frames wait for CPU 1), then
+    // pid 3, which shared a copy-on-write frame pid 1 allocated; both releases wait for the same
+    // acknowledgement. pid 1's leak check ran between them and reported that frame as leaked.
+    const cpu = { self: 0, online: 0b11 };
+    const s = new Shootdown(logTlb([], ""), { self: () => cpu.self, onlineMask: () => cpu.online, hwId: (i) => i }, { kind: "ipi", send: () => {} });
+    const order: string[] = [];
+    s.noteActive(1, 3);
+    s.flushAsid(3);
+    s.afterFlush(() => order.push("frames of pid 1"));
+    s.whenReleased(() => order.push("check pid 1"));
+    s.flushAsid(3);
+    s.afterFlush(() => order.push("frames of pid 3"));
+    s.whenReleased(() => order.push("check pid 3"));
+    expect(s.pending).toBe(4);
+    cpu.self = 1;
+    s.processQueue(1);
+    expect(order).toEqual(["frames of pid 1", "frames of pid 3", "check pid 1", "check pid 3"]);
+    expect(s.pending).toBe(0);
+  });
+
+  it("ipi: releaseAll (power-off) runs every release, then the checks", () => {
+    const cpu = { self: 0, online: 0b11 };
+    const s = new Shootdown(logTlb([], ""), { self: () => cpu.self, onlineMask: () => cpu.online, hwId: (i) => i }, { kind: "ipi", send: () => {} });
+    const order: string[] = [];
+    s.noteActive(1, 3);
+    s.flushAsid(3);
+    s.afterFlush(() => order.push("frames of pid 1"));
+    s.whenReleased(() => order.push("check pid 1"));
+    s.flushAsid(3);
+    s.afterFlush(() => order.push("frames of pid 3"));
+    s.releaseAll();
+    expect(order).toEqual(["frames of pid 1", "frames of pid 3", "check pid 1"]);
   });
 });

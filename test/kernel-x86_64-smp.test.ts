@@ -20,7 +20,7 @@ import { GPR } from "../kernel/arch/x86_64/cpu.js";
 import { IA32_TSC_AUX } from "../kernel/arch/x86_64/smp.js";
 import { rdmsr } from "../emulator/arch/x86_64/msr.js";
 import { LAPIC_REG } from "../emulator/devices/lapic.js";
-import { SEL, stackTop } from "../boot/x86_64/kernel-boot.js";
+import { mcStackTop, SEL, stackTop } from "../boot/x86_64/kernel-boot.js";
 import { X86_PHYSICAL_OFFSET } from "../kernel/arch/x86_64/kernel-arch.js";
 
 function run(program: string, opts: X86KernelRunOptions): X86KernelRun & { stale: string[] } {
@@ -58,10 +58,10 @@ describe("the kernel on several CPUs of x86_64-pc", () => {
       const id = c.hartId;
       expect(c.trSel).toBe(SEL.tss + 16 * id);
       expect(c.trBase).toBe(X86_PHYSICAL_OFFSET + BigInt(0x10_0100 + 0x80 * id));
-      // TSS.RSP0 and IST1: this CPU's kernel stack.
+      // TSS.RSP0: this CPU's kernel stack; IST1: its #MC stack, below.
       const rsp0 = r.km.machine.bus.read64(0x10_0100 + 0x80 * id + 4);
       expect(rsp0).toBe(X86_PHYSICAL_OFFSET + BigInt(stackTop(id)));
-      expect(r.km.machine.bus.read64(0x10_0100 + 0x80 * id + 0x24)).toBe(rsp0);
+      expect(r.km.machine.bus.read64(0x10_0100 + 0x80 * id + 0x24)).toBe(X86_PHYSICAL_OFFSET + BigInt(mcStackTop(id)));
       expect(rdmsr(c, IA32_TSC_AUX)).toBe(BigInt(id));
       expect(rdmsr(c, 0xc000_0082)).toBe(0xffff_ffff_8000_0200n); // LSTAR
       // CR4: MCE | PGE | PCIDE | SMEP | SMAP.

@@ -6,6 +6,7 @@
  */
 import { IRQ } from "../../emulator/arch/riscv64/defs.js";
 import type { InjectTarget } from "../inject-hw.js";
+import type { IpiFault } from "../ipi-faults.js";
 import { bootKernel, type KernelBootOptions, type KernelMachine } from "./kernel-boot.js";
 import type { RiscvHal } from "./kernel-hal.js";
 
@@ -31,7 +32,7 @@ export function riscvInjectTarget(km: KernelMachine): InjectTarget {
       (km.kernel.hal as RiscvHal).reportMemoryError(e);
       return "the supervisor external interrupt";
     },
-    ...(sbi ? { armIpiFault: (f: Parameters<NonNullable<InjectTarget["armIpiFault"]>>[0]) => { sbi.armIpiFault(f); return true; } } : {}),
+    ...(sbi ? { armIpiFault: (f: IpiFault) => { sbi.armIpiFault(f); return true; } } : {}),
   };
 }
 

@@ -20,6 +20,7 @@ import { IRQ } from "../../emulator/arch/riscv64/defs.js";
 import type { Hart } from "../../emulator/arch/riscv64/hart.js";
 import type { RiscvVirt } from "./virt.js";
 import { SBI_ERR_ALREADY_AVAILABLE, SBI_ERR_FAILED, SBI_ERR_INVALID_PARAM, SBI_ERR_NOT_SUPPORTED, SBI_EXT, SBI_SUCCESS, type SbiReturn } from "./sbi-defs.js";
+import { IpiFaultQueue, type IpiFault } from "../ipi-faults.js";
 
 /** Pages a remote sfence.vma flushes one by one; a larger range becomes one full fence. */
 export const RFENCE_PAGE_LIMIT = 64;
@@ -29,20 +30,23 @@ export const HSM_STARTED = 0n, HSM_STOPPED = 1n;
 
 const ALL_ONES = (1n << 64n) - 1n;
 
-/** A fault armed on the firmware's IPI delivery (fault injection): the next IPI is lost, or delivered late. */
-export type IpiFault = { mode: "lose" } | { mode: "delay"; ticks: number };
+export type { IpiFault };
 
 /** The firmware's SMP state: each stopped hart's next start address and argument, armed IPI faults. */
 export class SbiSmp {
   private readonly starts = new Map<number, { addr: bigint; opaque: bigint }>();
-  private readonly ipiFaults: IpiFault[] = [];
+  /** IPI faults armed by fault injection (boot/ipi-faults.ts). */
+  private readonly ipiFaults: IpiFaultQueue;
   /** Told when an armed IPI fault acts (the kernel log, in a fault-injection run). */
   onFault: ((line: string) => void) | undefined;
   /** Set while an SBI call stops the calling hart: its trap handler must not return to S-mode. */
   private stopping: Hart | undefined;
 
   /** @param secondaryEntry the firmware's native entry that takes a started hart into S-mode */
-  constructor(private readonly v: RiscvVirt, private readonly secondaryEntry: number) {}
+  constructor(private readonly v: RiscvVirt, private readonly secondaryEntry: number) {
+    this.ipiFaults = new IpiFaultQueue((ticks, fn) => v.machine.after(ticks, fn), "hart");
+    this.ipiFaults.onFault = (line) => this.onFault?.(line);
+  }
 
   /** Stops `h` (its state is reset; it will enter through the secondary entry when started). */
   park(h: Hart): void {
@@ -56,7 +60,7 @@ export class SbiSmp {
    * an IPI". Faults queue up; each acts once.
    */
   armIpiFault(fault: IpiFault): void {
-    this.ipiFaults.push(fault);
+    this.ipiFaults.arm(fault);
   }
 
   /** Where the hart started by hart_start goes. */
@@ -107,15 +111,7 @@ export class SbiSmp {
   private sendIpi(mask: bigint, base: bigint): SbiReturn {
     const to = this.targets(mask, base);
     if (to === undefined) return [SBI_ERR_INVALID_PARAM, undefined];
-    for (const t of to) {
-      const fault = this.ipiFaults.shift();
-      if (fault === undefined) raiseSsip(t);
-      else if (fault.mode === "lose") this.onFault?.(`inject: IPI to hart ${t.hartId} lost`);
-      else {
-        this.onFault?.(`inject: IPI to hart ${t.hartId} delayed ${fault.ticks} ticks`);
-        this.v.machine.after(fault.ticks, () => raiseSsip(t));
-      }
-    }
+    for (const t of to) this.ipiFaults.send(t.hartId, () => raiseSsip(t));
     return [SBI_SUCCESS, 0n];
   }
 

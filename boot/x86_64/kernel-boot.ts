@@ -11,7 +11,7 @@
  * 0x10, user code32 0x18, user data 0x23, user code64 0x2b, then one 64-bit TSS descriptor per CPU
  * from 0x30), an IDT whose gates 0..31 (exceptions), 32 (the local APIC timer), 0xFC (the kernel's
  * IPI) and 0xFF (spurious) are interrupt gates to native entries in the kernel text, a TSS per CPU
- * whose RSP0 and IST1 are that CPU's kernel stack, STAR/LSTAR/FMASK with EFER.SCE for SYSCALL
+ * whose RSP0 is the top of that CPU's kernel stack and IST1 (#MC) its middle, STAR/LSTAR/FMASK with EFER.SCE for SYSCALL
  * (EFER.NXE for the XD bit), CR4.MCE|PGE|PCIDE|SMEP|SMAP (MCE: a machine check reports memory
  * errors, boot/memory-errors.ts). The GDT, IDT and TSS are reached through
  * the kernel's direct map (their bases are physicalOffset + their physical addresses), which every
@@ -72,6 +72,11 @@ export const STACK_TOP = BOOT_BASE + BOOT_SIZE;
 const STACK_SIZE = 0x1000;
 /** The top of the kernel stack of the CPU with APIC ID `apicId`, physical. */
 export const stackTop = (apicId: number): number => STACK_TOP - STACK_SIZE * apicId;
+/**
+ * The #MC gate's IST1 stack of a CPU: the lower half of its kernel stack page (the native kernel's
+ * frames at the top take 48 bytes at most), so an #MC frame never overwrites a pending one.
+ */
+export const mcStackTop = (apicId: number): number => stackTop(apicId) - STACK_SIZE / 2;
 /** The ACPI multiprocessor wakeup mailbox (4 KiB, 4 KiB-aligned) the firmware's APs wait on. */
 export const MAILBOX_ADDR = BOOT_BASE + 0x2_1000;
 /** Each CPU's TSS, 0x80 bytes apart. */
@@ -240,7 +245,7 @@ function enterKernelState(c: Core, direct: (pa: number) => bigint): void {
 /** The GDT's limit: room for the TSS descriptors of the most CPUs a machine has. */
 const GDT_LIMIT = SEL.tss + 16 * MAX_X86_CPUS - 1;
 
-/** Writes the GDT (with a TSS descriptor per CPU), the TSSs (RSP0 and IST1 = that CPU's kernel stack) and the IDT. */
+/** Writes the GDT (with a TSS descriptor per CPU), the TSSs (RSP0 = that CPU's kernel stack, IST1 = its #MC stack) and the IDT. */
 function writeDescriptorTables(bus: Bus, direct: (pa: number) => bigint, cpus: number): void {
   GDT.forEach((d, i) => bus.write64(GDT_ADDR + 8 * i, d));
   for (let id = 0; id < cpus; id++) {
@@ -253,9 +258,11 @@ function writeDescriptorTables(bus: Bus, direct: (pa: number) => bigint, cpus: n
     bus.fill(tss, TSS_LIMIT + 1, 0);
     bus.write64(tss + 4, direct(stackTop(id)));
     // IST1 (TSS +0x24) for #MC: a machine check can arrive between SYSCALL and its entry, at CPL 0
-    // on the user's stack; the IST switch puts its frame on the kernel stack (as Linux does).
-    // The kernel stack is empty at every instruction boundary, so IST1 is its top. @spec SDM Vol. 3A §6.14.5, §7.7 Figure 7-11
-    bus.write64(tss + 0x24, direct(stackTop(id)));
+    // on the user's stack; the IST switch puts its frame on a stack of its own (as Linux does). It
+    // can also arrive at the first instruction of another vector's handler, whose frame is then at
+    // the top of the kernel stack: the #MC frame goes below it (mcStackTop), never over it.
+    // @spec SDM Vol. 3A §6.14.5 (IST: the stack is switched unconditionally), §7.7 Figure 7-11
+    bus.write64(tss + 0x24, direct(mcStackTop(id)));
   }
   // Interrupt gates (type 0xE, DPL 0, present) to the native entries. @spec SDM Vol. 3A §6.14.1 Figure 6-8
   bus.fill(IDT_ADDR, IDT_ENTRIES * 16, 0);

@@ -78,14 +78,7 @@ export function runSlices<C extends SliceCore>(m: SliceMachine<C>, cores: readon
     if (total >= max) {
       return { reason: "max-insns", exitCode: 124, icount: total, message: `stopped after ${total} instructions (--max-insns)${cores.map((c) => `; ${m.where(c)}`).join("")}` };
     }
-    const cut = m.unfinishedSlice;
-    if (cut) {
-      // Finish the slice an earlier bound cut short, as an uninterrupted run would have.
-      m.unfinishedSlice = undefined;
-      const c = cores[cut.core]!;
-      runTo(m, cut.core, c, Math.min(cut.end, c.icount + (max - total)), cut.end);
-      continue;
-    }
+    if (finishCutSlice(m, cores, max - total)) continue;
     const due = m.runDue();
     const i = sched.pickHart();
     const c = cores[i]!;
@@ -114,8 +107,24 @@ export function runSlices<C extends SliceCore>(m: SliceMachine<C>, cores: readon
   }
 }
 
-/** Runs `c` to `limit`; when the bound made that short of its slice's `end`, the next run resumes the slice. */
-function runTo<C extends SliceCore>(m: SliceMachine<C>, i: number, c: C, limit: number, end: number): void {
+/** What {@link runTo} and {@link finishCutSlice} need of a machine (a loop of its own may use them too). */
+export type SliceBound<C extends SliceCore> = Pick<SliceMachine<C>, "runSlice" | "cutShort" | "unfinishedSlice">;
+
+/**
+ * Finishes the slice an earlier bound cut short, as an uninterrupted run would have, within `room`
+ * more instructions (all processors). Returns false when there is none.
+ */
+export function finishCutSlice<C extends SliceCore>(m: SliceBound<C>, cores: readonly C[], room: number): boolean {
+  const cut = m.unfinishedSlice;
+  if (cut === undefined) return false;
+  m.unfinishedSlice = undefined;
+  const c = cores[cut.core]!;
+  runTo(m, cut.core, c, Math.min(cut.end, c.icount + room), cut.end);
+  return true;
+}
+
+/** Runs core `i` (`c`) to `limit`; when the bound made that short of its slice's `end`, the next run resumes the slice. */
+export function runTo<C extends SliceCore>(m: SliceBound<C>, i: number, c: C, limit: number, end: number): void {
   m.runSlice(c, limit);
   if (limit < end && m.cutShort?.(c, limit)) m.unfinishedSlice = { core: i, end };
 }

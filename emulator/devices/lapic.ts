@@ -58,6 +58,11 @@ export class LocalApic implements MmioDevice {
   onChange: (() => void) | undefined;
   /** The APICs an IPI can reach, this one included (the machine sets it); alone when undefined. */
   peers: readonly LocalApic[] | undefined;
+  /**
+   * Where a fixed IPI's delivery to one destination APIC goes, when set (fault injection delays or
+   * loses some: boot/ipi-faults.ts); `deliver` sets the vector in the destination's IRR. Unset: at once.
+   */
+  ipiRoute: ((to: LocalApic, deliver: () => void) => void) | undefined;
 
   /**
    * @param now the machine clock in ticks
@@ -182,7 +187,11 @@ export class LocalApic implements MmioDevice {
         // Sent at once: the delivery status (bit 12) reads idle. Only fixed delivery is modelled.
         this.icrLo = value & ~ICR.DELIVERY_STATUS;
         if (((value >>> 8) & 7) !== ICR.MODE_FIXED) return;
-        for (const to of ipiDestinations(value, this.icrHi, this, this.peers ?? [this])) to.request(value & 0xff);
+        const vector = value & 0xff, route = this.ipiRoute;
+        for (const to of ipiDestinations(value, this.icrHi, this, this.peers ?? [this])) {
+          if (route === undefined) to.request(vector);
+          else route(to, () => to.request(vector));
+        }
         return;
       }
       case R.LVT_TIMER: this.poll(); this.lvtTimer = value & 0x700ff; return;

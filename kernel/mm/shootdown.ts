@@ -84,6 +84,8 @@ export class Shootdown implements TlbControl {
   private readonly done: number[] = [];
   /** `ipi`: releases waiting for targets to reach a request count. */
   private waiting: { need: [number, number][]; release: () => void }[] = [];
+  /** `ipi`: checks waiting for no release to wait any more ({@link whenReleased}), in order. */
+  private checks: (() => void)[] = [];
   /** `ipi`: the targets (and their request counts) of the last remote request, for afterFlush. */
   private lastNeed: [number, number][] = [];
 
@@ -174,6 +176,7 @@ export class Shootdown implements TlbControl {
       w.release();
       return false;
     });
+    this.runChecks();
   }
 
   /**
@@ -182,26 +185,30 @@ export class Shootdown implements TlbControl {
    */
   releaseAll(): void {
     for (const w of this.waiting.splice(0)) w.release();
+    this.runChecks();
   }
 
   /**
-   * Runs `fn` once every release waiting now has run: at once when none waits (always with `sync`
-   * and `broadcast`). For checks that must see those frames freed (the exit leak check).
+   * Runs `fn` once no release waits: at once when none does (always with `sync` and `broadcast`),
+   * else after the last release waiting then (or queued meanwhile) has run. For checks that must see
+   * every frame a flush gave up freed (the exit leak check): a release queued after the check, by a
+   * later exit, may free a frame the exited process allocated (a copy-on-write page it shared with
+   * the later one), and must run first.
    */
   whenReleased(fn: () => void): void {
-    if (this.waiting.length === 0) {
-      fn();
-      return;
-    }
-    const need = new Map<number, number>();
-    for (const w of this.waiting) for (const [c, n] of w.need) need.set(c, Math.max(n, need.get(c) ?? 0));
-    // Queued last with the largest counts: it runs after (or with) every earlier release.
-    this.waiting.push({ need: [...need], release: fn });
+    if (this.waiting.length === 0) fn();
+    else this.checks.push(fn);
   }
 
-  /** Whether releases wait for acknowledgements (`ipi`). */
+  /** Runs the waiting checks, in order, once no release waits. */
+  private runChecks(): void {
+    if (this.waiting.length > 0) return;
+    for (const fn of this.checks.splice(0)) fn();
+  }
+
+  /** Releases (and checks behind them) that wait for acknowledgements (`ipi`). */
   get pending(): number {
-    return this.waiting.length;
+    return this.waiting.length + this.checks.length;
   }
 
   /** The other online CPUs that may hold ASID `asid` (all of them for undefined); starts a flush. */

@@ -7,6 +7,16 @@ import { basename, dirname, resolve } from "node:path";
 import { HW_KINDS, type HwFault, type KernelArchName } from "../../boot/inject-hw.js";
 import { INJECT_POINTS, Injector, type FaultPoint, type InjectPoint, type KernelFaultPlan } from "../../kernel/inject.js";
 import { MAX_HARTS } from "../../boot/riscv64/virt.js";
+import { MAX_CPUS } from "../../boot/arm64/virt.js";
+import { MAX_X86_CPUS } from "../../boot/x86_64/pc.js";
+
+/** The most processors of each machine (`machine.harts`). */
+const MAX_PROCESSORS: Record<KernelArchName, number> = { riscv64: MAX_HARTS, arm64: MAX_CPUS, x86_64: MAX_X86_CPUS };
+/**
+ * The widest `machine.asidBits` of each machine: riscv64 the harts' implemented satp.ASID bits
+ * (ASIDLEN); arm64 (16-bit ASIDs) and x86_64 (12-bit PCIDs) the bits the kernel uses at most.
+ */
+const ASID_BITS: Record<KernelArchName, number> = { riscv64: 16, arm64: 16, x86_64: 12 };
 import { assemble } from "../asm/index.js";
 import { parseSize } from "../options.js";
 
@@ -31,7 +41,7 @@ export interface CampaignPlan {
   args: string[];
   /** RAM size in bytes, when the plan sets one. */
   ramSize?: number;
-  /** Harts (plan `machine.harts`; riscv64 only, default 1) and how they interleave. */
+  /** Processors (plan `machine.harts`: riscv64 harts, arm64 PEs, x86_64 CPUs; default 1) and how they interleave. */
   harts?: number;
   /** Instructions per slice of the interleaving (`machine.quantum`). */
   quantum?: number;
@@ -40,7 +50,7 @@ export interface CampaignPlan {
    * schedule seed follows from its seed ({@link scheduleSeed}).
    */
   schedule?: number | "round-robin";
-  /** Implemented satp.ASID bits of the harts (`machine.asidBits`, ASIDLEN). */
+  /** `machine.asidBits`: riscv64 the harts' satp.ASID bits (ASIDLEN); arm64 and x86_64 the ASID/PCID bits the kernel uses at most. */
   asidLen?: number;
   kernel: KernelFaultPlan;
   hardware: HwFault[];
@@ -146,7 +156,7 @@ export function loadPlan(path: string, runs?: number): LoadedPlan {
       const v = count(m[k], `machine.${k}`);
       return v >= lo && v <= hi ? v : fail(`machine.${k}`, `expected ${lo}..${hi}, got ${v}`);
     };
-    const harts = within("harts", 1, MAX_HARTS);
+    const harts = within("harts", 1, MAX_PROCESSORS[arch]);
     if (harts !== undefined) smp.harts = harts;
     const quantum = within("quantum", 1, Number.MAX_SAFE_INTEGER);
     if (quantum !== undefined) smp.quantum = quantum;
@@ -155,12 +165,8 @@ export function loadPlan(path: string, runs?: number): LoadedPlan {
       if (typeof m.schedule !== "number") fail("machine.schedule", `expected a seed (a whole number) or "round-robin", got ${show(m.schedule)}`);
       smp.schedule = count(m.schedule, "machine.schedule");
     }
-    const asidBits = within("asidBits", 0, 16);
+    const asidBits = within("asidBits", 0, ASID_BITS[arch]);
     if (asidBits !== undefined) smp.asidLen = asidBits;
-    if (arch !== "riscv64") {
-      const k = (["harts", "quantum", "schedule", "asidBits"] as const).find((f) => m[f] !== undefined && !(f === "harts" && m[f] === 1));
-      if (k) fail(`machine.${k}`, `several harts are riscv64-only for now (the ${arch} kernel runs on one CPU)`);
-    }
     if (typeof m.ram === "number") ramSize = count(m.ram, "machine.ram");
     else if (m.ram !== undefined) {
       try {

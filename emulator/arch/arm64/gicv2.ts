@@ -63,6 +63,11 @@ export class GicV2 {
   readonly sgiSources: Uint8Array;
   /** Called when anything that may change an IRQ output changed (register writes). */
   onChange: (() => void) | undefined;
+  /**
+   * Where an SGI's delivery to one target PE goes, when set (fault injection delays or loses some:
+   * boot/ipi-faults.ts): `deliver` makes it pending there and signals the change. Unset: at once.
+   */
+  sgiRoute: ((target: number, deliver: () => void) => void) | undefined;
   /** The PE making the current register access (set by the machine; PE 0 by default). */
   current: () => number = () => 0;
   readonly distributor: MmioDevice;
@@ -225,7 +230,12 @@ export class GicV2 {
     const all = (1 << this.cpus) - 1;
     const list = filter === 0 ? (v >>> 16) & 0xff : filter === 1 ? all & ~(1 << from) : 1 << from;
     const id = v & 0xf;
-    for (let t = 0; t < this.cpus; t++) if ((list >>> t) & 1) this.sgiSources[t * NUM_SGIS + id] |= 1 << from;
+    const route = this.sgiRoute;
+    for (let t = 0; t < this.cpus; t++) {
+      if (((list >>> t) & 1) === 0) continue;
+      if (route === undefined) this.sgiSources[t * NUM_SGIS + id] |= 1 << from;
+      else route(t, () => { this.sgiSources[t * NUM_SGIS + id] |= 1 << from; this.onChange?.(); });
+    }
   }
 
   private readCpu(o: number): number {

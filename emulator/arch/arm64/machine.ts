@@ -17,6 +17,7 @@ import { hex, type TraceSink } from "../../core/trace.js";
 import type { RunOptions, RunResult as CoreRunResult } from "../../core/run.js";
 import { Schedule, type ScheduleOptions } from "../../core/schedule.js";
 import { runSlices, TRAP_LOOP_LIMIT, type SliceMachine } from "../../core/smp.js";
+import { DeferredActions } from "../../core/deferred.js";
 import { EXCLUSIVE_GRANULE, type Arm64Cpu } from "./cpu.js";
 import { PSR } from "./defs.js";
 import type { FillEvent } from "./mmu-types.js";
@@ -43,12 +44,20 @@ export class Arm64Machine {
   skipped = 0;
   /** Instructions idle PEs were deemed to retire while waiting their turn (several PEs only). */
   idleRetired = 0;
+  /**
+   * A slice the instruction bound cut short (several PEs only): the next `run` finishes it before
+   * the schedule picks again, so stopping and resuming a run changes nothing (record and replay
+   * checkpoints, fault-injection instants).
+   */
+  unfinishedSlice: { core: number; end: number } | undefined;
   /** The interleaving of several PEs. */
   readonly schedule: Schedule;
   /** PEs that are powered off (PSCI: every PE but 0 until CPU_ON, and after CPU_OFF), by number. */
   readonly off: Uint8Array;
   /** Called on SYSTEM_RESET to reload the image; without it a reset ends the run. */
   onReset: (() => void) | undefined;
+  /** Host actions due at a machine time (see {@link after}). */
+  private readonly deferred = new DeferredActions(() => this.now());
   private finish: { kind: "pass" | "fail" | "reset"; code: number; message?: string } | undefined;
   /** The PE whose instructions are executing (stores and device accesses are its), or undefined. */
   private running: Arm64Cpu | undefined;
@@ -96,6 +105,14 @@ export class Arm64Machine {
     let n = this.idleRetired;
     for (const c of this.cpus) n += c.icount;
     return n;
+  }
+
+  /**
+   * Runs `fn` once the system counter ({@link now}) has advanced `ticks` (a delayed SGI, say). It
+   * runs between slices, so at most one slice late; only a machine with several PEs runs them.
+   */
+  after(ticks: number, fn: () => void): void {
+    this.deferred.after(ticks, fn);
   }
 
   /** Ends the run after the current instruction (PSCI SYSTEM_OFF, SYSTEM_RESET, the last CPU_OFF). */
@@ -232,7 +249,7 @@ export class Arm64Machine {
       set skipped(v: number) { m.skipped = v; },
       retired: () => m.retired(),
       finishedRun: (total) => m.finishedRun(total),
-      runDue: () => Infinity,
+      runDue: () => m.deferred.runDue(),
       ready: (c) => m.ready(c),
       ownDeadline: (c) => m.ownDeadline(c),
       // A deadline of 0 is a timer that fired without waking its PE (masked at the GIC): no wake-up.
@@ -240,6 +257,9 @@ export class Arm64Machine {
       runSlice: (c, limit) => m.runSlice(c, limit),
       where: (c) => `cpu ${c.index} pc ${hex(c.pc)}`,
       trapLoop: (c, icount) => m.trapLoop(c, icount),
+      cutShort: (c, limit) => c.icount === limit && c.stopAt === limit && !c.waiting && !c.halted,
+      get unfinishedSlice() { return m.unfinishedSlice; },
+      set unfinishedSlice(v) { m.unfinishedSlice = v; },
       hang: (icount) => {
         const waiting = m.cpus.filter((c) => !m.off[c.index]).map((c) => `cpu ${c.index} at pc ${hex(c.pc)}`).join(", ");
         return { reason: "wfi-hang", exitCode: 125, icount, message: `every cpu waits (wfi) for an interrupt that can never arrive: ${waiting || "all cpus are off"}` };

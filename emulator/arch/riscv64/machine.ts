@@ -14,6 +14,7 @@ import { IRQ, PRV_NAME } from "./defs.js";
 import { causeName } from "./causes.js";
 import { StaleTlbDetector, staleTlbTraceEvent, type StaleTlbReport } from "./stale-tlb.js";
 import { Schedule, type ScheduleOptions } from "../../core/schedule.js";
+import { DeferredActions } from "../../core/deferred.js";
 import { runHarts } from "./smp.js";
 
 /** The timer device as the machine sees it. */
@@ -68,7 +69,7 @@ export class RiscvMachine {
   onStaleTlb: ((r: StaleTlbReport) => void) | undefined;
   private finish: { kind: "pass" | "fail" | "reset"; code: number } | undefined;
   /** Host actions due at a machine time (see {@link after}), earliest first. */
-  private readonly deferred: { at: number; fn: () => void }[] = [];
+  private readonly deferred = new DeferredActions(() => this.now());
   /** The hart whose instructions are executing (stores are attributed to it), or undefined. */
   private running: Hart | undefined;
   private staleTrace: ((r: StaleTlbReport) => void) | undefined;
@@ -111,21 +112,14 @@ export class RiscvMachine {
    * It runs between slices, so at most one slice late when several harts interleave.
    */
   after(ticks: number, fn: () => void): void {
-    const at = this.now() + Math.max(0, Math.floor(ticks));
-    let i = this.deferred.length;
-    while (i > 0 && this.deferred[i - 1]!.at > at) i--;
-    this.deferred.splice(i, 0, { at, fn });
+    this.deferred.after(ticks, fn);
     // The running slice's end was chosen without it; with one hart no trap return ends it for us.
     if (this.harts.length === 1) this.harts[0]!.interruptsChanged();
   }
 
   /** Runs the deferred actions that are due; returns the ticks until the next one (Infinity if none). */
   runDue(): number {
-    const q = this.deferred;
-    if (q.length === 0) return Infinity;
-    const now = this.now();
-    while (q.length > 0 && q[0]!.at <= now) q.shift()!.fn();
-    return q.length > 0 ? q[0]!.at - now : Infinity;
+    return this.deferred.runDue();
   }
 
   /** Uses of stale TLB entries reported so far (0 when strict TLB mode is off). */

@@ -19,6 +19,7 @@ import { Schedule, type ScheduleOptions } from "../../core/schedule.js";
 import { TLB_PERM } from "./paging-defs.js";
 import { X86StaleTlbDetector, x86StaleTlbTraceEvent, type StaleTlbReport } from "./tlb-stale.js";
 import { runCpus } from "./smp.js";
+import { DeferredActions } from "../../core/deferred.js";
 
 /** Why an x86_64 run ended (emulator/core/run.ts). */
 export type X86StopReason = "exit" | "max-insns" | "hlt-hang" | "triple-fault" | "trap-loop";
@@ -55,6 +56,14 @@ export class X86Machine {
   readonly lapic: LocalApic;
   /** The APIC page on the bus: each CPU sees its own APIC there. */
   readonly apicWindow: LapicWindow;
+  /**
+   * A slice the instruction bound cut short (several CPUs only): the next `run` finishes it before
+   * the schedule picks again, so stopping and resuming a run changes nothing (record and replay
+   * checkpoints, fault-injection instants).
+   */
+  unfinishedSlice: { core: number; end: number } | undefined;
+  /** Host actions due at a machine time (see {@link after}); several CPUs only. */
+  readonly deferred = new DeferredActions(() => this.now());
   /** The interleaving of several CPUs. */
   readonly schedule: Schedule;
   /** CPUs the firmware holds (application processors waiting for the wakeup mailbox): not run. */
@@ -120,6 +129,14 @@ export class X86Machine {
     const cs = this.cpus;
     if (cs.length === 1) return this.cpu.icount + this.skipped;
     return Math.floor(this.retired() / cs.length) + this.skipped;
+  }
+
+  /**
+   * Runs `fn` once the clock ({@link now}) has advanced `ticks` (a delayed IPI, say). It runs
+   * between slices, so at most one slice late; only a machine with several CPUs runs them.
+   */
+  after(ticks: number, fn: () => void): void {
+    this.deferred.after(ticks, fn);
   }
 
   /** Instructions retired by all CPUs, plus the turns idle CPUs waited. */

@@ -14,12 +14,17 @@
  *   IF=1 and has an unmasked timer; with none, the run ends as a hang (exit 125).
  * - A slice ends early when the running CPU's own APIC timer is due, so its interrupt is taken on
  *   time; IPIs and other CPUs' timers are taken when the target's turn comes.
- * - The instruction bound (`maxInsns`) and the reported count are totals over all CPUs.
+ * - The instruction bound (`maxInsns`) and the reported count are totals over all CPUs; a slice
+ *   the bound cut short is finished first by the next run (emulator/core/smp.ts), so a run stopped
+ *   and resumed at any instruction interleaves exactly as one that was not stopped.
+ * - Host actions the machine deferred (`machine.after`: a delayed IPI) run between slices, when due;
+ *   a slice ends early so none is more than one slice late, and time skips no further than one.
  * @spec Intel SDM Vol. 3A ch. 9 "Multiple-Processor Management": §9.1.2.2 (locked operations are
  * atomic with respect to other processors),
  * §9.2 (memory ordering: a sequential interleaving is one the x86 model allows)
  */
 import { hex } from "../../core/trace.js";
+import { finishCutSlice, runTo, type SliceBound } from "../../core/smp.js";
 import { LVT_MASKED, SVR_ENABLE } from "../../devices/lapic.js";
 import type { DecodedPage, NativeEntry, X86Cpu, X86CodeCache } from "./cpu.js";
 import { RFLAGS } from "./defs.js";
@@ -63,6 +68,13 @@ export function runCpus(m: X86Machine, max: number): X86RunResult {
   /** Time skips since an instruction last ran: a timer whose interrupt can never be taken (its
    * priority class is blocked) would otherwise let time skip forever. */
   let skips = 0;
+  // A slice the bound cut short (the CPU stopped only because of it) is finished by the next run.
+  const bound: SliceBound<X86Cpu> = {
+    runSlice: (c, limit) => m.runSlice(c, limit),
+    cutShort: (c, limit) => c.icount === limit && c.stopAt === limit && !c.halted && !c.stopped && !c.shutdown,
+    get unfinishedSlice() { return m.unfinishedSlice; },
+    set unfinishedSlice(v) { m.unfinishedSlice = v; },
+  };
   for (;;) {
     const total = m.retired() - m.idleRetired;
     const done = m.finished(total);
@@ -70,15 +82,18 @@ export function runCpus(m: X86Machine, max: number): X86RunResult {
     if (total >= max) {
       return { reason: "max-insns", exitCode: 124, icount: total, message: `stopped after ${total} instructions (--max-insns)${cpus.map((c) => `; cpu ${c.hartId} rip ${hex(c.rip)}`).join("")}` };
     }
-    const c = cpus[sched.pickHart()]!;
-    const slice = sched.sliceLength();
+    if (finishCutSlice(bound, cpus, max - total)) continue;
+    const due = m.deferred.runDue();
+    const i = sched.pickHart();
+    const c = cpus[i]!;
+    const slice = due === Infinity ? sched.sliceLength() : Math.min(sched.sliceLength(), Math.max(1, due));
     if (!ready(m, c)) {
       m.idleRetired += slice;
       if (++idleTurns < 2 * n) continue;
       // Every CPU had a turn and none could run: skip time, or give up.
       idleTurns = 0;
       if (cpus.every((x) => !ready(m, x))) {
-        const d = nextDeadline(m);
+        const d = Math.min(nextDeadline(m), due);
         if (d === Infinity || ++skips > SKIP_LIMIT) return hang(m, total);
         m.skipped += Math.max(1, d);
       }
@@ -86,13 +101,13 @@ export function runCpus(m: X86Machine, max: number): X86RunResult {
     }
     idleTurns = 0;
     skips = 0;
-    let limit = c.icount + Math.min(slice, max - total);
+    let end = c.icount + slice;
     const d = m.lapics[c.hartId]!.nextDeadline();
-    if (d > 0 && d !== Infinity) limit = Math.min(limit, c.icount + ticksToInsns(m, d));
-    if (c.icount < c.shadowUntil) limit = Math.min(limit, c.shadowUntil);
+    if (d > 0 && d !== Infinity) end = Math.min(end, c.icount + ticksToInsns(m, d));
+    if (c.icount < c.shadowUntil) end = Math.min(end, c.shadowUntil);
     const retired = c.icount;
     const traps = c.traps;
-    m.runSlice(c, limit);
+    runTo(bound, i, c, Math.min(end, c.icount + (max - total)), end);
     if (c.icount !== retired || c.traps === traps) stuck[c.hartId] = 0;
     else if (++stuck[c.hartId]! >= TRAP_LOOP_LIMIT) {
       return { reason: "trap-loop", exitCode: 125, icount: m.retired() - m.idleRetired, message: `cpu ${c.hartId} is in a trap loop: ${TRAP_LOOP_LIMIT} deliveries without retiring an instruction; rip ${hex(c.rip)}, last vector ${c.lastVector}` };
