@@ -4,18 +4,25 @@
  * fault and frame-allocation costs (kernel-bench.ts), several harts, remote fences and context
  * switches (smp-bench.ts), and the arm64 and x86_64 machines' MIPS with translation on (arch-bench.ts).
  * Numbers from one run on a shared machine: compare ratios within a run, not across runs.
- * `BENCH_ONLY=kernel` or `BENCH_ONLY=smp` runs only that section.
+ *
+ * Each section runs in its own process (this script again, with `BENCH_ONLY=section`), as each
+ * `multios run` boots one machine: V8 shares compiled code between the machines of one process, so
+ * a section run after another architecture's machines measures code the JIT has made polymorphic
+ * for them (the arm64 loop lost about a third of its speed after the x86_64 sections, and the
+ * kernel's fault path ran 1.3x the host's minor fault instead of 0.8x). `BENCH_ONLY=riscv64`,
+ * `x86_64`, `arm64`, `kernel` or `smp` runs one section here.
  */
+import { spawnSync } from "node:child_process";
 import loopSource from "./loop-riscv64.S?raw";
 import { bootBare, createRiscvVirt } from "../../boot/riscv64/virt.js";
 import { Tlb } from "../../emulator/core/tlb.js";
 import { assembleRiscv64 } from "../asm/riscv64/index.js";
 import { kernelBench } from "./kernel-bench.js";
 import { smpBench } from "./smp-bench.js";
-import { archBench } from "./arch-bench.js";
+import { arm64Bench, x86Bench } from "./arch-bench.js";
 
 const ITERS = Number(process.env.BENCH_ITERS ?? 30_000_000);
-/** `BENCH_ONLY=kernel` (or `smp`): run only that section. */
+/** `BENCH_ONLY=section`: run only that section (in this process). */
 const ONLY = process.env.BENCH_ONLY;
 const INSNS_PER_ITER = 7;
 const ACCESSES_PER_ITER = 3;
@@ -53,10 +60,8 @@ function sparseRam(): { mib: number } {
   return { mib: (process.memoryUsage().rss - before) / 1024 ** 2 };
 }
 
-function main(): void {
-  if (ONLY === "kernel") return kernelBench();
-  if (ONLY === "smp") return smpBench(Math.min(1, ITERS / 30_000_000));
-  console.log(`MultiOS bench (node ${process.version}); loop of ${ITERS} iterations x ${INSNS_PER_ITER} instructions\n`);
+/** The riscv64 loop with and without the fast path, the TLB lookup, the sparse-RAM footprint. */
+function riscvBench(): void {
   loop(8, false, 1_000_000); // warm-up: let the JIT settle
   const bare = loop(0, false, ITERS);
   const sv39 = loop(8, false, ITERS);
@@ -70,9 +75,31 @@ function main(): void {
   console.log(`  => cost of a translation that hits the architectural TLB (per fetch or data access): ${perAccess.toFixed(1)} ns`);
   console.log(`Tlb.lookup alone (64-entry 4-way, hit): ${tlbLookupNs().toFixed(1)} ns`);
   console.log(`Host memory for a 64 GiB riscv64-virt running the loop: +${sparseRam().mib.toFixed(0)} MiB RSS`);
-  archBench(ITERS);
-  kernelBench();
-  smpBench(Math.min(1, ITERS / 30_000_000));
+}
+
+const SECTIONS: Record<string, () => void> = {
+  riscv64: riscvBench,
+  x86_64: () => x86Bench(ITERS),
+  arm64: () => arm64Bench(ITERS),
+  kernel: kernelBench,
+  smp: () => smpBench(Math.min(1, ITERS / 30_000_000)),
+};
+
+function main(): void {
+  if (ONLY !== undefined) {
+    const section = SECTIONS[ONLY];
+    if (section === undefined) {
+      console.error(`bench: BENCH_ONLY=${ONLY} is not a section (${Object.keys(SECTIONS).join(", ")})`);
+      process.exit(2);
+    }
+    return section();
+  }
+  console.log(`MultiOS bench (node ${process.version}); loop of ${ITERS} iterations x ${INSNS_PER_ITER} instructions; each section in its own process\n`);
+  for (const name of Object.keys(SECTIONS)) {
+    const r = spawnSync(process.execPath, [process.argv[1]!], { stdio: "inherit", env: { ...process.env, BENCH_ONLY: name } });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+    console.log("");
+  }
 }
 
 main();
