@@ -1,5 +1,6 @@
 /**
- * The kernel on several CPUs of x86_64-pc: application processors started through the ACPI
+ * The kernel on several CPUs of x86_64-pc, what is x86_64's own (the shared checks are in
+ * kernel-smp-all.test.ts): application processors started through the ACPI
  * multiprocessor wakeup mailbox at the kernel's secondary entry, one run queue served by every CPU,
  * idle CPUs woken by fixed IPIs, TLB shootdown by IPI (each target invalidates with INVLPG/INVPCID
  * on its own TLB; the frames a change frees wait for every target's acknowledgement), PCID
@@ -10,8 +11,7 @@
  *       whose handler invalidates), §11.6.1 (ICR fixed IPIs)
  */
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
-import { KILL_RUNNING_X86, MIGRATING_FORKS_X86, SLEEPERS_X86 } from "./support/smp-programs-x86_64.js";
+import { MIGRATING_FORKS_X86 } from "./support/smp-programs-x86_64.js";
 import { runKernelX86, type X86KernelRun, type X86KernelRunOptions } from "./support/run-kernel-x86.js";
 import { expectFullReclaim } from "./support/run-kernel.js";
 import { formatX86StaleTlbReport } from "../emulator/arch/x86_64/tlb-stale.js";
@@ -31,25 +31,6 @@ function run(program: string, opts: X86KernelRunOptions): X86KernelRun & { stale
 
 describe("the kernel on several CPUs of x86_64-pc", () => {
   const program = MIGRATING_FORKS_X86();
-
-  it.each([1, 2, 4])("migrating forks print the same with %i CPU(s), reclaim everything, and use no stale TLB entry", (harts) => {
-    const r = run(program, { harts, strictTlb: true });
-    expect([r.stdout, r.exitCode, r.stale]).toEqual(["ok\n", 0, []]);
-    expectFullReclaim(r);
-    const k = r.km.kernel;
-    expect(k.cpus.count).toBe(harts);
-    for (const c of k.cpus.list) expect(c.stats.resumes).toBeGreaterThan(0);
-    if (harts === 1) expect(k.shootdown).toBeUndefined();
-    else {
-      expect(r.log.filter((l) => / online$/.test(l))).toEqual(Array.from({ length: harts - 1 }, (_, i) => `kernel: cpu ${i + 1} (hardware id ${i + 1}) online`));
-      // Fork's write-protection had to reach other CPUs, by IPI; frames waited for acknowledgements.
-      const s = k.shootdown!.stats;
-      expect(s.ranges).toBeGreaterThan(0);
-      expect(s.deferred).toBeGreaterThan(0);
-      expect(k.shootdown!.pending).toBe(0);
-      expect(k.cpus.list.reduce((n, c) => n + c.stats.ipis, 0)).toBeGreaterThan(0);
-    }
-  });
 
   it("each CPU runs with its own TSS, TR, kernel stack, SYSCALL MSRs and CR4, and its index in IA32_TSC_AUX", () => {
     const r = run(program, { harts: 4 });
@@ -71,61 +52,10 @@ describe("the kernel on several CPUs of x86_64-pc", () => {
     }
   });
 
-  it.each([1, 7, 42])("a seeded random interleaving of 4 CPUs (seed %i) gives the same output, with 4-bit PCIDs (rollovers) and short slices", (seed) => {
-    const r = run(program, { harts: 4, strictTlb: true, schedule: { seed, quantum: 300 }, asidBits: 4, timeslice: 500 });
-    expect([r.stdout, r.exitCode, r.stale]).toEqual(["ok\n", 0, []]);
-    expectFullReclaim(r);
-    expect(r.km.kernel.asids!.stats.rollovers).toBeGreaterThan(0);
-  });
-
   it("2 CPUs with the missing-shootdown test's schedule (seed 1, quantum 300): the real kernel uses no stale entry", () => {
     const r = run(program, { harts: 2, strictTlb: true, schedule: { seed: 1, quantum: 300 } });
     expect([r.stdout, r.exitCode, r.stale]).toEqual(["ok\n", 0, []]);
     expectFullReclaim(r);
-  });
-
-  it("with too few PCIDs for 4 CPUs (2 bits) the kernel runs without them, flushing at each switch, and stays right", () => {
-    const r = run(program, { harts: 4, strictTlb: true, asidBits: 2, schedule: { seed: 3, quantum: 300 }, timeslice: 500 });
-    expect([r.stdout, r.exitCode, r.stale]).toEqual(["ok\n", 0, []]);
-    expect(r.log).toContain("kernel: 2 ASID bits are too few for 4 CPUs; ASIDs off, the TLB is flushed at every address-space switch");
-    expectFullReclaim(r);
-  });
-
-  it("the same seed gives the same run", () => {
-    const a = run(program, { harts: 3, schedule: { seed: 5 } });
-    const b = run(program, { harts: 3, schedule: { seed: 5 } });
-    expect(b.icount).toBe(a.icount);
-    expect(b.km.kernel.cpus.list.map((c) => c.stats)).toEqual(a.km.kernel.cpus.list.map((c) => c.stats));
-  });
-
-  it.each([1, 2, 4])("a process spinning at CPL 3 on another CPU is killed there (an IPI), and its parent reaps status 9 (%i CPUs)", (harts) => {
-    const r = run(KILL_RUNNING_X86, { harts, strictTlb: true });
-    expect([r.stdout, r.exitCode, r.stale]).toEqual(["ok\n", 0, []]);
-    expectFullReclaim(r);
-    const stats = r.km.kernel.cpus.list.map((c) => c.stats);
-    expect(stats.reduce((n, s) => n + s.remoteExits, 0)).toBe(harts > 1 ? 1 : 0);
-    if (harts > 1) expect(stats.reduce((n, s) => n + s.ipis, 0)).toBeGreaterThan(0);
-  });
-
-  it("sleepers wake in deadline order on any number of CPUs; idle CPUs wait in HLT with their APIC timer armed", () => {
-    for (const harts of [1, 2, 4]) {
-      const r = run(SLEEPERS_X86, { harts, strictTlb: true });
-      expect([r.stdout, r.exitCode, r.stale]).toEqual(["child 3\nchild 2\nchild 1\ndone\n", 0, []]);
-      expectFullReclaim(r);
-      expect(r.log.filter((l) => l.includes("leak"))).toEqual([]);
-    }
-  });
-
-  const EXAMPLES = [
-    "examples/kernel/hello-x86_64.S",
-    ...["demand-zero", "fork-cow", "remap-zero", "segfault", "write-efault"].map((n) => `examples/scenarios/${n}-x86_64.S`),
-  ];
-  it.each(EXAMPLES)("%s prints the same, logs the same and exits the same with 1 and 4 CPUs", (path) => {
-    const source = readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
-    const [one, four] = [1, 4].map((harts) => run(source, { harts, strictTlb: true }));
-    expect([four!.stdout, four!.exitCode, four!.stale]).toEqual([one!.stdout, one!.exitCode, []]);
-    expect(four!.log.filter((l) => !l.endsWith(" online"))).toEqual(one!.log);
-    expectFullReclaim(four!);
   });
 });
 
