@@ -25,7 +25,8 @@ import { invariantsHold } from "./paranoid.js";
 import { ElfError } from "./proc/elf.js";
 import { Cpus } from "./proc/cpus.js";
 import type { Shootdown } from "./mm/shootdown.js";
-import { asidRollover, asidWidth, kickIdleCpus, secondaryEntry, setUpCpus, startSecondaries } from "./smp.js";
+import { asidRollover, asidWidth, secondaryEntry, setUpCpus, startSecondaries } from "./smp.js";
+import { resume, timerTick } from "./sched.js";
 import { leakReport } from "./proc/leaks.js";
 import { Process, ProcessTable } from "./proc/process.js";
 import { Ramdisk } from "./proc/ramdisk.js";
@@ -371,85 +372,14 @@ export class Kernel {
     heap.inject = hook;
   }
 
-  /** A timer interrupt: wakes the sleepers that are due and ends the running slice if it is over. */
+  /** A timer interrupt: wakes the sleepers that are due and ends the running slice if it is over (kernel/sched.ts). */
   private timerTick(): void {
-    const now = this.arch.now();
-    this.sleepers.wake(now);
-    if (this.cpus.current.clock.interrupt(now)) this.procs.rotate();
+    timerTick(this);
   }
 
-  /**
-   * Returns to the next runnable process. When none is runnable but some sleep, the timer is armed
-   * for the earliest wake-up and the hart waits in the idle loop: `wfi; j .-4` in kernel text, run
-   * in S-mode with interrupts on (there is no idle process; the timer interrupt brings the hart
-   * back to the trap vector, from the kernel). With nobody left it powers off; with only waiters,
-   * it is a deadlock (oops).
-   */
+  /** Returns to the next runnable process, or idles, or powers off (kernel/sched.ts). */
   resume(): void {
-    const cpu = this.cpus.current;
-    const next = this.procs.pickNext();
-    if (next === undefined) {
-      const wakeAt = this.sleepers.earliest();
-      // Only sleeps that never end, or processes running on other CPUs: idle with no timer.
-      if (wakeAt !== undefined || this.sleepers.sleepsForever() || this.procs.runningElsewhere().length > 0) this.idle(wakeAt);
-      else if (this.procs.waitingCount() > 0) this.oops(new Error("every process is waiting: deadlock"));
-      else {
-        // Nothing can run again: frames waiting for other CPUs' acknowledgements go back now.
-        this.shootdown?.releaseAll();
-        this.arch.powerOff(this.initExit ?? 0);
-      }
-      return;
-    }
-    cpu.clock.program(this.procs.queuedCount() > 0, this.sleepers.earliest());
-    if (this.smp !== undefined) kickIdleCpus(this);
-    this.assignAsid(next);
-    this.arch.switchAddressSpace(next.mm.space.rootRegister());
-    this.shootdown?.noteActive(cpu.index, next.mm.space.asid);
-    cpu.stats.resumes++;
-    if (cpu.lastPid !== next.pid) {
-      cpu.stats.switches++;
-      cpu.lastPid = next.pid;
-    }
-    this.procs.finishWait(this, next);
-    this.arch.returnToUser(next.frame);
-  }
-
-  /**
-   * Leaves for the idle loop (`wfi; j .-4` in kernel text, S-mode, interrupts on; there is no idle
-   * process), the timer armed for `wakeAt` if given; a timer interrupt or an IPI brings the CPU
-   * back to the trap vector, from the kernel. On several CPUs the idle CPU first switches to the
-   * kernel's own address space, so that it holds no table of a process another CPU may free.
-   */
-  private idle(wakeAt: bigint | undefined): void {
-    const cpu = this.cpus.current;
-    cpu.clock.program(false, wakeAt);
-    cpu.idling = true;
-    cpu.stats.idles++;
-    if (this.smp !== undefined && this.arch.kernelHalfInUserTables !== false) {
-      this.arch.switchAddressSpace(this.memory!.space.rootRegister());
-      cpu.lastSpace = undefined;
-    }
-    this.arch.idle(this.image.va + BigInt(this.image.idleOffset));
-  }
-
-  /**
-   * Gives `p` the ASID it must run with. Without ASIDs in the hardware, every switch to another
-   * address space flushes all translations (RV-S note: "SFENCE.VMA x0, x0 after each satp write").
-   */
-  private assignAsid(p: Process): void {
-    const cpu = this.cpus.current;
-    if (cpu.flushPending) {
-      cpu.flushPending = false;
-      this.hal.tlb.flushAll();
-    }
-    if (this.asids) {
-      const others = this.smp === undefined ? undefined : this.procs.runningElsewhere().map(([, q]) => q.asid);
-      const asid = this.asids.acquire(p.asid, others);
-      if (p.mm.space.asid !== asid) p.mm.space.asid = asid;
-    } else if (cpu.lastSpace !== p.mm.space) {
-      this.hal.tlb.flushAll();
-    }
-    cpu.lastSpace = p.mm.space;
+    resume(this);
   }
 
   /**
