@@ -7,10 +7,12 @@
  * the instructions before it; a store into the code of the block being run takes effect for the
  * next fetch; code another PE rewrites is seen as without blocks; a timer interrupt is taken at the
  * same instruction boundary; an instruction limit stops at the exact count.
- * @spec Arm ARM (DDI 0487) D1.10 "Exception entry" (ELR is the faulting instruction for a
- *   synchronous Data Abort; the preferred return address of an IRQ is the next instruction not
- *   executed), D17.2.37 ESR_EL1 (EC 0x25 Data Abort same EL, 0x26 SP alignment), D1.8.2 "SP
- *   alignment checking", B2.2.5 (modified code: jit.ts documents the choice, the next fetch sees it)
+ * @spec Arm ARM (DDI 0487) "Preferred exception return address" (the faulting instruction for a
+ *   synchronous Data Abort; for an IRQ the first instruction not executed), ESR_EL1 (EC 0x25 Data
+ *   Abort taken without a change in EL, 0x26 SP alignment fault; DFSC 0x05 level-1 translation
+ *   fault, 0x21 alignment fault), "SP alignment checking", B2.2.5 "Concurrent modification and
+ *   execution of instructions" (jit.ts documents the choice: the next fetch sees a store to code);
+ *   ARCH-SPEC §3.7 and §5 (ESR_EL1 values)
  */
 import { describe, expect, it } from "vitest";
 import { bootBareArm64, createArm64Virt, type Arm64Virt } from "../boot/arm64/virt.js";
@@ -471,7 +473,7 @@ ${Array.from({ length: 96 }, () => `    .word 0x${Math.floor(r() * 2 ** 32).toSt
  * edge values, each followed by all 14 conditions, and the immediate shifts by every count class on
  * each value: every condition's outcome is stored as a byte (the memory compared lies in the first
  * 16 KiB of the image), the shift results are summed into x21.
- * @spec Arm ARM C6 ADDS/SUBS/ANDS (AddWithCarry), C1.2.4 condition codes, LSL/LSR/ASR (immediate)
+ * @spec Arm ARM C6 ADDS/SUBS/ANDS (AddWithCarry), ConditionHolds, LSL/LSR/ASR (immediate)
  */
 const FLAGS = (() => {
   const ops = ["adds x2, x0, x1", "subs x2, x0, x1", "adds w2, w0, w1", "subs w2, w0, w1", "ands x2, x0, x1", "ands w2, w0, w1",

@@ -8,8 +8,8 @@
  * register target leave the block *before* that instruction, with the state of the instructions
  * before it written back: the interpreter then runs it and takes any exception with the exact
  * ELR/FAR/ESR and instruction count. The formulas are execute.ts's, mem-ops.ts's and alu.ts's.
- * @spec Arm ARM (DDI 0487) C6 (semantics of each A64 instruction), C1.2.4 (condition codes),
- *   D1.8.2 "SP alignment checking"
+ * @spec Arm ARM (DDI 0487) C6 (semantics of each A64 instruction), "Condition code" table of
+ *   ConditionHolds(), "SP alignment checking" (SCTLR_EL1.SA/SA0)
  */
 import { F_POST, F_SF, F_WB, MEM_SIGNED, MEM_TO32, Op } from "./decode.js";
 import { FP_SLOTS } from "./memory-access.js";
@@ -30,7 +30,7 @@ const k = (n: number): string => `(${n | 0})`;
 const L = (r: number): string => (r === 31 ? "0" : `l${r}`);
 const H = (r: number): string => (r === 31 ? "0" : `h${r}`);
 
-/** ConditionHolds(cond) over the flags local `f`. @spec Arm ARM C1.2.4 "Condition code" table */
+/** ConditionHolds(cond) over the flags local `f` (alu.ts condHolds). @spec Arm ARM J1 shared/functions/system/ConditionHolds */
 export function condSource(cond: number): string {
   if (cond >= 14) return "true";
   const base = [
