@@ -409,7 +409,7 @@ function randomProgram(seed: number): string {
   let label = 100; // above the fixed numeric labels
   for (let i = 0; i < 60; i++) {
     const [a, b, c] = any();
-    switch (Math.floor(r() * 20)) {
+    switch (Math.floor(r() * 22)) {
       case 0: lines.push(`    ${pick(["add", "sub", "adds", "subs"])} ${a}, ${b}, #${Math.floor(r() * 4096)}${r() < 0.3 ? ", lsl #12" : ""}`); break;
       case 1: lines.push(`    ${pick(["add", "sub", "adds", "subs", "and", "orr", "eor", "ands"])} ${a}, ${b}, ${c}`); break;
       case 2: lines.push(`    ${pick(["and", "orr", "eor", "ands"])} ${a}, ${b}, ${pick(logImm(a[0] === "x"))}`); break;
@@ -438,6 +438,14 @@ function randomProgram(seed: number): string {
       case 16: lines.push(`    ${pick(["subs", "adds", "ands", "eor"])} ${a}, ${b}, ${b}`); break;
       case 17: lines.push(`    ${pick(["movz", "movn"])} ${x()}, #${pick([0, 1, 0x8000])}, lsl #${pick([0, 48])}`, `    ${pick(["movz", "movn"])} ${w()}, #${pick([0, 1, 0x8000])}, lsl #${pick([0, 16])}`); break;
       case 18: lines.push(`    ${pick(["adds", "subs"])} ${a}, ${b}, #${pick([0, 1])}`, `    cset ${x()}, ${pick(conds.slice(0, 14))}`); break;
+      case 19: lines.push(pick([`    madd ${a}, ${b}, ${c}, ${a[0]}${Math.floor(r() * 16)}`, `    mul ${a}, ${b}, ${c}`, `    ${pick(["udiv", "sdiv"])} ${a}, ${b}, ${c}`,
+        `    ${pick(["ccmp", "ccmn"])} ${b}, ${c}, #${Math.floor(r() * 16)}, ${pick(conds.slice(0, 14))}`, `    ${pick(["adc", "sbc", "adcs", "sbcs"])} ${a}, ${b}, ${c}`,
+        `    ${pick(["lslv", "lsrv", "asrv", "rorv"])} ${a}, ${b}, ${c}`, `    ${pick(["rev", "clz", "cls", "rbit"])} ${a}, ${b}`,
+        `    extr ${a}, ${b}, ${c}, #${Math.floor(r() * (a[0] === "x" ? 64 : 32))}`, `    ${pick(["smulh", "umulh"])} ${x()}, ${x()}, ${x()}`,
+        `    ${pick(["umaddl", "smaddl"])} ${x()}, ${w()}, ${w()}, ${x()}`, `    bfi ${a}, ${b}, #${Math.floor(r() * 8)}, #${1 + Math.floor(r() * 8)}`])); break;
+      case 20: lines.push(`    ${pick(["add", "sub", "adds", "subs"])} ${a}, ${b}, ${c}, ${pick(["lsl", "lsr", "asr"])} #${Math.floor(r() * (a[0] === "x" ? 64 : 32))}`,
+        `    ${pick(["and", "orr", "eor", "bic", "orn", "eon", "ands", "bics"])} ${a}, ${b}, ${c}, ${pick(["lsl", "lsr", "asr", "ror"])} #${Math.floor(r() * (a[0] === "x" ? 64 : 32))}`); break;
+      case 21: lines.push(`    ${pick(["add", "sub", "adds", "subs"])} ${x()}, ${x()}, ${w()}, ${pick(["uxtb", "uxth", "uxtw", "sxtb", "sxth", "sxtw"])} #${Math.floor(r() * 5)}`); break;
       default: lines.push(`    add ${a}, ${b}, ${c}, lsl #${Math.floor(r() * 4)}`); break;
     }
     if (/^ {4}(adds|subs|ands|cmp|cmn) /.test(lines[lines.length - 1]!) && r() < 0.5) lines.push(`    csinc ${x()}, ${x()}, ${x()}, ${pick(conds)}`);
@@ -450,8 +458,11 @@ ${Array.from({ length: 16 }, (_, i) => `    ldr x${i}, [x27, #${8 * i}]`).join("
     add     x27, x27, #512
 9:  adr     x25, buf + 256
 ${Array.from({ length: 16 }, (_, i) => `    eor x${i}, x${i}, x24, lsl #${(i * 7) % 64}\n    add x${i}, x${i}, x23`).join("\n")}
+    madd    x19, x1, x2, x3
+    msub    w19, w4, w5, w19
 ${lines.join("\n")}
 ${Array.from({ length: 16 }, (_, i) => `    eor x16, x16, x${i}, ror #${i * 4 + 1}`).join("\n")}
+    eor     x16, x16, x19
     mrs     x17, nzcv
     add     x18, x18, x17
     movk    x23, #0x1234, lsl #${16 * Math.floor(r() * 4)}

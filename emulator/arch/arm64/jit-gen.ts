@@ -7,7 +7,9 @@
  * alignment, SP alignment); a miss, an SP alignment fault to come and a branch to a misaligned
  * register target leave the block *before* that instruction, with the state of the instructions
  * before it written back: the interpreter then runs it and takes any exception with the exact
- * ELR/FAR/ESR and instruction count. The formulas are execute.ts's, mem-ops.ts's and alu.ts's.
+ * ELR/FAR/ESR and instruction count. The formulas are execute.ts's, mem-ops.ts's and alu.ts's; the
+ * less common data processing (shifted and extended register, bitfield moves, multiply, divide,
+ * CCMP, ADC/SBC) calls dp.ts executeDp on the register file.
  * @spec Arm ARM (DDI 0487) C6 (semantics of each A64 instruction), "Condition code" table of
  *   ConditionHolds(), "SP alignment checking" (SCTLR_EL1.SA/SA0)
  */
@@ -158,6 +160,16 @@ export function blockSource(block: readonly A64BlockInsn[]): string {
         break;
       }
       case Op.PRFM: s = ""; break;
+      case Op.BFM: case Op.EXTR: case Op.LOGR: case Op.ADDSUB_SH: case Op.ADDSUB_EXT: case Op.ADCSBC: case Op.CCMP:
+      case Op.DIV: case Op.SHIFTV: case Op.ONESRC: case Op.MUL3: {
+        // dp.ts executeDp itself (it never faults), on the register file: its sources written
+        // there first, its destination and NZCV read back.
+        const srcs = [rn, rm, ...(op === Op.MUL3 ? [reg(imm)] : [])].filter((r) => r !== 31);
+        s = [...new Set(srcs)].map((r) => `xl[${r}] = l${r}; xh[${r}] = h${r};`).join(" ") +
+          ` c.nzcv = f; X.dp(c, ${op}, ${info}, ${imm}, ${aux}); f = c.nzcv;` + (rd === 31 ? "" : ` ${L(reg(rd))} = xl[${rd}]; ${H(rd)} = xh[${rd}];`);
+        flags = true;
+        break;
+      }
       case Op.B: s = `${jump}`; terminated = true; break;
       case Op.BL:
         s = `{ const p = ${ipc}, rl = (p + 4) | 0, rh = (pcHi + ((rl >>> 0) < 4 ? 1 : 0)) | 0; ${set(30, "rl", "rh")} } ${jump}`;

@@ -1,8 +1,8 @@
 /**
- * The A64 block translator: a straight-line run of the integer forms the execute loop runs inline
- * (add/sub and logical immediate and register, moves, ADR/ADRP, immediate shifts, CSEL family, the
- * loads and stores of the current EL: LDR/STR of 1 to 8 bytes in every immediate and register-offset
- * form, LDP/STP/LDPSW), starting at one slot of a decoded page and ending at a branch (B, BL, B.cond,
+ * The A64 block translator: a straight-line run of the integer forms (add/sub and logical immediate
+ * and register, moves, ADR/ADRP, immediate shifts, CSEL family, the rest of integer data processing
+ * through dp.ts, the loads and stores of the current EL: LDR/STR of 1 to 8 bytes in every immediate
+ * and register-offset form, LDP/STP/LDPSW), starting at one slot of a decoded page and ending at a branch (B, BL, B.cond,
  * CBZ/CBNZ, TBZ/TBNZ, BR/BLR/RET), at the first form it does not translate, or at the page's end,
  * becomes one generated JavaScript function (jit-gen.ts). Blocks live in the decoded page
  * (decode.ts DecodedPage, counted and cached by core/block-cache.ts), so any write to the page that
@@ -15,8 +15,8 @@
  * every access takes the host fast path or leaves the block before that instruction (the
  * interpreter then runs it and takes any Data Abort, alignment or SP alignment fault with the exact
  * ELR/FAR/ESR); nothing inside a block can take an exception, unmask an interrupt, change a
- * translation or the EL. LDTR/STTR, exclusives, system instructions, literal loads and the less
- * common data processing stay interpreted. Blocks are built only with the host fast path on (it is
+ * translation or the EL. LDTR/STTR, exclusives, system instructions and literal loads stay
+ * interpreted. Blocks are built only with the host fast path on (it is
  * off in strict TLB mode).
  * @spec Arm ARM (DDI 0487) B2.2.5 "Concurrent modification and execution of instructions": without
  *   the cache maintenance and context synchronization it prescribes, which copy of modified code
@@ -27,6 +27,7 @@ import type { Arm64Cpu } from "./cpu.js";
 import { Op, SLOTS, type DecodedPage } from "./decode.js";
 import { BlockCompiler } from "../../core/block-cache.js";
 import { blockSource, memoryTranslatable, type A64BlockInsn } from "./jit-gen.js";
+import { executeDp } from "./dp.js";
 
 /**
  * A translated block: runs from pc (pcHi:pcLo) retiring at most `budget` instructions, returns how
@@ -34,6 +35,8 @@ import { blockSource, memoryTranslatable, type A64BlockInsn } from "./jit-gen.js
  */
 export type A64BlockFn = (c: Arm64Cpu, pcLo: number, pcHi: number, budget: number) => number;
 
+/** What generated code calls (the `X` of jit-gen.ts). */
+const HELPERS = { dp: executeDp };
 /** The longest block, in instructions. */
 const MAX_BLOCK = 64;
 
@@ -43,6 +46,8 @@ function translatable(op: Op, aux: number): boolean {
   switch (op) {
     case Op.MOVR: case Op.ANDR: case Op.ORRR: case Op.EORR: case Op.ANDSR: case Op.ADDR: case Op.SUBR:
     case Op.ADDSR: case Op.SUBSR: case Op.CSEL: case Op.PRFM:
+    case Op.BFM: case Op.EXTR: case Op.LOGR: case Op.ADDSUB_SH: case Op.ADDSUB_EXT: case Op.ADCSBC: case Op.CCMP:
+    case Op.DIV: case Op.SHIFTV: case Op.ONESRC: case Op.MUL3:
       return true;
     default:
       return ends(op) || memoryTranslatable(op, aux);
@@ -57,7 +62,7 @@ function ends(op: Op): boolean {
 /** A PE's block translator. */
 export class Arm64Jit extends BlockCompiler<A64BlockFn> {
   constructor() {
-    super({});
+    super(HELPERS);
   }
 
   /**
