@@ -166,7 +166,9 @@ export function blockSource(block: readonly A64BlockInsn[]): string {
         // there first, its destination and NZCV read back.
         const srcs = [rn, rm, ...(op === Op.MUL3 ? [reg(imm)] : [])].filter((r) => r !== 31);
         s = [...new Set(srcs)].map((r) => `xl[${r}] = l${r}; xh[${r}] = h${r};`).join(" ") +
-          ` c.nzcv = f; X.dp(c, ${op}, ${info}, ${imm}, ${aux}); f = c.nzcv;` + (rd === 31 ? "" : ` ${L(reg(rd))} = xl[${rd}]; ${H(rd)} = xh[${rd}];`);
+          ` c.nzcv = f; X.dp(c, ${op}, ${info}, ${imm}, ${aux}); f = c.nzcv;` +
+          // CCMP writes only NZCV (its rd field is 0, not a register).
+          (rd === 31 || op === Op.CCMP ? "" : ` ${L(reg(rd))} = xl[${rd}]; ${H(rd)} = xh[${rd}];`);
         flags = true;
         break;
       }
