@@ -325,6 +325,19 @@ describe("arm64 block translator: instruction budgets", () => {
   });
 });
 
+describe("arm64 block translator: off without the host fast path", () => {
+  it.each([["strictTlb", { strictTlb: true }], ["noFastPath", { noFastPath: true }]] as const)("with %s no block is built and the run ends as with the translator", (_, opt) => {
+    const v = createArm64Virt(opt);
+    bootBareArm64(v, assembleArm64(image(LOOP, {})).elf);
+    v.cpu.jit!.hot = 1;
+    expect(v.machine.run({ maxInsns: 1_000_000 }).reason).toBe("pass");
+    expect(v.cpu.jit!.built).toBe(0);
+    const on = run(LOOP, true);
+    expect(on.built).toBeGreaterThan(0);
+    expect({ ...outcome(v, "pass"), built: 0 }).toEqual({ ...on, traps: [], built: 0 });
+  });
+});
+
 describe("arm64 block translator: several PEs", () => {
   it("code one PE rewrites while another runs it translated is seen at the same instruction as without blocks", () => {
     // PE 1 calls f (movz x0, #imm; ret) until it returns 40; PE 0 increments that immediate 40
