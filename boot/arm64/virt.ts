@@ -39,6 +39,8 @@ export interface Arm64VirtOptions {
   tlb?: TlbConfig;
   /** Turn off the host fast path (for checking it changes nothing). */
   noFastPath?: boolean;
+  /** Turn off the block translator (emulator/arch/arm64/jit.ts; on by default): interpret everything. */
+  noJit?: boolean;
   /** Receives every byte the guest writes to the UART. */
   console?: (byte: number) => void;
   /** Kernel command line for /chosen/bootargs. */
@@ -110,6 +112,7 @@ export function createArm64Virt(opts: Arm64VirtOptions = {}): Arm64Virt {
     mpidr: (0x80000000 | i) >>> 0,
     index: i,
     code,
+    jit: !(opts.noJit ?? false),
   }));
   const cpu = cpus[0]!;
   // The Inner Shareable domain: every PE (TLBI ...IS reaches them all).

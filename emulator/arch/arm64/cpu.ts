@@ -17,6 +17,7 @@ import { DecodedPage, decodeInto, markNative } from "./decode.js";
 import { takeException, exceptionReturn, type ExceptionEvent } from "./exceptions.js";
 import { execute } from "./execute.js";
 import { FP_SLOTS, fetchPage } from "./memory-access.js";
+import { Arm64Jit } from "./jit.js";
 import { GenericTimer } from "./timer.js";
 import type { TlbiCodes } from "./system.js";
 import type { Pair } from "./alu.js";
@@ -58,6 +59,8 @@ export interface Arm64CpuOptions {
   code?: Arm64CodeCache;
   /** The PE's number in its machine (default 0). */
   index?: number;
+  /** Translate hot straight-line code into JavaScript functions (jit.ts; default on). */
+  jit?: boolean;
 }
 
 /** The decode cache, native entries and fast-store rules the PEs of one machine share. */
@@ -168,6 +171,8 @@ export class Arm64Cpu {
   fetchPpn = -1;
   /** The host fast path is on. */
   fastPath: boolean;
+  /** The block translator, or undefined when off (it runs only while the fast path is on). */
+  readonly jit: Arm64Jit | undefined;
   /** Alignment mask for data accesses: 0xf when every access must be aligned (SCTLR.A, or MMU off), else 0. */
   alignMask = 0xf;
   /** SP alignment mask for SP-based accesses: 0xf when SCTLR.SA/SA0 applies at the current EL, else 0. */
@@ -175,6 +180,7 @@ export class Arm64Cpu {
 
   constructor(readonly bus: Bus, opts: Arm64CpuOptions) {
     this.fastPath = !(opts.noFastPath ?? false) && !opts.tlb.flushOnPteWrite;
+    this.jit = opts.jit === false ? undefined : new Arm64Jit();
     this.tlbs = new TlbSet(opts.tlb, opts.pageShifts);
     this.tlbs.onDrop = () => this.flushFast();
     this.mmu = opts.mmu(bus, this.tlbs);

@@ -8,6 +8,7 @@
  * @spec Arm ARM (DDI 0487) C4.1 "A64 instruction set encoding" and the C6 instruction pages
  */
 import { REG_SINK, REG_SP } from "./defs.js";
+import type { A64BlockFn } from "./jit.js";
 
 /** Operation numbers. 0 means "not decoded yet". */
 export const enum Op {
@@ -50,6 +51,9 @@ export class DecodedPage {
   readonly aux = new Int32Array(SLOTS);
   /** The instruction word (for syndromes and MRS/MSR/SYS fields). */
   readonly raw = new Int32Array(SLOTS);
+  /** Translated blocks (jit.ts) by slot: see core/block-cache.ts for what blockLen holds. */
+  readonly blockLen = new Int32Array(SLOTS);
+  readonly blocks: (A64BlockFn | undefined)[] = new Array<A64BlockFn | undefined>(SLOTS);
 }
 
 /** Source register n where 31 is XZR (index 31 of the register file always reads zero). */

@@ -12,6 +12,7 @@ import { executeDp } from "./dp.js";
 import { executeMem } from "./mem-ops.js";
 import { executeSystem } from "./system.js";
 import { PSR } from "./defs.js";
+import { NO_BLOCK } from "../../core/block-cache.js";
 
 const INVALID_TAG = 1;
 const N_FLAG = PSR.N, Z_FLAG = PSR.Z, C_FLAG = PSR.C, V_FLAG = PSR.V;
@@ -35,6 +36,8 @@ export function execute(c: Arm64Cpu): void {
   let pInfo = page.info, pImm = page.imm, pAux = page.aux;
   let am = c.alignMask;
   let spa = c.spAlignMask;
+  /** Translated blocks (jit.ts) run only with the fetch fast path, whose tag check covers a block's page. */
+  const jit = c.fastPath ? c.jit : undefined;
   while (icount < stopAt) {
     if ((pcLo & ~0xfff) !== fetchTagLo || pcHi !== fetchTagHi) {
       c.pcLo = pcLo; c.pcHi = pcHi; c.icount = icount; // SAVE
@@ -45,6 +48,19 @@ export function execute(c: Arm64Cpu): void {
       if (!c.fastPath) fetchTagLo = INVALID_TAG; // no fast path: translate every fetch
     }
     const i = (pcLo & 0xfff) >>> 2;
+    if (jit !== undefined) {
+      // A block runs only if all of it fits the budget; retiring 0 leaves its first instruction to the interpreter.
+      const len = page.blockLen[i]!;
+      if (len > 0) {
+        if (icount + len <= stopAt) {
+          const n = page.blocks[i]!(c, pcLo, pcHi, stopAt - icount);
+          if (n !== 0) {
+            pcLo = c.pcLo; pcHi = c.pcHi; icount += n;
+            continue;
+          }
+        }
+      } else if (len !== NO_BLOCK && jit.visit(c, page, i) > 0) continue;
+    }
     let info = pInfo[i]!;
     if (info === 0) {
       c.decodeSlot(page, i);

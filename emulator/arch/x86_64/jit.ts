@@ -24,6 +24,7 @@ import { Info, type Insn, Op } from "./insn.js";
 import { alu, PARITY } from "./alu.js";
 import { imulTrunc } from "./muldiv.js";
 import { blockSource, type BlockInsn } from "./jit-gen.js";
+import { BlockCompiler, NO_BLOCK } from "../../core/block-cache.js";
 
 /**
  * A translated block: runs from RIP (ripHi:ripLo) retiring at most `budget` instructions, returns
@@ -31,8 +32,8 @@ import { blockSource, type BlockInsn } from "./jit-gen.js";
  */
 export type BlockFn = (c: X86Cpu, ripLo: number, ripHi: number, budget: number) => number;
 
-/** DecodedPage.blockLen of an offset where no block starts (its first form is not translated). */
-export const NO_BLOCK = -0x40000000;
+/** DecodedPage.blockLen of an offset where no block starts (shared with every translator). */
+export { NO_BLOCK };
 /** The longest block, in instructions. */
 const MAX_BLOCK = 64;
 /** What generated code calls (the `X` of jit-gen.ts). */
@@ -54,17 +55,11 @@ function ends(op: Op): boolean {
   return op === Op.JCC || op === Op.JMP_REL || op === Op.F_CALL || op === Op.F_RET;
 }
 
-/** A CPU's block translator: when to translate, and the functions already compiled. */
-export class X86Jit {
-  /**
-   * A block is built the `hot`-th time execution arrives at its first byte (1: at once), so code
-   * run only a few times is never compiled.
-   */
-  hot = 16;
-  /** Blocks built (for tests and the bench). */
-  built = 0;
-  /** Compiled functions by source: the same code at another address or after a rewrite reuses one. */
-  private readonly compiled = new Map<string, BlockFn>();
+/** A CPU's block translator: when to translate (hot, counted in the page), and the functions already compiled. */
+export class X86Jit extends BlockCompiler<BlockFn> {
+  constructor() {
+    super(HELPERS);
+  }
 
   /**
    * Execution arrived at byte `off` of `page` (the current fetch page), which has no block: counts
@@ -72,27 +67,14 @@ export class X86Jit {
    * if not built).
    */
   visit(c: X86Cpu, page: DecodedPage, off: number): number {
-    const s = page.blockLen[off]! - 1;
-    if (s > -this.hot) {
-      page.blockLen[off] = s;
-      return 0;
-    }
+    if (!this.due(page, off)) return 0;
     const block = this.scan(c, page, off);
     if (block.length === 0) {
-      page.blockLen[off] = NO_BLOCK;
+      this.refuse(page, off);
       return 0;
     }
     const last = block[block.length - 1]!;
-    const src = blockSource(block, last.delta + last.ins.len);
-    let fn = this.compiled.get(src);
-    if (fn === undefined) {
-      fn = (new Function("X", src) as (h: typeof HELPERS) => BlockFn)(HELPERS);
-      if (this.compiled.size >= 4096) this.compiled.clear();
-      this.compiled.set(src, fn);
-    }
-    this.built++;
-    page.blocks[off] = fn;
-    page.blockLen[off] = block.length;
+    this.install(page, off, block.length, blockSource(block, last.delta + last.ins.len));
     return block.length;
   }
 
