@@ -100,12 +100,15 @@ describe("--la57", () => {
 });
 
 describe("--no-jit", () => {
-  it("x86_64 runs the same without its block translator (output, status, instruction count); other architectures refuse it", () => {
-    const on = multios("run", "--arch", "x86_64", example("scenarios/fork-exec-x86_64.S"), "--stats");
-    const off = multios("run", "--arch", "x86_64", example("scenarios/fork-exec-x86_64.S"), "--stats", "--no-jit");
+  it.each(["arm64", "x86_64"])("%s runs the same without its block translator (output, status, instruction count)", (arch) => {
+    const on = multios("run", "--arch", arch, example(`scenarios/fork-exec-${arch}.S`), "--stats");
+    const off = multios("run", "--arch", arch, example(`scenarios/fork-exec-${arch}.S`), "--stats", "--no-jit");
     const count = (s: string) => s.split("\n").find((l) => l.startsWith("stats: instructions"));
     expect([off.stdout, off.status, count(off.stderr)]).toEqual([on.stdout, 3, count(on.stderr)]);
-    expect(multios("run", "--arch", "arm64", "--no-jit", "--bare", example("hello-arm64.S")).stderr).toBe("multios: --no-jit is an x86_64 option\n");
+  });
+
+  it("riscv64 refuses it", () => {
+    expect(multios("run", "--arch", "riscv64", "--no-jit", "--bare", example("smp-riscv64.S")).stderr).toBe("multios: --no-jit is an arm64 and x86_64 option (riscv64 has no block translator)\n");
   });
 });
 

@@ -25,7 +25,7 @@ export function cmdRun(argv: string[]): number {
   const arch = requireArch(flags);
   if (arch !== "riscv64") return runOther(arch, flags, lists, args);
   if (flags.has("--la57")) throw new UsageError("--la57 is an x86_64 option");
-  if (flags.has("--no-jit")) throw new UsageError("--no-jit is an x86_64 option");
+  if (flags.has("--no-jit")) throw new UsageError("--no-jit is an arm64 and x86_64 option (riscv64 has no block translator)");
   const sbi = flags.has("--sbi");
   if (sbi && flags.has("--bare")) throw new UsageError("--sbi and --bare are different boots; give one");
   const bare = flags.has("--bare") || sbi;
@@ -109,7 +109,6 @@ const OTHER_KERNEL_OPTIONS = new Set(["--file", "--seed", "--no-aslr", "--debug"
 function runOther(arch: "arm64" | "x86_64", flags: Map<string, string>, lists: Map<string, string[]>, args: string[]): number {
   const bare = flags.has("--bare");
   if (flags.has("--la57") && arch !== "x86_64") throw new UsageError("--la57 is an x86_64 option");
-  if (flags.has("--no-jit") && arch !== "x86_64") throw new UsageError("--no-jit is an x86_64 option");
   for (const name of [...flags.keys(), ...lists.keys()]) {
     if (OTHER_KERNEL_OPTIONS.has(name)) {
       if (bare) throw new UsageError(`${name} is a kernel option; it does not apply with --bare`);

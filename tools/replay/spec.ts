@@ -46,7 +46,7 @@ export interface RunSpec {
   /** x86_64: 5-level paging from the firmware's hand-off on. */
   la57?: boolean;
   noFastPath: boolean;
-  /** x86_64: run every instruction in the interpreter (no translated blocks). */
+  /** arm64, x86_64: run every instruction in the interpreter (no translated blocks). */
   noJit?: boolean;
   strictTlb: boolean;
   /** Instruction bound of the run (all harts together). */
@@ -131,7 +131,7 @@ function startOther(spec: RunSpec, arch: "arm64" | "x86_64", io: RunIo): Started
   };
   const { harts, schedule } = smpOptions(spec);
   if (arch === "arm64") {
-    const smp = { ...(harts !== undefined ? { cpus: harts } : {}), schedule };
+    const smp = { ...(harts !== undefined ? { cpus: harts } : {}), schedule, noJit: spec.noJit ?? false };
     let v: Arm64Virt;
     if (spec.bare) {
       v = createArm64Virt({ ...machineOpts, ...smp });
