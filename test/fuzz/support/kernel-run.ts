@@ -80,6 +80,11 @@ export interface KernelFuzzOptions {
    * {@link HOST_BUDGET_MS}); CPU time, so a loaded machine does not make a run look stalled.
    */
   hostBudgetMs?: number;
+  /**
+   * Host CPU milliseconds after which a run whose processes all sleep far ahead is stopped (default
+   * {@link FAR_SLEEP_MS}); Infinity for a test that asserts where such a sleep ends.
+   */
+  farSleepMs?: number;
 }
 
 /**
@@ -176,7 +181,7 @@ export function runKernelFuzz(program: Uint8Array, opts: KernelFuzzOptions): Ker
       if (result.reason !== "max-insns" || limit >= opts.maxInsns) break;
       const spent = cpuMs() - started;
       // A machine asleep far ahead only re-arms its timer until then: stop it early (FAR_SLEEP_MS).
-      if (spent > (opts.hostBudgetMs ?? HOST_BUDGET_MS) || (spent > FAR_SLEEP_MS && waitingFar())) {
+      if (spent > (opts.hostBudgetMs ?? HOST_BUDGET_MS) || (spent > (opts.farSleepMs ?? FAR_SLEEP_MS) && waitingFar())) {
         stalled = true;
         asleepFar = waitingFar();
         break;
