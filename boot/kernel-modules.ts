@@ -42,3 +42,46 @@ export function ramdiskArchive(files: readonly ArchiveFile[], programName: strin
   });
   return newcArchive(named);
 }
+
+/** Where a machine puts the first program, the ramdisk after it, and the argument strings. */
+export interface ModulePlacement {
+  /** The program's load address; the ramdisk follows it, page-aligned. */
+  moduleBase: number;
+  /** The first address the modules and {@link HEADROOM} must stay below, and how messages name it. */
+  limit: number;
+  limitName: string;
+  /** The argument strings' address and the most bytes they may take. */
+  argsAddr: number;
+  argsMax: number;
+}
+
+/** What {@link placeModules} laid out. */
+export interface PlacedModules {
+  /** The end of the program, page-aligned: the ramdisk starts here. */
+  moduleEnd: number;
+  /** The ramdisk, page-aligned at both ends (empty when there are no files). */
+  ramdiskBase: number;
+  ramdiskEnd: number;
+  archive: Uint8Array;
+  /** The arguments, each NUL-terminated. */
+  argBytes: Uint8Array;
+}
+
+/**
+ * Checks that the program, the ramdisk archive of `opts.files` and the arguments fit where `at`
+ * says, then loads them. Throws BootError (before loading anything) for one that does not fit,
+ * and as {@link ramdiskArchive} does for bad file names.
+ */
+export function placeModules(bus: { load(pa: number, bytes: Uint8Array): void }, opts: KernelProgramOptions, at: ModulePlacement): PlacedModules {
+  const moduleEnd = at.moduleBase + pageUp(opts.program.length);
+  if (moduleEnd + HEADROOM > at.limit) throw new BootError(`program of ${opts.program.length} bytes does not fit ${at.limitName} (use --ram)`);
+  const archive = ramdiskArchive(opts.files ?? [], opts.args[0]);
+  const ramdiskBase = moduleEnd, ramdiskEnd = ramdiskBase + pageUp(archive.length);
+  if (ramdiskEnd + HEADROOM > at.limit) throw new BootError(`initial ramdisk of ${archive.length} bytes does not fit ${at.limitName} (use --ram)`);
+  const argBytes = new TextEncoder().encode(opts.args.map((a) => a + "\0").join(""));
+  if (argBytes.length > at.argsMax) throw new BootError(`arguments take ${argBytes.length} bytes; at most ${at.argsMax} fit`);
+  bus.load(at.moduleBase, opts.program);
+  if (archive.length) bus.load(ramdiskBase, archive);
+  if (argBytes.length) bus.load(at.argsAddr, argBytes);
+  return { moduleEnd, ramdiskBase, ramdiskEnd, archive, argBytes };
+}

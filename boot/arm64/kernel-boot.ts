@@ -20,7 +20,7 @@
  * other CPUs are off until the kernel starts them with PSCI CPU_ON at the secondary entry; every
  * native entry binds the HAL to the CPU that reached it (docs/kernel.md "Several CPUs").
  */
-import { HEADROOM, type KernelProgramOptions, pageUp, ramdiskArchive } from "../kernel-modules.js";
+import { type KernelProgramOptions, placeModules } from "../kernel-modules.js";
 import { Kernel } from "../../kernel/kernel.js";
 import { arm64KernelArch } from "../../kernel/arch/arm64/kernel-arch.js";
 import { GicDriver } from "../../kernel/arch/arm64/gic.js";
@@ -91,17 +91,8 @@ export function bootKernelArm64(opts: KernelBootOptions): KernelMachine {
   const ramEnd = v.ramBase + v.ramSize;
   parseElf(opts.program, EM_AARCH64);
   if (v.dtb.length > FIRMWARE_SIZE - (DTB_ADDR - FIRMWARE_BASE)) throw new BootError(`device tree of ${v.dtb.length} bytes does not fit in the firmware area`);
-  const moduleEnd = MODULE_BASE + pageUp(opts.program.length);
-  if (moduleEnd + HEADROOM > ramEnd) throw new BootError(`program of ${opts.program.length} bytes does not fit in RAM (use --ram)`);
-  const archive = ramdiskArchive(opts.files ?? [], opts.args[0]);
-  const ramdiskBase = moduleEnd, ramdiskEnd = ramdiskBase + pageUp(archive.length);
-  if (ramdiskEnd + HEADROOM > ramEnd) throw new BootError(`initial ramdisk of ${archive.length} bytes does not fit in RAM (use --ram)`);
-  const argBytes = new TextEncoder().encode(opts.args.map((a) => a + "\0").join(""));
-  if (argBytes.length > ARGS_MAX) throw new BootError(`arguments take ${argBytes.length} bytes; at most ${ARGS_MAX} fit`);
+  const { moduleEnd, ramdiskBase, ramdiskEnd, archive, argBytes } = placeModules(bus, opts, { moduleBase: MODULE_BASE, limit: ramEnd, limitName: "in RAM", argsAddr: ARGS_ADDR, argsMax: ARGS_MAX });
   v.dtbAddr = DTB_ADDR;
-  bus.load(MODULE_BASE, opts.program);
-  if (archive.length) bus.load(ramdiskBase, archive);
-  if (argBytes.length) bus.load(ARGS_ADDR, argBytes);
   bus.load(DTB_ADDR, v.dtb);
   IDLE_WORDS.forEach((w, i) => bus.write(KERNEL_BASE + IDLE_OFFSET + 4 * i, 4, w | 0));
 

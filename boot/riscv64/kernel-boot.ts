@@ -14,7 +14,7 @@
  * | next page + size | the initial ramdisk, a newc cpio archive of the `files` (KernelAndModules; kernel/proc/ramdisk.ts) |
  * | top of RAM | device tree (Reserved), where QEMU puts it |
  */
-import { HEADROOM, type KernelProgramOptions, pageUp, ramdiskArchive } from "../kernel-modules.js";
+import { type KernelProgramOptions, placeModules } from "../kernel-modules.js";
 import { Kernel } from "../../kernel/kernel.js";
 import { riscvKernelArch } from "../../kernel/arch/riscv64/kernel-arch.js";
 import { writeBootInfo, bootInfoSize } from "../../kernel/boot-info.js";
@@ -58,17 +58,10 @@ export function bootKernel(opts: KernelBootOptions): KernelMachine {
   const hart = v.machine.harts[0]!;
   const ram = v.machine.bus.ramAt(v.ramBase)!;
   parseElf(opts.program, EM_RISCV);
-  const moduleEnd = MODULE_BASE + pageUp(opts.program.length);
-  if (moduleEnd + HEADROOM > v.dtbAddr) throw new BootError(`program of ${opts.program.length} bytes does not fit below the device tree at 0x${v.dtbAddr.toString(16)} (use --ram)`);
-  const archive = ramdiskArchive(opts.files ?? [], opts.args[0]);
-  const ramdiskBase = moduleEnd, ramdiskEnd = ramdiskBase + pageUp(archive.length);
-  if (ramdiskEnd + HEADROOM > v.dtbAddr) throw new BootError(`initial ramdisk of ${archive.length} bytes does not fit below the device tree at 0x${v.dtbAddr.toString(16)} (use --ram)`);
-  const argBytes = new TextEncoder().encode(opts.args.map((a) => a + "\0").join(""));
-  if (argBytes.length > ARGS_MAX) throw new BootError(`arguments take ${argBytes.length} bytes; at most ${ARGS_MAX} fit`);
   const bus = v.machine.bus;
-  bus.load(MODULE_BASE, opts.program);
-  if (archive.length) bus.load(ramdiskBase, archive);
-  if (argBytes.length) bus.load(ARGS_ADDR, argBytes);
+  const { moduleEnd, ramdiskBase, ramdiskEnd, archive, argBytes } = placeModules(bus, opts, {
+    moduleBase: MODULE_BASE, limit: v.dtbAddr, limitName: `below the device tree at 0x${v.dtbAddr.toString(16)}`, argsAddr: ARGS_ADDR, argsMax: ARGS_MAX,
+  });
   bus.load(v.dtbAddr, v.dtb);
   bus.write(KERNEL_BASE + ECALL_OFFSET, 4, ECALL_WORD);
   IDLE_WORDS.forEach((w, i) => bus.write(KERNEL_BASE + IDLE_OFFSET + 4 * i, 4, w | 0));

@@ -35,7 +35,7 @@
  * @spec Intel SDM Vol. 3A §3.4.5 (segment descriptors), §5.8.8 (SYSCALL/SYSRET MSRs), §6.14.1
  *       (64-bit IDT gates), §7.7 (64-bit TSS), §4.10.1 (PCIDs)
  */
-import { HEADROOM, type KernelProgramOptions, pageUp, ramdiskArchive } from "../kernel-modules.js";
+import { type KernelProgramOptions, placeModules } from "../kernel-modules.js";
 import { Kernel } from "../../kernel/kernel.js";
 import { EXIT_PORT, X86_PHYSICAL_OFFSET, x86KernelArch } from "../../kernel/arch/x86_64/kernel-arch.js";
 import { writeBootInfo, bootInfoSize } from "../../kernel/boot-info.js";
@@ -128,16 +128,7 @@ export function bootKernelX86(opts: KernelBootOptions): KernelMachine {
   const ram = bus.ramAt(KERNEL_BASE)!;
   const ramEnd = ram.base + ram.size;
   parseElf(opts.program, EM_X86_64);
-  const moduleEnd = MODULE_BASE + pageUp(opts.program.length);
-  if (moduleEnd + HEADROOM > ramEnd) throw new BootError(`program of ${opts.program.length} bytes does not fit in RAM (use --ram)`);
-  const archive = ramdiskArchive(opts.files ?? [], opts.args[0]);
-  const ramdiskBase = moduleEnd, ramdiskEnd = ramdiskBase + pageUp(archive.length);
-  if (ramdiskEnd + HEADROOM > ramEnd) throw new BootError(`initial ramdisk of ${archive.length} bytes does not fit in RAM (use --ram)`);
-  const argBytes = new TextEncoder().encode(opts.args.map((a) => a + "\0").join(""));
-  if (argBytes.length > ARGS_MAX) throw new BootError(`arguments take ${argBytes.length} bytes; at most ${ARGS_MAX} fit`);
-  bus.load(MODULE_BASE, opts.program);
-  if (archive.length) bus.load(ramdiskBase, archive);
-  if (argBytes.length) bus.load(ARGS_ADDR, argBytes);
+  const { moduleEnd, ramdiskBase, ramdiskEnd, archive, argBytes } = placeModules(bus, opts, { moduleBase: MODULE_BASE, limit: ramEnd, limitName: "in RAM", argsAddr: ARGS_ADDR, argsMax: ARGS_MAX });
   bus.load(KERNEL_BASE + IDLE_OFFSET, new Uint8Array(IDLE_BYTES));
   const direct = (pa: number): bigint => X86_PHYSICAL_OFFSET + BigInt(pa);
 
