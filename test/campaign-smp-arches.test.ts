@@ -11,7 +11,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { loadPlan, scheduleSeed } from "../tools/campaign/plan.js";
-import { OUTCOMES, runCampaignRun } from "../tools/campaign/run.js";
+import { runCampaignRun } from "../tools/campaign/run.js";
+import { expectSmpRunsClassified } from "./support/smp-campaign.js";
 import { parseRecord, recordCampaignRun, replayRecord } from "../tools/replay/index.js";
 import { runWithInjection } from "../boot/inject-run.js";
 import { assembleArm64 } from "../tools/asm/arm64/index.js";
@@ -19,7 +20,6 @@ import { assembleX86_64 } from "../tools/asm/x86_64/index.js";
 import { MIGRATING_FORKS_ARM64 } from "./support/smp-programs-arm64.js";
 import { MIGRATING_FORKS_X86 } from "./support/smp-programs-x86_64.js";
 
-const KILL = /^\[pid \d+\] killed by signal \d+: /;
 const LOST = /^inject: IPI to cpu \d+ lost$/;
 const quiet = { console: () => {}, log: () => {} };
 const MIGRATING = {
@@ -69,27 +69,7 @@ describe.each(["arm64", "x86_64"] as const)("campaigns on several %s CPUs", (arc
     const runs = Array.from({ length: RUNS }, (_, run) => runCampaignRun(loaded.plan, loaded.program, run));
 
     it("every run classifies, for its reason; no oops, leak or corruption", () => {
-      const by = Object.fromEntries(OUTCOMES.map((o) => [o, 0]));
-      for (const { summary, result } of runs) {
-        by[summary.outcome]!++;
-        const { golden, faulty, log } = result;
-        expect(golden.stdout).toBe("ok\n");
-        switch (summary.outcome) {
-          case "handled": expect([faulty.stdout, faulty.exitCode]).toEqual([golden.stdout, golden.exitCode]); break;
-          case "killed": expect(log.some((l) => KILL.test(l))).toBe(true); break;
-          case "hang":
-            // The spinner kept running: its kill IPI was lost, or the parent was killed before it
-            // could kill it (an orphan spinner: the kernel powers off when no process is left).
-            expect(faulty.reason).toBe("max-insns");
-            expect(log.some((l) => LOST.test(l) || /^\[pid 1\] killed by signal/.test(l)), log.join("\n")).toBe(true);
-            break;
-          default: throw new Error(`run ${summary.run}: ${summary.outcome}\n${log.join("\n")}`);
-        }
-      }
-      expect(by.handled! + by.killed! + by.hang!).toBe(RUNS);
-      expect(by.handled).toBeGreaterThan(0);
-      expect(by.killed).toBeGreaterThan(0);
-      expect(by.hang).toBeGreaterThan(0);
+      expectSmpRunsClassified(runs, LOST);
     });
 
     it("the IPI faults act on the kernel's IPIs, and TLB drops reach every CPU", () => {

@@ -12,13 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPlan, PlanError, runSeed, scheduleSeed } from "../tools/campaign/plan.js";
-import { OUTCOMES, runCampaignRun } from "../tools/campaign/run.js";
+import { runCampaignRun } from "../tools/campaign/run.js";
+import { expectSmpRunsClassified } from "./support/smp-campaign.js";
 import { MIGRATING_FORKS } from "./support/smp-programs.js";
 
 const EXAMPLE = new URL("../examples/campaign/", import.meta.url).pathname;
 const SMP_PLAN = join(EXAMPLE, "smp-riscv64.campaign.json");
 const dir = mkdtempSync(join(tmpdir(), "multios-campaign-smp-"));
-const KILL = /^\[pid \d+\] killed by signal \d+: /;
 
 function plan(name: string, body: object): string {
   const p = join(dir, `${name}.json`);
@@ -89,29 +89,7 @@ describe("the example SMP campaign (examples/campaign/smp-riscv64.campaign.json)
   const runs = Array.from({ length: RUNS }, (_, run) => runCampaignRun(loaded.plan, loaded.program, run));
 
   it("every run classifies, for its reason; no oops, leak or corruption", () => {
-    const by = Object.fromEntries(OUTCOMES.map((o) => [o, 0]));
-    for (const { summary, result } of runs) {
-      by[summary.outcome]!++;
-      const { golden, faulty, log } = result;
-      expect(golden.stdout).toBe("ok\n");
-      switch (summary.outcome) {
-        case "handled": expect([faulty.stdout, faulty.exitCode]).toEqual([golden.stdout, golden.exitCode]); break;
-        case "killed": expect(log.some((l) => KILL.test(l))).toBe(true); break;
-        case "hang":
-          // The bound ended a run where the spinner kept running: its kill IPI was lost, or the
-          // parent (pid 1) was killed before it could kill the spinner, which then spins as an orphan
-          // (the kernel powers off when no process is left).
-          expect(faulty.reason).toBe("max-insns");
-          expect(log.some((l) => /^inject: IPI to hart \d+ lost$/.test(l) || /^\[pid 1\] killed by signal/.test(l)), log.join("\n")).toBe(true);
-          break;
-        default: throw new Error(`run ${summary.run}: ${summary.outcome}\n${log.join("\n")}`);
-      }
-    }
-    // The injections reach the kernel's SMP paths: runs are handled, killed and hung.
-    expect(by.handled! + by.killed! + by.hang!).toBe(RUNS);
-    expect(by.handled).toBeGreaterThan(0);
-    expect(by.killed).toBeGreaterThan(0);
-    expect(by.hang).toBeGreaterThan(0);
+    expectSmpRunsClassified(runs, /^inject: IPI to hart \d+ lost$/);
   });
 
   it("the IPI faults act on the kernel's IPIs: some are delayed and delivered, some are lost", () => {
